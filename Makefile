@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` starts the app, `make test` runs every check CI runs.
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stamp-bootstrap
+
+.PHONY: run test setup lint typecheck contracts test-core test-app bench clean
+
+run: setup
+	bash installers/launch.sh $(VENV) $(ARGS)
+
+test: setup lint typecheck contracts test-core test-app
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml installers/bootstrap.sh
+	bash installers/bootstrap.sh $(VENV)
+	touch $(STAMP)
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy core server workers
+
+contracts:
+	$(BIN)/lint-imports
+
+# core/ must work with Qt absent: run its tests with PySide6, superqt and pyqtgraph made unimportable.
+test-core:
+	STRATOPIPE_BLOCK_QT=1 $(BIN)/python -m pytest -p no:pytestqt tests/core
+
+test-app:
+	$(BIN)/python -m pytest --ignore=tests/core tests
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

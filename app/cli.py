@@ -1,0 +1,298 @@
+"""``stratopipe``: the desktop app (no arguments) and its headless commands.
+
+The command names, options and ``--json`` shapes are a stable interface: scripts and benchmarks use them.
+Exit codes: 0 when the command ran (per-file failures included), 2 for usage errors, 1 for fatal errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.logging_setup import configure_cli_logging
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from app.runtime import Runtime
+    from core.catalog.records import AssetRecord
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FATAL = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A command was called in a way that cannot work; the message says how to call it."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stratopipe",
+        description="StratoPipe: catalog, render, review and share artists' assets.",
+    )
+    parser.add_argument("--data-dir", help="keep catalog, cache, settings and logs in this folder")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    gui = commands.add_parser("gui", help="start the desktop app (the default)")
+    gui.add_argument("paths", nargs="*", type=Path, help="files or folders to ingest on start")
+
+    ingest = commands.add_parser("ingest", help="catalog files and folders, make their thumbnails")
+    ingest.add_argument("paths", nargs="+", type=Path)
+    ingest.add_argument("--project", required=True, help="project name (created when missing)")
+    ingest.add_argument("--copy", action="store_true", help="copy files into the project library")
+    ingest.add_argument(
+        "--thumbnails-only",
+        action="store_true",
+        help="stop after thumbnails (no renders or AI categories)",
+    )
+    ingest.add_argument("--json", action="store_true", help="print one JSON object")
+
+    projects = commands.add_parser("projects", help="list projects")
+    projects.add_argument("--json", action="store_true")
+
+    assets = commands.add_parser("assets", help="list a project's assets")
+    assets.add_argument("--project", required=True)
+    assets.add_argument("--kind", choices=["image", "sequence", "video", "geometry", "document"])
+    assets.add_argument("--search", default="", help="full-text search over names, paths, tags, notes")
+    assets.add_argument("--tag", default=None)
+    assets.add_argument("--limit", type=int, default=0, help="at most this many (0 = all)")
+    assets.add_argument("--json", action="store_true")
+
+    jobs = commands.add_parser("jobs", help="list recent jobs")
+    jobs.add_argument("--state", choices=["queued", "running", "completed", "failed", "cancelled"])
+    jobs.add_argument("--limit", type=int, default=50)
+    jobs.add_argument("--json", action="store_true")
+
+    doctor = commands.add_parser("doctor", help="report the platform StratoPipe runs on")
+    doctor.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "gui"
+    if command == "gui":
+        from app.gui import run_gui
+
+        return run_gui(args.data_dir, list(getattr(args, "paths", []) or []))
+    configure_cli_logging(verbose=args.verbose)
+    try:
+        if command == "doctor":
+            from app.doctor import run_doctor
+
+            return run_doctor(args.data_dir, as_json=args.json)
+        from app.runtime import open_runtime
+
+        runtime = open_runtime(args.data_dir)
+        try:
+            handler = {
+                "ingest": cmd_ingest,
+                "projects": cmd_projects,
+                "assets": cmd_assets,
+                "jobs": cmd_jobs,
+            }[command]
+            return handler(runtime, args)
+        finally:
+            runtime.close()
+    except UsageError as exc:
+        print(f"stratopipe {command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        log.exception("stratopipe %s failed", command)
+        print(f"stratopipe {command}: error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+
+
+# ---- ingest -------------------------------------------------------------------------------------
+
+
+def cmd_ingest(runtime: Runtime, args: argparse.Namespace) -> int:
+    from app.runtime import HeadlessLanes, headless_scheduler
+    from core.ingest import Ingestor
+    from core.ingest_jobs import ingest_with_jobs
+    from core.jobs.steps import CancelToken
+
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing and len(missing) == len(args.paths):
+        raise UsageError("nothing to ingest: " + ", ".join(missing) + " not found")
+    project = runtime.catalog.ensure_project(args.project)
+    started = time.perf_counter()
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    lanes = HeadlessLanes(runtime.media_threads)
+    scheduler = headless_scheduler(runtime, lanes)
+    progress_bar = TerminalProgress(enabled=not args.json and sys.stderr.isatty())
+    try:
+        ingestor = Ingestor(runtime.catalog, runtime.paths, runtime.limits, lanes.media)
+        run = ingest_with_jobs(
+            ingestor,
+            scheduler,
+            runtime.catalog,
+            runtime.registry,
+            args.paths,
+            project.id,
+            copy_into_library=args.copy or runtime.settings.copy_into_library,
+            cancel=cancel,
+            max_in_flight=2 * runtime.media_threads,
+            follow_ups=not args.thumbnails_only,
+        )
+        while True:
+            try:
+                progress, _records = next(run)
+            except StopIteration as done:
+                report = done.value
+                break
+            progress_bar.show(progress.done, progress.total, f"{progress.phase} {progress.current}")
+        progress_bar.show(0, 0, "waiting for thumbnails…")
+        while not scheduler.wait_idle(timeout=0.25):
+            if cancel.cancelled:
+                scheduler.cancel_all()
+            progress_bar.show(0, 0, f"jobs left: {scheduler.active_count()}")
+    finally:
+        scheduler.shutdown()
+        lanes.shutdown()
+        progress_bar.close()
+        signal.signal(signal.SIGINT, previous)
+    added = runtime.catalog.get_assets(report.added)
+    thumbnail_failures = [(a.path, a.error or "thumbnail failed") for a in added if a.status == "failed"]
+    failed = [{"path": f.path, "error": f.error} for f in report.failures]
+    failed += [{"path": path, "error": error} for path, error in thumbnail_failures]
+    result = {
+        "project": project.name,
+        "ingested": len(added),
+        "duplicates": [{"path": p, "asset_id": i} for p, i in report.duplicates],
+        "failed": failed,
+        "assets": [_asset_json(a) for a in added],
+        "cancelled": report.cancelled,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        ready = len(added) - len(thumbnail_failures)
+        print(
+            f"{project.name}: {len(added)} new ({ready} ready), {len(report.duplicates)} already there, "
+            f"{len(failed)} failed, in {result['seconds']:.1f} s"
+            + (" — cancelled" if report.cancelled else "")
+        )
+        for failure in failed:
+            print(f"  FAILED {failure['path']}: {failure['error']}")
+    return EXIT_OK
+
+
+def _asset_json(asset: AssetRecord) -> dict[str, Any]:
+    return {
+        "id": asset.id,
+        "name": asset.name,
+        "path": asset.path,
+        "kind": asset.kind,
+        "hash": asset.content_hash,
+        "size": asset.size_bytes,
+        "status": asset.status,
+        "error": asset.error,
+        "thumbnail": asset.thumbnail,
+        "frames": [asset.frame_first, asset.frame_last] if asset.frame_first is not None else None,
+        "tags": [
+            {"name": t.name, "source": t.source, "confidence": t.confidence, "category": t.is_category}
+            for t in asset.tags
+        ],
+        "metadata": asset.metadata,
+    }
+
+
+class TerminalProgress:
+    """A one-line progress bar on stderr (only on a terminal: logs and pipes stay clean)."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self._enabled = enabled
+        self._last = 0.0
+
+    def show(self, done: int, total: int, message: str) -> None:
+        now = time.monotonic()
+        if not self._enabled or now - self._last < 0.1:
+            return
+        self._last = now
+        width = 30
+        if total:
+            filled = int(width * done / total)
+            bar = "#" * filled + "-" * (width - filled)
+            line = f"[{bar}] {done}/{total} {message}"
+        else:
+            line = message
+        sys.stderr.write("\r" + line[:100].ljust(100))
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._enabled:
+            sys.stderr.write("\r" + " " * 100 + "\r")
+            sys.stderr.flush()
+
+
+# ---- listing ------------------------------------------------------------------------------------
+
+
+def cmd_projects(runtime: Runtime, args: argparse.Namespace) -> int:
+    projects = runtime.catalog.list_projects()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {"id": p.id, "name": p.name, "description": p.description, "assets": p.asset_count}
+                    for p in projects
+                ],
+                indent=2,
+            )
+        )
+    else:
+        for p in projects:
+            print(f"{p.id:>5}  {p.name}  ({p.asset_count} assets)")
+    return EXIT_OK
+
+
+def cmd_assets(runtime: Runtime, args: argparse.Namespace) -> int:
+    from core.catalog.records import AssetQuery
+
+    project = runtime.catalog.project_by_name(args.project)
+    if project is None:
+        raise UsageError(f"no project named {args.project!r} (see `stratopipe projects`)")
+    query = AssetQuery(project_id=project.id, kind=args.kind, search=args.search, tag=args.tag)
+    found: list[AssetRecord] = []
+    for asset in runtime.catalog.iter_assets(query):
+        found.append(asset)
+        if args.limit and len(found) >= args.limit:
+            break
+    if args.json:
+        print(json.dumps([_asset_json(a) for a in found], indent=2))
+    else:
+        for a in found:
+            print(f"{a.id:>7}  {a.kind:<9} {a.status:<8} {a.name}  {a.path}")
+    return EXIT_OK
+
+
+def cmd_jobs(runtime: Runtime, args: argparse.Namespace) -> int:
+    from core.jobs.model import JobState
+
+    states = [JobState(args.state)] if args.state else None
+    docs = runtime.catalog.jobs.find(states=states, limit=args.limit)
+    if args.json:
+        print(json.dumps([d.to_json() for d in docs], indent=2))
+    else:
+        for d in docs:
+            took = f"{d.duration_s:.2f}s" if d.duration_s is not None else "-"
+            print(f"{d.id:>7}  {d.kind:<10} {d.state:<10} asset {d.asset_id}  {took}  {d.error or ''}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""What every entry point needs: resolved dirs, settings, the catalog and the step registry."""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from core.catalog.catalog import Catalog
+from core.jobs.scheduler import JobScheduler, SchedulerListener
+from core.media.limits import MediaLimits
+from core.paths import AppPaths
+from core.pipeline import build_registry
+from core.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from core.jobs.steps import StepRegistry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    paths: AppPaths
+    settings: Settings
+    catalog: Catalog
+    registry: StepRegistry
+    limits: MediaLimits = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limits = MediaLimits.from_settings(self.settings)
+
+    @property
+    def media_threads(self) -> int:
+        return self.settings.media_threads or os.cpu_count() or 2
+
+    def close(self) -> None:
+        self.catalog.close()
+
+
+def open_runtime(data_dir: str | None = None) -> Runtime:
+    paths = AppPaths.resolve(data_dir).ensure()
+    settings = load_settings(paths.settings_file)
+    catalog = Catalog(paths.catalog_file)
+    log.info("Catalog %s", paths.catalog_file)
+    return Runtime(paths, settings, catalog, build_registry())
+
+
+class HeadlessLanes:
+    """Thread-pool lanes for command-line runs (the app uses QThreadPool lanes instead)."""
+
+    def __init__(self, media_threads: int) -> None:
+        self.media = ThreadPoolExecutor(media_threads, thread_name_prefix="media")
+        self.render = ThreadPoolExecutor(1, thread_name_prefix="render")
+        self.inference = ThreadPoolExecutor(1, thread_name_prefix="inference")
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="catalog-writer")
+
+    def by_name(self) -> dict[str, Executor]:
+        return {"media": self.media, "render": self.render, "inference": self.inference}
+
+    def shutdown(self) -> None:
+        for pool in (self.media, self.render, self.inference, self.writer):
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def headless_scheduler(
+    runtime: Runtime,
+    lanes: HeadlessLanes,
+    listener: SchedulerListener | None = None,
+    lane_params: dict[str, dict[str, Any]] | None = None,
+) -> JobScheduler:
+    params = lane_params or {}
+    return JobScheduler(
+        runtime.catalog,
+        runtime.registry,
+        runtime.paths,
+        runtime.settings,
+        lanes.by_name(),
+        lanes.writer,
+        listener=listener,
+        lane_params=lambda lane: params.get(lane, {}),
+    )

@@ -1,0 +1,353 @@
+"""Model manifests, checksums, on-demand fetching and loading.
+
+A model directory (``settings.model_dir``, a studio share, or ``AppPaths.model_dir``) holds
+``manifest.json`` and the model files it lists. Every file is size- and sha256-checked before torch
+ever reads it, so a truncated download or a tampered file is refused with a clear message instead of
+being loaded. Files with a ``url`` are fetched on demand (atomic rename into the directory).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import urllib.error
+import urllib.request
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from core.ai.architectures import ArchitectureError, build_architecture
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from core.jobs.steps import CancelToken
+    from core.paths import AppPaths
+    from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_SCHEMA_VERSION = 1
+_CHUNK = 1024 * 1024
+DEFAULT_FETCH_TIMEOUT_S = 30.0
+
+ModelTask = Literal["classify", "detect", "enhance"]
+ModelFormat = Literal["safetensors", "torchscript"]
+ProgressCallback = Callable[[float], None]
+
+
+class ModelError(Exception):
+    """A model cannot be used; the message is meant for the user."""
+
+
+class ManifestError(ModelError):
+    """manifest.json is unreadable or describes a model badly."""
+
+
+class ModelUnavailableError(ModelError):
+    """The model file is missing and cannot be fetched (offline, no URL, HTTP error)."""
+
+
+class ChecksumMismatchError(ModelError):
+    """The file on disk or the download is not the file the manifest describes."""
+
+
+class ModelEntry(BaseModel):
+    """One model in a manifest."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str = Field(min_length=1, max_length=200)
+    task: ModelTask
+    file: str = Field(min_length=1)
+    format: ModelFormat
+    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    size: int = Field(ge=0)
+    licence: str = ""
+    source: str = ""
+    url: str | None = None
+    labels: tuple[str, ...] = ()
+    # (width, height) the network is fed; a single int means a square.
+    input_size: tuple[int, int] = (224, 224)
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    architecture: str | None = None
+    architecture_params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("input_size", mode="before")
+    @classmethod
+    def _square_from_int(cls, value: object) -> object:
+        if isinstance(value, int):
+            return (value, value)
+        return value
+
+    @field_validator("input_size")
+    @classmethod
+    def _positive_size(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if min(value) < 8 or max(value) > 4096:
+            raise ValueError("input_size must be between 8 and 4096 pixels")
+        return value
+
+    @field_validator("std")
+    @classmethod
+    def _nonzero_std(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(component <= 0 for component in value):
+            raise ValueError("std components must be positive")
+        return value
+
+    @field_validator("file")
+    @classmethod
+    def _inside_model_dir(cls, value: str) -> str:
+        # A manifest from a share must not make us read or write outside the model directory.
+        pure = PurePosixPath(value.replace("\\", "/"))
+        if pure.is_absolute() or ".." in pure.parts:
+            raise ValueError("file must be a relative path inside the model directory")
+        return value
+
+    @model_validator(mode="after")
+    def _task_requirements(self) -> ModelEntry:
+        if self.task == "classify" and not self.labels:
+            raise ValueError("a classify model needs its labels")
+        if self.format == "safetensors" and not self.architecture:
+            raise ValueError("a safetensors model needs an architecture name")
+        return self
+
+    def path_in(self, model_dir: Path) -> Path:
+        return model_dir / PurePosixPath(self.file.replace("\\", "/"))
+
+
+def default_manifest_path() -> Path:
+    """The example manifest shipped with the app (an empty list of models by default)."""
+    return Path(__file__).resolve().parents[2] / "resources" / "models" / MANIFEST_NAME
+
+
+def resolve_model_dir(settings: Settings, paths: AppPaths) -> Path:
+    """``settings.model_dir`` (e.g. a studio share) when set, else the user's data dir."""
+    if settings.model_dir.strip():
+        return Path(settings.model_dir).expanduser()
+    return paths.model_dir
+
+
+def load_manifest(model_dir: Path) -> list[ModelEntry]:
+    """Entries of ``model_dir/manifest.json``; an absent manifest means no models (not an error)."""
+    manifest = model_dir / MANIFEST_NAME
+    if not manifest.is_file():
+        return []
+    try:
+        raw = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"cannot read model manifest {manifest}: {exc}") from exc
+    # Both a bare list and {"schema_version": 1, "models": [...]} are accepted.
+    items = raw.get("models") if isinstance(raw, dict) else raw
+    if not isinstance(items, list):
+        raise ManifestError(f"model manifest {manifest} must be a list of models")
+    entries: list[ModelEntry] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        try:
+            entry = ModelEntry.model_validate(item)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'entry'}: {err['msg']}" for err in exc.errors()
+            )
+            raise ManifestError(f"model manifest {manifest}, entry {index}: {problems}") from exc
+        if entry.name in seen:
+            raise ManifestError(f"model manifest {manifest} lists {entry.name!r} twice")
+        seen.add(entry.name)
+        entries.append(entry)
+    return entries
+
+
+def write_manifest(model_dir: Path, entries: Sequence[ModelEntry]) -> Path:
+    """Write a manifest atomically (used when registering models and by tests/benchmarks)."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    document = {
+        "schema_version": MANIFEST_SCHEMA_VERSION,
+        "models": [entry.model_dump(mode="json", exclude_none=True) for entry in entries],
+    }
+    target = model_dir / MANIFEST_NAME
+    tmp = target.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
+def sha256_file(path: Path) -> str:
+    """sha256 read in chunks so a large model never sits in memory twice."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_model_file(entry: ModelEntry, path: Path) -> None:
+    """Size first (cheap), then the streamed sha256. Raises ChecksumMismatchError."""
+    actual_size = path.stat().st_size
+    if actual_size != entry.size:
+        raise ChecksumMismatchError(
+            f"model {entry.name}: {path.name} is {actual_size} bytes, the manifest says "
+            f"{entry.size}; the file was not used"
+        )
+    actual = sha256_file(path)
+    if actual.lower() != entry.sha256.lower():
+        raise ChecksumMismatchError(
+            f"model {entry.name}: checksum mismatch for {path.name} (sha256 {actual[:12]}…, "
+            f"expected {entry.sha256[:12]}…); the file was not used"
+        )
+
+
+def fetch_model(
+    entry: ModelEntry,
+    model_dir: Path,
+    progress: ProgressCallback | None = None,
+    *,
+    timeout_s: float = DEFAULT_FETCH_TIMEOUT_S,
+    cancel: CancelToken | None = None,
+) -> Path:
+    """Download ``entry.url`` into the model dir, verified, then renamed into place atomically."""
+    if not entry.url:
+        raise ModelUnavailableError(f"model {entry.name} unavailable offline: no file and no URL")
+    target = entry.path_in(model_dir)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as exc:
+        raise ModelUnavailableError(f"model {entry.name} cannot be stored in {model_dir}: {exc}") from exc
+    tmp = Path(tmp_name)
+    log.info("Fetching model %s from %s", entry.name, entry.url)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            digest = _download(entry, out, progress, timeout_s, cancel)
+        size = tmp.stat().st_size
+        if size != entry.size or digest != entry.sha256.lower():
+            raise ChecksumMismatchError(
+                f"model {entry.name}: the download from {entry.url} does not match the manifest "
+                f"({size} bytes, sha256 {digest[:12]}…; expected {entry.size} bytes, "
+                f"{entry.sha256[:12]}…); it was discarded"
+            )
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if progress is not None:
+        progress(1.0)
+    log.info("Model %s stored at %s", entry.name, target)
+    return target
+
+
+def _download(
+    entry: ModelEntry,
+    out: Any,
+    progress: ProgressCallback | None,
+    timeout_s: float,
+    cancel: CancelToken | None,
+) -> str:
+    assert entry.url is not None
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(entry.url, timeout=timeout_s) as response:
+            length_header = response.headers.get("Content-Length") if response.headers else None
+            total = int(length_header) if length_header and length_header.isdigit() else entry.size
+            received = 0
+            while chunk := response.read(256 * 1024):
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                out.write(chunk)
+                digest.update(chunk)
+                received += len(chunk)
+                if received > max(entry.size, total) * 2 + _CHUNK:
+                    raise ChecksumMismatchError(
+                        f"model {entry.name}: the download is far larger than the manifest's "
+                        f"{entry.size} bytes; it was discarded"
+                    )
+                if progress is not None and total > 0:
+                    progress(min(received / total, 0.999))
+    except urllib.error.HTTPError as exc:
+        raise ModelUnavailableError(
+            f"model {entry.name} unavailable: {entry.url} answered HTTP {exc.code} {exc.reason}"
+        ) from exc
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ModelUnavailableError(f"model {entry.name} unavailable offline: {reason}") from exc
+    except ValueError as exc:  # an unsupported or malformed URL
+        raise ModelUnavailableError(f"model {entry.name} unavailable: {exc}") from exc
+    return digest.hexdigest()
+
+
+def ensure_model_file(
+    entry: ModelEntry,
+    model_dir: Path,
+    progress: ProgressCallback | None = None,
+    *,
+    allow_fetch: bool = True,
+    cancel: CancelToken | None = None,
+) -> Path:
+    """The verified local file of ``entry``: present and intact, or fetched when a URL is given."""
+    path = entry.path_in(model_dir)
+    if path.is_file():
+        verify_model_file(entry, path)
+        return path
+    if not allow_fetch or not entry.url:
+        raise ModelUnavailableError(
+            f"model {entry.name} unavailable offline: {path} is missing"
+            + ("" if entry.url else " and the manifest gives no URL")
+        )
+    return fetch_model(entry, model_dir, progress, cancel=cancel)
+
+
+def load_model(
+    entry: ModelEntry,
+    model_dir: Path,
+    device: str,
+    progress: ProgressCallback | None = None,
+    *,
+    allow_fetch: bool = True,
+) -> nn.Module:
+    """Verify (or fetch) the file, then load it onto ``device`` in eval mode."""
+    path = ensure_model_file(entry, model_dir, progress, allow_fetch=allow_fetch)
+    import torch
+
+    try:
+        if entry.format == "torchscript":
+            # torch 2.13 marks TorchScript deprecated (torch.export is its successor) but it still
+            # loads the files studios ship; the warning would only alarm users, so it is silenced.
+            with warnings.catch_warnings():
+                warnings.filterwarnings(
+                    "ignore", r"`torch\.jit\.load` is deprecated", DeprecationWarning
+                )
+                module: nn.Module = torch.jit.load(  # type: ignore[no-untyped-call]
+                    str(path), map_location=device
+                )
+        else:
+            from safetensors.torch import load_file
+
+            assert entry.architecture is not None  # enforced by the manifest validator
+            params = dict(entry.architecture_params)
+            if entry.task == "classify":
+                params.setdefault("num_classes", len(entry.labels))
+            module = build_architecture(entry.architecture, params)
+            state = load_file(str(path), device="cpu")
+            module.load_state_dict(state, strict=True)
+            module = module.to(device)
+    except ArchitectureError as exc:
+        raise ModelError(f"model {entry.name}: {exc}") from exc
+    except (RuntimeError, OSError, ValueError) as exc:
+        # torch/safetensors report corrupt files and shape mismatches as RuntimeError.
+        raise ModelError(f"model {entry.name} cannot be loaded from {path.name}: {exc}") from exc
+    module.eval()
+    log.info("Loaded model %s (%s, %s) on %s", entry.name, entry.task, entry.format, device)
+    return module
+
+
+def entry_for_file(path: Path, **fields: Any) -> ModelEntry:
+    """A manifest entry describing an existing file (its size and sha256 measured here)."""
+    return ModelEntry.model_validate(
+        {"file": path.name, "size": path.stat().st_size, "sha256": sha256_file(path), **fields}
+    )

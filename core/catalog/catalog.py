@@ -1,0 +1,527 @@
+"""The local catalog: the client's offline truth.
+
+Thread-safe: every call takes its own connection from the pool. Reads are safe from the UI thread (they are
+index range scans of one page); writes come from one serialised writer in the app, or from the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    Engine,
+    Row,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from core.catalog.database import create_catalog_engine, migrate
+from core.catalog.records import (
+    ArtifactRecord,
+    AssetQuery,
+    AssetRecord,
+    NewAsset,
+    ProjectRecord,
+    TagRecord,
+)
+from core.catalog.search import fts_query
+from core.catalog.stores import JobStore, NotificationStore
+from core.catalog.tables import Artifact, Asset, Project, Tag
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+project_t = Project.__table__  # type: ignore[attr-defined]
+asset_t = Asset.__table__  # type: ignore[attr-defined]
+tag_t = Tag.__table__  # type: ignore[attr-defined]
+artifact_t = Artifact.__table__  # type: ignore[attr-defined]
+
+_SORT_COLUMNS = {"name": asset_t.c.name, "created": asset_t.c.created_at, "size": asset_t.c.size_bytes}
+
+
+class CatalogError(Exception):
+    """A catalog operation the user asked for cannot be done (the message says why)."""
+
+
+class Catalog:
+    def __init__(self, db_file: Path, *, engine: Engine | None = None) -> None:
+        self.db_file = db_file
+        self.engine = engine or create_catalog_engine(db_file)
+        migrate(self.engine)
+        self.jobs = JobStore(self.engine)
+        self.notifications = NotificationStore(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- projects -------------------------------------------------------------------------------
+
+    def create_project(self, name: str, description: str = "") -> ProjectRecord:
+        name = name.strip()
+        if not name:
+            raise CatalogError("A project needs a name")
+        now = time.time()
+        try:
+            with self.engine.begin() as conn:
+                new_id = conn.execute(
+                    insert(project_t).values(
+                        name=name, description=description, created_at=now, updated_at=now
+                    )
+                ).inserted_primary_key
+        except IntegrityError:
+            raise CatalogError(f"A project named {name!r} already exists") from None
+        assert new_id is not None
+        return ProjectRecord(int(new_id[0]), name, description, now, 0)
+
+    def ensure_project(self, name: str) -> ProjectRecord:
+        existing = self.project_by_name(name)
+        return existing if existing is not None else self.create_project(name)
+
+    def project_by_name(self, name: str) -> ProjectRecord | None:
+        return next((p for p in self.list_projects() if p.name == name.strip()), None)
+
+    def project(self, project_id: int) -> ProjectRecord | None:
+        return next((p for p in self.list_projects() if p.id == project_id), None)
+
+    def list_projects(self) -> list[ProjectRecord]:
+        counts = (
+            select(asset_t.c.project_id, func.count().label("n")).group_by(asset_t.c.project_id).subquery()
+        )
+        query = (
+            select(project_t, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.project_id == project_t.c.id)
+            .order_by(project_t.c.name)
+        )
+        with self.engine.connect() as conn:
+            return [
+                ProjectRecord(r.id, r.name, r.description, r.created_at, int(r[-1]))
+                for r in conn.execute(query)
+            ]
+
+    def rename_project(self, project_id: int, new_name: str) -> None:
+        new_name = new_name.strip()
+        if not new_name:
+            raise CatalogError("A project needs a name")
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(project_t)
+                    .where(project_t.c.id == project_id)
+                    .values(name=new_name, updated_at=time.time())
+                )
+        except IntegrityError:
+            raise CatalogError(f"A project named {new_name!r} already exists") from None
+
+    def set_project_description(self, project_id: int, description: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(project_t)
+                .where(project_t.c.id == project_id)
+                .values(description=description, updated_at=time.time())
+            )
+
+    def delete_project(self, project_id: int) -> list[AssetRecord]:
+        """Remove a project and its records. Returns its copied-in assets so files can be removed."""
+        copied = self._assets_where(and_(asset_t.c.project_id == project_id, asset_t.c.copied))
+        with self.engine.begin() as conn:
+            conn.execute(delete(project_t).where(project_t.c.id == project_id))
+        return copied
+
+    # ---- assets: writes -------------------------------------------------------------------------
+
+    def existing_hashes(self, project_id: int, hashes: Iterable[str]) -> dict[str, int]:
+        """Which of these content hashes the project already holds (hash -> asset id)."""
+        wanted = list(set(hashes))
+        found: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = conn.execute(
+                    select(asset_t.c.content_hash, asset_t.c.id).where(
+                        asset_t.c.project_id == project_id, asset_t.c.content_hash.in_(chunk)
+                    )
+                )
+                found.update({r.content_hash: r.id for r in rows})
+        return found
+
+    def add_assets(self, assets: Sequence[NewAsset]) -> dict[str, int]:
+        """Bulk insert (Core executemany). Duplicates within a project are skipped.
+
+        Returns content hash -> asset id for every row inserted by this call.
+        """
+        if not assets:
+            return {}
+        now = time.time()
+        rows = [
+            {
+                "project_id": a.project_id,
+                "name": a.name,
+                "path": a.path,
+                "kind": a.kind,
+                "content_hash": a.content_hash,
+                "size_bytes": a.size_bytes,
+                "status": "pending",
+                "error": None,
+                "metadata_json": json.dumps(a.metadata, default=str),
+                "thumbnail": None,
+                "copied": a.copied,
+                "frame_first": a.frame_first,
+                "frame_last": a.frame_last,
+                "tags_text": "",
+                "notes": "",
+                "created_at": now,
+                "modified_at": now,
+            }
+            for a in assets
+        ]
+        with self.engine.begin() as conn:
+            before = conn.execute(select(func.max(asset_t.c.id))).scalar() or 0
+            conn.execute(insert(asset_t).prefix_with("OR IGNORE"), rows)
+            inserted = conn.execute(
+                select(asset_t.c.content_hash, asset_t.c.project_id, asset_t.c.id).where(
+                    asset_t.c.id > before
+                )
+            )
+            return {r.content_hash: r.id for r in inserted}
+
+    def set_thumbnail(self, asset_id: int, thumbnail: str | None, status: str = "ready") -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(asset_t)
+                .where(asset_t.c.id == asset_id)
+                .values(thumbnail=thumbnail, status=status, modified_at=time.time())
+            )
+
+    def set_asset_failed(self, asset_id: int, error: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(asset_t)
+                .where(asset_t.c.id == asset_id)
+                .values(status="failed", error=error, modified_at=time.time())
+            )
+
+    def update_metadata(self, asset_id: int, changes: dict[str, Any]) -> None:
+        """Merge keys into an asset's metadata (scene cuts, focus box, ... from later steps)."""
+        with self.engine.begin() as conn:
+            current = conn.execute(select(asset_t.c.metadata_json).where(asset_t.c.id == asset_id)).scalar()
+            if current is None:
+                return
+            merged = {**json.loads(current), **changes}
+            conn.execute(
+                update(asset_t)
+                .where(asset_t.c.id == asset_id)
+                .values(metadata_json=json.dumps(merged, default=str), modified_at=time.time())
+            )
+
+    def set_notes(self, asset_id: int, notes: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(asset_t).where(asset_t.c.id == asset_id).values(notes=notes))
+
+    def delete_assets(self, asset_ids: Sequence[int]) -> list[AssetRecord]:
+        """Remove records. Returns the removed records so the caller can delete copied-in files."""
+        removed = self.get_assets(asset_ids)
+        with self.engine.begin() as conn:
+            for start in range(0, len(asset_ids), 500):
+                chunk = list(asset_ids[start : start + 500])
+                conn.execute(delete(asset_t).where(asset_t.c.id.in_(chunk)))
+        return removed
+
+    # ---- tags and categories --------------------------------------------------------------------
+
+    def set_user_tags(self, asset_id: int, names: Iterable[str]) -> None:
+        """Replace the user's tags. AI tags the user removed are remembered as rejected."""
+        wanted = {n.strip() for n in names if n.strip()}
+        with self.engine.begin() as conn:
+            current = {r.name: r for r in conn.execute(select(tag_t).where(tag_t.c.asset_id == asset_id))}
+            for name, row in current.items():
+                if name in wanted:
+                    if row.rejected or row.source != "user":
+                        conn.execute(
+                            update(tag_t)
+                            .where(tag_t.c.id == row.id)
+                            .values(rejected=False, source="user", confidence=None)
+                        )
+                elif row.source == "ai":
+                    conn.execute(update(tag_t).where(tag_t.c.id == row.id).values(rejected=True))
+                else:
+                    conn.execute(delete(tag_t).where(tag_t.c.id == row.id))
+            new_rows = [
+                {
+                    "asset_id": asset_id,
+                    "name": n,
+                    "source": "user",
+                    "confidence": None,
+                    "is_category": False,
+                    "rejected": False,
+                }
+                for n in wanted - current.keys()
+            ]
+            if new_rows:
+                conn.execute(insert(tag_t), new_rows)
+            self._refresh_tags_text(conn, asset_id)
+
+    def set_ai_categories(self, asset_id: int, categories: Sequence[tuple[str, float]]) -> None:
+        """Store AI categories; never overrides a user's tag or re-adds one the user rejected."""
+        with self.engine.begin() as conn:
+            current = {r.name: r for r in conn.execute(select(tag_t).where(tag_t.c.asset_id == asset_id))}
+            stale_ai = [
+                r.id
+                for name, r in current.items()
+                if r.source == "ai" and not r.rejected and name not in dict(categories)
+            ]
+            if stale_ai:
+                conn.execute(delete(tag_t).where(tag_t.c.id.in_(stale_ai)))
+            for name, confidence in categories:
+                row = current.get(name)
+                if row is None:
+                    conn.execute(
+                        insert(tag_t).values(
+                            asset_id=asset_id,
+                            name=name,
+                            source="ai",
+                            confidence=float(confidence),
+                            is_category=True,
+                            rejected=False,
+                        )
+                    )
+                elif row.source == "ai" and not row.rejected:
+                    conn.execute(
+                        update(tag_t)
+                        .where(tag_t.c.id == row.id)
+                        .values(confidence=float(confidence), is_category=True)
+                    )
+            self._refresh_tags_text(conn, asset_id)
+
+    def _refresh_tags_text(self, conn: Any, asset_id: int) -> None:
+        names = conn.execute(
+            select(tag_t.c.name)
+            .where(tag_t.c.asset_id == asset_id, tag_t.c.rejected.is_(False))
+            .order_by(tag_t.c.name)
+        ).scalars()
+        conn.execute(
+            update(asset_t)
+            .where(asset_t.c.id == asset_id)
+            .values(tags_text=" ".join(names), modified_at=time.time())
+        )
+
+    def tag_counts(self, project_id: int, *, categories_only: bool = False) -> list[tuple[str, int]]:
+        query = (
+            select(tag_t.c.name, func.count())
+            .join(asset_t, asset_t.c.id == tag_t.c.asset_id)
+            .where(asset_t.c.project_id == project_id, tag_t.c.rejected.is_(False))
+            .group_by(tag_t.c.name)
+            .order_by(tag_t.c.name)
+        )
+        if categories_only:
+            query = query.where(tag_t.c.is_category.is_(True))
+        with self.engine.connect() as conn:
+            return [(r[0], int(r[1])) for r in conn.execute(query)]
+
+    def kind_counts(self, project_id: int) -> dict[str, int]:
+        query = (
+            select(asset_t.c.kind, func.count())
+            .where(asset_t.c.project_id == project_id)
+            .group_by(asset_t.c.kind)
+        )
+        with self.engine.connect() as conn:
+            return {r[0]: int(r[1]) for r in conn.execute(query)}
+
+    # ---- artifacts ------------------------------------------------------------------------------
+
+    def add_artifact(
+        self,
+        asset_id: int,
+        kind: str,
+        path: str,
+        *,
+        size: int | None = None,
+        backend: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> int:
+        """Record a product of a job; replaces an older artifact of the same kind and size."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(artifact_t).where(
+                    artifact_t.c.asset_id == asset_id,
+                    artifact_t.c.kind == kind,
+                    artifact_t.c.size.is_(size) if size is None else artifact_t.c.size == size,
+                )
+            )
+            result = conn.execute(
+                insert(artifact_t).values(
+                    asset_id=asset_id,
+                    kind=kind,
+                    path=path,
+                    size=size,
+                    backend=backend,
+                    created_at=time.time(),
+                    meta_json=json.dumps(meta or {}, default=str),
+                )
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def artifacts(self, asset_id: int, kind: str | None = None) -> list[ArtifactRecord]:
+        query = select(artifact_t).where(artifact_t.c.asset_id == asset_id)
+        if kind is not None:
+            query = query.where(artifact_t.c.kind == kind)
+        with self.engine.connect() as conn:
+            return [
+                ArtifactRecord(
+                    r.id,
+                    r.asset_id,
+                    r.kind,
+                    r.path,
+                    r.size,
+                    r.backend,
+                    r.created_at,
+                    json.loads(r.meta_json),
+                )
+                for r in conn.execute(query.order_by(artifact_t.c.created_at))
+            ]
+
+    # ---- assets: reads --------------------------------------------------------------------------
+
+    def get_asset(self, asset_id: int) -> AssetRecord | None:
+        found = self.get_assets([asset_id])
+        return found[0] if found else None
+
+    def get_assets(self, asset_ids: Sequence[int]) -> list[AssetRecord]:
+        if not asset_ids:
+            return []
+        by_id: dict[int, AssetRecord] = {}
+        for start in range(0, len(asset_ids), 500):
+            chunk = list(asset_ids[start : start + 500])
+            for record in self._assets_where(asset_t.c.id.in_(chunk)):
+                by_id[record.id] = record
+        return [by_id[i] for i in asset_ids if i in by_id]
+
+    def _assets_where(self, condition: Any) -> list[AssetRecord]:
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(select(asset_t).where(condition)))
+            return self._records(conn, rows)
+
+    def page_assets(
+        self, query: AssetQuery, after: AssetRecord | None = None, limit: int = 200
+    ) -> list[AssetRecord]:
+        """One page of the grid, strictly after ``after`` in the query's order (keyset paging)."""
+        statement = select(asset_t).where(*self._filters(query))
+        descending = query.sort.startswith("-")
+        if query.search:
+            # FTS rowids arrive in id order: paging by id streams matches instead of sorting them all.
+            key_columns = [asset_t.c.id]
+            descending = True
+        else:
+            key_columns = [_SORT_COLUMNS[query.sort.lstrip("-")], asset_t.c.id]
+        if after is not None:
+            statement = statement.where(self._after(key_columns, after, descending))
+        order = [c.desc() if descending else c.asc() for c in key_columns]
+        statement = statement.order_by(*order).limit(limit)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(statement))
+            return self._records(conn, rows)
+
+    def count_assets(self, query: AssetQuery) -> int:
+        statement = select(func.count()).select_from(asset_t).where(*self._filters(query))
+        with self.engine.connect() as conn:
+            return int(conn.execute(statement).scalar() or 0)
+
+    def iter_assets(self, query: AssetQuery, batch: int = 1000) -> Iterable[AssetRecord]:
+        after: AssetRecord | None = None
+        while True:
+            page = self.page_assets(query, after, batch)
+            yield from page
+            if len(page) < batch:
+                return
+            after = page[-1]
+
+    def _filters(self, query: AssetQuery) -> list[Any]:
+        filters: list[Any] = []
+        if query.project_id is not None:
+            filters.append(asset_t.c.project_id == query.project_id)
+        if query.kind:
+            filters.append(asset_t.c.kind == query.kind)
+        if query.tag:
+            filters.append(
+                asset_t.c.id.in_(
+                    select(tag_t.c.asset_id).where(tag_t.c.name == query.tag, tag_t.c.rejected.is_(False))
+                )
+            )
+        if query.recent_days is not None:
+            filters.append(asset_t.c.created_at >= time.time() - query.recent_days * 86400)
+        match = fts_query(query.search)
+        if match is not None:
+            filters.append(
+                asset_t.c.id.in_(
+                    select(text("rowid"))
+                    .select_from(text("asset_fts"))
+                    .where(text("asset_fts MATCH :match").bindparams(match=match))
+                )
+            )
+        return filters
+
+    @staticmethod
+    def _after(key_columns: list[Any], after: AssetRecord, descending: bool) -> Any:
+        values = {
+            "name": after.name,
+            "created_at": after.created_at,
+            "size_bytes": after.size_bytes,
+            "id": after.id,
+        }
+        if len(key_columns) == 1:
+            column = key_columns[0]
+            return column < after.id if descending else column > after.id
+        first, tie = key_columns
+        value = values[first.name]
+        if descending:
+            return or_(first < value, and_(first == value, tie < after.id))
+        return or_(first > value, and_(first == value, tie > after.id))
+
+    def _records(self, conn: Any, rows: list[Row[Any]]) -> list[AssetRecord]:
+        if not rows:
+            return []
+        tags: dict[int, list[TagRecord]] = {}
+        ids = [r.id for r in rows]
+        tag_rows = conn.execute(
+            select(tag_t).where(tag_t.c.asset_id.in_(ids), tag_t.c.rejected.is_(False)).order_by(tag_t.c.name)
+        )
+        for t in tag_rows:
+            tags.setdefault(t.asset_id, []).append(
+                TagRecord(t.name, t.source, t.confidence, bool(t.is_category))
+            )
+        return [
+            AssetRecord(
+                id=r.id,
+                project_id=r.project_id,
+                name=r.name,
+                path=r.path,
+                kind=r.kind,
+                content_hash=r.content_hash,
+                size_bytes=r.size_bytes,
+                status=r.status,
+                error=r.error,
+                metadata=json.loads(r.metadata_json),
+                thumbnail=r.thumbnail,
+                copied=bool(r.copied),
+                frame_first=r.frame_first,
+                frame_last=r.frame_last,
+                created_at=r.created_at,
+                notes=r.notes,
+                tags=tuple(tags.get(r.id, ())),
+            )
+            for r in rows
+        ]

@@ -1,0 +1,102 @@
+"""Plain, immutable records the catalog hands out. Safe to pass through Qt signals and across threads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SortOrder = Literal["name", "-name", "created", "-created", "size", "-size"]
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    id: int
+    name: str
+    description: str
+    created_at: float
+    asset_count: int = 0
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    name: str
+    source: str = "user"
+    confidence: float | None = None
+    is_category: bool = False
+
+
+@dataclass(frozen=True)
+class AssetRecord:
+    id: int
+    project_id: int
+    name: str
+    path: str
+    kind: str
+    content_hash: str
+    size_bytes: int
+    status: str
+    error: str | None
+    metadata: dict[str, Any]
+    thumbnail: str | None
+    copied: bool
+    frame_first: int | None
+    frame_last: int | None
+    created_at: float
+    notes: str = ""
+    tags: tuple[TagRecord, ...] = ()
+
+    @property
+    def is_sequence(self) -> bool:
+        return self.kind == "sequence"
+
+
+@dataclass(frozen=True)
+class AssetQuery:
+    """A grid view: which assets, in which order. ``search`` goes through FTS5."""
+
+    project_id: int | None = None
+    kind: str | None = None
+    tag: str | None = None
+    search: str = ""
+    sort: SortOrder = "name"
+    recent_days: float | None = None
+
+
+@dataclass(frozen=True)
+class NewAsset:
+    """What ingest hands to the catalog for one file or sequence."""
+
+    project_id: int
+    name: str
+    path: str
+    kind: str
+    content_hash: str
+    size_bytes: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+    copied: bool = False
+    frame_first: int | None = None
+    frame_last: int | None = None
+
+
+@dataclass(frozen=True)
+class ArtifactRecord:
+    id: int
+    asset_id: int
+    kind: str
+    path: str
+    size: int | None
+    backend: str | None
+    created_at: float
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NotificationRecord:
+    id: int
+    kind: str
+    title: str
+    body: str
+    level: str
+    created_at: float
+    read: bool
+    target: dict[str, Any]

@@ -1,0 +1,112 @@
+"""Catalog tables (SQLModel). Rows never leave core/: callers get the plain records of records.py.
+
+Indexes are chosen for the grid's keyset pages at 1,000,000 assets: every sort order the UI offers has
+an index that starts with ``project_id`` and ends with ``id`` so a page is an index range scan.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Project(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    description: str = ""
+    created_at: float
+    updated_at: float
+
+
+class Asset(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("project_id", "content_hash", name="uq_asset_project_hash"),
+        Index("ix_asset_project_name", "project_id", "name", "id"),
+        Index("ix_asset_project_kind_name", "project_id", "kind", "name", "id"),
+        Index("ix_asset_project_created", "project_id", "created_at", "id"),
+        Index("ix_asset_project_size", "project_id", "size_bytes", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
+    name: str
+    path: str
+    kind: str
+    content_hash: str
+    size_bytes: int = 0
+    status: str = "pending"  # pending | ready | failed
+    error: str | None = None
+    metadata_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    thumbnail: str | None = None
+    copied: bool = False
+    frame_first: int | None = None
+    frame_last: int | None = None
+    tags_text: str = ""  # denormalised tag names, kept for full-text search
+    notes: str = ""
+    created_at: float
+    modified_at: float
+
+
+class Tag(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("asset_id", "name", name="uq_tag_asset_name"),
+        Index("ix_tag_name_asset", "name", "asset_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="asset.id", ondelete="CASCADE")
+    name: str
+    source: str = "user"  # user | ai
+    confidence: float | None = None
+    is_category: bool = False
+    # A user's correction of an AI category is kept: a rejected tag is hidden and never re-added by AI.
+    rejected: bool = False
+
+
+class Artifact(SQLModel, table=True):
+    __table_args__ = (Index("ix_artifact_asset_kind", "asset_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="asset.id", ondelete="CASCADE")
+    kind: str  # thumbnail | preview | turntable | filmstrip | enhanced | focus_crop ...
+    path: str
+    size: int | None = None
+    backend: str | None = None
+    created_at: float
+    meta_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+
+
+class Job(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_job_state", "state"),
+        Index("ix_job_created", "created_at"),
+        Index("ix_job_asset", "asset_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    asset_id: int | None = None
+    project_id: int | None = None
+    state: str
+    attempts: int = 0
+    error: str | None = None
+    device: str | None = None
+    progress: float = 0.0
+    message: str = ""
+    created_at: float
+    updated_at: float
+    params_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    steps_json: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+
+
+class Notification(SQLModel, table=True):
+    __table_args__ = (Index("ix_notification_created", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # ingest | render | mention | task_assigned | comment | error
+    title: str
+    body: str = ""
+    level: str = "info"  # info | warning | error
+    created_at: float
+    read: bool = False
+    target_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))

@@ -1,0 +1,387 @@
+"""Ingest: turn dropped files and folders into catalog assets.
+
+Three phases. *Scan* walks the paths (recursive, hidden/system files skipped, symlink loops safe) and
+groups image sequences. *Examine* runs on the media lane, one file per task: kind by content, size
+limit, content hash, metadata probe. *Register* writes examined files to the catalog in bulk
+(executemany), deduplicated by content hash within the project, copying into the project library
+when asked. A bad file becomes one clear :class:`IngestFailure`; the batch goes on; a cancel keeps
+everything already registered.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.catalog.records import NewAsset
+from core.jobs.steps import CancelToken
+from core.media.errors import MediaError
+from core.media.hashing import content_hash, sequence_hash
+from core.media.kinds import AssetKind, detect_kind, is_hidden_or_system
+from core.media.probe import probe, probe_sequence
+from core.media.sequences import FrameSequence, group_sequences
+
+if TYPE_CHECKING:
+    from collections.abc import Generator, Iterable, Sequence
+    from concurrent.futures import Executor, Future
+
+    from core.catalog.catalog import Catalog
+    from core.media.limits import MediaLimits
+    from core.paths import AppPaths
+
+log = logging.getLogger(__name__)
+
+REGISTER_BATCH = 200
+UNSUPPORTED_MESSAGE = (
+    "Unsupported file type{ext}: StratoPipe catalogs images, image sequences, video, "
+    "3D geometry and documents"
+)
+
+
+@dataclass(frozen=True)
+class IngestCandidate:
+    path: Path
+    sequence: FrameSequence | None = None
+
+    @property
+    def display_path(self) -> str:
+        if self.sequence is not None:
+            return str(self.sequence.directory / self.sequence.display_name)
+        return str(self.path)
+
+
+@dataclass(frozen=True)
+class IngestFailure:
+    path: str
+    error: str
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    done: int
+    total: int
+    current: str
+    phase: str  # scanning | examining | registering | finished
+    registered: tuple[int, ...] = ()  # asset ids registered since the previous progress
+
+
+@dataclass
+class IngestReport:
+    project_id: int
+    project_name: str
+    added: list[int] = field(default_factory=list)
+    duplicates: list[tuple[str, int]] = field(default_factory=list)
+    failures: list[IngestFailure] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+    scanned: int = 0
+
+    @property
+    def summary(self) -> str:
+        total = len(self.added) + len(self.duplicates) + len(self.failures)
+        parts = [f"{len(self.added)} new"]
+        if self.duplicates:
+            parts.append(f"{len(self.duplicates)} already in the project")
+        if self.failures:
+            parts.append(f"{len(self.failures)} failed")
+        text = f"Ingested {total} file{'s' if total != 1 else ''}: " + ", ".join(parts)
+        return text + (" (cancelled)" if self.cancelled else "")
+
+
+@dataclass(frozen=True)
+class ExaminedFile:
+    candidate: IngestCandidate
+    kind: AssetKind
+    content_hash: str
+    size_bytes: int
+    metadata: dict[str, Any]
+
+
+# ---- scan ---------------------------------------------------------------------------------------
+
+
+def scan_paths(
+    paths: Iterable[Path], cancel: CancelToken | None = None
+) -> tuple[list[IngestCandidate], list[IngestFailure]]:
+    """Expand files and folders into candidates. Folders recurse; each real folder is visited once."""
+    files: list[Path] = []
+    failures: list[IngestFailure] = []
+    visited_dirs: set[tuple[int, int]] = set()
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if cancel is not None and cancel.cancelled:
+            break
+        if not path.exists():
+            failures.append(IngestFailure(str(path), f"{path.name or path} does not exist"))
+        elif path.is_dir():
+            _walk(path, files, failures, visited_dirs, cancel)
+        elif path.is_file():
+            files.append(path)
+        else:
+            failures.append(IngestFailure(str(path), f"{path.name} is not a regular file"))
+    sequences, singles = group_sequences(files)
+    candidates = [IngestCandidate(s.paths[0], s) for s in sequences]
+    candidates.extend(IngestCandidate(p) for p in singles)
+    return candidates, failures
+
+
+def _walk(
+    root: Path,
+    files: list[Path],
+    failures: list[IngestFailure],
+    visited: set[tuple[int, int]],
+    cancel: CancelToken | None,
+) -> None:
+    stack = [root]
+    while stack:
+        if cancel is not None and cancel.cancelled:
+            return
+        directory = stack.pop()
+        try:
+            info = directory.stat()
+        except OSError as exc:
+            failures.append(IngestFailure(str(directory), f"Cannot open folder: {exc.strerror or exc}"))
+            continue
+        identity = (info.st_dev, info.st_ino)
+        if identity in visited:
+            continue  # a symlink loop or a folder reachable twice
+        visited.add(identity)
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            failures.append(IngestFailure(str(directory), f"Cannot list folder: {exc.strerror or exc}"))
+            continue
+        subdirs: list[Path] = []
+        for entry in entries:
+            path = Path(entry.path)
+            if is_hidden_or_system(path):
+                continue
+            try:
+                if entry.is_dir():
+                    subdirs.append(path)
+                elif entry.is_file():
+                    files.append(path)
+            except OSError as exc:
+                failures.append(IngestFailure(str(path), f"Cannot read: {exc.strerror or exc}"))
+        stack.extend(reversed(subdirs))
+
+
+# ---- examine ------------------------------------------------------------------------------------
+
+
+def examine(candidate: IngestCandidate, limits: MediaLimits) -> ExaminedFile:
+    """Everything ingest needs to know about one file or sequence. Thread-safe; raises MediaError."""
+    sequence = candidate.sequence
+    if sequence is not None:
+        size = 0
+        for frame in sequence.paths:
+            size += _checked_size(frame, limits)
+        kind = detect_kind(sequence.paths[0])
+        if kind != AssetKind.IMAGE:
+            raise MediaError(f"{sequence.display_name}: frames are not images", candidate.path)
+        metadata = probe_sequence(sequence, limits)
+        metadata["sequence"] = {
+            "directory": str(sequence.directory),
+            "pattern": sequence.pattern,
+            "frames": list(sequence.frames),
+        }
+        return ExaminedFile(candidate, AssetKind.SEQUENCE, sequence_hash(sequence.paths), size, metadata)
+    path = candidate.path
+    size = _checked_size(path, limits)
+    kind = detect_kind(path)
+    if kind == AssetKind.OTHER:
+        ext = f" ({path.suffix})" if path.suffix else ""
+        raise MediaError(f"{path.name}: " + UNSUPPORTED_MESSAGE.format(ext=ext), path)
+    metadata = probe(path, kind, limits)
+    return ExaminedFile(candidate, kind, content_hash(path), size, metadata)
+
+
+def _checked_size(path: Path, limits: MediaLimits) -> int:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise MediaError(f"Cannot read {path.name}: {exc.strerror or exc} ({path})", path) from exc
+    if size == 0:
+        raise MediaError(f"{path.name} is empty (0 bytes) ({path})", path)
+    if size > limits.max_file_size_bytes:
+        raise MediaError(
+            f"{path.name} is {size / 2**20:,.0f} MiB, over the {limits.max_file_size_bytes / 2**20:,.0f} MiB"
+            " limit set in Settings",
+            path,
+        )
+    return size
+
+
+# ---- register -----------------------------------------------------------------------------------
+
+
+class Ingestor:
+    """Runs one ingest batch. Plain Python: the UI runs it on a worker, the CLI on a thread pool."""
+
+    def __init__(self, catalog: Catalog, paths: AppPaths, limits: MediaLimits, executor: Executor) -> None:
+        self._catalog = catalog
+        self._paths = paths
+        self._limits = limits
+        self._executor = executor
+
+    def run(
+        self,
+        inputs: Sequence[Path],
+        project_id: int,
+        *,
+        copy_into_library: bool = False,
+        cancel: CancelToken | None = None,
+        max_in_flight: int = 8,
+    ) -> Generator[IngestProgress, None, IngestReport]:
+        cancel = cancel or CancelToken()
+        started = time.perf_counter()
+        project = self._catalog.project(project_id)
+        if project is None:
+            raise ValueError(f"No project with id {project_id}")
+        report = IngestReport(project_id=project.id, project_name=project.name)
+        yield IngestProgress(0, 0, "", "scanning")
+        candidates, scan_failures = scan_paths(inputs, cancel)
+        report.failures.extend(scan_failures)
+        report.scanned = len(candidates)
+        total = len(candidates)
+        pending: deque[tuple[IngestCandidate, Future[ExaminedFile]]] = deque()
+        examined: list[ExaminedFile] = []
+        queue = deque(candidates)
+        done = 0
+        while queue or pending:
+            while queue and len(pending) < max_in_flight and not cancel.cancelled:
+                candidate = queue.popleft()
+                pending.append((candidate, self._executor.submit(examine, candidate, self._limits)))
+            if cancel.cancelled:
+                queue.clear()
+            if not pending:
+                break
+            candidate, future = pending.popleft()
+            try:
+                examined.append(future.result())
+            except MediaError as exc:
+                report.failures.append(IngestFailure(candidate.display_path, str(exc)))
+            except Exception as exc:
+                log.exception("Unexpected error examining %s", candidate.display_path)
+                report.failures.append(
+                    IngestFailure(candidate.display_path, f"Unexpected error: {exc or type(exc).__name__}")
+                )
+            done += 1
+            registered: tuple[int, ...] = ()
+            if len(examined) >= REGISTER_BATCH or (not queue and not pending):
+                registered = self._register(examined, project.id, project.name, copy_into_library, report)
+                examined = []
+            yield IngestProgress(done, total, candidate.display_path, "examining", registered)
+        if examined:
+            registered = self._register(examined, project.id, project.name, copy_into_library, report)
+            yield IngestProgress(done, total, "", "registering", registered)
+        report.cancelled = cancel.cancelled
+        report.seconds = time.perf_counter() - started
+        yield IngestProgress(done, total, "", "finished")
+        return report
+
+    def _register(
+        self,
+        examined: list[ExaminedFile],
+        project_id: int,
+        project_name: str,
+        copy_into_library: bool,
+        report: IngestReport,
+    ) -> tuple[int, ...]:
+        existing = self._catalog.existing_hashes(project_id, (e.content_hash for e in examined))
+        fresh: dict[str, ExaminedFile] = {}
+        for item in examined:
+            known = existing.get(item.content_hash)
+            if known is not None:
+                report.duplicates.append((item.candidate.display_path, known))
+            elif item.content_hash in fresh:
+                report.duplicates.append((item.candidate.display_path, -1))
+            else:
+                fresh[item.content_hash] = item
+        rows: list[NewAsset] = []
+        for item in fresh.values():
+            try:
+                rows.append(self._new_asset(item, project_id, project_name, copy_into_library))
+            except OSError as exc:
+                report.failures.append(
+                    IngestFailure(
+                        item.candidate.display_path,
+                        f"Cannot copy into the project library: {exc.strerror or exc}",
+                    )
+                )
+        inserted = self._catalog.add_assets(rows)
+        # Duplicates inside this batch point at the asset registered for the same content.
+        report.duplicates = [
+            (path, asset_id if asset_id != -1 else inserted.get(_hash_of(path, examined), -1))
+            for path, asset_id in report.duplicates
+        ]
+        ids = tuple(inserted[r.content_hash] for r in rows if r.content_hash in inserted)
+        report.added.extend(ids)
+        return ids
+
+    def _new_asset(
+        self, item: ExaminedFile, project_id: int, project_name: str, copy_into_library: bool
+    ) -> NewAsset:
+        candidate = item.candidate
+        sequence = candidate.sequence
+        path = candidate.path
+        metadata = item.metadata
+        if copy_into_library:
+            target_dir = self._paths.library_dir / _safe_folder(project_name) / item.content_hash[:2]
+            target_dir.mkdir(parents=True, exist_ok=True)
+            if sequence is not None:
+                seq_dir = target_dir / f"{item.content_hash[:12]}_{_safe_folder(sequence.prefix or 'seq')}"
+                seq_dir.mkdir(exist_ok=True)
+                for frame_path in sequence.paths:
+                    shutil.copy2(frame_path, seq_dir / frame_path.name)
+                path = seq_dir / sequence.paths[0].name
+                metadata = {**metadata, "sequence": {**metadata["sequence"], "directory": str(seq_dir)}}
+            else:
+                target = target_dir / f"{item.content_hash[:12]}_{path.name}"
+                shutil.copy2(path, target)
+                path = target
+        return NewAsset(
+            project_id=project_id,
+            name=sequence.display_name if sequence is not None else candidate.path.name,
+            path=str(path),
+            kind=str(item.kind),
+            content_hash=item.content_hash,
+            size_bytes=item.size_bytes,
+            metadata=metadata,
+            copied=copy_into_library,
+            frame_first=sequence.first if sequence is not None else None,
+            frame_last=sequence.last if sequence is not None else None,
+        )
+
+
+def _hash_of(display_path: str, examined: list[ExaminedFile]) -> str:
+    for item in examined:
+        if item.candidate.display_path == display_path:
+            return item.content_hash
+    return ""
+
+
+_UNSAFE = re.compile(r"[^\w.-]+", re.UNICODE)
+
+
+def _safe_folder(name: str) -> str:
+    return _UNSAFE.sub("_", name).strip("._") or "project"
+
+
+def sequence_frames(metadata: dict[str, Any]) -> tuple[Path, ...]:
+    """The frame files of a sequence asset, rebuilt from its stored pattern."""
+    info = metadata.get("sequence")
+    if not isinstance(info, dict):
+        return ()
+    directory = Path(str(info.get("directory", "")))
+    pattern = str(info.get("pattern", ""))
+    hashes = len(pattern) - len(pattern.lstrip("#")) if pattern.startswith("#") else pattern.count("#")
+    prefix, _, rest = pattern.partition("#" * hashes) if hashes else (pattern, "", "")
+    return tuple(directory / f"{prefix}{str(frame).zfill(hashes)}{rest}" for frame in info.get("frames", []))

@@ -1,0 +1,301 @@
+"""The job scheduler: runs job documents on lanes, persists them, applies their products.
+
+Plain Python over ``concurrent.futures.Executor`` lanes, so one piece of code serves the CLI (thread pools)
+and the desktop app (workers/ hands in QThreadPool-backed executors and forwards the listener calls to Qt
+signals). All catalog writes go through the single ``writer`` executor: they are serialised by design.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from core.ingest import sequence_frames
+from core.jobs.model import JobDocument, JobState, StepStatus
+from core.jobs.runner import reset_for_retry, run_job
+from core.jobs.steps import AssetRef, CancelToken, StepContext, StepRegistry
+from core.notify import BatchSummary, BatchTracker
+from core.pipeline import apply_job_failure, apply_step_output, jobs_after, lane_of
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from core.catalog.catalog import Catalog
+    from core.paths import AppPaths
+    from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class SchedulerListener(Protocol):
+    def job_updated(self, doc: JobDocument) -> None: ...
+    def asset_changed(self, asset_id: int) -> None: ...
+    def batch_finished(self, summary: BatchSummary) -> None: ...
+
+
+class NullListener:
+    def job_updated(self, doc: JobDocument) -> None:
+        pass
+
+    def asset_changed(self, asset_id: int) -> None:
+        pass
+
+    def batch_finished(self, summary: BatchSummary) -> None:
+        pass
+
+
+@dataclass
+class _Outstanding:
+    count: int = 0
+    condition: threading.Condition = field(default_factory=threading.Condition)
+
+    def add(self, n: int = 1) -> None:
+        with self.condition:
+            self.count += n
+
+    def done(self) -> None:
+        with self.condition:
+            self.count -= 1
+            if self.count <= 0:
+                self.condition.notify_all()
+
+    def wait(self, timeout: float | None) -> bool:
+        with self.condition:
+            return self.condition.wait_for(lambda: self.count <= 0, timeout)
+
+
+LaneParams = Callable[[str], dict[str, Any]]
+
+
+class JobScheduler:
+    def __init__(
+        self,
+        catalog: Catalog,
+        registry: StepRegistry,
+        paths: AppPaths,
+        settings: Settings,
+        lanes: Mapping[str, Executor],
+        writer: Executor,
+        *,
+        listener: SchedulerListener | None = None,
+        lane_params: LaneParams | None = None,
+    ) -> None:
+        self._catalog = catalog
+        self._registry = registry
+        self._paths = paths
+        self._settings = settings
+        self._lanes = lanes
+        self._writer = writer
+        self._listener: SchedulerListener = listener or NullListener()
+        self._lane_params = lane_params or (lambda _lane: {})
+        self._tokens: dict[int, CancelToken] = {}
+        self._lock = threading.Lock()
+        self._outstanding = _Outstanding()
+        self._batches = BatchTracker()
+        self._job_batch: dict[int, str] = {}
+        self._closed = False
+
+    # ---- public API -----------------------------------------------------------------------------
+
+    def submit(self, docs: list[JobDocument], *, batch_id: str | None = None, batch_kind: str = "") -> None:
+        if not docs or self._closed:
+            return
+        for doc in docs:
+            doc.state = JobState.QUEUED
+        self._catalog.jobs.add([d for d in docs if d.id is None])
+        if batch_id is not None:
+            self._batches.add_jobs(batch_id, batch_kind or docs[0].kind, docs)
+        with self._lock:
+            for doc in docs:
+                assert doc.id is not None
+                self._tokens[doc.id] = CancelToken()
+                if batch_id is not None:
+                    self._job_batch[doc.id] = batch_id
+        self._outstanding.add(len(docs))
+        for doc in docs:
+            self._listener.job_updated(copy.deepcopy(doc))
+            lane = self._lanes[lane_of(doc.kind)]
+            lane.submit(self._execute, doc)
+
+    def close_batch(
+        self,
+        batch_id: str,
+        kind: str,
+        *,
+        failures: list[tuple[str, str]] | None = None,
+        extra_ok: int = 0,
+        note: str = "",
+        asset_names: dict[int, str] | None = None,
+    ) -> None:
+        """No more jobs join ``batch_id``; its summary comes once its jobs are done."""
+        if asset_names:
+            self._batches.name_assets(batch_id, asset_names)
+        summary = self._batches.close(batch_id, kind, failures=failures, extra_ok=extra_ok, note=note)
+        if summary is not None:
+            self._batch_done(summary)
+
+    def name_batch_assets(self, batch_id: str, names: dict[int, str]) -> None:
+        self._batches.name_assets(batch_id, names)
+
+    def cancel(self, job_id: int) -> None:
+        with self._lock:
+            token = self._tokens.get(job_id)
+        if token is not None:
+            token.cancel()
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            tokens = list(self._tokens.values())
+        for token in tokens:
+            token.cancel()
+
+    def retry(self, job_id: int) -> JobDocument | None:
+        doc = self._catalog.jobs.get(job_id)
+        if doc is None or doc.state not in (JobState.FAILED, JobState.CANCELLED):
+            return None
+        reset_for_retry(doc)
+        self._catalog.jobs.save(doc)
+        self.submit([doc])
+        return doc
+
+    def recover(self) -> list[JobDocument]:
+        """Re-run jobs a crash left running or queued (their completed steps are kept)."""
+        recovered = self._catalog.jobs.recover_interrupted()
+        if recovered:
+            log.info("Recovered %d interrupted job(s)", len(recovered))
+            self.submit(recovered)
+        return recovered
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        return self._outstanding.wait(timeout)
+
+    def active_count(self) -> int:
+        return max(self._outstanding.count, 0)
+
+    def shutdown(self) -> None:
+        """Stop accepting jobs and cancel the running ones; they are recovered at next start if cut."""
+        self._closed = True
+        self.cancel_all()
+
+    # ---- running --------------------------------------------------------------------------------
+
+    def _execute(self, doc: JobDocument) -> None:
+        assert doc.id is not None
+        with self._lock:
+            token = self._tokens.setdefault(doc.id, CancelToken())
+        try:
+            asset = self._asset_ref(doc.asset_id) if doc.asset_id is not None else None
+            if doc.asset_id is not None and asset is None:
+                doc.state = JobState.CANCELLED
+                doc.message = "The asset was removed"
+                self._persist(doc, applied=set())
+            else:
+                context = StepContext(
+                    asset=asset,
+                    paths=self._paths,
+                    settings=self._settings,
+                    cancel=token,
+                    params={**doc.params, **self._lane_params(lane_of(doc.kind))},
+                )
+                applied = {s.name for s in doc.steps if s.status == StepStatus.COMPLETED}
+                last_states: list[str] = []
+
+                def on_update(current: JobDocument) -> None:
+                    states = [str(current.state), *(str(s.status) for s in current.steps)]
+                    if states != last_states:
+                        last_states[:] = states
+                        self._persist(current, applied)
+                    else:
+                        self._listener.job_updated(copy.deepcopy(current))
+
+                run_job(doc, self._registry, context, on_update=on_update)
+        except Exception as exc:
+            log.exception("Job %s crashed", doc.id)
+            doc.state = JobState.FAILED
+            doc.error = f"Internal error: {exc}"
+            self._persist(doc, applied=set())
+        finally:
+            self._writer.submit(self._after_job, copy.deepcopy(doc))
+
+    def _persist(self, doc: JobDocument, applied: set[str]) -> None:
+        snapshot = copy.deepcopy(doc)
+        newly_done = [
+            s.name for s in snapshot.steps if s.status == StepStatus.COMPLETED and s.name not in applied
+        ]
+        applied.update(newly_done)
+        self._outstanding.add()
+        self._writer.submit(self._write, snapshot, newly_done)
+        self._listener.job_updated(copy.deepcopy(snapshot))
+
+    def _write(self, snapshot: JobDocument, newly_done: list[str]) -> None:
+        try:
+            self._catalog.jobs.save(snapshot)
+            changed = False
+            for step_name in newly_done:
+                changed |= apply_step_output(self._catalog, snapshot, step_name)
+            if snapshot.state == JobState.FAILED:
+                changed |= apply_job_failure(self._catalog, snapshot)
+            if changed and snapshot.asset_id is not None:
+                self._listener.asset_changed(snapshot.asset_id)
+        except Exception:
+            log.exception("Could not record job %s", snapshot.id)
+        finally:
+            self._outstanding.done()
+
+    def _after_job(self, doc: JobDocument) -> None:
+        """On the writer lane, after the job's own writes: follow-ups, batch bookkeeping."""
+        try:
+            assert doc.id is not None
+            with self._lock:
+                self._tokens.pop(doc.id, None)
+                batch_id = self._job_batch.pop(doc.id, None)
+            follow_ups: list[JobDocument] = []
+            if doc.asset_id is not None and not self._closed:
+                record = self._catalog.get_asset(doc.asset_id)
+                if record is not None:
+                    follow_ups = jobs_after(doc, record.kind, self._registry)
+            if follow_ups:
+                child_batch = f"{batch_id}/{follow_ups[0].kind}" if batch_id else None
+                self.submit(follow_ups, batch_id=child_batch, batch_kind=follow_ups[0].kind)
+            summary = self._batches.finish(doc)
+            if summary is not None:
+                self._batch_done(summary)
+        except Exception:
+            log.exception("Could not finish job %s", doc.id)
+        finally:
+            self._outstanding.done()
+
+    def _batch_done(self, summary: BatchSummary) -> None:
+        # Follow-up batches of this batch are complete once every job that could spawn them finished.
+        for kind in ("render", "classify"):
+            child = f"{summary.batch_id}/{kind}"
+            child_summary = self._batches.close(child, kind)
+            if child_summary is not None and child_summary.total:
+                self._batch_done(child_summary)
+        if summary.total:
+            self._listener.batch_finished(summary)
+
+    def _asset_ref(self, asset_id: int) -> AssetRef | None:
+        record = self._catalog.get_asset(asset_id)
+        if record is None:
+            return None
+        frames: tuple[Path, ...] = sequence_frames(record.metadata) if record.is_sequence else ()
+
+        return AssetRef(
+            id=record.id,
+            path=Path(record.path),
+            kind=record.kind,
+            content_hash=record.content_hash,
+            metadata=record.metadata,
+            frames=frames,
+        )
+
+
+def new_batch_id(kind: str) -> str:
+    return f"{kind}-{uuid.uuid4().hex[:10]}"

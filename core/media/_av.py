@@ -1,0 +1,43 @@
+"""Opening media with PyAV so that every failure becomes a clear :class:`MediaError`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from core.media.errors import InvalidMediaError, unreadable
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def open_container(path: Path) -> Any:
+    import av
+
+    try:
+        return av.open(str(path), mode="r", metadata_errors="ignore")
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        raise unreadable(path, exc) from exc
+    except av.FFmpegError as exc:
+        raise InvalidMediaError(
+            f"{path.name} is not a playable video (corrupt, truncated or an unsupported format: "
+            f"{_reason(exc)}) ({path})",
+            path,
+        ) from exc
+
+
+def first_video_stream(container: Any, path: Path) -> Any:
+    if not container.streams.video:
+        raise InvalidMediaError(f"{path.name} has no video stream ({path})", path)
+    return container.streams.video[0]
+
+
+def decode_error(path: Path, exc: Exception) -> InvalidMediaError:
+    return InvalidMediaError(
+        f"{path.name} could not be decoded (corrupt or truncated video: {_reason(exc)}) ({path})",
+        path,
+    )
+
+
+def _reason(exc: Exception) -> str:
+    message = getattr(exc, "strerror", None) or str(exc)
+    return str(message).rstrip(".")

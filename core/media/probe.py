@@ -1,0 +1,115 @@
+"""Metadata for any asset: one entry point that dispatches on the asset kind.
+
+Every result is JSON-serialisable and carries ``size_bytes``. Files over the size limit are refused
+before their content is read; images are refused on their header dimensions before decoding.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from core.media.errors import InvalidMediaError, UnsupportedMediaError, unreadable
+from core.media.kinds import AssetKind
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from core.media.limits import MediaLimits
+    from core.media.sequences import FrameSequence
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SEQUENCE_FPS = 24.0
+_MAX_LISTED_MISSING = 1000
+_PDF_SCAN_LIMIT = 64 << 20
+_PDF_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+
+
+def check_file_size(path: Path, limits: MediaLimits) -> int:
+    """Size in bytes of a regular, non-empty file within the limit; raises otherwise."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
+    if path.is_dir():
+        raise InvalidMediaError(f"{path.name} is a folder, not a file ({path})", path)
+    if stat.st_size == 0:
+        raise InvalidMediaError(f"{path.name} is empty (0 bytes) ({path})", path)
+    if stat.st_size > limits.max_file_size_bytes:
+        raise InvalidMediaError(
+            f"{path.name} is {stat.st_size / 2**20:,.0f} MB, over the "
+            f"{limits.max_file_size_bytes / 2**20:,.0f} MB file size limit ({path})",
+            path,
+        )
+    return stat.st_size
+
+
+def probe(path: Path, kind: AssetKind, limits: MediaLimits) -> dict[str, Any]:
+    size = check_file_size(path, limits)
+    metadata: dict[str, Any]
+    if kind in (AssetKind.IMAGE, AssetKind.SEQUENCE):
+        from core.media.probe_image import probe_image
+
+        metadata = probe_image(path, limits)
+    elif kind is AssetKind.VIDEO:
+        from core.media.probe_video import probe_video
+
+        metadata = probe_video(path)
+    elif kind is AssetKind.GEOMETRY:
+        from core.media.probe_geometry import probe_geometry
+
+        try:
+            metadata = probe_geometry(path, limits)
+        except UnsupportedMediaError as exc:
+            # FBX, USD, Alembic...: valid assets we cannot inspect here; the render lane may.
+            log.info("%s", exc)
+            metadata = {"format": path.suffix.lower().lstrip("."), "inspected": False}
+    elif kind is AssetKind.DOCUMENT:
+        metadata = _probe_document(path, size)
+    else:
+        metadata = {"format": path.suffix.lower().lstrip(".") or None}
+    return {"kind": str(kind), "size_bytes": size, **metadata}
+
+
+def probe_sequence(seq: FrameSequence, limits: MediaLimits) -> dict[str, Any]:
+    """The first frame's image metadata plus the range, count and gaps of the sequence."""
+    first = probe(seq.paths[0], AssetKind.IMAGE, limits)
+    missing = seq.missing_frames
+    count = len(seq.frames)
+    return {
+        **first,
+        "kind": str(AssetKind.SEQUENCE),
+        "size_bytes": None,
+        "first_frame_size_bytes": first["size_bytes"],
+        "pattern": seq.pattern,
+        "display_name": seq.display_name,
+        "first": seq.first,
+        "last": seq.last,
+        "count": count,
+        "missing": list(missing[:_MAX_LISTED_MISSING]),
+        "missing_count": len(missing),
+        "fps": DEFAULT_SEQUENCE_FPS,
+        "duration_s": round((seq.last - seq.first + 1) / DEFAULT_SEQUENCE_FPS, 6),
+    }
+
+
+def _probe_document(path: Path, size: int) -> dict[str, Any]:
+    extension = path.suffix.lower().lstrip(".")
+    result: dict[str, Any] = {"format": extension or None}
+    try:
+        with path.open("rb") as stream:
+            is_pdf = stream.read(5) == b"%PDF-"
+            if is_pdf and size <= _PDF_SCAN_LIMIT:
+                stream.seek(0)
+                # Counting page objects is cheap and right for most files; PDFs that hide
+                # their pages in compressed object streams simply get no count.
+                pages = len(_PDF_PAGE.findall(stream.read()))
+                if pages:
+                    result["pages"] = pages
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
+    if is_pdf:
+        result["format"] = "pdf"
+    return result

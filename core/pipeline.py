@@ -1,0 +1,160 @@
+"""Which jobs an asset goes through, which lane runs each, and what their outputs change.
+
+Step functions are bound lazily (imported on first use) so that starting the app does not import the
+render or AI stacks. Jobs are single-lane: a job's steps all need the same scarce resource, and a
+finished job schedules its follow-ups (thumbnail -> render -> classify).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from core.jobs.model import JobDocument, JobState, StepStatus
+from core.jobs.steps import Progress, StepContext, StepFunction, StepRegistry
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from core.catalog.catalog import Catalog
+
+log = logging.getLogger(__name__)
+
+# step name -> (module, function)
+STEP_SOURCES: dict[str, tuple[str, str]] = {
+    "thumbnail": ("core.media.thumbnails", "thumbnail_step"),
+    "render_thumbnail": ("core.render.steps", "render_thumbnail_step"),
+    "render_preview": ("core.render.steps", "render_preview_step"),
+    "render_turntable": ("core.render.steps", "render_turntable_step"),
+    "classify": ("core.ai.steps", "classify_step"),
+    "focus_crop": ("core.ai.steps", "focus_crop_step"),
+    "enhance": ("core.ai.steps", "enhance_step"),
+}
+
+# job kind -> (lane, steps)
+JOB_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "thumbnail": ("media", ("thumbnail",)),
+    "render": ("render", ("render_thumbnail", "render_preview")),
+    "turntable": ("render", ("render_turntable",)),
+    "classify": ("inference", ("classify", "focus_crop")),
+    "enhance": ("inference", ("enhance",)),
+}
+
+
+def _lazy_step(module_name: str, function_name: str) -> StepFunction:
+    def run(ctx: StepContext) -> Generator[Progress, None, dict[str, Any]]:
+        function: StepFunction = getattr(importlib.import_module(module_name), function_name)
+        return (yield from function(ctx))
+
+    run.__name__ = function_name
+    return run
+
+
+def build_registry(*, render: bool = True, ai: bool = True) -> StepRegistry:
+    registry = StepRegistry()
+    for name, (module_name, function_name) in STEP_SOURCES.items():
+        if not render and module_name.startswith("core.render"):
+            continue
+        if not ai and module_name.startswith("core.ai"):
+            continue
+        registry.register(name, _lazy_step(module_name, function_name))
+    return registry
+
+
+def lane_of(job_kind: str) -> str:
+    return JOB_KINDS[job_kind][0]
+
+
+def make_job(
+    job_kind: str, asset_id: int, project_id: int | None, params: dict[str, Any] | None = None
+) -> JobDocument:
+    doc = JobDocument.new(
+        job_kind, list(JOB_KINDS[job_kind][1]), asset_id=asset_id, project_id=project_id, params=params
+    )
+    doc.state = JobState.QUEUED
+    return doc
+
+
+def _available(job_kind: str, registry: StepRegistry) -> bool:
+    return all(step in registry for step in JOB_KINDS[job_kind][1])
+
+
+def jobs_after_ingest(
+    asset_id: int, project_id: int, asset_kind: str, registry: StepRegistry
+) -> list[JobDocument]:
+    del asset_kind  # every kind gets a thumbnail first; geometry's is a placeholder until rendered
+    return [make_job("thumbnail", asset_id, project_id)] if _available("thumbnail", registry) else []
+
+
+def jobs_after(finished: JobDocument, asset_kind: str, registry: StepRegistry) -> list[JobDocument]:
+    """Follow-up jobs once ``finished`` completed (nothing follows a failed or cancelled job)."""
+    if finished.state != JobState.COMPLETED or finished.asset_id is None:
+        return []
+    follow: list[str] = []
+    if finished.kind == "thumbnail":
+        follow.append("render" if asset_kind == "geometry" else "classify")
+    elif finished.kind == "render":
+        follow.append("classify")
+    return [
+        make_job(kind, finished.asset_id, finished.project_id)
+        for kind in follow
+        if _available(kind, registry) and not finished.params.get("no_follow_up")
+    ]
+
+
+def apply_step_output(catalog: Catalog, doc: JobDocument, step_name: str) -> bool:
+    """Write a completed step's products into the catalog. True when the asset record changed."""
+    if doc.asset_id is None:
+        return False
+    step = doc.step(step_name)
+    if step.status != StepStatus.COMPLETED:
+        return False
+    out = step.output
+    asset_id = doc.asset_id
+    if step_name == "thumbnail":
+        catalog.set_thumbnail(asset_id, str(out["thumbnail"]), status="ready")
+        catalog.add_artifact(asset_id, "thumbnail", str(out["thumbnail"]), size=_int(out.get("size")))
+        return True
+    if step_name == "render_thumbnail":
+        catalog.set_thumbnail(asset_id, str(out["path"]), status="ready")
+        catalog.add_artifact(
+            asset_id, "render_thumbnail", str(out["path"]), backend=_str(out.get("backend")), meta=out
+        )
+        return True
+    if step_name in ("render_preview", "render_turntable", "enhance"):
+        kind = {"render_preview": "preview", "render_turntable": "turntable", "enhance": "enhanced"}
+        catalog.add_artifact(
+            asset_id, kind[step_name], str(out["path"]), backend=_str(out.get("backend")), meta=out
+        )
+        return True
+    if step_name == "classify":
+        categories = [(str(c["name"]), float(c["confidence"])) for c in out.get("categories", [])]
+        catalog.set_ai_categories(asset_id, categories)
+        catalog.update_metadata(
+            asset_id,
+            {"classification": {k: out.get(k) for k in ("path", "model", "device")}},
+        )
+        return True
+    if step_name == "focus_crop":
+        catalog.update_metadata(asset_id, {"focus_box": out.get("box"), "focus_method": out.get("method")})
+        if out.get("crop"):
+            catalog.add_artifact(asset_id, "focus_crop", str(out["crop"]), meta=out)
+        return True
+    return False
+
+
+def apply_job_failure(catalog: Catalog, doc: JobDocument) -> bool:
+    """A failed thumbnail means the asset cannot be shown: mark it failed with the reason."""
+    if doc.asset_id is None or doc.state != JobState.FAILED or doc.kind != "thumbnail":
+        return False
+    catalog.set_asset_failed(doc.asset_id, doc.error or "Thumbnail failed")
+    return True
+
+
+def _int(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) else None
+
+
+def _str(value: object) -> str | None:
+    return str(value) if value is not None else None

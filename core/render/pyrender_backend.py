@@ -1,0 +1,290 @@
+"""pyrender offscreen backend: one GL context per render process, reused for every request.
+
+Only the render child imports this module. ``PYOPENGL_PLATFORM`` must be decided before anything
+imports OpenGL, which is why the child's entry point (``worker_main``) picks the platform and
+re-executes itself with the next candidate when a platform fails to start.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from core.render.api import (
+    RenderBackendUnavailableError,
+    RenderError,
+    RenderRequest,
+    RenderResult,
+    partial_output_path,
+)
+from core.render.encoding import Mp4Writer, even
+from core.render.framing import (
+    BACKGROUND_GREY,
+    CAMERA_AZIMUTH_DEG,
+    CAMERA_YFOV_DEG,
+    BoundingSphere,
+    clip_planes,
+    orbit_camera_pose,
+    sphere_from_bounds,
+    three_point_rig,
+    turntable_azimuths,
+)
+from core.render.scene_loading import is_placeholder_texture, load_model
+
+if TYPE_CHECKING:
+    import trimesh
+
+    from core.render.backend import ProgressCallback
+
+log = logging.getLogger(__name__)
+
+CLAY_COLOR = (0.78, 0.76, 0.72, 1.0)
+MISSING_TEXTURE_COLOR = (1.0, 0.0, 1.0, 1.0)
+# Without an environment map metals render almost black; previews cap metalness for readability.
+MAX_PREVIEW_METALLIC = 0.5
+# OSMesa has no multisampling: render larger and downsample instead.
+OSMESA_SUPERSAMPLE = 2
+MAX_SUPERSAMPLED_EDGE = 4096
+
+RGBImage = npt.NDArray[np.uint8]
+
+
+def _import_pyrender() -> Any:
+    # pyrender 0.1.45 still uses np.infty, removed in numpy 2.
+    if not hasattr(np, "infty"):
+        np.infty = np.inf  # type: ignore[attr-defined]
+    import pyrender
+
+    return pyrender
+
+
+def _gl_strings() -> tuple[str, str]:
+    from OpenGL import GL
+
+    def text(name: int) -> str:
+        value = GL.glGetString(name)
+        return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+    return text(GL.GL_RENDERER), text(GL.GL_VERSION)
+
+
+class PyrenderRenderer:
+    name = "pyrender"
+
+    def __init__(self, gl_platform: str) -> None:
+        current = os.environ.get("PYOPENGL_PLATFORM")
+        if current != gl_platform:
+            raise RenderBackendUnavailableError(
+                f"PYOPENGL_PLATFORM is {current!r}; the render child must set {gl_platform!r} "
+                "before importing OpenGL"
+            )
+        self.gl_platform = gl_platform
+        started = time.monotonic()
+        self._pyrender = _import_pyrender()
+        try:
+            self._renderer: Any = self._pyrender.OffscreenRenderer(64, 64)
+            self.gl_renderer, self.gl_version = _gl_strings()
+        except Exception as exc:  # noqa: BLE001 - EGL/OSMesa fail with many exception types
+            raise RenderBackendUnavailableError(
+                f"OpenGL platform {gl_platform} is not usable: {type(exc).__name__}: {exc}"
+            ) from exc
+        self._supersample = OSMESA_SUPERSAMPLE if gl_platform == "osmesa" else 1
+        log.info(
+            "OpenGL platform %s: %s, %s (context in %.2f s)",
+            gl_platform,
+            self.gl_renderer,
+            self.gl_version,
+            time.monotonic() - started,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "gl_platform": self.gl_platform,
+            "gl_renderer": self.gl_renderer,
+            "gl_version": self.gl_version,
+        }
+
+    def close(self) -> None:
+        self._renderer.delete()
+
+    # --- scene building -----------------------------------------------------------------------
+
+    def _material(self, **kwargs: Any) -> Any:
+        return self._pyrender.MetallicRoughnessMaterial(**kwargs)
+
+    def _clay(self) -> Any:
+        return self._material(
+            baseColorFactor=CLAY_COLOR, metallicFactor=0.0, roughnessFactor=0.75
+        )
+
+    def _missing_texture(self) -> Any:
+        return self._material(
+            baseColorFactor=MISSING_TEXTURE_COLOR,
+            emissiveFactor=(0.45, 0.0, 0.45),
+            metallicFactor=0.0,
+            roughnessFactor=0.8,
+        )
+
+    def _mesh_for(self, geometry: Any) -> Any:
+        import trimesh
+
+        pyrender = self._pyrender
+        if isinstance(geometry, trimesh.PointCloud):
+            colors = geometry.colors if len(geometry.colors) else None
+            return pyrender.Mesh.from_points(geometry.vertices, colors=colors)
+        visual = geometry.visual
+        kind = getattr(visual, "kind", None)
+        if kind is None:
+            return pyrender.Mesh.from_trimesh(geometry, material=self._clay(), smooth=True)
+        if kind == "texture":
+            material = visual.material
+            image = getattr(material, "image", None) or getattr(material, "baseColorTexture", None)
+            if is_placeholder_texture(image):
+                return pyrender.Mesh.from_trimesh(
+                    geometry, material=self._missing_texture(), smooth=True
+                )
+        mesh = pyrender.Mesh.from_trimesh(geometry, smooth=kind != "face")
+        for primitive in mesh.primitives:
+            self._make_preview_friendly(primitive.material)
+        return mesh
+
+    @staticmethod
+    def _make_preview_friendly(material: Any) -> None:
+        """pyrender marks every converted material BLEND; opaque ones sort and shade better."""
+        if material is None:
+            return
+        factor = np.asarray(material.baseColorFactor, dtype=np.float64)
+        texture = material.baseColorTexture
+        texture_alpha = texture is not None and getattr(texture, "source_channels", "") == "RGBA"
+        if factor.size == 4 and factor[3] >= 0.999 and not texture_alpha:
+            material.alphaMode = "OPAQUE"
+        if material.metallicFactor is not None and material.metallicFactor > MAX_PREVIEW_METALLIC:
+            material.metallicFactor = MAX_PREVIEW_METALLIC
+
+    def _build_scene(self, model: trimesh.Scene, transparent: bool) -> tuple[Any, BoundingSphere]:
+        pyrender = self._pyrender
+        alpha = 0.0 if transparent else 1.0
+        scene = pyrender.Scene(bg_color=(*BACKGROUND_GREY, alpha), ambient_light=(0.22,) * 3)
+        meshes: dict[str, Any] = {}
+        for node in model.graph.nodes_geometry:
+            transform, geometry_name = model.graph[node]
+            geometry = model.geometry.get(geometry_name)
+            if geometry is None or not hasattr(geometry, "vertices") or len(geometry.vertices) == 0:
+                continue
+            if not hasattr(geometry, "faces") and not hasattr(geometry, "colors"):
+                continue  # paths and other non-surface geometry
+            if geometry_name not in meshes:
+                meshes[geometry_name] = self._mesh_for(geometry)
+            scene.add(meshes[geometry_name], pose=np.asarray(transform, dtype=np.float64))
+        if not meshes:
+            raise RenderError("The model has no surface geometry to draw")
+        return scene, sphere_from_bounds(np.asarray(model.bounds, dtype=np.float64))
+
+    # --- rendering ----------------------------------------------------------------------------
+
+    def _render_view(
+        self, scene: Any, sphere: BoundingSphere, size: int, azimuth: float, transparent: bool
+    ) -> npt.NDArray[np.uint8]:
+        pyrender = self._pyrender
+        camera_pose = orbit_camera_pose(sphere, azimuth_deg=azimuth)
+        znear, zfar = clip_planes(sphere)
+        camera = pyrender.PerspectiveCamera(
+            yfov=np.radians(CAMERA_YFOV_DEG), aspectRatio=1.0, znear=znear, zfar=zfar
+        )
+        added = [scene.add(camera, pose=camera_pose)]
+        for light in three_point_rig(camera_pose, sphere):
+            directional = pyrender.DirectionalLight(color=np.ones(3), intensity=light.intensity)
+            added.append(scene.add(directional, pose=light.pose, name=light.name))
+        scale = self._supersample if size * self._supersample <= MAX_SUPERSAMPLED_EDGE else 1
+        self._renderer.viewport_width = size * scale
+        self._renderer.viewport_height = size * scale
+        try:
+            flags = pyrender.RenderFlags.RGBA if transparent else pyrender.RenderFlags.NONE
+            color, depth = self._renderer.render(scene, flags=flags)
+        finally:
+            for node in added:
+                scene.remove_node(node)
+        image = np.asarray(color, dtype=np.uint8)
+        if transparent and image.shape[2] == 3:
+            # OSMesa contexts have no alpha channel: coverage comes from the depth buffer.
+            mask = (np.asarray(depth) > 0).astype(np.uint8) * 255
+            image = np.dstack([image, mask])
+        if scale > 1:
+            from PIL import Image
+
+            resized = Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS)
+            image = np.asarray(resized, dtype=np.uint8)
+        return image
+
+    def _release_gl_objects(self) -> None:
+        """Rendering an empty scene makes pyrender free the last model's buffers and textures."""
+        self._renderer.viewport_width = 8
+        self._renderer.viewport_height = 8
+        self._renderer.render(self._pyrender.Scene())
+
+    def render(self, request: RenderRequest, on_progress: ProgressCallback) -> RenderResult:
+        from PIL import Image
+
+        started = time.monotonic()
+        on_progress(0.0, "Loading model")
+        loaded = load_model(request.source, request.up_axis, request.max_faces)
+        loaded_at = time.monotonic()
+        warnings = list(loaded.warnings)
+        scene, sphere = self._build_scene(loaded.scene, request.transparent)
+        partial = partial_output_path(request.output)
+        request.output.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if request.product == "turntable":
+                if request.transparent:
+                    warnings.append("MP4 has no alpha channel: turntable rendered on grey")
+                width = height = even(request.size)
+                with Mp4Writer(partial, width, height, request.fps) as writer:
+                    azimuths = turntable_azimuths(request.frames)
+                    for index, azimuth in enumerate(azimuths):
+                        writer.write(self._render_view(scene, sphere, width, azimuth, False))
+                        on_progress((index + 1) / len(azimuths), f"Frame {index + 1}/{len(azimuths)}")
+                frames = writer.frames
+            else:
+                width = height = request.size
+                pixels = self._render_view(
+                    scene, sphere, request.size, CAMERA_AZIMUTH_DEG, request.transparent
+                )
+                Image.fromarray(pixels).save(partial, format="PNG")
+                frames = 1
+            os.replace(partial, request.output)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        finally:
+            del scene
+            self._release_gl_objects()
+            gc.collect()
+        seconds = time.monotonic() - started
+        log.info(
+            "Rendered %s (%s faces) as %s %d px in %.2f s (load %.2f s)",
+            request.source.name,
+            f"{loaded.face_count:,}",
+            request.product,
+            request.size,
+            seconds,
+            loaded_at - started,
+        )
+        return RenderResult(
+            output=request.output,
+            backend=self.name,
+            gl_platform=self.gl_platform,
+            gl_renderer=self.gl_renderer,
+            seconds=seconds,
+            width=width,
+            height=height,
+            frames=frames,
+            warnings=warnings,
+        )
+

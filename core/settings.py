@@ -1,0 +1,103 @@
+"""User settings: a versioned pydantic model stored as JSON in the config dir.
+
+Environment variables ``STRATOPIPE_<FIELD>`` (upper case) override stored values for one run, which is
+how CI, benchmarks and studio launch scripts pin behaviour without editing a profile.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SETTINGS_SCHEMA_VERSION = 1
+ENV_PREFIX = "STRATOPIPE_"
+
+NotifyMode = Literal["immediate", "batched", "off"]
+
+
+class Settings(BaseModel):
+    schema_version: int = SETTINGS_SCHEMA_VERSION
+
+    # Ingest limits: anything beyond them fails with a clear per-file error instead of eating memory.
+    max_file_size_mb: int = Field(default=8192, ge=1)
+    max_image_pixels: int = Field(default=250_000_000, ge=1)
+    copy_into_library: bool = False
+
+    # Thumbnails
+    thumbnail_size: int = Field(default=256, ge=32, le=2048)
+    media_threads: int = Field(default=0, ge=0, description="0 = one per CPU core")
+
+    # Rendering
+    render_backend: Literal["pyrender", "blender"] = "pyrender"
+    blender_path: str = ""
+    render_timeout_s: float = Field(default=120.0, gt=0)
+    render_memory_mb: int = Field(default=4096, ge=256)
+
+    # AI
+    model_dir: str = ""
+    inference_device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
+
+    # Collaboration
+    server_url: str = ""
+    username: str = ""
+
+    # Notifications, per kind
+    notify_ingest: NotifyMode = "batched"
+    notify_render: NotifyMode = "batched"
+    notify_mention: NotifyMode = "immediate"
+    notify_task_assigned: NotifyMode = "immediate"
+    notify_comment: NotifyMode = "batched"
+
+    @property
+    def max_file_size_bytes(self) -> int:
+        return self.max_file_size_mb * 1024 * 1024
+
+
+def _env_overrides() -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for name in Settings.model_fields:
+        value = os.environ.get(ENV_PREFIX + name.upper())
+        if value is not None:
+            overrides[name] = value
+    return overrides
+
+
+def load_settings(path: Path) -> Settings:
+    """Read settings, tolerating a missing or broken file (logged, defaults used, file kept)."""
+    stored: dict[str, object] = {}
+    if path.exists():
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(loaded, dict):
+                stored = loaded
+            else:
+                log.warning("Settings file %s is not a JSON object; using defaults", path)
+        except (OSError, json.JSONDecodeError) as exc:
+            log.warning("Cannot read settings file %s (%s); using defaults", path, exc)
+    stored["schema_version"] = SETTINGS_SCHEMA_VERSION
+    try:
+        base = Settings.model_validate(stored)
+    except ValidationError as exc:
+        log.warning("Settings file %s has invalid values (%s); using defaults", path, exc)
+        base = Settings()
+    overrides = _env_overrides()
+    if not overrides:
+        return base
+    return Settings.model_validate({**base.model_dump(), **overrides})
+
+
+def save_settings(settings: Settings, path: Path) -> None:
+    """Write atomically so a crash mid-write never leaves a truncated settings file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(settings.model_dump_json(indent=2), encoding="utf-8")
+    tmp.replace(path)

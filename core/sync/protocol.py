@@ -1,0 +1,400 @@
+"""The StratoPipe sync protocol (version 1): JSON messages over one WebSocket.
+
+Shared by the server and the client so both validate exactly the same schemas. ``docs/protocol.md``
+describes the conversation; this module is the executable definition. Every message is a JSON object
+``{"v": 1, "type": ..., "id": ...}``; replies name the request they answer in ``re``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+
+PROTOCOL_VERSION = 1
+MAX_MESSAGE_BYTES = 256 * 1024
+MAX_THUMBNAIL_B64_CHARS = 64 * 1024
+EVENT_PAGE_SIZE = 500
+MAX_COMMENT_CHARS = 20_000
+
+Role = Literal["admin", "supervisor", "artist", "client"]
+ROLES: tuple[Role, ...] = ("admin", "supervisor", "artist", "client")
+TaskStatus = Literal["open", "in_progress", "review", "completed"]
+RecordKind = Literal["asset", "comment", "task"]
+NotificationKind = Literal["mention", "task_assigned", "comment_on_your_asset"]
+
+ErrorCode = Literal[
+    "bad_request",  # not JSON, unknown type, schema violation
+    "unsupported_version",
+    "too_large",
+    "rate_limited",
+    "auth_required",  # a request other than login/auth on an unauthenticated socket
+    "auth_failed",  # wrong user name or password, unknown token
+    "token_expired",
+    "token_revoked",
+    "forbidden",  # role does not allow it, or not the author
+    "not_member",  # project exists but the user is not a member (or it does not exist)
+    "not_found",
+    "invalid",  # well-formed but refers to something impossible (assignee not a member, ...)
+    "duplicate_id",  # a change id reused for a different change
+    "internal",
+]
+
+# Errors after which re-sending the same change can never succeed: the client drops it from its outbox
+# and tells the user. Anything else (rate limits, restarts) is retried.
+PERMANENT_ERRORS: frozenset[str] = frozenset(
+    {"bad_request", "forbidden", "not_member", "not_found", "invalid", "duplicate_id", "too_large"}
+)
+
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+MENTION_PATTERN = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]+)")
+USER_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Message(_Model):
+    v: Literal[1] = PROTOCOL_VERSION
+    id: Identifier | None = None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Records as the server stores and broadcasts them
+# ---------------------------------------------------------------------------------------------------
+
+
+class UserInfo(_Model):
+    id: int
+    name: str
+    display_name: str = ""
+    role: Role
+
+
+class ProjectInfo(_Model):
+    id: int
+    name: str
+    head_seq: int = 0
+
+
+class AssetRecord(_Model):
+    id: Identifier
+    project: int
+    name: Name
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    content_hash: Annotated[str, StringConstraints(max_length=128)]
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    thumbnail_b64: Annotated[str, StringConstraints(max_length=MAX_THUMBNAIL_B64_CHARS)] | None = None
+    created_by: int
+    version: int
+
+
+class CommentRecord(_Model):
+    id: Identifier
+    project: int
+    asset_id: Identifier
+    author: int
+    body: str
+    frame: int | None = None
+    annotation: Any = None
+    created_at: str
+    edited_at: str | None = None
+    deleted: bool = False
+    version: int
+
+
+class TaskRecord(_Model):
+    id: Identifier
+    project: int
+    title: str
+    description: str = ""
+    assignee: int | None = None
+    creator: int
+    status: TaskStatus = "open"
+    due_date: date | None = None
+    asset_id: Identifier | None = None
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class FieldConflict(_Model):
+    """A task field whose newer value (one the writer had not seen) was overwritten by this change."""
+
+    field: str
+    base_version: int
+    overwritten_value: Any
+    overwritten_version: int
+    overwritten_by: int | None
+
+
+class NotifyTarget(_Model):
+    """Who this event notifies, and why. Never the actor themselves."""
+
+    user: int
+    kind: NotificationKind
+
+
+class Event(_Model):
+    """One accepted change, numbered in its project's sequence. ``record`` is the full new state."""
+
+    seq: int
+    project: int
+    change_id: Identifier
+    op: str
+    kind: RecordKind
+    actor: int
+    at: str
+    record: dict[str, Any]
+    notify: list[NotifyTarget] = Field(default_factory=list)
+    conflicts: list[FieldConflict] = Field(default_factory=list)
+
+
+class NotificationItem(_Model):
+    id: int
+    project: int
+    kind: NotificationKind
+    seq: int
+    actor: int
+    record_id: str
+    created_at: str
+    read: bool = False
+
+
+# ---------------------------------------------------------------------------------------------------
+# Client -> server
+# ---------------------------------------------------------------------------------------------------
+
+
+class LoginRequest(_Message):
+    type: Literal["login"] = "login"
+    username: Annotated[str, StringConstraints(max_length=64)]
+    password: Annotated[str, StringConstraints(max_length=1024)]
+
+
+class AuthRequest(_Message):
+    type: Literal["auth"] = "auth"
+    token: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class LogoutRequest(_Message):
+    type: Literal["logout"] = "logout"
+
+
+class SubscribeRequest(_Message):
+    type: Literal["subscribe"] = "subscribe"
+    project: int
+    since_seq: int = Field(default=0, ge=0)
+
+
+class UnsubscribeRequest(_Message):
+    type: Literal["unsubscribe"] = "unsubscribe"
+    project: int
+
+
+class ListNotificationsRequest(_Message):
+    type: Literal["list_notifications"] = "list_notifications"
+    since_id: int = Field(default=0, ge=0)
+    limit: int = Field(default=200, ge=1, le=EVENT_PAGE_SIZE)
+
+
+class MarkReadRequest(_Message):
+    type: Literal["mark_read"] = "mark_read"
+    ids: list[int] = Field(max_length=EVENT_PAGE_SIZE)
+
+
+class _Change(_Message):
+    """Common part of every change: a client-generated id makes re-sending it harmless."""
+
+    change_id: Identifier
+    project: int
+
+
+class UpsertAssetChange(_Change):
+    type: Literal["upsert_asset"] = "upsert_asset"
+    asset_id: Identifier
+    name: Name
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    content_hash: Annotated[str, StringConstraints(max_length=128)] = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    thumbnail_b64: Annotated[str, StringConstraints(max_length=MAX_THUMBNAIL_B64_CHARS)] | None = None
+
+
+class AddCommentChange(_Change):
+    type: Literal["add_comment"] = "add_comment"
+    comment_id: Identifier
+    asset_id: Identifier
+    body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_COMMENT_CHARS)]
+    frame: int | None = Field(default=None, ge=0)
+    annotation: Any = None
+
+
+class EditCommentChange(_Change):
+    type: Literal["edit_comment"] = "edit_comment"
+    comment_id: Identifier
+    body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_COMMENT_CHARS)]
+    annotation: Any = None
+
+
+class DeleteCommentChange(_Change):
+    type: Literal["delete_comment"] = "delete_comment"
+    comment_id: Identifier
+
+
+class CreateTaskChange(_Change):
+    type: Literal["create_task"] = "create_task"
+    task_id: Identifier
+    title: Name
+    description: Annotated[str, StringConstraints(max_length=MAX_COMMENT_CHARS)] = ""
+    assignee: int | None = None
+    status: TaskStatus = "open"
+    due_date: date | None = None
+    asset_id: Identifier | None = None
+
+
+class TaskPatch(_Model):
+    """Fields a task update may set. Only the fields actually sent are applied (``exclude_unset``)."""
+
+    title: Name | None = None
+    description: Annotated[str, StringConstraints(max_length=MAX_COMMENT_CHARS)] | None = None
+    assignee: int | None = None
+    status: TaskStatus | None = None
+    due_date: date | None = None
+    asset_id: Identifier | None = None
+
+    def changed_fields(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+TASK_FIELDS: tuple[str, ...] = tuple(TaskPatch.model_fields)
+# Fields that may not be null even when sent explicitly.
+REQUIRED_TASK_FIELDS: frozenset[str] = frozenset({"title", "description", "status"})
+
+
+class UpdateTaskChange(_Change):
+    type: Literal["update_task"] = "update_task"
+    task_id: Identifier
+    base_version: int = Field(ge=1)
+    fields: TaskPatch
+
+
+Change = (
+    UpsertAssetChange
+    | AddCommentChange
+    | EditCommentChange
+    | DeleteCommentChange
+    | CreateTaskChange
+    | UpdateTaskChange
+)
+CHANGE_TYPES: frozenset[str] = frozenset(
+    {"upsert_asset", "add_comment", "edit_comment", "delete_comment", "create_task", "update_task"}
+)
+
+ClientMessage = Annotated[
+    LoginRequest
+    | AuthRequest
+    | LogoutRequest
+    | SubscribeRequest
+    | UnsubscribeRequest
+    | ListNotificationsRequest
+    | MarkReadRequest
+    | UpsertAssetChange
+    | AddCommentChange
+    | EditCommentChange
+    | DeleteCommentChange
+    | CreateTaskChange
+    | UpdateTaskChange,
+    Field(discriminator="type"),
+]
+CLIENT_MESSAGE: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+CHANGE: TypeAdapter[Change] = TypeAdapter(Annotated[Change, Field(discriminator="type")])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Server -> client
+# ---------------------------------------------------------------------------------------------------
+
+
+class _Reply(_Model):
+    v: Literal[1] = PROTOCOL_VERSION
+    re: str | None = None
+
+
+class ErrorReply(_Reply):
+    type: Literal["error"] = "error"
+    code: ErrorCode
+    message: str
+
+
+class OkReply(_Reply):
+    type: Literal["ok"] = "ok"
+
+
+class RateLimits(_Model):
+    """The server's per-connection budget, so well-behaved clients pace themselves below it."""
+
+    rate_per_s: float
+    burst: float
+
+
+class LoginOk(_Reply):
+    type: Literal["login_ok"] = "login_ok"
+    token: str
+    expires_at: str
+    user: UserInfo
+    projects: list[ProjectInfo]
+    limits: RateLimits
+
+
+class AuthOk(_Reply):
+    type: Literal["auth_ok"] = "auth_ok"
+    user: UserInfo
+    projects: list[ProjectInfo]
+    limits: RateLimits
+
+
+class Subscribed(_Reply):
+    type: Literal["subscribed"] = "subscribed"
+    project: ProjectInfo
+    since_seq: int
+    members: list[UserInfo]
+
+
+class EventsPage(_Reply):
+    """Events in sequence order. Catch-up pages carry ``catchup: true``; the last one ``more: false``."""
+
+    type: Literal["events"] = "events"
+    project: int
+    events: list[Event]
+    catchup: bool = False
+    more: bool = False
+
+
+class Ack(_Reply):
+    type: Literal["ack"] = "ack"
+    change_id: str
+    project: int
+    seq: int
+    duplicate: bool = False
+    conflicts: list[FieldConflict] = Field(default_factory=list)
+
+
+class NotificationsReply(_Reply):
+    type: Literal["notifications"] = "notifications"
+    items: list[NotificationItem]
+
+
+ServerMessage = Annotated[
+    ErrorReply | OkReply | LoginOk | AuthOk | Subscribed | EventsPage | Ack | NotificationsReply,
+    Field(discriminator="type"),
+]
+SERVER_MESSAGE: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
+
+
+def mentioned_names(body: str) -> set[str]:
+    """User names mentioned as ``@name`` in a comment body (trailing dots are sentence punctuation)."""
+    return {match.rstrip(".") for match in MENTION_PATTERN.findall(body) if match.rstrip(".")}

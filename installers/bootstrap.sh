@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Set up everything StratoPipe needs on a fresh Debian 12 machine: system packages (when root),
+# a virtual environment, PyTorch (CPU wheel first, so no CUDA stack is pulled in), then the project.
+# Idempotent: re-running it only installs what is missing.
+set -euo pipefail
+
+VENV="${1:-.venv}"
+PYTHON="${PYTHON:-python3}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+
+SYSTEM_PACKAGES=(
+  # Qt runtime, offscreen and xcb
+  libglib2.0-0 libgl1 libegl1 libxkbcommon0 libfontconfig1 libfreetype6 libdbus-1-3 libxrender1
+  libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0
+  libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libx11-6
+  # offscreen GL for renders (EGL software or OSMesa), a virtual display for the app on servers
+  libosmesa6 libgl1-mesa-dri xvfb xauth
+  # reference tools the benchmarks compare against
+  libvips-tools ffmpegthumbnailer ffmpeg
+)
+
+install_system_packages() {
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: not a Debian/Ubuntu system; install the Qt/GL runtime libraries yourself" >&2
+    return
+  fi
+  local missing=()
+  for package in "${SYSTEM_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  if ! "$PYTHON" -m venv --help >/dev/null 2>&1; then missing+=(python3-venv); fi
+  if [ ${#missing[@]} -eq 0 ]; then return; fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bootstrap: missing system packages (run as root or install them): ${missing[*]}" >&2
+    return
+  fi
+  echo "bootstrap: installing system packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_python_packages() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+  fi
+  local pip=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+  # torch first: with 2.13.0 present, the project's torch>=2.4 is satisfied without the CUDA stack.
+  if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
+    "${pip[@]}" install "torch==2.13.0"
+  fi
+  "${pip[@]}" install -e ".[dev]"
+  # pyrender pins PyOpenGL 3.1.0, which cannot drive OSMesa; a newer PyOpenGL keeps EGL working and
+  # adds OSMesa. It must be a separate step (in one command pip falls back to an ancient pyrender).
+  "${pip[@]}" install "PyOpenGL>=3.1.7" 2>&1 | grep -v "incompatible" || true
+}
+
+install_system_packages
+install_python_packages
+echo "bootstrap: ready ($VENV)"

@@ -1,0 +1,168 @@
+"""Account and project administration: what the ``user`` and ``project`` CLI commands do.
+
+Plain synchronous functions over an engine, safe to run while a server uses the same SQLite file (WAL).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from core.sync.protocol import ROLES, USER_NAME_PATTERN, ProjectInfo, Role, UserInfo
+from server.auth import IssuedToken, check_password_strength, hash_password, new_token
+from server.db import memberships, projects, tokens, users
+
+DEFAULT_TOKEN_TTL_S = 30 * 24 * 3600.0
+
+
+class AdminError(Exception):
+    """A refused administrative action, with a message meant for the operator."""
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _user_row(connection: Connection, name: str) -> sa.Row[tuple[int, str, bool]]:
+    row = connection.execute(
+        sa.select(users.c.id, users.c.role, users.c.removed).where(users.c.name == name)
+    ).one_or_none()
+    if row is None or row.removed:
+        raise AdminError(f"No user named {name!r}")
+    return row
+
+
+def _project_id(connection: Connection, name: str) -> int:
+    project_id = connection.execute(
+        sa.select(projects.c.id).where(projects.c.name == name)
+    ).scalar_one_or_none()
+    if project_id is None:
+        raise AdminError(f"No project named {name!r}")
+    return int(project_id)
+
+
+def add_user(
+    engine: Engine, name: str, role: Role, password: str, display_name: str = ""
+) -> int:
+    if not re.match(USER_NAME_PATTERN, name):
+        raise AdminError("User names use letters, digits, '.', '_' or '-' (at most 64)")
+    if role not in ROLES:
+        raise AdminError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    try:
+        check_password_strength(password)
+    except ValueError as exc:
+        raise AdminError(str(exc)) from exc
+    with engine.begin() as connection:
+        if connection.execute(sa.select(users.c.id).where(users.c.name == name)).first():
+            raise AdminError(f"A user named {name!r} already exists (or existed)")
+        result = connection.execute(
+            users.insert().values(
+                name=name,
+                display_name=display_name or name,
+                role=role,
+                password_hash=hash_password(password),
+                created_at=utc_now_iso(),
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def revoke_user_tokens(connection: Connection, user_id: int) -> int:
+    result = connection.execute(
+        tokens.update().where(tokens.c.user_id == user_id).values(revoked=True)
+    )
+    return int(result.rowcount)
+
+
+def set_password(engine: Engine, name: str, password: str) -> None:
+    """Change a password and sign the user out everywhere."""
+    try:
+        check_password_strength(password)
+    except ValueError as exc:
+        raise AdminError(str(exc)) from exc
+    with engine.begin() as connection:
+        user_id = _user_row(connection, name).id
+        connection.execute(
+            users.update().where(users.c.id == user_id).values(password_hash=hash_password(password))
+        )
+        revoke_user_tokens(connection, user_id)
+
+
+def remove_user(engine: Engine, name: str) -> None:
+    """Disable an account: its tokens and memberships go, its past comments and tasks stay."""
+    with engine.begin() as connection:
+        user_id = _user_row(connection, name).id
+        connection.execute(users.update().where(users.c.id == user_id).values(removed=True))
+        connection.execute(memberships.delete().where(memberships.c.user_id == user_id))
+        revoke_user_tokens(connection, user_id)
+
+
+def list_users(engine: Engine) -> list[UserInfo]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(users.c.id, users.c.name, users.c.display_name, users.c.role)
+            .where(users.c.removed == sa.false())
+            .order_by(users.c.name)
+        ).all()
+    return [UserInfo(id=r.id, name=r.name, display_name=r.display_name, role=r.role) for r in rows]
+
+
+def add_project(engine: Engine, name: str) -> int:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise AdminError("Project names need 1 to 200 characters")
+    with engine.begin() as connection:
+        if connection.execute(sa.select(projects.c.id).where(projects.c.name == name)).first():
+            raise AdminError(f"A project named {name!r} already exists")
+        result = connection.execute(projects.insert().values(name=name, created_at=utc_now_iso()))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def list_projects(engine: Engine) -> list[ProjectInfo]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(projects.c.id, projects.c.name, projects.c.head_seq).order_by(projects.c.name)
+        ).all()
+    return [ProjectInfo(id=r.id, name=r.name, head_seq=r.head_seq) for r in rows]
+
+
+def add_member(engine: Engine, project: str, user: str) -> None:
+    with engine.begin() as connection:
+        project_id = _project_id(connection, project)
+        user_id = _user_row(connection, user).id
+        exists = connection.execute(
+            sa.select(memberships.c.user_id).where(
+                memberships.c.project_id == project_id, memberships.c.user_id == user_id
+            )
+        ).first()
+        if exists is None:
+            connection.execute(memberships.insert().values(project_id=project_id, user_id=user_id))
+
+
+def remove_member(engine: Engine, project: str, user: str) -> None:
+    with engine.begin() as connection:
+        project_id = _project_id(connection, project)
+        user_id = _user_row(connection, user).id
+        result = connection.execute(
+            memberships.delete().where(
+                memberships.c.project_id == project_id, memberships.c.user_id == user_id
+            )
+        )
+        if result.rowcount == 0:
+            raise AdminError(f"{user!r} is not a member of {project!r}")
+
+
+def issue_token(engine: Engine, user_id: int, ttl_s: float = DEFAULT_TOKEN_TTL_S) -> IssuedToken:
+    issued = new_token()
+    now = time.time()
+    with engine.begin() as connection:
+        connection.execute(
+            tokens.insert().values(
+                token_hash=issued.token_hash, user_id=user_id, created_at=now, expires_at=now + ttl_s
+            )
+        )
+    return issued

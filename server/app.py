@@ -1,0 +1,531 @@
+"""The sync server: WebSocket sessions, the single writer (group commit), live fan-out and catch-up.
+
+One asyncio loop owns every socket. Database work runs on executor threads: one writer thread applies
+changes in batches (whatever queued up while the previous batch committed goes into the next
+transaction), readers serve catch-up pages. Events reach a subscriber in sequence order, catch-up first,
+then live, with no gap and no duplicate: while a subscription catches up the live fan-out skips it, and
+catch-up only hands over to live once it has read up to the newest dispatched sequence number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import ssl
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from core.sync.protocol import (
+    CLIENT_MESSAGE,
+    EVENT_PAGE_SIZE,
+    MAX_MESSAGE_BYTES,
+    Ack,
+    AuthOk,
+    AuthRequest,
+    ErrorCode,
+    ErrorReply,
+    ListNotificationsRequest,
+    LoginOk,
+    LoginRequest,
+    LogoutRequest,
+    MarkReadRequest,
+    NotificationsReply,
+    OkReply,
+    RateLimits,
+    Subscribed,
+    SubscribeRequest,
+    UnsubscribeRequest,
+)
+from server import store
+from server.admin import DEFAULT_TOKEN_TTL_S
+from server.db import open_database
+from server.ratelimit import TokenBucket
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from websockets.http11 import Request, Response
+
+    from core.sync.protocol import Change, ProjectInfo
+
+log = logging.getLogger(__name__)
+
+CLOSE_POLICY = 1008
+MAX_FAILED_LOGINS = 5
+
+
+@dataclass
+class ServerConfig:
+    db_url: str
+    host: str = "127.0.0.1"
+    port: int = 8765
+    auth_timeout_s: float = 10.0
+    token_ttl_s: float = DEFAULT_TOKEN_TTL_S
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+    # A client flushing a long outbox sends bursts; the bucket lets those through and stops floods.
+    rate_per_s: float = 300.0
+    rate_burst: float = 1500.0
+    rate_strikes_before_close: int = 200
+    ping_interval_s: float | None = 20.0
+    page_size: int = EVENT_PAGE_SIZE
+    max_batch: int = 512
+    max_outgoing_messages: int = 20_000
+    ssl_context: ssl.SSLContext | None = None
+
+
+@dataclass(eq=False)
+class Subscription:
+    session: Session
+    project: int
+    delivered: int
+    catching_up: bool = True
+    task: asyncio.Task[None] | None = None
+
+
+class Session:
+    """One client connection: its user once authenticated, its subscriptions and its send queue."""
+
+    def __init__(self, ws: ServerConnection, config: ServerConfig) -> None:
+        self.ws = ws
+        self.config = config
+        self.user: store.SessionUser | None = None
+        self.subscriptions: dict[int, Subscription] = {}
+        self.bucket = TokenBucket(config.rate_per_s, config.rate_burst)
+        self.strikes = 0
+        self.last_strike = 0.0
+        self.failed_logins = 0
+        self._outgoing: deque[str] = deque()
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.closing = False
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def send(self, text: str) -> None:
+        if self.closing:
+            return
+        if len(self._outgoing) >= self.config.max_outgoing_messages:
+            # A client that reads slower than events arrive is dropped rather than buffered without
+            # bound; it reconnects and catches up from its cursor.
+            self.close_soon("too slow: reconnect and catch up")
+            return
+        self._outgoing.append(text)
+        self._idle.clear()
+        self._wakeup.set()
+
+    def send_error(self, code: ErrorCode, message: str, request_id: str | None) -> None:
+        self.send(ErrorReply(code=code, message=message, re=request_id).model_dump_json())
+
+    async def wait_idle(self) -> None:
+        await self._idle.wait()
+
+    async def run_sender(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._outgoing:
+                    await self.ws.send(self._outgoing.popleft())
+                self._idle.set()
+
+    def close_soon(self, reason: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        log.info("event=closing_session user=%s reason=%r", self.user_name, reason)
+        task = asyncio.get_running_loop().create_task(self.ws.close(CLOSE_POLICY, reason))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    @property
+    def user_name(self) -> str:
+        return self.user.user.name if self.user else "-"
+
+
+def _events_page(project: int, rows: list[tuple[int, str]], *, catchup: bool, more: bool) -> str:
+    # Stored events are already JSON; splicing them avoids re-serialising every event per subscriber.
+    body = ",".join(payload for _seq, payload in rows)
+    return (
+        f'{{"v":1,"type":"events","re":null,"project":{project},"events":[{body}],'
+        f'"catchup":{"true" if catchup else "false"},"more":{"true" if more else "false"}}}'
+    )
+
+
+class SyncServer:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.engine: Engine | None = None
+        self._server: Server | None = None
+        self._sessions: set[Session] = set()
+        self._subscribers: dict[int, set[Subscription]] = {}
+        self._heads: dict[int, int] = {}
+        self._write_queue: asyncio.Queue[tuple[Session, Change, str | None] | None] = asyncio.Queue()
+        self._write_executor = ThreadPoolExecutor(1, thread_name_prefix="sync-writer")
+        self._read_executor = ThreadPoolExecutor(4, thread_name_prefix="sync-reader")
+        self._writer_task: asyncio.Task[None] | None = None
+        self._started_at = time.monotonic()
+        self.port = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> int:
+        loop = asyncio.get_running_loop()
+        self.engine = await loop.run_in_executor(
+            self._write_executor, open_database, self.config.db_url
+        )
+        self._writer_task = asyncio.create_task(self._run_writer())
+        self._server = await serve(
+            self._handle,
+            self.config.host,
+            self.config.port,
+            process_request=self._process_request,
+            # Messages between the protocol limit and this hard limit get a polite "too_large" error;
+            # beyond it websockets closes the socket (1009) before buffering them.
+            max_size=self.config.max_message_bytes * 4,
+            ping_interval=self.config.ping_interval_s,
+            ping_timeout=self.config.ping_interval_s,
+            compression=None,
+            ssl=self.config.ssl_context,
+        )
+        self.port = int(next(iter(self._server.sockets)).getsockname()[1])
+        log.info("event=listening host=%s port=%d tls=%d", self.config.host, self.port,
+                 int(self.config.ssl_context is not None))
+        return self.port
+
+    async def stop(self) -> None:
+        """Close every socket, commit what was accepted, release the database."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        if self._writer_task is not None:
+            await self._write_queue.put(None)
+            await self._writer_task
+        self._write_executor.shutdown(wait=True)
+        self._read_executor.shutdown(wait=True)
+        if self.engine is not None:
+            self.engine.dispose()
+        log.info("event=stopped")
+
+    # -- HTTP health -----------------------------------------------------------------------------
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path.split("?", 1)[0] != "/health":
+            return None
+        body = json.dumps(
+            {
+                "status": "ok",
+                "protocol": 1,
+                "connections": len(self._sessions),
+                "authenticated": sum(1 for s in self._sessions if s.user is not None),
+                "uptime_s": round(time.monotonic() - self._started_at, 1),
+            }
+        )
+        response = connection.respond(200, body)
+        del response.headers["Content-Type"]
+        response.headers["Content-Type"] = "application/json"
+        return response
+
+    # -- connections -----------------------------------------------------------------------------
+    async def _handle(self, ws: ServerConnection) -> None:
+        session = Session(ws, self.config)
+        self._sessions.add(session)
+        sender = asyncio.create_task(session.run_sender())
+        loop = asyncio.get_running_loop()
+        auth_timer = loop.call_later(self.config.auth_timeout_s, self._auth_deadline, session)
+        try:
+            async for raw in ws:
+                if session.closing:
+                    break
+                await self._on_message(session, raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            auth_timer.cancel()
+            session.closing = True
+            for subscription in list(session.subscriptions.values()):
+                self._drop_subscription(subscription)
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+            self._sessions.discard(session)
+
+    def _auth_deadline(self, session: Session) -> None:
+        if session.user is None:
+            session.close_soon("authentication timeout")
+
+    async def _on_message(self, session: Session, raw: str | bytes) -> None:
+        if not session.bucket.allow():
+            self._strike(session)
+            return
+        if isinstance(raw, bytes):
+            session.send_error("bad_request", "Binary frames are not part of the protocol", None)
+            return
+        limit = self.config.max_message_bytes
+        if len(raw) > limit // 4 and len(raw.encode("utf-8")) > limit:
+            session.send_error("too_large", f"Messages are limited to {limit} bytes", None)
+            return
+        try:
+            message = CLIENT_MESSAGE.validate_json(raw)
+        except ValidationError as exc:
+            self._reject_invalid(session, raw, exc)
+            return
+        if isinstance(message, LoginRequest | AuthRequest):
+            await self._authenticate(session, message)
+            return
+        if session.user is None:
+            session.send_error("auth_required", "Sign in first (login or auth)", message.id)
+            return
+        if isinstance(message, SubscribeRequest):
+            await self._subscribe(session, message)
+        elif isinstance(message, UnsubscribeRequest):
+            subscription = session.subscriptions.get(message.project)
+            if subscription is not None:
+                self._drop_subscription(subscription)
+            session.send(OkReply(re=message.id).model_dump_json())
+        elif isinstance(message, LogoutRequest):
+            await self._read(store.revoke_token, session.user.token_hash)
+            session.send(OkReply(re=message.id).model_dump_json())
+            session.close_soon("signed out")
+        elif isinstance(message, ListNotificationsRequest):
+            items = await self._read(
+                store.list_notifications, session.user.user.id, message.since_id, message.limit
+            )
+            session.send(NotificationsReply(re=message.id, items=items).model_dump_json())
+        elif isinstance(message, MarkReadRequest):
+            loop = asyncio.get_running_loop()
+            assert self.engine is not None
+            await loop.run_in_executor(
+                self._write_executor,
+                store.mark_notifications_read,
+                self.engine,
+                session.user.user.id,
+                message.ids,
+            )
+            session.send(OkReply(re=message.id).model_dump_json())
+        else:
+            # Changes are queued without waiting: the client may pipeline, and order is kept.
+            self._write_queue.put_nowait((session, message, message.id))
+
+    def _strike(self, session: Session) -> None:
+        now = time.monotonic()
+        if now - session.last_strike > 5.0:
+            session.strikes = 0
+        session.strikes += 1
+        session.last_strike = now
+        if session.strikes == 1:
+            log.warning("event=rate_limited user=%s", session.user_name)
+        if session.strikes >= self.config.rate_strikes_before_close:
+            session.close_soon("rate limit exceeded")
+        else:
+            session.send_error("rate_limited", "Too many messages; slow down", None)
+
+    @staticmethod
+    def _reject_invalid(session: Session, raw: str, exc: ValidationError) -> None:
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            session.send_error("bad_request", "Not valid JSON", None)
+            return
+        if not isinstance(document, dict):
+            session.send_error("bad_request", "A message must be a JSON object", None)
+            return
+        request_id = document.get("id")
+        request_id = str(request_id)[:64] if request_id is not None else None
+        if document.get("v", 1) != 1:
+            session.send_error("unsupported_version", "This server speaks protocol version 1", request_id)
+            return
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        session.send_error("bad_request", f"{where}: {first['msg']}", request_id)
+
+    async def _read(self, function: Any, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._read_executor, function, self.engine, *args)
+
+    async def _authenticate(self, session: Session, message: LoginRequest | AuthRequest) -> None:
+        if session.user is not None:
+            session.send_error("bad_request", "Already signed in on this connection", message.id)
+            return
+        projects: list[ProjectInfo]
+        limits = RateLimits(rate_per_s=self.config.rate_per_s, burst=self.config.rate_burst)
+        try:
+            if isinstance(message, LoginRequest):
+                issued, expires_at, user, projects = await self._read(
+                    store.login, message.username, message.password, self.config.token_ttl_s
+                )
+                session.user = store.SessionUser(user, issued.token_hash)
+                reply: LoginOk | AuthOk = LoginOk(
+                    re=message.id,
+                    token=issued.token,
+                    expires_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires_at)),
+                    user=user,
+                    projects=projects,
+                    limits=limits,
+                )
+            else:
+                session.user, projects = await self._read(store.authenticate, message.token)
+                reply = AuthOk(
+                    re=message.id, user=session.user.user, projects=projects, limits=limits
+                )
+        except store.DomainError as error:
+            session.failed_logins += 1
+            log.info("event=auth_failed code=%s attempts=%d", error.code, session.failed_logins)
+            session.send_error(error.code, error.message, message.id)
+            if session.failed_logins >= MAX_FAILED_LOGINS:
+                session.close_soon("too many failed sign-ins")
+            return
+        log.info("event=signed_in user=%s", session.user_name)
+        session.send(reply.model_dump_json())
+
+    # -- subscriptions ---------------------------------------------------------------------------
+    async def _subscribe(self, session: Session, message: SubscribeRequest) -> None:
+        assert session.user is not None
+        try:
+            project, members = await self._read(
+                store.subscription_info, session.user.user.id, message.project
+            )
+        except store.DomainError as error:
+            session.send_error(error.code, error.message, message.id)
+            return
+        if message.since_seq > project.head_seq:
+            session.send_error(
+                "invalid",
+                f"since_seq {message.since_seq} is ahead of the server ({project.head_seq}); the "
+                "server was restored from an older backup: subscribe from 0",
+                message.id,
+            )
+            return
+        previous = session.subscriptions.get(message.project)
+        if previous is not None:
+            self._drop_subscription(previous)
+        self._heads[project.id] = max(self._heads.get(project.id, 0), project.head_seq)
+        subscription = Subscription(session, project.id, message.since_seq)
+        session.subscriptions[project.id] = subscription
+        self._subscribers.setdefault(project.id, set()).add(subscription)
+        session.send(
+            Subscribed(
+                re=message.id, project=project, since_seq=message.since_seq, members=members
+            ).model_dump_json()
+        )
+        subscription.task = asyncio.create_task(self._catch_up(subscription))
+
+    def _drop_subscription(self, subscription: Subscription) -> None:
+        if subscription.task is not None and not subscription.task.done():
+            subscription.task.cancel()
+        self._subscribers.get(subscription.project, set()).discard(subscription)
+        if subscription.session.subscriptions.get(subscription.project) is subscription:
+            del subscription.session.subscriptions[subscription.project]
+
+    async def _catch_up(self, subscription: Subscription) -> None:
+        session = subscription.session
+        project = subscription.project
+        page_size = self.config.page_size
+        try:
+            while not session.closing:
+                rows = await self._read(store.read_events, project, subscription.delivered, page_size)
+                if rows:
+                    subscription.delivered = rows[-1][0]
+                done = len(rows) < page_size and subscription.delivered >= self._heads[project]
+                session.send(_events_page(project, rows, catchup=True, more=not done))
+                if done:
+                    # No await between the check above and this flag: the fan-out cannot slip an
+                    # event in between.
+                    subscription.catching_up = False
+                    return
+                await session.wait_idle()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("event=catch_up_failed user=%s project=%d", session.user_name, project)
+            session.close_soon("internal error during catch-up")
+
+    # -- writer ----------------------------------------------------------------------------------
+    async def _run_writer(self) -> None:
+        loop = asyncio.get_running_loop()
+        stopping = False
+        while not stopping:
+            first = await self._write_queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < self.config.max_batch and not self._write_queue.empty():
+                item = self._write_queue.get_nowait()
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            assert self.engine is not None
+            work = [(session.user, change) for session, change, _ in batch if session.user]
+            try:
+                results = await loop.run_in_executor(
+                    self._write_executor, store.apply_batch, self.engine, work
+                )
+            except Exception:
+                log.exception("event=writer_failed size=%d", len(batch))
+                for session, change, request_id in batch:
+                    session.send_error("internal", "The server could not store this change", request_id)
+                continue
+            self._dispatch(batch, results)
+
+    def _dispatch(
+        self,
+        batch: list[tuple[Session, Change, str | None]],
+        results: list[store.ChangeResult],
+    ) -> None:
+        new_events: dict[int, list[tuple[int, str]]] = {}
+        for (session, _change, request_id), result in zip(batch, results, strict=True):
+            if result.error is not None:
+                session.send_error(result.error.code, result.error.message, request_id)
+                continue
+            session.send(
+                Ack(
+                    re=request_id,
+                    change_id=result.change_id,
+                    project=result.project,
+                    seq=result.seq,
+                    duplicate=result.duplicate,
+                    conflicts=result.conflicts,
+                ).model_dump_json()
+            )
+            if result.event_json is not None:
+                new_events.setdefault(result.project, []).append((result.seq, result.event_json))
+        for project, rows in new_events.items():
+            self._heads[project] = max(self._heads.get(project, 0), rows[-1][0])
+            whole_page: str | None = None
+            for subscription in self._subscribers.get(project, ()):
+                if subscription.catching_up:
+                    continue
+                pending = [row for row in rows if row[0] > subscription.delivered]
+                if not pending:
+                    continue
+                if pending[0][0] != subscription.delivered + 1:
+                    # Never expected with one server process; recover by catching up from the DB.
+                    subscription.catching_up = True
+                    subscription.task = asyncio.create_task(self._catch_up(subscription))
+                    continue
+                if len(pending) == len(rows):
+                    if whole_page is None:
+                        whole_page = _events_page(project, rows, catchup=False, more=False)
+                    text = whole_page
+                else:
+                    text = _events_page(project, pending, catchup=False, more=False)
+                subscription.session.send(text)
+                subscription.delivered = pending[-1][0]
+
+
+async def serve_until(config: ServerConfig, stop: asyncio.Event, ready: Any = None) -> None:
+    """Run a server until ``stop`` is set; ``ready(port)`` is called once it listens."""
+    server = SyncServer(config)
+    port = await server.start()
+    if ready is not None:
+        ready(port)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()

@@ -1,0 +1,225 @@
+"""``stratopipe-server``: run the sync server and administer its users and projects."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import os
+import signal
+import ssl
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import platformdirs
+
+from core.sync.protocol import ROLES
+from server import admin
+from server.app import ServerConfig, serve_until
+from server.db import default_db_url, open_database
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.engine import Engine
+
+log = logging.getLogger("server.cli")
+
+DATA_DIR_ENV = "STRATOPIPE_SERVER_DATA_DIR"
+
+
+class KeyValueFormatter(logging.Formatter):
+    """``ts=... level=INFO logger=server.app event=listening port=8765``: greppable and parseable."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = (
+            f"ts={self.formatTime(record, '%Y-%m-%dT%H:%M:%S')} level={record.levelname} "
+            f"logger={record.name} {record.getMessage()}"
+        )
+        if record.exc_info:
+            line += " exc=" + json.dumps(self.formatException(record.exc_info))
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        document = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            document["exc"] = self.formatException(record.exc_info)
+        return json.dumps(document)
+
+
+def configure_logging(log_format: str, verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if log_format == "json" else KeyValueFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # One line per socket open/close from websockets is noise at studio scale.
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def resolve_db_url(args: argparse.Namespace) -> str:
+    if args.db:
+        return str(args.db)
+    data_dir = args.data_dir or os.environ.get(DATA_DIR_ENV)
+    root = (
+        Path(data_dir).expanduser()
+        if data_dir
+        else Path(platformdirs.user_data_dir("StratoPipeServer", appauthor=False))
+    )
+    root.mkdir(parents=True, exist_ok=True)
+    return default_db_url(root.resolve())
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        raise admin.AdminError("The passwords differ")
+    return first
+
+
+def _tls_context(args: argparse.Namespace) -> ssl.SSLContext | None:
+    if not args.tls_cert and not args.tls_key:
+        return None
+    if not (args.tls_cert and args.tls_key):
+        raise admin.AdminError("TLS needs both --tls-cert and --tls-key")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(args.tls_cert, args.tls_key)
+    return context
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = ServerConfig(
+        db_url=resolve_db_url(args),
+        host=args.host,
+        port=args.port,
+        auth_timeout_s=args.auth_timeout,
+        ssl_context=_tls_context(args),
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await serve_until(config, stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    return open_database(resolve_db_url(args))
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    if args.user_command == "add":
+        user_id = admin.add_user(engine, args.name, args.role, _read_password(args), args.display_name)
+        print(f"Added user {args.name} (id {user_id}, role {args.role})")
+    elif args.user_command == "passwd":
+        admin.set_password(engine, args.name, _read_password(args))
+        print(f"Password changed for {args.name}; their existing sign-ins were revoked")
+    elif args.user_command == "remove":
+        admin.remove_user(engine, args.name)
+        print(f"Removed user {args.name}")
+    else:
+        for user in admin.list_users(engine):
+            print(f"{user.id}\t{user.name}\t{user.role}\t{user.display_name}")
+    engine.dispose()
+    return 0
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    if args.project_command == "add":
+        project_id = admin.add_project(engine, args.name)
+        print(f"Added project {args.name} (id {project_id})")
+    elif args.project_command == "list":
+        for project in admin.list_projects(engine):
+            print(f"{project.id}\t{project.name}\t{project.head_seq}")
+    elif args.member_command == "add":
+        admin.add_member(engine, args.project, args.user)
+        print(f"{args.user} is now a member of {args.project}")
+    else:
+        admin.remove_member(engine, args.project, args.user)
+        print(f"{args.user} is no longer a member of {args.project}")
+    engine.dispose()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    storage = argparse.ArgumentParser(add_help=False)
+    storage.add_argument("--data-dir", help=f"server data folder (env {DATA_DIR_ENV})")
+    storage.add_argument("--db", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db")
+    storage.add_argument("--log-format", choices=("kv", "json"), default="kv")
+    storage.add_argument("-v", "--verbose", action="store_true")
+
+    parser = argparse.ArgumentParser(prog="stratopipe-server", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", parents=[storage], help="run the sync server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765, help="0 picks a free port (logged)")
+    serve.add_argument("--tls-cert")
+    serve.add_argument("--tls-key")
+    serve.add_argument("--auth-timeout", type=float, default=10.0, help="seconds to sign in")
+    serve.set_defaults(handler=cmd_serve)
+
+    user = commands.add_parser("user", help="manage accounts")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    user_add = user_commands.add_parser("add", parents=[storage])
+    user_add.add_argument("name")
+    user_add.add_argument("--role", choices=ROLES, default="artist")
+    user_add.add_argument("--display-name", default="")
+    user_add.add_argument("--password-stdin", action="store_true")
+    user_passwd = user_commands.add_parser("passwd", parents=[storage])
+    user_passwd.add_argument("name")
+    user_passwd.add_argument("--password-stdin", action="store_true")
+    user_commands.add_parser("list", parents=[storage])
+    user_remove = user_commands.add_parser("remove", parents=[storage])
+    user_remove.add_argument("name")
+    user.set_defaults(handler=cmd_user)
+
+    project = commands.add_parser("project", help="manage projects and their members")
+    project_commands = project.add_subparsers(dest="project_command", required=True)
+    project_add = project_commands.add_parser("add", parents=[storage])
+    project_add.add_argument("name")
+    project_commands.add_parser("list", parents=[storage])
+    member = project_commands.add_parser("member")
+    member_commands = member.add_subparsers(dest="member_command", required=True)
+    for action in ("add", "remove"):
+        member_action = member_commands.add_parser(action, parents=[storage])
+        member_action.add_argument("project")
+        member_action.add_argument("user")
+    project.set_defaults(handler=cmd_project)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_format, args.verbose)
+    try:
+        return int(args.handler(args))
+    except admin.AdminError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ssl.SSLError) as exc:
+        log.error("event=fatal error=%r", str(exc))
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

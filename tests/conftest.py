@@ -1,0 +1,41 @@
+"""Test set-up shared by every suite: headless Qt and throw-away profile directories."""
+
+from __future__ import annotations
+
+import importlib.abc
+import os
+import sys
+
+QT_MODULES = frozenset({"PySide6", "shiboken6", "superqt", "pyqtgraph"})
+
+
+class _QtBlocker(importlib.abc.MetaPathFinder):
+    """Makes Qt unimportable, proving core/ runs without it (``STRATOPIPE_BLOCK_QT=1``)."""
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
+        if fullname.split(".")[0] in QT_MODULES:
+            raise ImportError(f"{fullname} is blocked: core/ must not need Qt")
+
+
+if os.environ.get("STRATOPIPE_BLOCK_QT") == "1":
+    sys.meta_path.insert(0, _QtBlocker())
+
+# Must happen before any QApplication exists; without a display Qt aborts the whole run otherwise.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_profile(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own data dir so nothing touches a real user profile."""
+    root = tmp_path_factory.mktemp("profile")
+    monkeypatch.setenv("STRATOPIPE_DATA_DIR", str(root))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(root / "xdg-config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(root / "xdg-cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(root / "xdg-data"))
+    return root

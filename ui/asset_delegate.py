@@ -1,0 +1,200 @@
+"""Paints one grid tile: thumbnail (aspect kept, centred), elided name, a detail line and badges.
+
+Everything painted comes from the model's roles (a loaded record and a cached pixmap): no query, no
+file access and no decoding here. Placeholders are vector drawings and the theme's cached icons.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from ui import theme
+from ui.asset_model import AssetRole
+from ui.formatting import format_label, frame_range, human_duration, human_size, video_duration
+
+if TYPE_CHECKING:
+    from core.catalog.records import AssetRecord
+
+PADDING = 6
+TEXT_HEIGHT = 38
+RADIUS = 6.0
+
+
+class AssetDelegate(QStyledItemDelegate):
+    def __init__(self, parent: QWidget | None = None, tile_size: int = 160) -> None:
+        super().__init__(parent)
+        self.tile_size = tile_size
+        self._name_font = QFont()
+        self._name_font.setPointSizeF(max(8.0, self._name_font.pointSizeF()))
+        self._small_font = QFont()
+        self._small_font.setPointSizeF(max(7.0, self._name_font.pointSizeF() - 1.5))
+        self._badge_font = QFont(self._small_font)
+        self._badge_font.setBold(True)
+
+    def set_tile_size(self, size: int) -> None:
+        self.tile_size = size
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        return QSize(self.tile_size + 2 * PADDING, self.tile_size + TEXT_HEIGHT + 2 * PADDING)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        record: AssetRecord | None = index.data(AssetRole.Record)
+        if record is None:
+            return
+        pixmap: QPixmap | None = index.data(AssetRole.Thumbnail)
+        thumb_failed = bool(index.data(AssetRole.ThumbnailFailed))
+        rect: QRect = option.rect  # type: ignore[attr-defined]
+        state = option.state  # type: ignore[attr-defined]
+        selected = bool(state & QStyle.StateFlag.State_Selected)
+        hovered = bool(state & QStyle.StateFlag.State_MouseOver)
+
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        tile = QRectF(rect).adjusted(2, 2, -2, -2)
+        background = theme.TILE_HOVER if hovered or selected else theme.TILE
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(background)
+        painter.drawRoundedRect(tile, RADIUS, RADIUS)
+
+        size = self.tile_size
+        thumb_rect = QRect(rect.x() + PADDING, rect.y() + PADDING, size, size)
+        painter.setBrush(theme.BASE)
+        painter.drawRoundedRect(QRectF(thumb_rect), RADIUS - 2, RADIUS - 2)
+        if pixmap is not None and not pixmap.isNull():
+            self._draw_thumbnail(painter, thumb_rect, pixmap)
+        else:
+            self._draw_placeholder(painter, thumb_rect, record, thumb_failed)
+        self._draw_badges(painter, thumb_rect, record)
+        self._draw_text(painter, rect, thumb_rect, record, selected)
+
+        if selected:
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(theme.ACCENT, 2))
+            painter.drawRoundedRect(tile.adjusted(1, 1, -1, -1), RADIUS, RADIUS)
+        painter.restore()
+
+    def _draw_thumbnail(self, painter: QPainter, area: QRect, pixmap: QPixmap) -> None:
+        scaled = pixmap.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        if pixmap.width() <= area.width() and pixmap.height() <= area.height():
+            scaled = pixmap.size()  # never blow a small thumbnail up: blurry tiles look broken
+        target = QRect(0, 0, scaled.width(), scaled.height())
+        target.moveCenter(area.center())
+        clip = QPainterPath()
+        clip.addRoundedRect(QRectF(area), RADIUS - 2, RADIUS - 2)
+        painter.save()
+        painter.setClipPath(clip)
+        painter.drawPixmap(target, pixmap)
+        painter.restore()
+
+    def _draw_placeholder(self, painter: QPainter, area: QRect, record: AssetRecord, thumb_failed: bool) -> None:
+        glyph = max(20, area.width() // 3)
+        glyph_rect = QRect(0, 0, glyph, glyph)
+        glyph_rect.moveCenter(area.center())
+        painter.setOpacity(0.55)
+        theme.kind_icon(record.kind).paint(painter, glyph_rect)
+        painter.setOpacity(1.0)
+        if record.status == "pending":
+            # A spinner-ish arc: the asset is being probed and its thumbnail made.
+            ring = QRectF(glyph_rect).adjusted(-glyph * 0.3, -glyph * 0.3, glyph * 0.3, glyph * 0.3)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(QColor(255, 255, 255, 28), 3))
+            painter.drawEllipse(ring)
+            painter.setPen(QPen(theme.ACCENT, 3, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+            painter.drawArc(ring, 90 * 16, -100 * 16)
+        elif record.status == "failed" or thumb_failed:
+            painter.setFont(self._small_font)
+            painter.setPen(theme.ERROR if record.status == "failed" else theme.TEXT_DIM)
+            caption = "Failed" if record.status == "failed" else "No preview"
+            text_rect = QRect(area.x(), glyph_rect.bottom() + 6, area.width(), 18)
+            if text_rect.bottom() < area.bottom():
+                painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, caption)
+
+    def _draw_badges(self, painter: QPainter, area: QRect, record: AssetRecord) -> None:
+        if self.tile_size >= 96:
+            self._pill(painter, area.topLeft().x() + 5, area.top() + 5, format_label(record),
+                       theme.kind_colour(record.kind), Qt.AlignmentFlag.AlignLeft)  # fmt: skip
+        corner_text = None
+        if record.is_sequence:
+            corner_text = frame_range(record)
+        elif record.kind == "video":
+            duration = video_duration(record.metadata)
+            corner_text = human_duration(duration) if duration is not None else None
+        if corner_text and self.tile_size >= 96:
+            self._pill(painter, area.right() - 5, area.bottom() - 5, corner_text, QColor(0, 0, 0, 170),
+                       Qt.AlignmentFlag.AlignRight, from_bottom=True)  # fmt: skip
+        if record.status == "failed":
+            badge = QRectF(area.right() - 24, area.top() + 5, 19, 19)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(theme.ERROR)
+            painter.drawEllipse(badge)
+            painter.setPen(QColor("#1b1c1f"))
+            painter.setFont(self._badge_font)
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "!")
+
+    def _pill(
+        self,
+        painter: QPainter,
+        x: int,
+        y: int,
+        text: str,
+        colour: QColor,
+        align: Qt.AlignmentFlag,
+        *,
+        from_bottom: bool = False,
+    ) -> None:
+        metrics = QFontMetrics(self._badge_font)
+        width = metrics.horizontalAdvance(text) + 10
+        height = metrics.height() + 2
+        left = x - width if align == Qt.AlignmentFlag.AlignRight else x
+        top = y - height if from_bottom else y
+        pill = QRectF(left, top, width, height)
+        fill = QColor(colour)
+        if fill.alpha() == 255:
+            fill.setAlpha(215)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(pill, 4, 4)
+        painter.setPen(QColor("#ffffff"))
+        painter.setFont(self._badge_font)
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _draw_text(
+        self, painter: QPainter, rect: QRect, thumb_rect: QRect, record: AssetRecord, selected: bool
+    ) -> None:
+        left = rect.x() + PADDING + 2
+        width = rect.width() - 2 * PADDING - 4
+        top = thumb_rect.bottom() + 5
+        painter.setFont(self._name_font)
+        metrics = QFontMetrics(self._name_font)
+        name = metrics.elidedText(record.name, Qt.TextElideMode.ElideMiddle, width)
+        painter.setPen(theme.TEXT_BRIGHT if selected else theme.TEXT)
+        painter.drawText(QRect(left, top, width, metrics.height()), Qt.AlignmentFlag.AlignLeft, name)
+        painter.setFont(self._small_font)
+        small = QFontMetrics(self._small_font)
+        detail = _detail_line(record)
+        painter.setPen(theme.ERROR if record.status == "failed" else theme.TEXT_DIM)
+        detail = small.elidedText(detail, Qt.TextElideMode.ElideRight, width)
+        painter.drawText(
+            QRect(left, top + metrics.height() + 1, width, small.height()), Qt.AlignmentFlag.AlignLeft, detail
+        )
+
+
+def _detail_line(record: AssetRecord) -> str:
+    if record.status == "failed":
+        return (record.error or "Failed").splitlines()[0]
+    width, height = record.metadata.get("width"), record.metadata.get("height")
+    parts = []
+    if isinstance(width, int) and isinstance(height, int):
+        parts.append(f"{width}×{height}")
+    faces = record.metadata.get("faces")
+    if record.kind == "geometry" and isinstance(faces, int):
+        parts.append(f"{faces:,} faces")
+    parts.append(human_size(record.size_bytes))
+    return " · ".join(parts)

@@ -1,0 +1,209 @@
+"""Turning catalog values into the short text an artist reads: sizes, durations, frame ranges, metadata.
+
+Pure functions over plain records (no Qt), so the delegate, the inspector and the jobs panel agree.
+Metadata keys come from the media probes; each kind lists the keys it knows in the order an artist
+scans them, and the probes' other scalar keys follow under their own names, so nothing is hidden.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.catalog.records import AssetRecord
+
+KIND_LABELS = {
+    "image": "Image",
+    "sequence": "Sequence",
+    "video": "Video",
+    "geometry": "Geometry",
+    "document": "Document",
+    "other": "Other",
+}
+KIND_PLURALS = {
+    "image": "Images",
+    "sequence": "Sequences",
+    "video": "Videos",
+    "geometry": "Geometry",
+    "document": "Documents",
+    "other": "Other",
+}
+
+
+def human_size(size_bytes: int | float | None) -> str:
+    if size_bytes is None:
+        return "–"
+    value = float(size_bytes)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
+
+
+def human_duration(seconds: float | None) -> str:
+    """``0:07``, ``12:30``, ``1:02:03``; under ten seconds with a decimal (``4.2s``) for short jobs."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "–"
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def first_value(metadata: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        value = metadata.get(key)
+        if value not in (None, "", [], {}):
+            return value
+    return None
+
+
+def video_duration(metadata: dict[str, Any]) -> float | None:
+    value = first_value(metadata, "duration_s", "duration", "seconds")
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def frame_range(record: AssetRecord) -> str | None:
+    if record.frame_first is None or record.frame_last is None:
+        return None
+    return f"{record.frame_first}–{record.frame_last}"
+
+
+def format_label(record: AssetRecord) -> str:
+    """The short badge on a tile: the file format (``EXR``, ``MP4``), else the kind."""
+    fmt = record.metadata.get("format")
+    if isinstance(fmt, str) and fmt and fmt.upper() != "UNKNOWN":
+        return fmt.upper()[:5]
+    suffix = Path(record.path.replace("#", "0")).suffix.lstrip(".")
+    return (suffix or record.kind).upper()[:5]
+
+
+def _resolution(metadata: dict[str, Any]) -> str | None:
+    width, height = metadata.get("width"), metadata.get("height")
+    if isinstance(width, int) and isinstance(height, int):
+        return f"{width} × {height}"
+    return None
+
+
+def _fps(value: Any) -> str:
+    try:
+        return f"{float(value):.3f}".rstrip("0").rstrip(".") + " fps"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _bbox(value: Any) -> str:
+    """Bounding box as its size (what an artist wants: how big is it) when given as min/max corners."""
+    try:
+        low, high = value
+        size = [float(h) - float(lo) for lo, h in zip(low, high, strict=True)]
+        return " × ".join(f"{s:.3g}" for s in size)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _yes_no(value: Any) -> str:
+    return "yes" if value else "no"
+
+
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+Field = tuple[str, tuple[str, ...], Callable[[Any], str]]
+
+_IMAGE_FIELDS: list[Field] = [
+    ("Format", ("format",), str),
+    ("Channels", ("mode",), str),
+    ("Bit depth", ("bit_depth",), lambda v: f"{v}-bit"),
+    ("Colour space", ("color_space", "colour_space"), str),
+    ("Alpha", ("has_alpha",), _yes_no),
+    ("Compression", ("compression",), str),
+    ("Layers / parts", ("parts", "frames"), _count),
+]
+_VIDEO_FIELDS: list[Field] = [
+    ("Codec", ("codec", "video_codec", "codec_name"), str),
+    ("Frame rate", ("fps", "frame_rate", "rate"), _fps),
+    ("Duration", ("duration_s", "duration"), lambda v: human_duration(float(v))),
+    ("Frames", ("frames", "frame_count", "nb_frames"), _count),
+    ("Pixel format", ("pix_fmt", "pixel_format"), str),
+    ("Bit rate", ("bit_rate",), lambda v: f"{float(v) / 1e6:.1f} Mb/s"),
+    ("Audio", ("audio_codec", "audio"), str),
+]
+_GEOMETRY_FIELDS: list[Field] = [
+    ("Format", ("format",), str),
+    ("Vertices", ("vertices", "vertex_count"), _count),
+    ("Faces", ("faces", "face_count", "triangles"), _count),
+    ("Parts", ("parts", "meshes", "geometry_count"), _count),
+    ("Size (bbox)", ("bbox", "bounds"), _bbox),
+    ("UVs", ("has_uv", "uv", "has_uvs"), _yes_no),
+    ("Materials", ("materials",), _count),
+    ("Textures", ("textures",), _count),
+]
+_FIELDS_BY_KIND = {
+    "image": _IMAGE_FIELDS,
+    "sequence": _IMAGE_FIELDS,
+    "video": _VIDEO_FIELDS,
+    "geometry": _GEOMETRY_FIELDS,
+}
+# Shown elsewhere (title, path, size, tags) or too bulky for a form row.
+_HIDDEN_KEYS = frozenset({"width", "height", "exif", "channel_names", "paths", "frame_paths", "tags"})
+
+
+def metadata_rows(record: AssetRecord) -> list[tuple[str, str]]:
+    """(label, value) rows for the inspector's metadata form, kind-specific first."""
+    meta = record.metadata
+    rows: list[tuple[str, str]] = [("Kind", KIND_LABELS.get(record.kind, record.kind.title()))]
+    resolution = _resolution(meta)
+    if resolution:
+        rows.append(("Resolution", resolution))
+    if record.is_sequence and record.frame_first is not None:
+        count = (record.frame_last or record.frame_first) - record.frame_first + 1
+        rows.append(("Frames", f"{frame_range(record)}  ({count:,})"))
+    rows.append(("File size", human_size(record.size_bytes)))
+    used: set[str] = set(_HIDDEN_KEYS)
+    for label, keys, render in _FIELDS_BY_KIND.get(record.kind, []):
+        value = first_value(meta, *keys)
+        used.update(keys)
+        if value is None:
+            continue
+        try:
+            rows.append((label, render(value)))
+        except (TypeError, ValueError):
+            rows.append((label, str(value)))
+    rows.extend(
+        (key.replace("_", " ").capitalize(), _scalar(value))
+        for key, value in sorted(meta.items())
+        if key not in used and isinstance(value, str | int | float | bool) and value != ""
+    )
+    return rows
+
+
+def exif_rows(record: AssetRecord) -> list[tuple[str, str]]:
+    exif = record.metadata.get("exif")
+    if not isinstance(exif, dict):
+        return []
+    return [(str(k).replace("_", " ").capitalize(), _scalar(v)) for k, v in exif.items() if v not in ("", None)]
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return _yes_no(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def join_counts(parts: Iterable[str]) -> str:
+    return " · ".join(p for p in parts if p)

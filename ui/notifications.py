@@ -1,0 +1,272 @@
+"""The one notification seam: every message is recorded in the catalog and may pop one tray balloon.
+
+Callers hand over one summary per batch ("Ingested 120 files: 117 ready, 3 failed"), never one per
+file. Per-kind preferences from settings (``notify_<kind>``): ``immediate`` pops a balloon now,
+``batched`` waits a few seconds and folds everything that arrived meanwhile into one balloon, ``off``
+records in the notification centre without a balloon. The tray sits behind ``TrayPresenter`` so tests
+(and platforms without a tray) see exactly what would pop up.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSystemTrayIcon,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui import theme
+from ui.dialogs import IngestFailuresDialog
+
+if TYPE_CHECKING:
+    from core.catalog.catalog import Catalog
+    from core.catalog.records import NotificationRecord
+    from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BATCH_WINDOW_MS = 4000
+LEVELS = ("info", "success", "warning", "error")
+
+
+class TrayPresenter(Protocol):
+    def show_message(self, title: str, body: str, level: str) -> None: ...
+
+
+class SystemTrayPresenter:
+    """Balloons through the desktop's system tray."""
+
+    def __init__(self, tray: QSystemTrayIcon) -> None:
+        self.tray = tray
+
+    @classmethod
+    def create(cls, parent: QObject | None = None) -> SystemTrayPresenter | None:
+        """None where the desktop has no tray (offscreen, bare X servers, some Wayland sessions)."""
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            log.info("No system tray available: notifications go to the notification centre only")
+            return None
+        tray = QSystemTrayIcon(theme.icon("app"), parent)
+        tray.setToolTip("StratoPipe")
+        tray.show()
+        return cls(tray)
+
+    def show_message(self, title: str, body: str, level: str) -> None:
+        icons = {
+            "warning": QSystemTrayIcon.MessageIcon.Warning,
+            "error": QSystemTrayIcon.MessageIcon.Critical,
+        }
+        self.tray.showMessage(title, body, icons.get(level, QSystemTrayIcon.MessageIcon.Information), 6000)
+
+
+class Notifier(QObject):
+    notification_added = Signal(object)  # NotificationRecord
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        settings: Settings,
+        tray: TrayPresenter | None,
+        *,
+        batch_window_ms: int = BATCH_WINDOW_MS,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._catalog = catalog
+        self._settings = settings
+        self._tray = tray
+        self._held: list[NotificationRecord] = []
+        self._batch_timer = QTimer(self)
+        self._batch_timer.setSingleShot(True)
+        self._batch_timer.setInterval(batch_window_ms)
+        self._batch_timer.timeout.connect(self.flush)
+
+    def mode_for(self, kind: str) -> str:
+        mode = getattr(self._settings, f"notify_{kind}", "immediate")
+        return mode if mode in ("immediate", "batched", "off") else "immediate"
+
+    def notify(
+        self,
+        kind: str,
+        title: str,
+        body: str = "",
+        level: str = "info",
+        target: dict[str, Any] | None = None,
+    ) -> NotificationRecord:
+        """Record a notification (UI thread) and pop at most one balloon for it."""
+        record = self._catalog.notifications.add(
+            kind, title, body, level=level if level in LEVELS else "info", target=target
+        )
+        self.notification_added.emit(record)
+        mode = self.mode_for(kind)
+        if mode == "immediate":
+            self._show(record.title, record.body, record.level)
+        elif mode == "batched":
+            self._held.append(record)
+            if not self._batch_timer.isActive():
+                self._batch_timer.start()
+        return record
+
+    def flush(self) -> None:
+        """Pop the held batch now as one balloon (also called at quit so nothing is silently lost)."""
+        self._batch_timer.stop()
+        held, self._held = self._held, []
+        if not held:
+            return
+        if len(held) == 1:
+            self._show(held[0].title, held[0].body, held[0].level)
+            return
+        worst = max(held, key=lambda r: LEVELS.index(r.level) if r.level in LEVELS else 0).level
+        body = "\n".join(f"• {r.title}" for r in held[:5])
+        if len(held) > 5:
+            body += f"\n… and {len(held) - 5} more in the notification centre"
+        self._show(f"{len(held)} updates", body, worst)
+
+    def _show(self, title: str, body: str, level: str) -> None:
+        if self._tray is None:
+            return
+        try:
+            self._tray.show_message(title, body, level)
+        except RuntimeError:
+            log.exception("Tray notification failed")
+
+
+def _level_icon(level: str) -> QIcon:
+    colours = {"success": theme.SUCCESS, "warning": theme.WARNING, "error": theme.ERROR}
+    pixmap = QPixmap(12, 12)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(colours.get(level, theme.ACCENT))
+    painter.drawEllipse(2, 2, 8, 8)
+    painter.end()
+    return QIcon(pixmap)
+
+
+def _age(timestamp: float, now: float) -> str:
+    seconds = max(0.0, now - timestamp)
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return time.strftime("%d %b %H:%M", time.localtime(timestamp))
+
+
+RecordRole = Qt.ItemDataRole.UserRole + 1
+
+
+class NotificationCentre(QWidget):
+    """Recent notifications, unread in bold. Activating one marks it read and follows its target."""
+
+    asset_requested = Signal(object)  # int asset id
+    unread_changed = Signal(object)  # int
+
+    def __init__(self, catalog: Catalog, notifier: Notifier, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._catalog = catalog
+        self._icons = {level: _level_icon(level) for level in LEVELS}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        header = QHBoxLayout()
+        self.summary = QLabel()
+        self.summary.setObjectName("Dim")
+        self.mark_all_button = QPushButton("Mark all read")
+        self.mark_all_button.clicked.connect(self.mark_all_read)
+        header.addWidget(self.summary, 1)
+        header.addWidget(self.mark_all_button)
+        layout.addLayout(header)
+        self.list = QListWidget()
+        self.list.setObjectName("NotificationList")
+        self.list.setWordWrap(True)
+        self.list.setUniformItemSizes(False)
+        self.list.itemActivated.connect(self._on_activated)
+        self.list.itemClicked.connect(self._on_activated)
+        layout.addWidget(self.list, 1)
+        notifier.notification_added.connect(self._on_added)
+        self.reload()
+
+    def reload(self) -> None:
+        self.list.clear()
+        now = time.time()
+        for record in self._catalog.notifications.recent(limit=200):
+            self.list.addItem(self._make_item(record, now))
+        self._update_summary()
+
+    def unread_count(self) -> int:
+        return sum(1 for i in range(self.list.count()) if not self._record(self.list.item(i)).read)
+
+    def mark_all_read(self) -> None:
+        self._catalog.notifications.mark_read()
+        for i in range(self.list.count()):
+            self._set_read(self.list.item(i))
+        self._update_summary()
+
+    def _on_added(self, record: NotificationRecord) -> None:
+        self.list.insertItem(0, self._make_item(record, time.time()))
+        while self.list.count() > 200:
+            self.list.takeItem(self.list.count() - 1)
+        self._update_summary()
+
+    def _make_item(self, record: NotificationRecord, now: float) -> QListWidgetItem:
+        text = record.title
+        if record.body:
+            text += "\n" + record.body
+        text += f"\n{_age(record.created_at, now)}"
+        item = QListWidgetItem(self._icons.get(record.level, self._icons["info"]), text)
+        item.setData(RecordRole, record)
+        if record.target.get("failures"):
+            item.setToolTip("Open the list of files that failed")
+        font = QFont(item.font())
+        font.setBold(not record.read)
+        item.setFont(font)
+        if record.read:
+            item.setForeground(QColor(theme.TEXT_DIM))
+        return item
+
+    def _record(self, item: QListWidgetItem) -> NotificationRecord:
+        record: NotificationRecord = item.data(RecordRole)
+        return record
+
+    def _set_read(self, item: QListWidgetItem) -> None:
+        record = self._record(item)
+        if not record.read:
+            from dataclasses import replace
+
+            item.setData(RecordRole, replace(record, read=True))
+        font = QFont(item.font())
+        font.setBold(False)
+        item.setFont(font)
+        item.setForeground(QColor(theme.TEXT_DIM))
+
+    def _on_activated(self, item: QListWidgetItem) -> None:
+        record = self._record(item)
+        if not record.read:
+            self._catalog.notifications.mark_read([record.id])
+            self._set_read(item)
+            self._update_summary()
+        failures = record.target.get("failures")
+        if failures:
+            dialog = IngestFailuresDialog([(str(p), str(e)) for p, e in failures], self.window(), title=record.title)
+            dialog.show()
+        asset_id = record.target.get("asset_id")
+        if isinstance(asset_id, int):
+            self.asset_requested.emit(asset_id)
+
+    def _update_summary(self) -> None:
+        unread = self.unread_count()
+        self.summary.setText(f"{unread} unread" if unread else "All caught up")
+        self.mark_all_button.setEnabled(unread > 0)
+        self.unread_changed.emit(unread)

@@ -1,0 +1,116 @@
+"""Runs ingest batches off the UI thread and feeds new assets to the job scheduler.
+
+The batch driver runs on a superqt generator worker; each file is examined on the media lane. As soon
+as a group of files is registered, their thumbnail jobs are queued, so thumbnails start arriving while
+the rest of the batch is still being examined.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+from superqt.utils import GeneratorWorker, create_worker
+
+from core.ingest import Ingestor, IngestProgress, IngestReport
+from core.ingest_jobs import ingest_with_jobs
+from core.jobs.steps import CancelToken
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+    from pathlib import Path
+
+    from core.catalog.catalog import Catalog
+    from core.catalog.records import AssetRecord
+    from core.jobs.steps import StepRegistry
+    from core.media.limits import MediaLimits
+    from core.paths import AppPaths
+    from workers.job_controller import JobController
+    from workers.lanes import Lanes
+
+log = logging.getLogger(__name__)
+
+
+class IngestController(QObject):
+    progress = Signal(object)  # IngestProgress
+    assets_added = Signal(object)  # list[AssetRecord]
+    finished = Signal(object)  # IngestReport
+    failed = Signal(str)  # a fatal error of the whole batch (not of one file)
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        paths: AppPaths,
+        limits: MediaLimits,
+        lanes: Lanes,
+        jobs: JobController,
+        registry: StepRegistry,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._catalog = catalog
+        self._ingestor = Ingestor(catalog, paths, limits, lanes.media)
+        self._jobs = jobs
+        self._registry = registry
+        self._media_threads = lanes.media.pool.maxThreadCount()
+        self._cancel: CancelToken | None = None
+        self._worker: GeneratorWorker[Any, Any, Any] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
+
+    def ingest(self, paths: list[Path], project_id: int, copy: bool = False) -> None:
+        if self._worker is not None:
+            raise RuntimeError("An ingest is already running; wait for it or cancel it")
+        cancel = CancelToken()
+        self._cancel = cancel
+        worker: GeneratorWorker[Any, Any, Any] = create_worker(
+            self._drive, list(paths), project_id, copy, cancel, _start_thread=False
+        )
+        worker.yielded.connect(self._on_yielded)
+        worker.returned.connect(self._on_returned)
+        worker.errored.connect(self._on_errored)
+        worker.finished.connect(self._on_worker_finished)
+        self._worker = worker
+        worker.start()
+
+    def cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel.cancel()
+
+    def _drive(
+        self, paths: list[Path], project_id: int, copy: bool, cancel: CancelToken
+    ) -> Generator[tuple[IngestProgress, list[AssetRecord]], None, IngestReport]:
+        return (
+            yield from ingest_with_jobs(
+                self._ingestor,
+                self._jobs.scheduler,
+                self._catalog,
+                self._registry,
+                paths,
+                project_id,
+                copy_into_library=copy,
+                cancel=cancel,
+                max_in_flight=max(4, 2 * self._media_threads),
+            )
+        )
+
+    def _on_yielded(self, item: tuple[IngestProgress, list[AssetRecord]]) -> None:
+        progress, records = item
+        if records:
+            self.assets_added.emit(records)
+        self.progress.emit(progress)
+
+    def _on_returned(self, report: IngestReport) -> None:
+        log.info("%s in %.1f s", report.summary, report.seconds)
+        self.finished.emit(report)
+
+    def _on_errored(self, exc: Exception) -> None:
+        log.error("Ingest failed: %s", exc)
+        self.failed.emit(str(exc))
+
+    def _on_worker_finished(self, *_: object) -> None:
+        self._worker = None
+        self._cancel = None

@@ -1,0 +1,102 @@
+"""Lanes: one executor per scarce resource, as ``concurrent.futures.Executor`` over ``QThreadPool``.
+
+Core code (the job scheduler, ingest) only knows ``Executor``; the app gets Qt-managed threads that
+stop cleanly with the application. Renders run in child processes, so their lane needs one thread;
+the GPU belongs to one inference thread; catalog writes are serialised on one writer thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from PySide6.QtCore import QRunnable, QThreadPool
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class _FutureRunnable(QRunnable):
+    def __init__(self, future: Future[Any], fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self._future = future
+        self._fn = fn
+        self._args = args
+        self._kwargs = kwargs
+
+    def run(self) -> None:
+        if not self._future.set_running_or_notify_cancel():
+            return
+        try:
+            result = self._fn(*self._args, **self._kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+            self._future.set_exception(exc)
+        else:
+            self._future.set_result(result)
+
+
+class LaneExecutor(Executor):
+    """An Executor whose threads are a dedicated QThreadPool."""
+
+    def __init__(self, name: str, threads: int) -> None:
+        self.name = name
+        self.pool = QThreadPool()
+        self.pool.setMaxThreadCount(max(1, threads))
+        self.pool.setObjectName(f"lane-{name}")
+        self._shutdown = False
+
+    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
+        future: Future[_T] = Future()
+        if self._shutdown:
+            future.cancel()
+            future.set_running_or_notify_cancel()
+            return future
+        self.pool.start(_FutureRunnable(future, fn, args, kwargs))
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._shutdown = True
+        if cancel_futures:
+            self.pool.clear()
+        if wait:
+            self.pool.waitForDone()
+
+    @property
+    def active_threads(self) -> int:
+        return int(self.pool.activeThreadCount())
+
+
+@dataclass
+class Lanes:
+    media: LaneExecutor
+    render: LaneExecutor
+    inference: LaneExecutor
+    writer: LaneExecutor
+
+    @classmethod
+    def create(cls, media_threads: int = 0) -> Lanes:
+        threads = media_threads or os.cpu_count() or 2
+        lanes = cls(
+            media=LaneExecutor("media", threads),
+            render=LaneExecutor("render", 1),
+            inference=LaneExecutor("inference", 1),
+            writer=LaneExecutor("catalog-writer", 1),
+        )
+        log.info("Lanes: media %d threads, render 1, inference 1, catalog writer 1", threads)
+        return lanes
+
+    def by_name(self) -> dict[str, Executor]:
+        return {"media": self.media, "render": self.render, "inference": self.inference}
+
+    def shutdown(self) -> None:
+        for lane in (self.media, self.render, self.inference, self.writer):
+            lane.shutdown(wait=True, cancel_futures=True)
