@@ -107,7 +107,7 @@ class Session:
         self._idle = asyncio.Event()
         self._idle.set()
         self.closing = False
-        self._background: set[asyncio.Task[Any]] = set()
+        self._close_reason: str | None = None
 
     def send(self, text: str) -> None:
         if self.closing:
@@ -135,15 +135,19 @@ class Session:
                 while self._outgoing:
                     await self.ws.send(self._outgoing.popleft())
                 self._idle.set()
+                if self._close_reason is not None:
+                    # Closing from here lets the replies queued before (the error that explains
+                    # why) reach the client first.
+                    await self.ws.close(CLOSE_POLICY, self._close_reason)
+                    return
 
     def close_soon(self, reason: str) -> None:
         if self.closing:
             return
         self.closing = True
+        self._close_reason = reason
+        self._wakeup.set()
         log.info("event=closing_session user=%s reason=%r", self.user_name, reason)
-        task = asyncio.get_running_loop().create_task(self.ws.close(CLOSE_POLICY, reason))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     @property
     def user_name(self) -> str:
@@ -241,15 +245,23 @@ class SyncServer:
         try:
             async for raw in ws:
                 if session.closing:
-                    break
+                    # Keep reading (and discarding) so the closing handshake is not stuck behind
+                    # the unread messages of a flooding client.
+                    continue
                 await self._on_message(session, raw)
         except ConnectionClosed:
             pass
         finally:
             auth_timer.cancel()
+            closing_by_us = session.closing
             session.closing = True
             for subscription in list(session.subscriptions.values()):
                 self._drop_subscription(subscription)
+            if closing_by_us:
+                # The sender flushes the explanation and closes; a client that stops reading is cut
+                # off by websockets' close timeout.
+                with contextlib.suppress(TimeoutError, ConnectionClosed):
+                    await asyncio.wait_for(asyncio.shield(sender), 15)
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender

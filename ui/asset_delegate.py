@@ -93,7 +93,9 @@ class AssetDelegate(QStyledItemDelegate):
         painter.drawPixmap(target, pixmap)
         painter.restore()
 
-    def _draw_placeholder(self, painter: QPainter, area: QRect, record: AssetRecord, thumb_failed: bool) -> None:
+    def _draw_placeholder(
+        self, painter: QPainter, area: QRect, record: AssetRecord, thumb_failed: bool
+    ) -> None:
         glyph = max(20, area.width() // 3)
         glyph_rect = QRect(0, 0, glyph, glyph)
         glyph_rect.moveCenter(area.center())
@@ -114,7 +116,9 @@ class AssetDelegate(QStyledItemDelegate):
             caption = "Failed" if record.status == "failed" else "No preview"
             text_rect = QRect(area.x(), glyph_rect.bottom() + 6, area.width(), 18)
             if text_rect.bottom() < area.bottom():
-                painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, caption)
+                painter.drawText(
+                    text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, caption
+                )
 
     def _draw_badges(self, painter: QPainter, area: QRect, record: AssetRecord) -> None:
         if self.tile_size >= 96:

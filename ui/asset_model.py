@@ -147,7 +147,9 @@ class AssetListModel(QAbstractListModel):
         if role == AssetRole.AssetId:
             return record.id
         if role == Qt.ItemDataRole.ToolTipRole:
-            return record.path if record.status != "failed" else f"{record.path}\n\n{record.error or 'Failed'}"
+            return (
+                record.path if record.status != "failed" else f"{record.path}\n\n{record.error or 'Failed'}"
+            )
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:

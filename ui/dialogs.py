@@ -118,14 +118,19 @@ class ConfirmDialog(QDialog):
         layout.addLayout(row)
 
 
-def delete_project_dialog(parent: QWidget | None, project: ProjectRecord, copied: int) -> ConfirmDialog:
+def delete_project_dialog(
+    parent: QWidget | None, project: ProjectRecord, copied: int | None
+) -> ConfirmDialog:
+    """``copied``: how many assets were copied into the library, when known (None: say it generally)."""
     count = project.asset_count
     assets = f"{count:,} asset" + ("" if count == 1 else "s")
     detail = (
         f"This removes the project and its {assets} from the catalog, with their tags, notes and "
         "job history. Files on disk are kept"
     )
-    if copied:
+    if copied is None:
+        detail += ", except files that were copied into the project library, which are deleted."
+    elif copied:
         copies = f"{copied:,} file" + ("" if copied == 1 else "s")
         detail += f", except the {copies} that were copied into the project library, which are deleted."
     else:
@@ -133,7 +138,7 @@ def delete_project_dialog(parent: QWidget | None, project: ProjectRecord, copied
     return ConfirmDialog(
         parent,
         title="Delete project",
-        text=f"Delete the project “{project.name}”?",
+        text=f"Delete the project “{project.name}” and its {assets}?",
         detail=detail,
         action="Delete project",
     )
@@ -142,9 +147,7 @@ def delete_project_dialog(parent: QWidget | None, project: ProjectRecord, copied
 def delete_assets_dialog(parent: QWidget | None, count: int, copied: int) -> ConfirmDialog:
     what = "this asset" if count == 1 else f"these {count:,} assets"
     detail = "They are removed from the catalog. Files on disk are kept"
-    detail += (
-        f", except {copied:,} copied into the project library, which are deleted." if copied else "."
-    )
+    detail += f", except {copied:,} copied into the project library, which are deleted." if copied else "."
     return ConfirmDialog(
         parent, title="Remove assets", text=f"Remove {what}?", detail=detail, action="Remove"
     )
@@ -164,7 +167,9 @@ class IngestFailuresDialog(QDialog):
         count = len(self._failures)
         heading = QLabel(title or f"{count:,} file{'s' if count != 1 else ''} could not be ingested")
         heading.setObjectName("AssetTitle")
-        hint = QLabel("Nothing else in the batch was affected. Fix or replace these files and drop them again.")
+        hint = QLabel(
+            "Nothing else in the batch was affected. Fix or replace these files and drop them again."
+        )
         hint.setObjectName("Dim")
         hint.setWordWrap(True)
         layout.addWidget(heading)

@@ -156,7 +156,9 @@ _FIELDS_BY_KIND = {
     "geometry": _GEOMETRY_FIELDS,
 }
 # Shown elsewhere (title, path, size, tags) or too bulky for a form row.
-_HIDDEN_KEYS = frozenset({"width", "height", "exif", "channel_names", "paths", "frame_paths", "tags"})
+_HIDDEN_KEYS = frozenset(
+    {"width", "height", "exif", "channel_names", "tags", "fps_rational", "frames_estimated", "codec_long"}
+)
 
 
 def metadata_rows(record: AssetRecord) -> list[tuple[str, str]]:
@@ -192,7 +194,9 @@ def exif_rows(record: AssetRecord) -> list[tuple[str, str]]:
     exif = record.metadata.get("exif")
     if not isinstance(exif, dict):
         return []
-    return [(str(k).replace("_", " ").capitalize(), _scalar(v)) for k, v in exif.items() if v not in ("", None)]
+    return [
+        (str(k).replace("_", " ").capitalize(), _scalar(v)) for k, v in exif.items() if v not in ("", None)
+    ]
 
 
 def _scalar(value: Any) -> str:

@@ -136,7 +136,9 @@ class JobTableModel(QAbstractTableModel):
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
         return None
@@ -317,7 +319,9 @@ class JobsPanel(QWidget):
         rows = [r for r, d in enumerate(self.model.jobs()) if d.state == JobState.RUNNING]
         if rows and self.isVisible():
             column = COLUMNS.index("Duration")
-            self.model.dataChanged.emit(self.model.index(min(rows), column), self.model.index(max(rows), column))
+            self.model.dataChanged.emit(
+                self.model.index(min(rows), column), self.model.index(max(rows), column)
+            )
 
     def _clear_finished(self) -> None:
         removed = self._catalog.jobs.clear_finished()

@@ -259,7 +259,9 @@ class NotificationCentre(QWidget):
             self._update_summary()
         failures = record.target.get("failures")
         if failures:
-            dialog = IngestFailuresDialog([(str(p), str(e)) for p, e in failures], self.window(), title=record.title)
+            dialog = IngestFailuresDialog(
+                [(str(p), str(e)) for p, e in failures], self.window(), title=record.title
+            )
             dialog.show()
         asset_id = record.target.get("asset_id")
         if isinstance(asset_id, int):

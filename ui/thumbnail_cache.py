@@ -53,7 +53,9 @@ class _LoadThumbnail(QRunnable):
         source = reader.size()
         if source.isValid() and max(source.width(), source.height()) > self._key.size:
             # Scaled decoding: JPEG readers decode straight to the smaller size, much cheaper.
-            reader.setScaledSize(source.scaled(self._key.size, self._key.size, Qt.AspectRatioMode.KeepAspectRatio))
+            reader.setScaledSize(
+                source.scaled(self._key.size, self._key.size, Qt.AspectRatioMode.KeepAspectRatio)
+            )
         image = reader.read()
         if image.isNull():
             log.warning("Cannot read thumbnail %s: %s", self._path, reader.errorString())

@@ -130,6 +130,11 @@ def _analysis_copy(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     import numpy as np
 
     height, width = rgb.shape[:2]
+    if min(height, width) < 8:
+        # Icons and slivers: enlarge so every statistic has neighbours to compare.
+        factor = -(-8 // min(height, width))
+        rgb = np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
+        height, width = rgb.shape[:2]
     scale = ANALYSIS_SIDE / max(height, width)
     if scale >= 1.0:
         return rgb
@@ -222,8 +227,10 @@ def measure_features(rgb: npt.NDArray[np.uint8]) -> ImageFeatures:
     straight_edge_fraction = float(((horizontal > 0) | (vertical > 0)).sum() / max(int(edges.sum()), 1))
 
     if ink.any():
-        distance = cv2.distanceTransform(ink.astype(np.uint8), cv2.DIST_L2, 3)
-        stroke_width = float(2.0 * distance[ink].mean())
+        # A blank border gives the transform background to measure from even when all is ink.
+        padded = cv2.copyMakeBorder(ink.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+        distance = cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1]
+        stroke_width = float(2.0 * distance[ink].astype(np.float64).mean())
     else:
         stroke_width = 0.0
 

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Non-local-means costs ~2 s per megapixel on two cores; above this it is skipped (and the method says so)
-# so enhancing a 50 MP plate never stalls the worker for a minute.
-MAX_DENOISE_PIXELS = 2_000_000
+# Non-local-means costs ~2-4 s per megapixel on two shared cores (bench_ai.py); above this it is
+# skipped (and the method says so) so enhancing a 50 MP plate never stalls the worker for minutes.
+MAX_DENOISE_PIXELS = 1_000_000
 DENOISE_STRENGTH = 4.0
 CLAHE_CLIP = 2.0
 UNSHARP_SIGMA = 1.2
@@ -49,7 +49,7 @@ def enhance_classical(
     note = ""
     pixels = rgb.shape[0] * rgb.shape[1]
     if pixels <= max_denoise_pixels:
-        denoised = cv2.fastNlMeansDenoisingColored(rgb, None, DENOISE_STRENGTH, DENOISE_STRENGTH, 7, 21)
+        denoised = cv2.fastNlMeansDenoisingColored(rgb, None, DENOISE_STRENGTH, DENOISE_STRENGTH, 7, 15)
         rgb = np.asarray(denoised, np.uint8)
         steps.append("denoise")
     else:

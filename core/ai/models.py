@@ -319,9 +319,7 @@ def load_model(
             # torch 2.13 marks TorchScript deprecated (torch.export is its successor) but it still
             # loads the files studios ship; the warning would only alarm users, so it is silenced.
             with warnings.catch_warnings():
-                warnings.filterwarnings(
-                    "ignore", r"`torch\.jit\.load` is deprecated", DeprecationWarning
-                )
+                warnings.filterwarnings("ignore", r"`torch\.jit\.load` is deprecated", DeprecationWarning)
                 module: nn.Module = torch.jit.load(  # type: ignore[no-untyped-call]
                     str(path), map_location=device
                 )

@@ -15,11 +15,13 @@ from sqlalchemy import (
     Engine,
     Row,
     and_,
+    column,
     delete,
     func,
     insert,
     or_,
     select,
+    table,
     text,
     update,
 )
@@ -49,6 +51,7 @@ asset_t = Asset.__table__  # type: ignore[attr-defined]
 tag_t = Tag.__table__  # type: ignore[attr-defined]
 artifact_t = Artifact.__table__  # type: ignore[attr-defined]
 
+_fts_t = table("asset_fts", column("rowid"))
 _SORT_COLUMNS = {"name": asset_t.c.name, "created": asset_t.c.created_at, "size": asset_t.c.size_bytes}
 
 
@@ -418,25 +421,41 @@ class Catalog:
     def page_assets(
         self, query: AssetQuery, after: AssetRecord | None = None, limit: int = 200
     ) -> list[AssetRecord]:
-        """One page of the grid, strictly after ``after`` in the query's order (keyset paging)."""
-        statement = select(asset_t).where(*self._filters(query))
-        descending = query.sort.startswith("-")
-        if query.search:
-            # FTS rowids arrive in id order: paging by id streams matches instead of sorting them all.
-            key_columns = [asset_t.c.id]
-            descending = True
+        """One page of the grid, strictly after ``after`` in the query's order (keyset paging).
+
+        A search is ordered newest first by id and driven from the FTS index (``ORDER BY rowid DESC``
+        streams matches), so a common word over a million assets still returns its first page at once.
+        """
+        match = fts_query(query.search)
+        statement = select(asset_t).where(*self._filters(query, with_search=False))
+        if match is not None:
+            statement = statement.select_from(asset_t.join(_fts_t, _fts_t.c.rowid == asset_t.c.id)).where(
+                text("asset_fts MATCH :match").bindparams(match=match)
+            )
+            if after is not None:
+                statement = statement.where(_fts_t.c.rowid < after.id)
+            statement = statement.order_by(_fts_t.c.rowid.desc())
         else:
+            descending = query.sort.startswith("-")
             key_columns = [_SORT_COLUMNS[query.sort.lstrip("-")], asset_t.c.id]
-        if after is not None:
-            statement = statement.where(self._after(key_columns, after, descending))
-        order = [c.desc() if descending else c.asc() for c in key_columns]
-        statement = statement.order_by(*order).limit(limit)
+            if after is not None:
+                statement = statement.where(self._after(key_columns, after, descending))
+            statement = statement.order_by(*[c.desc() if descending else c.asc() for c in key_columns])
         with self.engine.connect() as conn:
-            rows = list(conn.execute(statement))
+            rows = list(conn.execute(statement.limit(limit)))
             return self._records(conn, rows)
 
-    def count_assets(self, query: AssetQuery) -> int:
-        statement = select(func.count()).select_from(asset_t).where(*self._filters(query))
+    def count_assets(self, query: AssetQuery, *, cap: int | None = None) -> int:
+        """How many assets match; with ``cap``, counting stops there (the UI shows "10,000+")."""
+        inner = select(asset_t.c.id).where(*self._filters(query, with_search=False))
+        match = fts_query(query.search)
+        if match is not None:
+            inner = inner.select_from(asset_t.join(_fts_t, _fts_t.c.rowid == asset_t.c.id)).where(
+                text("asset_fts MATCH :match").bindparams(match=match)
+            )
+        if cap is not None:
+            inner = inner.limit(cap)
+        statement = select(func.count()).select_from(inner.subquery())
         with self.engine.connect() as conn:
             return int(conn.execute(statement).scalar() or 0)
 
@@ -449,7 +468,7 @@ class Catalog:
                 return
             after = page[-1]
 
-    def _filters(self, query: AssetQuery) -> list[Any]:
+    def _filters(self, query: AssetQuery, *, with_search: bool = True) -> list[Any]:
         filters: list[Any] = []
         if query.project_id is not None:
             filters.append(asset_t.c.project_id == query.project_id)
@@ -463,7 +482,7 @@ class Catalog:
             )
         if query.recent_days is not None:
             filters.append(asset_t.c.created_at >= time.time() - query.recent_days * 86400)
-        match = fts_query(query.search)
+        match = fts_query(query.search) if with_search else None
         if match is not None:
             filters.append(
                 asset_t.c.id.in_(
@@ -476,15 +495,7 @@ class Catalog:
 
     @staticmethod
     def _after(key_columns: list[Any], after: AssetRecord, descending: bool) -> Any:
-        values = {
-            "name": after.name,
-            "created_at": after.created_at,
-            "size_bytes": after.size_bytes,
-            "id": after.id,
-        }
-        if len(key_columns) == 1:
-            column = key_columns[0]
-            return column < after.id if descending else column > after.id
+        values = {"name": after.name, "created_at": after.created_at, "size_bytes": after.size_bytes}
         first, tie = key_columns
         value = values[first.name]
         if descending:

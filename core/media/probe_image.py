@@ -48,7 +48,7 @@ _EXIF_IFD = 0x8769
 _TAG_MAKE, _TAG_MODEL, _TAG_DATETIME = 0x010F, 0x0110, 0x0132
 _TAG_EXPOSURE, _TAG_FNUMBER, _TAG_ISO = 0x829A, 0x829D, 0x8827
 _TAG_DATETIME_ORIGINAL, _TAG_FOCAL_LENGTH, _TAG_LENS_MODEL = 0x9003, 0x920A, 0xA434
-_TAG_COLOR_SPACE = 0xA001
+_TAG_COLOR_SPACE, _TAG_ORIENTATION = 0xA001, 0x0112
 
 
 @dataclass(frozen=True)
@@ -277,6 +277,9 @@ def _exif_subset(image: PILImage.Image) -> dict[str, Any]:
     fnumber = value(_TAG_FNUMBER)
     if isinstance(fnumber, float) and fnumber > 0:
         result["f_number"] = fnumber
+    orientation = value(_TAG_ORIENTATION)
+    if orientation is not None and orientation != 1.0:
+        result["orientation"] = int(orientation)  # width/height above are as stored, not as shown
     if value(_TAG_COLOR_SPACE) == 65535.0:
         result["_uncalibrated"] = True
     return result

@@ -2,8 +2,8 @@
 
 The frame number is the last run of digits before the extension. ``name.####.ext`` groups any file
 that is not a video or geometry; ``name_####.ext`` and ``name####.ext`` group only images, and never
-camera-style names (``IMG_0001.JPG`` is a photo, not a frame) or versions (``comp_v001.exr``). Frames padded differently
-(``shot.0001.exr`` and ``shot.1.exr``) are different sequences.
+camera-style names (``IMG_0001.JPG`` is a photo, not a frame) or versions (``comp_v001.exr``).
+Frames padded differently (``shot.0001.exr`` and ``shot.1.exr``) are different sequences.
 """
 
 from __future__ import annotations

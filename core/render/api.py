@@ -21,6 +21,8 @@ MAX_SIZE = 8192
 MAX_TURNTABLE_FRAMES = 1440
 # Files in one geometry can claim any number of faces; beyond this a render would need gigabytes.
 MAX_RENDER_FACES = 20_000_000
+# Formats conventionally modelled Z-up (3D printing, CAD); the rest (glTF, OBJ, PLY, OFF) are Y-up.
+Z_UP_SUFFIXES = frozenset({".stl", ".3mf", ".step", ".stp", ".iges", ".igs", ".brep"})
 
 
 class RenderError(Exception):

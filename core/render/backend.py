@@ -30,9 +30,7 @@ class Renderer(Protocol):
     def close(self) -> None: ...
 
 
-def create_renderer(
-    backend: str, *, gl_platform: str, blender_path: str | None
-) -> Renderer:
+def create_renderer(backend: str, *, gl_platform: str, blender_path: str | None) -> Renderer:
     """Build a backend by name; heavy modules are imported only for the one asked for."""
     if backend == "pyrender":
         from core.render.pyrender_backend import PyrenderRenderer

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.render.api import (
+    Z_UP_SUFFIXES,
     InvalidModelError,
     RenderBackendUnavailableError,
     RenderCrashedError,
@@ -30,7 +31,6 @@ from core.render.api import (
     frames_scratch_dir,
     partial_output_path,
 )
-from core.render.scene_loading import Z_UP_SUFFIXES, precheck_file
 
 if TYPE_CHECKING:
     from core.render.backend import ProgressCallback
@@ -46,7 +46,7 @@ def _platform_candidates() -> list[Path]:
     if sys.platform == "darwin":
         return [Path("/Applications/Blender.app/Contents/MacOS/Blender")]
     if sys.platform.startswith("win"):
-        root = Path(os.environ.get("ProgramFiles", r"C:\Program Files")) / "Blender Foundation"
+        root = Path(os.environ.get("PROGRAMFILES", r"C:\Program Files")) / "Blender Foundation"
         return sorted(root.glob("Blender*/blender.exe"), reverse=True)
     return [Path("/usr/bin/blender"), Path("/snap/bin/blender"), Path("/opt/blender/blender")]
 
@@ -151,9 +151,7 @@ class BlenderRenderer:
             arguments["output"] = str(partial_output_path(request.output))
         return arguments
 
-    def _run(
-        self, arguments: dict[str, Any], source: Path, on_progress: ProgressCallback
-    ) -> dict[str, Any]:
+    def _run(self, arguments: dict[str, Any], source: Path, on_progress: ProgressCallback) -> dict[str, Any]:
         command = blender_command(self.blender, arguments)
         log.info("Running %s", " ".join(command[:-1]))
         process = subprocess.Popen(
@@ -193,19 +191,33 @@ class BlenderRenderer:
         if error is not None:
             raise InvalidModelError(f"{source.name}: {error}")
         if returncode < 0:
-            raise RenderCrashedError(
-                f"{source.name}: Blender crashed ({signal.Signals(-returncode).name})"
-            )
+            raise RenderCrashedError(f"{source.name}: Blender crashed ({signal.Signals(-returncode).name})")
         if returncode != 0 or result is None:
             detail = " | ".join(tail)
             raise RenderError(
-                f"{source.name}: Blender failed (exit code {returncode})"
-                + (f": {detail}" if detail else "")
+                f"{source.name}: Blender failed (exit code {returncode})" + (f": {detail}" if detail else "")
             )
         return result
 
-    def render(self, request: RenderRequest, on_progress: ProgressCallback) -> RenderResult:
+    @staticmethod
+    def _finish_output(request: RenderRequest, partial: Path, scratch: Path) -> tuple[int, int, int]:
+        """Check what Blender wrote; encode turntable frames. Returns (width, height, frames)."""
         from core.render.encoding import encode_png_frames
+
+        if request.product != "turntable":
+            if not partial.is_file():
+                raise RenderError(f"{request.source.name}: Blender wrote no image")
+            return request.size, request.size, 1
+        frame_paths = sorted(scratch.glob("frame_*.png"))
+        if len(frame_paths) != request.frames:
+            raise RenderError(
+                f"{request.source.name}: Blender wrote {len(frame_paths)} of "
+                f"{request.frames} turntable frames"
+            )
+        return encode_png_frames(frame_paths, partial, request.fps)
+
+    def render(self, request: RenderRequest, on_progress: ProgressCallback) -> RenderResult:
+        from core.render.scene_loading import precheck_file
 
         started = time.monotonic()
         precheck_file(request.source, request.max_faces)
@@ -217,19 +229,7 @@ class BlenderRenderer:
             if request.product == "turntable":
                 scratch.mkdir(parents=True, exist_ok=True)
             result = self._run(arguments, request.source, on_progress)
-            if request.product == "turntable":
-                frame_paths = sorted(scratch.glob("frame_*.png"))
-                if len(frame_paths) != request.frames:
-                    raise RenderError(
-                        f"{request.source.name}: Blender wrote {len(frame_paths)} of "
-                        f"{request.frames} turntable frames"
-                    )
-                width, height, frames = encode_png_frames(frame_paths, partial, request.fps)
-            else:
-                if not partial.is_file():
-                    raise RenderError(f"{request.source.name}: Blender wrote no image")
-                width = height = request.size
-                frames = 1
+            width, height, frames = self._finish_output(request, partial, scratch)
             os.replace(partial, request.output)
         except BaseException:
             partial.unlink(missing_ok=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from types import TracebackType
 
 log = logging.getLogger(__name__)
 

@@ -99,9 +99,7 @@ def _light_pose_from_camera(
 ) -> Matrix:
     """A light placed around the target relative to the camera (yaw right, pitch up) aiming at it."""
     yaw, pitch = math.radians(yaw_deg), math.radians(pitch_deg)
-    local = np.array(
-        [math.sin(yaw) * math.cos(pitch), math.sin(pitch), math.cos(yaw) * math.cos(pitch)]
-    )
+    local = np.array([math.sin(yaw) * math.cos(pitch), math.sin(pitch), math.cos(yaw) * math.cos(pitch)])
     world_direction = camera_pose[:3, :3] @ local
     eye = sphere.center + world_direction * sphere.radius * 3.0
     return look_at(eye, sphere.center)

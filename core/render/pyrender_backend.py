@@ -90,7 +90,7 @@ class PyrenderRenderer:
         try:
             self._renderer: Any = self._pyrender.OffscreenRenderer(64, 64)
             self.gl_renderer, self.gl_version = _gl_strings()
-        except Exception as exc:  # noqa: BLE001 - EGL/OSMesa fail with many exception types
+        except Exception as exc:
             raise RenderBackendUnavailableError(
                 f"OpenGL platform {gl_platform} is not usable: {type(exc).__name__}: {exc}"
             ) from exc
@@ -120,9 +120,7 @@ class PyrenderRenderer:
         return self._pyrender.MetallicRoughnessMaterial(**kwargs)
 
     def _clay(self) -> Any:
-        return self._material(
-            baseColorFactor=CLAY_COLOR, metallicFactor=0.0, roughnessFactor=0.75
-        )
+        return self._material(baseColorFactor=CLAY_COLOR, metallicFactor=0.0, roughnessFactor=0.75)
 
     def _missing_texture(self) -> Any:
         return self._material(
@@ -147,9 +145,7 @@ class PyrenderRenderer:
             material = visual.material
             image = getattr(material, "image", None) or getattr(material, "baseColorTexture", None)
             if is_placeholder_texture(image):
-                return pyrender.Mesh.from_trimesh(
-                    geometry, material=self._missing_texture(), smooth=True
-                )
+                return pyrender.Mesh.from_trimesh(geometry, material=self._missing_texture(), smooth=True)
         mesh = pyrender.Mesh.from_trimesh(geometry, smooth=kind != "face")
         for primitive in mesh.primitives:
             self._make_preview_friendly(primitive.material)
@@ -172,7 +168,7 @@ class PyrenderRenderer:
         pyrender = self._pyrender
         alpha = 0.0 if transparent else 1.0
         scene = pyrender.Scene(bg_color=(*BACKGROUND_GREY, alpha), ambient_light=(0.22,) * 3)
-        meshes: dict[str, Any] = {}
+        meshes: dict[Any, Any] = {}
         for node in model.graph.nodes_geometry:
             transform, geometry_name = model.graph[node]
             geometry = model.geometry.get(geometry_name)
@@ -225,9 +221,12 @@ class PyrenderRenderer:
 
     def _release_gl_objects(self) -> None:
         """Rendering an empty scene makes pyrender free the last model's buffers and textures."""
+        pyrender = self._pyrender
+        empty = pyrender.Scene()
+        empty.add(pyrender.PerspectiveCamera(yfov=1.0))
         self._renderer.viewport_width = 8
         self._renderer.viewport_height = 8
-        self._renderer.render(self._pyrender.Scene())
+        self._renderer.render(empty)
 
     def render(self, request: RenderRequest, on_progress: ProgressCallback) -> RenderResult:
         from PIL import Image
@@ -287,4 +286,3 @@ class PyrenderRenderer:
             frames=frames,
             warnings=warnings,
         )
-

@@ -17,7 +17,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +87,7 @@ def apply_memory_limit(budget_mb: int) -> int | None:
     except (ValueError, OSError) as exc:
         log.warning("Cannot limit render memory to %d MB: %s", budget_mb, exc)
         return None
-    log.info(
-        "Render memory limited to %d MB over a %d MB baseline", budget_mb, baseline // 2**20
-    )
+    log.info("Render memory limited to %d MB over a %d MB baseline", budget_mb, baseline // 2**20)
     return limit
 
 
@@ -122,9 +123,7 @@ def _signal_group(pid: int, signum: int) -> bool:
     return True
 
 
-def kill_process_group(
-    process: subprocess.Popen[bytes], grace_s: float = DEFAULT_KILL_GRACE_S
-) -> int | None:
+def kill_process_group(process: subprocess.Popen[bytes], grace_s: float = DEFAULT_KILL_GRACE_S) -> int | None:
     """SIGTERM the child's whole group, wait ``grace_s``, then SIGKILL; returns the exit status."""
     if os.name != "posix":  # pragma: no cover
         process.kill()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.render.api import InvalidModelError, UpAxis
+from core.render.api import Z_UP_SUFFIXES, InvalidModelError, UpAxis
 
 if TYPE_CHECKING:
     import trimesh
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Z_UP_SUFFIXES = frozenset({".stl", ".3mf", ".step", ".stp", ".iges", ".igs", ".brep"})
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tga", ".tif", ".tiff", ".webp"})
 # Textures larger than this are shrunk for preview renders; a 16k map costs 1 GB of GL memory.
 MAX_TEXTURE_EDGE = 4096
@@ -170,9 +169,7 @@ def _check_gltf_document(path: Path, raw_json: bytes, max_faces: int) -> None:
         raise InvalidModelError(f"{path.name}: broken glTF JSON (not an object)")
     faces = _gltf_face_estimate(document)
     if faces > max_faces:
-        raise InvalidModelError(
-            f"{path.name}: {faces:,} faces is over the render limit of {max_faces:,}"
-        )
+        raise InvalidModelError(f"{path.name}: {faces:,} faces is over the render limit of {max_faces:,}")
 
 
 def precheck_file(path: Path, max_faces: int) -> None:
@@ -209,7 +206,7 @@ def _make_resolver(path: Path, missing: list[str]) -> Any:
 
     placeholder = placeholder_texture_png()
 
-    class MissingTextureResolver(trimesh.resolvers.FilePathResolver):  # type: ignore[misc]
+    class MissingTextureResolver(trimesh.resolvers.FilePathResolver):
         def get(self, name: str) -> bytes:
             try:
                 data: bytes = super().get(name)
@@ -229,9 +226,7 @@ def _up_rotation(path: Path, up_axis: UpAxis) -> np.ndarray[Any, np.dtype[np.flo
     if not z_up:
         return None
     # -90 degrees about X: (x, y, z) -> (x, z, -y), so +Z becomes +Y.
-    return np.array(
-        [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, -1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]
-    )
+    return np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, -1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
 
 
 def _shrink_textures(scene: trimesh.Scene, warnings: list[str]) -> None:
@@ -278,18 +273,14 @@ def _validate_scene(path: Path, scene: trimesh.Scene, max_faces: int) -> int:
         if vertices is None or len(vertices) == 0:
             continue
         if not np.isfinite(np.asarray(vertices, dtype=np.float64)).all():
-            raise InvalidModelError(
-                f"{path.name}: geometry {name!r} has NaN or infinite vertex coordinates"
-            )
+            raise InvalidModelError(f"{path.name}: geometry {name!r} has NaN or infinite vertex coordinates")
         if isinstance(geometry, trimesh.Trimesh | trimesh.PointCloud):
             drawable += 1
     if drawable == 0:
         raise InvalidModelError(f"{path.name}: the file contains no renderable geometry")
     faces = count_instanced_faces(scene)
     if faces > max_faces:
-        raise InvalidModelError(
-            f"{path.name}: {faces:,} faces is over the render limit of {max_faces:,}"
-        )
+        raise InvalidModelError(f"{path.name}: {faces:,} faces is over the render limit of {max_faces:,}")
     return faces
 
 
@@ -302,9 +293,7 @@ def load_model(path: Path, up_axis: UpAxis = "auto", max_faces: int = 20_000_000
     try:
         # process=False: keep vertices as written (merging would hide NaNs and costs seconds on
         # big meshes); the renderer does not need watertight or deduplicated geometry.
-        loaded = trimesh.load(
-            str(path), force="scene", process=False, resolver=_make_resolver(path, missing)
-        )
+        loaded = trimesh.load(str(path), force="scene", process=False, resolver=_make_resolver(path, missing))
     except MemoryError:
         raise
     except (ValueError, KeyError, IndexError, TypeError, struct.error, OSError) as exc:
@@ -313,15 +302,13 @@ def load_model(path: Path, up_axis: UpAxis = "auto", max_faces: int = 20_000_000
             reason = f"{path.suffix or 'this'} is not a geometry format StratoPipe can render"
         raise InvalidModelError(f"{path.name}: cannot read geometry ({reason})") from None
     except Exception as exc:  # noqa: BLE001 - trimesh raises anything on hostile input
-        raise InvalidModelError(
-            f"{path.name}: cannot read geometry ({type(exc).__name__}: {exc})"
-        ) from None
+        raise InvalidModelError(f"{path.name}: cannot read geometry ({type(exc).__name__}: {exc})") from None
     if not isinstance(loaded, trimesh.Scene):
         raise InvalidModelError(f"{path.name}: the file contains no renderable geometry")
     faces = _validate_scene(path, loaded, max_faces)
     rotation = _up_rotation(path, up_axis)
     if rotation is not None:
-        loaded.apply_transform(rotation)
+        loaded.apply_transform(rotation)  # type: ignore[no-untyped-call]
     warnings: list[str] = []
     if missing:
         warnings.append("Missing texture(s) shown in magenta: " + ", ".join(sorted(set(missing))))

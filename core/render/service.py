@@ -22,8 +22,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.jobs.steps import CancelToken, JobCancelledError
 from core.render.api import (
@@ -37,13 +36,17 @@ from core.render.api import (
     frames_scratch_dir,
     partial_output_path,
 )
-from core.render.backend import ProgressCallback
 from core.render.sandbox import (
     DEFAULT_KILL_GRACE_S,
     kill_process_group,
     sanitized_environment,
     spawn_child,
 )
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from core.render.backend import ProgressCallback
 
 log = logging.getLogger(__name__)
 child_log = logging.getLogger("core.render.worker")
@@ -272,10 +275,8 @@ class RenderService:
             return
         with contextlib.suppress(OSError, ValueError):
             child.send({"op": "shutdown"})
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             child.process.wait(timeout=self.kill_grace_s)
-        except subprocess.TimeoutExpired:
-            pass
         child.kill(self.kill_grace_s)
         child.close_pipes()
 

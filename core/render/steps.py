@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.jobs.steps import (
     InvalidInputError,
@@ -34,6 +33,9 @@ from core.render.api import (
     RenderTimeoutError,
 )
 from core.render.service import RenderService
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
 
 PREVIEW_SIZE = 2048
 TURNTABLE_SIZE = 512

@@ -129,9 +129,7 @@ class Worker:
         request = RenderRequest.from_json(payload)
 
         def progress(fraction: float, text: str) -> None:
-            self.channel.send(
-                {"id": message_id, "type": "progress", "fraction": fraction, "message": text}
-            )
+            self.channel.send({"id": message_id, "type": "progress", "fraction": fraction, "message": text})
 
         restart = False
         try:
@@ -147,7 +145,7 @@ class Worker:
                 f"({self.args.memory_mb} MB)"
             )
             restart = True
-        except Exception as exc:  # noqa: BLE001 - report, then let the parent recycle this child
+        except Exception as exc:
             log.exception("Unexpected failure rendering %s", request.source)
             error = RenderError(f"{request.source.name}: render failed ({type(exc).__name__}: {exc})")
             restart = True
@@ -171,7 +169,7 @@ class Worker:
             try:
                 message = json.loads(line)
             except ValueError:
-                log.error("Ignoring a malformed request line: %.200s", line)
+                log.warning("Ignoring a malformed request line: %.200s", line)
                 continue
             op = message.get("op")
             if op == "render":
@@ -188,9 +186,7 @@ class Worker:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parse_args(sys.argv[1:] if argv is None else argv)
     channel = Channel()
     started = time.monotonic()

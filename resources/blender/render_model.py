@@ -32,7 +32,8 @@ YFOV_DEG = 35.0
 ELEVATION_DEG = 25.0
 AZIMUTH_DEG = 40.0
 MARGIN = 1.12
-BACKGROUND = (0.32, 0.32, 0.33, 1.0)
+# framing.BACKGROUND_GREY is an sRGB value; the world colour is linear (0.32 sRGB ~ 0.085 linear).
+BACKGROUND = (0.085, 0.085, 0.089, 1.0)
 CLAY = (0.78, 0.76, 0.72, 1.0)
 LIGHTS = (("key", 3.2, -40.0, 35.0), ("fill", 1.3, 55.0, 5.0), ("rim", 2.2, 160.0, 40.0))
 GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI")

@@ -8,14 +8,16 @@ scores "red", "green" and "blue" by it. So a red image must come out "red" throu
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors.torch import save_file
 
 from core.ai.architectures import build_architecture
 from core.ai.models import ModelEntry, entry_for_file, write_manifest
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 COLOUR_LABELS = ("red", "green", "blue")
 

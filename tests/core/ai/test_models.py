@@ -6,8 +6,7 @@ import functools
 import http.server
 import json
 import threading
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import torch
@@ -24,6 +23,10 @@ from core.ai.models import (
     write_manifest,
 )
 from tests.core.ai import modelkit
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 
 @pytest.mark.parametrize("fmt", ["safetensors", "torchscript"])
@@ -43,7 +46,7 @@ def test_checksum_mismatch_is_refused_and_file_not_loaded(tmp_path: Path) -> Non
     data = bytearray(path.read_bytes())
     data[-1] ^= 0xFF  # same size, different content
     path.write_bytes(bytes(data))
-    with pytest.raises(ChecksumMismatchError, match="checksum mismatch.*not used"):
+    with pytest.raises(ChecksumMismatchError, match=r"checksum mismatch.*not used"):
         load_model(entry, tmp_path, "cpu")
 
 
@@ -90,7 +93,7 @@ def test_shipped_default_manifest_is_valid() -> None:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -119,13 +122,13 @@ def _publish(served: Path, tmp_path: Path) -> tuple[Path, str]:
     return published, entry.sha256
 
 
-def test_fetch_over_http_reports_progress_and_verifies(
-    tmp_path: Path, served_dir: tuple[Path, str]
-) -> None:
+def test_fetch_over_http_reports_progress_and_verifies(tmp_path: Path, served_dir: tuple[Path, str]) -> None:
     served, base_url = served_dir
     published, digest = _publish(served, tmp_path)
     model_dir = tmp_path / "models"
-    entry = modelkit.classifier_entry(published, "safetensors", "colour", url=f"{base_url}/colour.safetensors")
+    entry = modelkit.classifier_entry(
+        published, "safetensors", "colour", url=f"{base_url}/colour.safetensors"
+    )
     write_manifest(model_dir, [entry])
     fractions: list[float] = []
     path = ensure_model_file(entry, model_dir, fractions.append)
@@ -145,13 +148,15 @@ def test_fetch_from_file_url(tmp_path: Path) -> None:
     assert path.read_bytes() == published.read_bytes()
 
 
-def test_fetched_file_with_wrong_checksum_is_discarded(
-    tmp_path: Path, served_dir: tuple[Path, str]
-) -> None:
+def test_fetched_file_with_wrong_checksum_is_discarded(tmp_path: Path, served_dir: tuple[Path, str]) -> None:
     served, base_url = served_dir
     published, _ = _publish(served, tmp_path)
-    entry = modelkit.classifier_entry(published, "safetensors", "colour", url=f"{base_url}/colour.safetensors")
-    published.write_bytes(published.read_bytes()[:-1] + b"\x00")  # the server now has other bytes
+    entry = modelkit.classifier_entry(
+        published, "safetensors", "colour", url=f"{base_url}/colour.safetensors"
+    )
+    tampered = bytearray(published.read_bytes())
+    tampered[-1] ^= 0xFF
+    published.write_bytes(bytes(tampered))  # the server now has other bytes of the same size
     model_dir = tmp_path / "models"
     with pytest.raises(ChecksumMismatchError, match="discarded"):
         fetch_model(entry, model_dir)
@@ -180,6 +185,6 @@ def test_fetch_when_offline_says_so(tmp_path: Path, served_dir: tuple[Path, str]
 def test_missing_file_without_url_is_unavailable(tmp_path: Path) -> None:
     entry = modelkit.write_colour_classifier(tmp_path)
     entry.path_in(tmp_path).unlink()
-    with pytest.raises(ModelUnavailableError, match="unavailable offline: .* missing"):
+    with pytest.raises(ModelUnavailableError, match=r"unavailable offline: .* missing"):
         ensure_model_file(entry, tmp_path)
     assert json.loads((tmp_path / "manifest.json").read_text())["models"][0]["name"] == entry.name

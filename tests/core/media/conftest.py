@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import pytest
 
 from core.media.limits import MediaLimits
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.fixture
@@ -32,9 +35,7 @@ def write_image(path: Path, image: np.ndarray, params: list[int] | None = None) 
     return path
 
 
-def write_video(
-    path: Path, width: int = 64, height: int = 48, seconds: float = 2.0, fps: int = 24
-) -> Path:
+def write_video(path: Path, width: int = 64, height: int = 48, seconds: float = 2.0, fps: int = 24) -> Path:
     import av
 
     with av.open(str(path), mode="w") as container:

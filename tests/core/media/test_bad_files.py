@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 import time
 import zlib
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -19,6 +19,9 @@ from core.media.thumbnails import make_thumbnail
 from core.media.video import poster_frame
 from tests.core.media.conftest import gradient_bgr, write_image, write_video
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 
 def crafted_png(width: int, height: int) -> bytes:
     """A PNG whose IHDR claims ``width`` x ``height`` but carries one tiny compressed row."""
@@ -31,9 +34,7 @@ def crafted_png(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
-def test_decompression_bomb_is_refused_from_its_header_quickly(
-    tmp_path: Path, limits: MediaLimits
-) -> None:
+def test_decompression_bomb_is_refused_from_its_header_quickly(tmp_path: Path, limits: MediaLimits) -> None:
     bomb = tmp_path / "innocent.png"
     bomb.write_bytes(crafted_png(20_000, 20_000))
     started = time.perf_counter()

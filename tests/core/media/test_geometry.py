@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import struct
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -15,15 +15,16 @@ from core.media.limits import MediaLimits
 from core.media.probe import probe
 from core.media.thumbnails import make_thumbnail
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 
 @pytest.mark.parametrize(
     ("file_type", "extension"),
     [("obj", ".obj"), ("stl", ".stl"), ("stl_ascii", ".stl"), ("ply", ".ply"), ("off", ".off"),
      ("glb", ".glb"), ("3mf", ".3mf")],
 )  # fmt: skip
-def test_box_counts_and_bounds(
-    tmp_path: Path, limits: MediaLimits, file_type: str, extension: str
-) -> None:
+def test_box_counts_and_bounds(tmp_path: Path, limits: MediaLimits, file_type: str, extension: str) -> None:
     box = trimesh.creation.box(extents=(2.0, 4.0, 6.0))
     path = tmp_path / f"box{extension}"
     box.export(path, file_type=file_type)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -14,10 +14,14 @@ from PIL import Image
 
 from core.media.decode import composite_on_checkerboard, load_image_rgba
 from core.media.kinds import AssetKind
-from core.media.limits import MediaLimits
 from core.media.probe import probe
 from core.media.thumbnails import make_thumbnail, thumbnail_path
 from tests.core.media.conftest import gradient_bgr, write_image
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from core.media.limits import MediaLimits
 
 
 def write_exr(path: Path, rgb: np.ndarray, alpha: np.ndarray | None = None) -> Path:
@@ -51,9 +55,7 @@ def test_png_probe_reports_size_depth_alpha(media_dir: Path, limits: MediaLimits
     json.dumps(meta)  # stored in the catalog as JSON
 
 
-def test_sixteen_bit_png_probes_as_16_and_decodes_to_8_bit(
-    media_dir: Path, limits: MediaLimits
-) -> None:
+def test_sixteen_bit_png_probes_as_16_and_decodes_to_8_bit(media_dir: Path, limits: MediaLimits) -> None:
     wide = (gradient_bgr().astype(np.uint16) * 257).astype(np.uint16)
     path = write_image(media_dir / "deep.png", wide)
     assert probe(path, AssetKind.IMAGE, limits)["bit_depth"] == 16
@@ -84,9 +86,7 @@ def test_jpeg_exif_subset(media_dir: Path, limits: MediaLimits) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".tif", ".webp", ".bmp", ".tga", ".gif", ".psd"])
-def test_other_formats_decode_with_right_colours(
-    media_dir: Path, limits: MediaLimits, suffix: str
-) -> None:
+def test_other_formats_decode_with_right_colours(media_dir: Path, limits: MediaLimits, suffix: str) -> None:
     bgr = gradient_bgr(64, 48)
     path = media_dir / f"card{suffix}"
     if suffix in (".tga", ".gif"):
@@ -174,3 +174,51 @@ def test_composite_on_checkerboard_blends_by_alpha() -> None:
 def test_load_image_max_side(media_dir: Path, limits: MediaLimits) -> None:
     path = write_image(media_dir / "big.png", gradient_bgr(1000, 500))
     assert load_image_rgba(path, limits, max_side=100).shape == (50, 100, 3)
+
+
+def test_many_workers_making_the_same_thumbnail_at_once(
+    media_dir: Path, tmp_path: Path, limits: MediaLimits
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = write_image(media_dir / "shared.jpg", gradient_bgr(640, 480))
+    thumbs = tmp_path / "thumbs"
+
+    def make(_: int) -> tuple[int, int]:
+        result = make_thumbnail(path, AssetKind.IMAGE, thumbs, "77" * 16, 96, limits)
+        return result.width, result.height
+
+    with ThreadPoolExecutor(8) as pool:
+        sizes = set(pool.map(make, range(16)))
+    assert sizes == {(96, 72)}
+    assert [p.name for p in thumbs.rglob("*") if p.is_file()] == [f"{'77' * 16}_96.jpg"]
+
+
+def test_camera_orientation_is_applied_to_thumbnails(
+    media_dir: Path, tmp_path: Path, limits: MediaLimits
+) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown rotated 90° clockwise: a portrait shot
+    path = media_dir / "portrait.jpg"
+    Image.fromarray(gradient_bgr(800, 400)[:, :, ::-1]).save(path, exif=exif)
+    meta = probe(path, AssetKind.IMAGE, limits)
+    assert (meta["width"], meta["height"], meta["exif"]["orientation"]) == (800, 400, 6)
+    result = make_thumbnail(path, AssetKind.IMAGE, tmp_path, "66" * 16, 100, limits)
+    assert (result.width, result.height) == (50, 100)
+
+
+def test_dpx_is_catalogued_with_a_placeholder(
+    media_dir: Path, tmp_path: Path, limits: MediaLimits
+) -> None:
+    from core.media.kinds import detect_kind
+
+    header = bytearray(2048)
+    header[0:4] = b"SDPX"
+    header[772:780] = struct.pack(">II", 2048, 1556)  # pixels per line, lines per element
+    path = media_dir / "scan.0001.dpx"
+    path.write_bytes(bytes(header))
+    assert detect_kind(path) is AssetKind.IMAGE
+    meta = probe(path, AssetKind.IMAGE, limits)
+    assert (meta["format"], meta["width"], meta["height"]) == ("DPX", 2048, 1556)
+    result = make_thumbnail(path, AssetKind.IMAGE, tmp_path, "55" * 16, 64, limits)
+    assert (result.placeholder, result.source) == (True, "image-placeholder")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -20,13 +19,17 @@ from core.jobs.steps import (
 )
 from core.media.hashing import sequence_hash
 from core.media.kinds import AssetKind
-from core.media.limits import MediaLimits
 from core.media.probe import probe, probe_sequence
 from core.media.sequences import group_sequences
 from core.media.thumbnails import make_thumbnail, thumbnail_step
 from core.paths import AppPaths
 from core.settings import Settings
 from tests.core.media.conftest import gradient_bgr, write_image
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from core.media.limits import MediaLimits
 
 
 def run_step(gen: Generator[Progress, None, dict[str, Any]]) -> tuple[list[Progress], dict[str, Any]]:

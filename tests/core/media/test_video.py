@@ -1,17 +1,21 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import pytest
 
 from core.media.kinds import AssetKind
-from core.media.limits import MediaLimits
 from core.media.probe import probe
 from core.media.thumbnails import make_thumbnail
 from core.media.video import poster_frame
 from tests.core.media.conftest import write_video
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from core.media.limits import MediaLimits
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,145 @@
+"""The desktop app's start-up: each step logged with its time, dependencies built here and passed in."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from app.logging_setup import configure_app_logging
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+log = logging.getLogger("app.startup")
+
+
+class StartupClock:
+    def __init__(self) -> None:
+        self._started = time.perf_counter()
+        self._last = self._started
+
+    def step(self, name: str) -> None:
+        now = time.perf_counter()
+        log.info(
+            "startup: %-28s %6.0f ms (total %6.0f ms)",
+            name,
+            1000 * (now - self._last),
+            1000 * (now - self._started),
+        )
+        self._last = now
+
+    @property
+    def total_ms(self) -> float:
+        return 1000 * (time.perf_counter() - self._started)
+
+
+def _route_qt_messages() -> None:
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    qt_log = logging.getLogger("qt")
+    levels = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.WARNING,
+        QtMsgType.QtCriticalMsg: logging.ERROR,
+        QtMsgType.QtFatalMsg: logging.CRITICAL,
+    }
+
+    def handler(mode: Any, context: Any, message: str) -> None:
+        qt_log.log(levels.get(mode, logging.WARNING), "%s", message)
+
+    qInstallMessageHandler(handler)
+
+
+def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
+    clock = StartupClock()
+    from core.paths import AppPaths
+
+    paths = AppPaths.resolve(data_dir).ensure()
+    log_file = configure_app_logging(paths.log_dir)
+    clock.step("paths and logging")
+    log.info("StratoPipe starting; data %s, log %s", paths.data_dir, log_file)
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    _route_qt_messages()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("StratoPipe")
+    app.setOrganizationName("StratoPipe")
+    app.setQuitOnLastWindowClosed(True)
+    clock.step("QApplication")
+
+    from ui.theme import apply_theme
+
+    apply_theme(app)
+    clock.step("theme")
+
+    from app.runtime import open_runtime
+
+    runtime = open_runtime(str(paths.data_dir) if data_dir else None)
+    clock.step("catalog (migrations)")
+
+    window, shutdown = build_window(runtime)
+    clock.step("main window built")
+    window.show()
+    clock.step("window shown")
+    log.info("Window shown %.0f ms after launch", clock.total_ms)
+
+    def after_first_paint() -> None:
+        recovered = window.jobs.scheduler.recover()
+        if recovered:
+            log.info("Re-queued %d job(s) interrupted last time", len(recovered))
+        if initial_paths:
+            window.ingest_paths(initial_paths)
+
+    QTimer.singleShot(0, after_first_paint)
+    app.aboutToQuit.connect(shutdown)
+    return int(app.exec())
+
+
+def build_window(runtime: Any) -> tuple[Any, Any]:
+    """The main window and everything behind it. Also used by tests and screenshot scripts."""
+    from ui.main_window import MainWindow
+    from ui.notifications import Notifier, SystemTrayPresenter
+    from workers.ingest_controller import IngestController
+    from workers.job_controller import JobController
+    from workers.lanes import Lanes
+
+    lanes = Lanes.create(runtime.settings.media_threads)
+    resources = LaneResourcesHolder(runtime)
+    jobs = JobController(
+        runtime.catalog, runtime.registry, runtime.paths, runtime.settings, lanes, resources.params
+    )
+    ingest = IngestController(runtime.catalog, runtime.paths, runtime.limits, lanes, jobs, runtime.registry)
+    notifier = Notifier(runtime.catalog, runtime.settings, SystemTrayPresenter.create())
+    window = MainWindow(runtime.catalog, runtime.settings, runtime.paths, jobs, ingest, notifier)
+
+    def shutdown() -> None:
+        log.info("Shutting down")
+        notifier.flush()
+        ingest.cancel()
+        jobs.shutdown()
+        lanes.shutdown()
+        resources.close()
+        runtime.close()
+
+    return window, shutdown
+
+
+class LaneResourcesHolder:
+    """Long-lived per-lane resources (a warm render process, the inference engine), made on first use."""
+
+    def __init__(self, runtime: Any) -> None:
+        from core.lane_resources import LaneResources
+
+        self._resources = LaneResources(runtime.paths, runtime.settings)
+
+    def params(self, lane: str) -> dict[str, Any]:
+        return self._resources.params(lane)
+
+    def close(self) -> None:
+        self._resources.close()

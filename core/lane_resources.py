@@ -1,0 +1,70 @@
+"""Per-lane long-lived resources: the render lane's warm child process, the inference lane's engine.
+
+Created lazily on the lane's own thread at first use (so start-up pays nothing) and closed at exit.
+Steps find them in ``ctx.params`` and fall back to short-lived ones when run without a lane.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.paths import AppPaths
+    from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class LaneResources:
+    def __init__(self, paths: AppPaths, settings: Settings) -> None:
+        self._paths = paths
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._render_service: Any = None
+        self._inference_engine: Any = None
+
+    def params(self, lane: str) -> dict[str, Any]:
+        if lane == "render":
+            return {"render_service": self._render()}
+        if lane == "inference":
+            return {"inference_engine": self._inference()}
+        return {}
+
+    def _render(self) -> Any:
+        with self._lock:
+            if self._render_service is None:
+                from core.render.service import RenderService
+
+                self._render_service = RenderService(
+                    timeout_s=self._settings.render_timeout_s,
+                    memory_mb=self._settings.render_memory_mb,
+                    backend=self._settings.render_backend,
+                    blender_path=self._settings.blender_path or None,
+                )
+            return self._render_service
+
+    def _inference(self) -> Any:
+        with self._lock:
+            if self._inference_engine is None:
+                from core.ai.device import choose_device
+                from core.ai.inference import InferenceEngine
+                from core.ai.models import resolve_model_dir
+
+                choice = choose_device(self._settings.inference_device)
+                log.info("Inference lane uses %s (%s)", choice.device, choice.reason)
+                self._inference_engine = InferenceEngine(
+                    choice, resolve_model_dir(self._settings, self._paths)
+                )
+            return self._inference_engine
+
+    def close(self) -> None:
+        with self._lock:
+            service, self._render_service = self._render_service, None
+            self._inference_engine = None
+        if service is not None:
+            try:
+                service.close()
+            except Exception:
+                log.exception("Closing the render service failed")

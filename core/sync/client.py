@@ -1,0 +1,559 @@
+"""``SyncClient``: keeps the local store and the server in step, over one WebSocket, forever.
+
+It runs on its own asyncio loop (``start()`` puts it on a thread; ``run_forever()`` blocks the caller)
+and talks to the UI only through two callbacks carrying plain dataclasses: ``on_status(SyncStatus)`` and
+``on_event(SyncEvent)``. Both are called on the sync thread; a Qt bridge forwards them as signals.
+
+The facade methods (``add_comment``, ``create_task``, ``list_tasks``...) are synchronous, thread-safe and
+work offline: they write the local store at once and the loop sends the change when it can.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import ValidationError
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from core.sync.local_store import (
+    CommentView,
+    GapError,
+    LocalStore,
+    NotificationView,
+    OutboxEntry,
+    TaskView,
+)
+from core.sync.protocol import (
+    MAX_MESSAGE_BYTES,
+    PERMANENT_ERRORS,
+    SERVER_MESSAGE,
+    Ack,
+    AuthOk,
+    AuthRequest,
+    ErrorReply,
+    EventsPage,
+    FieldConflict,
+    LoginOk,
+    LoginRequest,
+    ProjectInfo,
+    Subscribed,
+    SubscribeRequest,
+    UserInfo,
+)
+
+if TYPE_CHECKING:
+    import ssl
+
+log = logging.getLogger(__name__)
+
+SyncState = Literal["offline", "connecting", "syncing", "online"]
+AUTH_ERRORS = frozenset({"auth_failed", "token_expired", "token_revoked"})
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    state: SyncState
+    pending_changes: int = 0  # local changes not yet accepted by the server
+    catching_up: int = 0  # missed events still to download
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RecordsChanged:
+    project_id: int
+    kind: str  # "asset" | "comment" | "task"
+    record_ids: list[str]
+
+
+@dataclass(frozen=True)
+class NotificationsArrived:
+    items: list[NotificationView]
+
+
+@dataclass(frozen=True)
+class ChangeRejected:
+    """The server refused a local change for good; the row was rebuilt without it."""
+
+    change_id: str
+    record_kind: str
+    record_id: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class TaskConflicts:
+    """A task change overwrote newer values its author had not seen (last writer in server order)."""
+
+    task_id: str
+    project_id: int
+    seq: int
+    actor: int
+    conflicts: list[FieldConflict]
+
+
+@dataclass(frozen=True)
+class AuthProblem:
+    """The token no longer works; the client stops reconnecting until ``set_token``."""
+
+    code: str
+    message: str
+
+
+SyncEvent = RecordsChanged | NotificationsArrived | ChangeRejected | TaskConflicts | AuthProblem
+
+
+class AuthError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class _Reconnect(Exception):
+    """Drop this connection and start again (after the usual backoff)."""
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str
+    expires_at: str
+    user: UserInfo
+    projects: list[ProjectInfo]
+
+
+async def login(
+    url: str, username: str, password: str, *, ssl_context: ssl.SSLContext | None = None
+) -> LoginResult:
+    """Exchange a user name and password for a token (then kept in the keyring by the caller)."""
+    try:
+        async with connect(url, ssl=ssl_context, open_timeout=10, compression=None) as ws:
+            request = LoginRequest(id="login", username=username, password=password)
+            await ws.send(request.model_dump_json())
+            reply = SERVER_MESSAGE.validate_json(await asyncio.wait_for(ws.recv(), 30))
+    except (OSError, InvalidHandshake, InvalidURI, TimeoutError, ConnectionClosed) as exc:
+        raise ConnectionError(f"Cannot reach the sync server at {url}: {exc}") from exc
+    if isinstance(reply, ErrorReply):
+        raise AuthError(reply.code, reply.message)
+    if not isinstance(reply, LoginOk):
+        raise AuthError("bad_request", f"Unexpected reply {reply.type!r} to login")
+    return LoginResult(reply.token, reply.expires_at, reply.user, reply.projects)
+
+
+def login_blocking(url: str, username: str, password: str) -> LoginResult:
+    return asyncio.run(login(url, username, password))
+
+
+class _Pacer:
+    """Client-side token bucket a little below the server's, so a long outbox never trips it."""
+
+    def __init__(self, rate_per_s: float, burst: float) -> None:
+        self.rate = max(1.0, rate_per_s)
+        self.capacity = max(1.0, burst)
+        self.tokens = self.capacity
+        self.updated = time.monotonic()
+
+    async def take(self) -> None:
+        while True:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens >= 1.0:
+                self.tokens -= 1.0
+                return
+            await asyncio.sleep((1.0 - self.tokens) / self.rate)
+
+
+class SyncClient:
+    def __init__(
+        self,
+        store: LocalStore,
+        url: str,
+        token: str,
+        *,
+        on_status: Callable[[SyncStatus], None] | None = None,
+        on_event: Callable[[SyncEvent], None] | None = None,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        window: int = 64,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.store = store
+        self.url = url
+        self._token = token
+        self._on_status = on_status
+        self._on_event = on_event
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self.window = window
+        self._ssl = ssl_context
+        self._status = SyncStatus("offline")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stop: asyncio.Event | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._token_changed: asyncio.Event | None = None
+        self._connected = False
+        self._catching_up: dict[int, int] = {}
+        self._in_flight: dict[str, OutboxEntry] = {}
+        self._last_sent = 0
+        self._pacer = _Pacer(200.0, 500.0)
+        self.user: UserInfo | None = None
+
+    # -- running -------------------------------------------------------------------------------
+    @property
+    def status(self) -> SyncStatus:
+        return self._status
+
+    def start(self) -> None:
+        """Run the client on a daemon thread with its own event loop."""
+        if self._thread is not None:
+            raise RuntimeError("SyncClient already started")
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self.run_forever, args=(ready,), name="sync-client", daemon=True
+        )
+        self._thread.start()
+        ready.wait(10)
+
+    def run_forever(self, ready: threading.Event | None = None) -> None:
+        asyncio.run(self.run(ready))
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def set_token(self, token: str) -> None:
+        """A fresh token after an ``AuthProblem``; reconnects at once."""
+        self._token = token
+        self._call_in_loop(lambda: self._token_changed.set() if self._token_changed else None)
+
+    async def run(self, ready: threading.Event | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._wakeup = asyncio.Event()
+        self._token_changed = asyncio.Event()
+        if ready is not None:
+            ready.set()
+        attempt = 0
+        while not self._stop.is_set():
+            self._set_status("connecting")
+            try:
+                async with connect(
+                    self.url,
+                    ssl=self._ssl,
+                    open_timeout=10,
+                    max_size=MAX_MESSAGE_BYTES * 8,
+                    compression=None,
+                ) as ws:
+                    await self._session(ws)
+                    attempt = 0
+            except AuthError as error:
+                log.warning("event=sync_auth_failed code=%s", error.code)
+                self._connected = False
+                self._set_status("offline", error.message)
+                self._emit(AuthProblem(error.code, error.message))
+                self._token_changed.clear()
+                await self._wait_any(self._token_changed.wait(), None)
+                continue
+            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError, _Reconnect) as exc:
+                log.info("event=sync_disconnected reason=%r", str(exc) or type(exc).__name__)
+            except (ValidationError, ValueError):
+                log.exception("event=sync_protocol_error")
+            self._connected = False
+            if self._stop.is_set():
+                break
+            delay = min(self.backoff_max_s, self.backoff_initial_s * 2**attempt)
+            delay = random.uniform(delay / 2, delay)  # jitter: a studio's clients do not stampede
+            attempt = min(attempt + 1, 20)
+            self._set_status("offline", f"reconnecting in {delay:.1f} s")
+            await self._wait_any(self._token_changed.wait(), delay)
+        self._connected = False
+        self._set_status("offline", "stopped")
+
+    async def _wait_any(self, other: Any, timeout: float | None) -> None:
+        assert self._stop is not None
+        tasks = {asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(other)}
+        _done, pending = await asyncio.wait(tasks, timeout=timeout, return_when="FIRST_COMPLETED")
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _session(self, ws: ClientConnection) -> None:
+        await ws.send(AuthRequest(id="auth", token=self._token).model_dump_json())
+        reply = SERVER_MESSAGE.validate_json(await asyncio.wait_for(ws.recv(), 30))
+        if isinstance(reply, ErrorReply):
+            if reply.code in AUTH_ERRORS:
+                raise AuthError(reply.code, reply.message)
+            raise _Reconnect(f"auth refused: {reply.code}")
+        if not isinstance(reply, AuthOk):
+            raise _Reconnect(f"unexpected reply {reply.type}")
+        self.user = reply.user
+        await asyncio.to_thread(self.store.save_session, reply.user, reply.projects, self.url)
+        self._pacer = _Pacer(reply.limits.rate_per_s * 0.8, reply.limits.burst / 2)
+        self._connected = True
+        self._in_flight.clear()
+        self._last_sent = 0
+        self._catching_up = {}
+        for project in reply.projects:
+            await self._subscribe(ws, project.id)
+        self._update_status()
+        reader = asyncio.create_task(self._read_loop(ws))
+        flusher = asyncio.create_task(self._flush_loop(ws))
+        assert self._stop is not None
+        stopper = asyncio.create_task(self._stop.wait())
+        done, pending = await asyncio.wait(
+            {reader, flusher, stopper}, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            if task is not stopper and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+    async def _subscribe(self, ws: ClientConnection, project_id: int) -> None:
+        cursor = await asyncio.to_thread(self.store.cursor, project_id)
+        self._catching_up[project_id] = 0
+        request = SubscribeRequest(id=f"sub:{project_id}", project=project_id, since_seq=cursor)
+        await ws.send(request.model_dump_json())
+
+    # -- incoming ------------------------------------------------------------------------------
+    async def _read_loop(self, ws: ClientConnection) -> None:
+        async for raw in ws:
+            message = SERVER_MESSAGE.validate_json(raw)
+            if isinstance(message, EventsPage):
+                await self._on_events(ws, message)
+            elif isinstance(message, Ack):
+                self._in_flight.pop(message.re or "", None)
+                await asyncio.to_thread(self.store.mark_acked, message.change_id, message.seq)
+                self._wake()
+            elif isinstance(message, ErrorReply):
+                await self._on_error(ws, message)
+            elif isinstance(message, Subscribed):
+                remaining = message.project.head_seq - message.since_seq
+                self._catching_up[message.project.id] = remaining
+                await asyncio.to_thread(self.store.save_members, message.project.id, message.members)
+            self._update_status()
+
+    async def _on_events(self, ws: ClientConnection, page: EventsPage) -> None:
+        try:
+            applied = await asyncio.to_thread(self.store.apply_events, page.project, page.events)
+        except GapError as exc:
+            log.warning("event=sync_gap detail=%r", str(exc))
+            await self._subscribe(ws, page.project)
+            return
+        if page.catchup:
+            if page.more:
+                self._catching_up[page.project] = max(
+                    0, self._catching_up.get(page.project, 0) - len(page.events)
+                )
+            else:
+                self._catching_up.pop(page.project, None)
+        for kind, record_ids in applied.changed.items():
+            self._emit(RecordsChanged(page.project, kind, list(dict.fromkeys(record_ids))))
+        if applied.notifications:
+            self._emit(NotificationsArrived(applied.notifications))
+        for task_id, event in applied.conflicts:
+            self._emit(TaskConflicts(task_id, event.project, event.seq, event.actor, event.conflicts))
+
+    async def _on_error(self, ws: ClientConnection, error: ErrorReply) -> None:
+        request_id = error.re or ""
+        entry = self._in_flight.pop(request_id, None)
+        if entry is not None:
+            if error.code in PERMANENT_ERRORS:
+                log.warning("event=change_rejected code=%s change=%s", error.code, entry.change_id)
+                await asyncio.to_thread(
+                    self.store.mark_rejected, entry.change_id, error.code, error.message
+                )
+                self._emit(
+                    ChangeRejected(
+                        entry.change_id, entry.record_kind, entry.record_id, error.code, error.message
+                    )
+                )
+                self._wake()
+                return
+            if error.code in AUTH_ERRORS:
+                raise AuthError(error.code, error.message)
+            # rate_limited, internal: everything in flight is re-sent, in order, after a backoff.
+            raise _Reconnect(f"change {entry.change_id} not accepted yet: {error.code}")
+        if request_id.startswith("sub:"):
+            project_id = int(request_id[4:])
+            self._catching_up.pop(project_id, None)
+            if error.code == "invalid":
+                # Our cursor is ahead of the server (restored from a backup): replay everything.
+                log.warning("event=cursor_ahead project=%d", project_id)
+                await asyncio.to_thread(self.store.reset_cursor, project_id)
+                await self._subscribe(ws, project_id)
+            else:
+                log.warning("event=subscribe_refused project=%d code=%s", project_id, error.code)
+            return
+        if error.code in AUTH_ERRORS:
+            raise AuthError(error.code, error.message)
+        if error.code == "rate_limited":
+            raise _Reconnect("rate limited")
+        log.warning("event=server_error code=%s message=%r", error.code, error.message)
+
+    # -- outgoing ------------------------------------------------------------------------------
+    async def _flush_loop(self, ws: ClientConnection) -> None:
+        assert self._wakeup is not None
+        while True:
+            self._wakeup.clear()
+            room = self.window - len(self._in_flight)
+            if room > 0:
+                entries = await asyncio.to_thread(self.store.pending_changes, self._last_sent, room)
+                for entry in entries:
+                    await self._pacer.take()
+                    request_id = f"c{entry.position}"
+                    self._in_flight[request_id] = entry
+                    self._last_sent = entry.position
+                    # The stored change is a JSON object without an id: splice the request id in.
+                    await ws.send(f'{{"id":"{request_id}",{entry.message[1:]}')
+                if entries:
+                    self._update_status()
+                    continue
+            await self._wakeup.wait()
+
+    def _wake(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    # -- callbacks -----------------------------------------------------------------------------
+    def _emit(self, event: SyncEvent) -> None:
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(event)
+        except Exception:
+            log.exception("event=sync_callback_failed kind=%s", type(event).__name__)
+
+    def _set_status(self, state: SyncState, message: str = "", pending: int | None = None) -> None:
+        if pending is None:
+            pending = self.store.pending_count()
+        status = SyncStatus(state, pending, sum(self._catching_up.values()), message)
+        if status == self._status:
+            return
+        self._status = status
+        if self._on_status is not None:
+            try:
+                self._on_status(status)
+            except Exception:
+                log.exception("event=sync_status_callback_failed")
+
+    def _update_status(self) -> None:
+        if not self._connected:
+            self._set_status("offline" if self._status.state == "offline" else "connecting")
+            return
+        pending = self.store.pending_count()
+        busy = pending > 0 or bool(self._catching_up)
+        self._set_status("syncing" if busy else "online", pending=pending)
+
+    def _call_in_loop(self, callback: Callable[[], Any]) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(callback)
+
+    def _local_change(self) -> None:
+        self._call_in_loop(self._after_local_change)
+
+    def _after_local_change(self) -> None:
+        self._wake()
+        self._update_status()
+
+    # -- facade for the UI (any thread; works offline) -------------------------------------------
+    def publish_asset(
+        self,
+        project_id: int,
+        name: str,
+        kind: str,
+        content_hash: str = "",
+        metadata: dict[str, Any] | None = None,
+        thumbnail_b64: str | None = None,
+        asset_id: str | None = None,
+    ) -> str:
+        asset_id = self.store.publish_asset(
+            project_id, name, kind, content_hash, metadata, thumbnail_b64, asset_id
+        )
+        self._local_change()
+        return asset_id
+
+    def add_comment(
+        self,
+        project_id: int,
+        asset_id: str,
+        body: str,
+        frame: int | None = None,
+        annotation: Any = None,
+    ) -> CommentView:
+        comment = self.store.add_comment(project_id, asset_id, body, frame, annotation)
+        self._local_change()
+        return comment
+
+    def edit_comment(self, comment_id: str, body: str, annotation: Any = None) -> CommentView:
+        comment = self.store.edit_comment(comment_id, body, annotation)
+        self._local_change()
+        return comment
+
+    def delete_comment(self, comment_id: str) -> None:
+        self.store.delete_comment(comment_id)
+        self._local_change()
+
+    def create_task(
+        self,
+        project_id: int,
+        title: str,
+        description: str = "",
+        assignee: int | None = None,
+        status: str = "open",
+        due_date: date | str | None = None,
+        asset_id: str | None = None,
+    ) -> TaskView:
+        role = self.user.role if self.user else None
+        if role == "client":
+            raise PermissionError("The client role can comment but cannot create tasks")
+        task = self.store.create_task(
+            project_id, title, description, assignee, status, due_date, asset_id
+        )
+        self._local_change()
+        return task
+
+    def update_task(
+        self, task_id: str, fields: dict[str, Any], base_version: int | None = None
+    ) -> TaskView:
+        if self.user is not None and self.user.role == "client":
+            raise PermissionError("The client role can comment but cannot change tasks")
+        task = self.store.update_task(task_id, fields, base_version)
+        self._local_change()
+        return task
+
+    def list_comments(self, asset_id: str) -> list[CommentView]:
+        return self.store.list_comments(asset_id)
+
+    def list_tasks(self, project_id: int, assignee: int | None = None) -> list[TaskView]:
+        return self.store.list_tasks(project_id, assignee)
+
+    def notifications(self, unread_only: bool = False) -> list[NotificationView]:
+        return self.store.notifications(unread_only)
+
+
+def describe_conflicts(conflicts: list[FieldConflict]) -> str:
+    """A sentence for the UI: which fields of a task lost a newer value."""
+    parts = [f"{c.field} (was {json.dumps(c.overwritten_value)})" for c in conflicts]
+    return "Overwrote newer values of " + ", ".join(parts)

@@ -1,0 +1,62 @@
+"""The headless commands as scripts and benchmarks call them: real child processes, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def stratopipe(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "STRATOPIPE_DATA_DIR"}
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_ingest_json_lists_assets_duplicates_and_failures(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(drop / f"still_{'abc'[i]}.png"), np.full((40, 60, 3), 60 * i, np.uint8))
+    (drop / "truncated.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 20)
+    data = tmp_path / "data"
+    result = json.loads(stratopipe(data, "ingest", str(drop), "--project", "Show", "--json", "--thumbnails-only").stdout)
+    assert result["project"] == "Show"
+    assert result["ingested"] == 3
+    assert [Path(f["path"]).name for f in result["failed"]] == ["truncated.jpg"]
+    assert all(Path(a["thumbnail"]).is_file() and a["kind"] == "image" and a["hash"] for a in result["assets"])
+    assert result["seconds"] > 0
+
+    again = json.loads(stratopipe(data, "ingest", str(drop / "still_a.png"), "--project", "Show", "--json").stdout)
+    assert again["ingested"] == 0
+    assert len(again["duplicates"]) == 1
+
+    projects = json.loads(stratopipe(data, "projects", "--json").stdout)
+    assert projects == [{"id": 1, "name": "Show", "description": "", "assets": 3}]
+    found = json.loads(stratopipe(data, "assets", "--project", "Show", "--search", "still_b", "--json").stdout)
+    assert [a["name"] for a in found] == ["still_b.png"]
+    jobs = json.loads(stratopipe(data, "jobs", "--json").stdout)
+    assert {j["state"] for j in jobs} == {"completed"}
+
+
+def test_usage_errors_exit_2_with_a_message(tmp_path: Path) -> None:
+    missing = stratopipe(tmp_path, "ingest", str(tmp_path / "nope"), "--project", "X", check=False)
+    assert missing.returncode == 2
+    assert "not found" in missing.stderr
+    unknown = stratopipe(tmp_path, "assets", "--project", "Nope", check=False)
+    assert unknown.returncode == 2
+    assert "no project named" in unknown.stderr

@@ -1,0 +1,133 @@
+"""The scheduler persists job documents, recovers interrupted jobs, cancels, retries and summarises."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.catalog.catalog import Catalog
+from core.catalog.records import NewAsset
+from core.jobs.model import JobDocument, JobState, StepStatus
+from core.jobs.scheduler import JobScheduler
+from core.jobs.steps import InvalidInputError, Progress, StepContext, StepRegistry
+from core.notify import BatchSummary
+from core.paths import AppPaths
+from core.pipeline import make_job
+from core.settings import Settings
+
+
+class Listener:
+    def __init__(self) -> None:
+        self.summaries: list[BatchSummary] = []
+        self.changed: list[int] = []
+
+    def job_updated(self, doc: JobDocument) -> None:
+        pass
+
+    def asset_changed(self, asset_id: int) -> None:
+        self.changed.append(asset_id)
+
+    def batch_finished(self, summary: BatchSummary) -> None:
+        self.summaries.append(summary)
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Catalog:
+    return Catalog(tmp_path / "catalog.sqlite3")
+
+
+def _assets(catalog: Catalog, n: int) -> list[int]:
+    project = catalog.ensure_project("P")
+    ids = catalog.add_assets(
+        [NewAsset(project.id, f"a{i}.png", f"/a{i}.png", "image", f"h{i}", 1) for i in range(n)]
+    )
+    return sorted(ids.values())
+
+
+def _scheduler(catalog: Catalog, tmp_path: Path, registry: StepRegistry, listener: Listener) -> tuple[JobScheduler, list[ThreadPoolExecutor]]:
+    pools = [ThreadPoolExecutor(2), ThreadPoolExecutor(1)]
+    lanes = {"media": pools[0], "render": pools[0], "inference": pools[0]}
+    scheduler = JobScheduler(
+        catalog, registry, AppPaths.resolve(tmp_path), Settings(), lanes, pools[1], listener=listener
+    )
+    return scheduler, pools
+
+
+def _thumbnail_registry(gate: threading.Event | None = None, fail_names: tuple[str, ...] = ()) -> StepRegistry:
+    def thumbnail(ctx: StepContext) -> Generator[Progress, None, dict[str, Any]]:
+        assert ctx.asset is not None
+        if gate is not None:
+            while not gate.wait(0.01):
+                ctx.cancel.raise_if_cancelled()
+        if ctx.asset.path.name in fail_names:
+            raise InvalidInputError(f"{ctx.asset.path.name} is truncated")
+        yield Progress(1.0)
+        ctx.device = "cpu"
+        return {"thumbnail": f"/thumbs/{ctx.asset.id}.jpg"}
+
+    registry = StepRegistry()
+    registry.register("thumbnail", thumbnail)
+    return registry
+
+
+def test_batch_runs_persists_applies_and_summarises_once(catalog: Catalog, tmp_path: Path) -> None:
+    ids = _assets(catalog, 5)
+    listener = Listener()
+    scheduler, pools = _scheduler(catalog, tmp_path, _thumbnail_registry(fail_names=("a3.png",)), listener)
+    scheduler.submit([make_job("thumbnail", i, 1) for i in ids], batch_id="b1", batch_kind="ingest")
+    scheduler.close_batch("b1", "ingest", failures=[("/drop/bad.exr", "truncated")])
+    assert scheduler.wait_idle(10)
+    (summary,) = listener.summaries
+    assert summary.title == "Ingested 6 files: 4 ready, 2 failed"
+    states = sorted(str(d.state) for d in catalog.jobs.find())
+    assert states == ["completed"] * 4 + ["failed"]
+    failed_asset = catalog.get_asset(ids[3])
+    assert failed_asset is not None and failed_asset.status == "failed"
+    assert "a3.png is truncated" in (failed_asset.error or "")
+    ready = catalog.get_asset(ids[0])
+    assert ready is not None and ready.thumbnail == f"/thumbs/{ids[0]}.jpg"
+    assert sorted(set(listener.changed)) == sorted(ids)
+    for pool in pools:
+        pool.shutdown()
+
+
+def test_jobs_interrupted_by_a_crash_are_recovered_at_start(catalog: Catalog, tmp_path: Path) -> None:
+    (asset_id,) = _assets(catalog, 1)
+    crashed = make_job("thumbnail", asset_id, 1)
+    crashed.state = JobState.RUNNING
+    crashed.steps[0].status = StepStatus.RUNNING
+    catalog.jobs.add([crashed])
+    scheduler, pools = _scheduler(catalog, tmp_path, _thumbnail_registry(), Listener())
+    recovered = scheduler.recover()
+    assert [d.id for d in recovered] == [crashed.id]
+    assert scheduler.wait_idle(10)
+    assert crashed.id is not None
+    final = catalog.jobs.get(crashed.id)
+    assert final is not None and final.state == JobState.COMPLETED
+    for pool in pools:
+        pool.shutdown()
+
+
+def test_cancel_and_retry_from_the_jobs_panel(catalog: Catalog, tmp_path: Path) -> None:
+    (asset_id,) = _assets(catalog, 1)
+    gate = threading.Event()
+    scheduler, pools = _scheduler(catalog, tmp_path, _thumbnail_registry(gate), Listener())
+    doc = make_job("thumbnail", asset_id, 1)
+    scheduler.submit([doc])
+    assert doc.id is not None
+    scheduler.cancel(doc.id)
+    assert scheduler.wait_idle(10)
+    cancelled = catalog.jobs.get(doc.id)
+    assert cancelled is not None and cancelled.state == JobState.CANCELLED
+    gate.set()
+    assert scheduler.retry(doc.id) is not None
+    assert scheduler.wait_idle(10)
+    done = catalog.jobs.get(doc.id)
+    assert done is not None and done.state == JobState.COMPLETED
+    for pool in pools:
+        pool.shutdown()

@@ -1,0 +1,81 @@
+"""A real sync server on 127.0.0.1 (port 0) over a throw-away SQLite file, with a small cast."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+
+from server import admin
+from server.app import ServerConfig
+from server.db import default_db_url, open_database
+from server.embedded import ServerThread
+
+
+@dataclass
+class Cast:
+    data_dir: Path
+    db_url: str
+    project: int
+    other_project: int
+    users: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunningServer:
+    cast: Cast
+    config: ServerConfig
+    thread: ServerThread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.thread is not None
+        return self.thread.url
+
+    def start(self, **overrides: object) -> RunningServer:
+        self.config = replace(self.config, **overrides)  # type: ignore[arg-type]
+        self.thread = ServerThread(self.config).start()
+        # A restart reuses the port so clients find the server where they left it.
+        self.config = replace(self.config, port=self.thread.port)
+        return self
+
+    def stop(self) -> None:
+        if self.thread is not None:
+            self.thread.stop()
+            self.thread = None
+
+
+@pytest.fixture
+def cast(tmp_path: Path) -> Cast:
+    data_dir = tmp_path / "server"
+    data_dir.mkdir()
+    url = default_db_url(data_dir)
+    engine = open_database(url)
+    people = {"alice": "artist", "bob": "artist", "carol": "client", "dave": "artist"}
+    result = Cast(
+        data_dir=data_dir,
+        db_url=url,
+        project=admin.add_project(engine, "show"),
+        other_project=admin.add_project(engine, "other show"),
+    )
+    for name, role in people.items():
+        user_id = admin.add_user(engine, name, role, f"{name}-password")  # type: ignore[arg-type]
+        result.users[name] = user_id
+        # Tokens issued directly: scrypt (about 50 ms a check) is exercised by the login tests only.
+        result.tokens[name] = admin.issue_token(engine, user_id).token
+    for name in ("alice", "bob", "carol"):
+        admin.add_member(engine, "show", name)
+    admin.add_member(engine, "other show", "dave")
+    engine.dispose()
+    return result
+
+
+@pytest.fixture
+def sync_server(cast: Cast) -> Iterator[RunningServer]:
+    config = ServerConfig(db_url=cast.db_url, port=0, auth_timeout_s=5.0, ping_interval_s=None)
+    running = RunningServer(cast, config).start()
+    yield running
+    running.stop()

@@ -1,0 +1,262 @@
+"""The centre panel: filter bar (search, kind, tag, sort, tile size) over the lazily paged asset grid."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QSlider,
+    QStackedLayout,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt.utils import qdebounced
+
+from core.catalog.records import AssetQuery
+from core.media.kinds import AssetKind
+from ui import theme
+from ui.asset_delegate import PADDING, AssetDelegate
+from ui.formatting import KIND_PLURALS
+
+if TYPE_CHECKING:
+    from core.catalog.records import AssetRecord, SortOrder
+    from ui.asset_model import AssetListModel
+
+MIN_TILE, MAX_TILE, DEFAULT_TILE = 64, 512, 176
+SORTS: dict[str, SortOrder] = {"Name": "name", "Newest": "-created", "Largest": "-size"}
+SEARCH_DEBOUNCE_MS = 150
+
+
+class AssetGrid(QWidget):
+    query_changed = Signal(object)  # AssetQuery
+    selection_changed = Signal(object)  # list[AssetRecord]
+    open_requested = Signal(object)  # AssetRecord
+    tile_size_changed = Signal(int)
+
+    def __init__(self, model: AssetListModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("GridPanel")
+        self.model = model
+        self._project_id: int | None = None
+        self._recent_days: float | None = None
+
+        bar = QFrame()
+        bar.setObjectName("GridToolbar")
+        self.search_box = QLineEdit()
+        self.search_box.setObjectName("SearchBox")
+        self.search_box.setPlaceholderText("Search names, paths, tags…  (Ctrl+F)")
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.addAction(theme.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search_box.textChanged.connect(self._search_typed)
+        self.kind_combo = QComboBox()
+        self.kind_combo.addItem("All kinds", None)
+        for kind in AssetKind:
+            self.kind_combo.addItem(theme.kind_icon(str(kind)), KIND_PLURALS[kind], str(kind))
+        self.tag_combo = QComboBox()
+        self.tag_combo.setMinimumWidth(130)
+        self.tag_combo.addItem("Any tag", None)
+        self.sort_combo = QComboBox()
+        self.sort_combo.addItems(list(SORTS))
+        for combo in (self.kind_combo, self.tag_combo, self.sort_combo):
+            combo.currentIndexChanged.connect(self._emit_query)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("Dim")
+        self.size_slider = QSlider(Qt.Orientation.Horizontal)
+        self.size_slider.setRange(MIN_TILE, MAX_TILE)
+        self.size_slider.setFixedWidth(130)
+        self.size_slider.setToolTip("Thumbnail size (Ctrl+= / Ctrl+-)")
+        self.size_slider.valueChanged.connect(self._apply_tile_size)
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(10, 7, 10, 7)
+        row.setSpacing(8)
+        row.addWidget(self.search_box, 2)
+        row.addWidget(self.kind_combo)
+        row.addWidget(self.tag_combo)
+        sort_label = QLabel("Sort")
+        sort_label.setObjectName("Dim")
+        row.addWidget(sort_label)
+        row.addWidget(self.sort_combo)
+        row.addStretch(1)
+        row.addWidget(self.count_label)
+        row.addSpacing(8)
+        row.addWidget(self.size_slider)
+
+        self.delegate = AssetDelegate(self, DEFAULT_TILE)
+        self.view = QListView()
+        self.view.setObjectName("AssetGrid")
+        self.view.setViewMode(QListView.ViewMode.IconMode)
+        self.view.setMovement(QListView.Movement.Static)
+        self.view.setResizeMode(QListView.ResizeMode.Adjust)
+        self.view.setUniformItemSizes(True)
+        self.view.setLayoutMode(QListView.LayoutMode.Batched)
+        self.view.setBatchSize(200)
+        self.view.setSpacing(4)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.view.verticalScrollBar().setSingleStep(24)
+        # Drops belong to the main window (ingest); an item view must not take them.
+        self.view.setDragEnabled(False)
+        self.view.setAcceptDrops(False)
+        self.view.viewport().setAcceptDrops(False)
+        self.view.setDragDropMode(QAbstractItemView.DragDropMode.NoDragDrop)
+        self.view.setMouseTracking(True)
+        self.view.setItemDelegate(self.delegate)
+        self.view.setModel(model)
+        self.view.selectionModel().selectionChanged.connect(lambda *_: self._emit_selection())
+        self.view.activated.connect(self._on_activated)
+        model.modelReset.connect(self._emit_selection)
+        model.total_changed.connect(self._update_count)
+        model.rowsInserted.connect(lambda *_: self._update_empty())
+        model.modelReset.connect(self._update_empty)
+
+        self.empty_label = QLabel()
+        self.empty_label.setObjectName("EmptyState")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self._stack = QStackedLayout()
+        self._stack.addWidget(self.view)
+        self._stack.addWidget(self.empty_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(bar)
+        layout.addLayout(self._stack, 1)
+        self.size_slider.setValue(DEFAULT_TILE)
+        self._apply_tile_size(DEFAULT_TILE)
+
+    # ---- query -----------------------------------------------------------------------------------
+
+    def current_query(self) -> AssetQuery:
+        return AssetQuery(
+            project_id=self._project_id,
+            kind=self.kind_combo.currentData(),
+            tag=self.tag_combo.currentData(),
+            search=self.search_box.text().strip(),
+            sort=SORTS[self.sort_combo.currentText()],
+            recent_days=self._recent_days,
+        )
+
+    def set_project(self, project_id: int | None, tags: list[tuple[str, int]]) -> None:
+        self._project_id = project_id
+        self.set_tags(tags)
+        self._emit_query()
+
+    def set_tags(self, tags: list[tuple[str, int]]) -> None:
+        """Refill the tag filter, keeping the chosen tag when it still exists."""
+        current = self.tag_combo.currentData()
+        self.tag_combo.blockSignals(True)
+        self.tag_combo.clear()
+        self.tag_combo.addItem("Any tag", None)
+        for name, count in tags:
+            self.tag_combo.addItem(f"{name}  ({count:,})", name)
+        index = self.tag_combo.findData(current)
+        self.tag_combo.setCurrentIndex(max(0, index))
+        self.tag_combo.blockSignals(False)
+
+    def apply_collection(self, kind: str | None, tag: str | None, recent_days: float | None) -> None:
+        """A sidebar collection sets the filters in one go (one query, not three)."""
+        for combo, value in ((self.kind_combo, kind), (self.tag_combo, tag)):
+            combo.blockSignals(True)
+            index = combo.findData(value)
+            if index < 0 and value is not None:
+                combo.addItem(value, value)
+                index = combo.count() - 1
+            combo.setCurrentIndex(max(0, index))
+            combo.blockSignals(False)
+        self._recent_days = recent_days
+        self._emit_query()
+
+    def _emit_query(self) -> None:
+        query = self.current_query()
+        if self._project_id is None:
+            self.model.set_query(AssetQuery(project_id=-1))  # no project: an empty grid, not everything
+        else:
+            self.model.set_query(query)
+        self.query_changed.emit(query)
+
+    @qdebounced(timeout=SEARCH_DEBOUNCE_MS)
+    def _search_typed(self) -> None:
+        self._emit_query()
+
+    def _update_count(self, total: int) -> None:
+        loaded = self.model.rowCount()
+        suffix = "" if loaded >= total else f"  ({loaded:,} loaded)"
+        self.count_label.setText(f"{total:,} asset{'s' if total != 1 else ''}{suffix}")
+        self._update_empty()
+
+    def _update_empty(self) -> None:
+        if self.model.rowCount():
+            self._stack.setCurrentWidget(self.view)
+            return
+        query = self.current_query()
+        if self._project_id is None:
+            text = "Create a project (Ctrl+N), then drop files or folders anywhere in this window."
+        elif query.search or query.kind or query.tag or query.recent_days:
+            text = "No assets match these filters."
+        else:
+            text = "This project is empty.\nDrop files or folders anywhere in this window, or press Ctrl+I."
+        self.empty_label.setText(text)
+        self._stack.setCurrentWidget(self.empty_label)
+
+    # ---- tiles and selection ---------------------------------------------------------------------
+
+    @property
+    def tile_size(self) -> int:
+        return self.delegate.tile_size
+
+    def set_tile_size(self, size: int) -> None:
+        self.size_slider.setValue(max(MIN_TILE, min(MAX_TILE, size)))
+
+    def step_tile_size(self, direction: int) -> None:
+        self.set_tile_size(int(self.tile_size * (1.25 if direction > 0 else 0.8)))
+
+    def _apply_tile_size(self, size: int) -> None:
+        self.delegate.set_tile_size(size)
+        self.model.set_thumbnail_size(size)
+        self.view.setGridSize(QSize())  # uniform sizes: the delegate's sizeHint decides
+        self.view.setIconSize(QSize(size + 2 * PADDING, size))
+        self.view.scheduleDelayedItemsLayout()
+        self.tile_size_changed.emit(size)
+
+    def selected_records(self) -> list[AssetRecord]:
+        rows = sorted(i.row() for i in self.view.selectionModel().selectedIndexes())
+        return [r for row in rows if (r := self.model.record_at(row)) is not None]
+
+    def current_record(self) -> AssetRecord | None:
+        index = self.view.currentIndex()
+        return self.model.record_at(index.row()) if index.isValid() else None
+
+    def select_row(self, row: int) -> None:
+        index = self.model.index(row)
+        if not index.isValid():
+            return
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect
+        self.view.selectionModel().setCurrentIndex(index, cast("QItemSelectionModel.SelectionFlag", flags))
+        self.view.scrollTo(index)
+
+    def select_asset(self, asset_id: int) -> bool:
+        """Select an asset, paging further into the view until it is loaded (bounded)."""
+        row = self.model.row_of(asset_id)
+        while row is None and self.model.canFetchMore(QModelIndex()) and self.model.rowCount() < 20_000:
+            self.model.fetchMore(QModelIndex())
+            row = self.model.row_of(asset_id)
+        if row is None:
+            return False
+        self.select_row(row)
+        return True
+
+    def _emit_selection(self) -> None:
+        self.selection_changed.emit(self.selected_records())
+
+    def _on_activated(self, index: QModelIndex) -> None:
+        record = self.model.record_at(index.row())
+        if record is not None:
+            self.open_requested.emit(record)

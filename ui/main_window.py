@@ -1,0 +1,598 @@
+"""The main window: projects and collections | asset grid or viewer | inspector, with Jobs and
+Notifications docked below. It owns no work: intents go to the catalog, the job and ingest controllers
+and the notifier it is given; their signals (plain dataclasses) update the widgets.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QWidget,
+)
+from superqt.utils import create_worker, qthrottled
+
+from core.media.limits import MediaLimits
+from ui import theme
+from ui.asset_grid import AssetGrid
+from ui.asset_model import AssetListModel
+from ui.dialogs import IngestFailuresDialog, ProjectDialog, delete_assets_dialog, delete_project_dialog
+from ui.drop import DropRouter
+from ui.files import remove_library_copies
+from ui.inspector import Inspector
+from ui.jobs_panel import JobsPanel
+from ui.notifications import NotificationCentre
+from ui.sidebar import Collection, Sidebar
+from ui.thumbnail_cache import ThumbnailCache
+from ui.viewer import AssetViewer
+
+if TYPE_CHECKING:
+    from core.catalog.catalog import Catalog
+    from core.catalog.records import AssetRecord, ProjectRecord
+    from core.ingest import IngestProgress, IngestReport
+    from core.notify import BatchSummary
+    from core.paths import AppPaths
+    from core.settings import Settings
+    from ui.notifications import Notifier
+    from workers.ingest_controller import IngestController
+    from workers.job_controller import JobController
+
+log = logging.getLogger(__name__)
+
+UI_STATE_FILE = "ui.ini"
+STATE_VERSION = 1
+# Batch kinds map to the notification preference that governs them (settings.notify_<kind>).
+NOTIFY_KIND = {"ingest": "ingest", "thumbnail": "ingest", "render": "render", "classify": "render"}
+MAX_STORED_FAILURES = 500
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        catalog: Catalog,
+        settings: Settings,
+        paths: AppPaths,
+        jobs: JobController,
+        ingest: IngestController,
+        notifier: Notifier,
+        *,
+        thumbnails: ThumbnailCache | None = None,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("MainWindow")
+        self.setWindowTitle("StratoPipe")
+        self.setWindowIcon(theme.icon("app"))
+        self.catalog, self.settings, self.paths = catalog, settings, paths
+        self.jobs, self.ingest, self.notifier = jobs, ingest, notifier
+        self.thumbnails = thumbnails or ThumbnailCache(parent=self)
+        self.ui_state = QSettings(str(paths.config_dir / UI_STATE_FILE), QSettings.Format.IniFormat)
+        self._connection_state = "offline"
+        self._queued_ingests: list[tuple[list[Path], int]] = []
+        self._workers: list[Any] = []
+
+        self.model = AssetListModel(catalog, self.thumbnails, parent=self)
+        self.sidebar = Sidebar(catalog)
+        self.grid = AssetGrid(self.model)
+        self.viewer = AssetViewer(catalog, MediaLimits.from_settings(settings))
+        self.inspector = Inspector(catalog, self.thumbnails)
+        self.centre = QStackedWidget()
+        self.centre.addWidget(self.grid)
+        self.centre.addWidget(self.viewer)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("MainSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        for widget, stretch in ((self.sidebar, 0), (self.centre, 1), (self.inspector, 0)):
+            self.splitter.addWidget(widget)
+            self.splitter.setStretchFactor(self.splitter.count() - 1, stretch)
+        self.sidebar.setMinimumWidth(180)
+        self.inspector.setMinimumWidth(260)
+        self.splitter.setSizes([240, 1000, 340])
+        self.setCentralWidget(self.splitter)
+
+        self.jobs_panel = JobsPanel(catalog, jobs)
+        self.notification_centre = NotificationCentre(catalog, notifier)
+        self.jobs_dock = self._dock("Jobs", "JobsDock", self.jobs_panel)
+        self.notifications_dock = self._dock("Notifications", "NotificationsDock", self.notification_centre)
+        self.tabifyDockWidget(self.jobs_dock, self.notifications_dock)
+        self.jobs_dock.raise_()
+        self.resizeDocks([self.jobs_dock], [220], Qt.Orientation.Vertical)
+
+        self._build_status_bar()
+        self._build_menus()
+        self._connect()
+        self.drops = DropRouter(self, self._drop_target_text)
+        self.drops.dropped.connect(self.ingest_paths)
+        self.setAcceptDrops(True)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.drops)
+        self.resize(1600, 1000)
+        self.restore_state()
+        self.sidebar.reload_projects(self.ui_state.value("session/project_id", None, type=int) or None)
+        self._update_status()
+
+    # ---- construction ----------------------------------------------------------------------------
+
+    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        return dock
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.status_label = QLabel()
+        self.ingest_label = QLabel()
+        self.ingest_label.setObjectName("Dim")
+        self.ingest_progress = QProgressBar()
+        self.ingest_progress.setFixedWidth(220)
+        self.ingest_cancel = QPushButton("Cancel")
+        self.ingest_cancel.clicked.connect(self.ingest.cancel)
+        for widget in (self.ingest_label, self.ingest_progress, self.ingest_cancel):
+            status.addPermanentWidget(widget)
+            widget.hide()
+        status.addPermanentWidget(self.status_label)
+
+    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "New project…", self.create_project, "Ctrl+N")
+        file_menu.addSeparator()
+        self._action(file_menu, "Ingest files…", self.ask_ingest_files, "Ctrl+I")
+        self._action(file_menu, "Ingest folder…", self.ask_ingest_folder, "Ctrl+Shift+I")
+        file_menu.addSeparator()
+        self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit = bar.addMenu("&Edit")
+        self.delete_action = self._action(
+            edit, "Delete", self.delete_selected, QKeySequence.StandardKey.Delete
+        )
+        self._action(edit, "Select all", self.grid.view.selectAll, QKeySequence.StandardKey.SelectAll)
+        edit.addSeparator()
+        self._action(edit, "Find", self.focus_search, QKeySequence.StandardKey.Find)
+
+        view = bar.addMenu("&View")
+        self._action(view, "Larger thumbnails", lambda: self.grid.step_tile_size(1), ["Ctrl+=", "Ctrl++"])
+        self._action(view, "Smaller thumbnails", lambda: self.grid.step_tile_size(-1), "Ctrl+-")
+        for label, size in (("Small", 96), ("Medium", 176), ("Large", 320)):
+            self._action(view, f"{label} thumbnails", lambda s=size: self.grid.set_tile_size(s))
+        view.addSeparator()
+        self._action(view, "Refresh", self.refresh, "F5")
+        view.addSeparator()
+        panels = view.addMenu("Panels")
+        for name, widget in (("Projects and collections", self.sidebar), ("Inspector", self.inspector)):
+            toggle = QAction(name, self, checkable=True, checked=True)
+            toggle.toggled.connect(widget.setVisible)
+            panels.addAction(toggle)
+        panels.addAction(self.jobs_dock.toggleViewAction())
+        panels.addAction(self.notifications_dock.toggleViewAction())
+
+        # Shortcuts that only make sense on the grid (Space and Enter must keep working in text fields).
+        for keys, slot in (([Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter], self.open_viewer),):
+            action = QAction("Open viewer", self.grid.view)
+            action.setShortcuts([QKeySequence(k) for k in keys])
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            action.triggered.connect(lambda _c=False, s=slot: s())
+            self.grid.view.addAction(action)
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "About StratoPipe", self.show_about)
+        self._action(help_menu, "Open log folder", self.open_log_folder)
+
+    def _connect(self) -> None:
+        self.sidebar.project_selected.connect(self._on_project_selected)
+        self.sidebar.collection_selected.connect(self._on_collection_selected)
+        self.sidebar.new_project_requested.connect(self.create_project)
+        self.sidebar.edit_project_requested.connect(self.edit_project)
+        self.sidebar.delete_project_requested.connect(self.delete_project)
+        self.grid.selection_changed.connect(self.inspector.set_assets)
+        self.grid.open_requested.connect(self.open_viewer)
+        self.model.total_changed.connect(lambda _t: self._update_status())
+        self.inspector.asset_edited.connect(self._on_asset_edited)
+        self.viewer.closed.connect(self._on_viewer_closed)
+        self.viewer.navigate.connect(self.step_viewer)
+        self.notification_centre.asset_requested.connect(self.reveal_asset)
+        self.jobs_panel.asset_requested.connect(self.reveal_asset)
+        self.jobs.job_updated.connect(self._jobs_changed)
+        self.jobs.asset_changed.connect(self._on_asset_changed)
+        self.jobs.batch_finished.connect(self.on_batch_finished)
+        self.ingest.progress.connect(self._on_ingest_progress)
+        self.ingest.assets_added.connect(self._on_assets_added)
+        self.ingest.finished.connect(self._on_ingest_finished)
+        failed = getattr(self.ingest, "failed", None)
+        if failed is not None:
+            failed.connect(self._on_ingest_failed)
+
+    # ---- projects --------------------------------------------------------------------------------
+
+    @property
+    def current_project(self) -> ProjectRecord | None:
+        return self.sidebar.current_project
+
+    def create_project(self, *, message: str = "", suggested_name: str = "") -> ProjectRecord | None:
+        dialog = ProjectDialog(self, title="New project", name=suggested_name, message=message)
+        while dialog.exec():
+            try:
+                project = self.catalog.create_project(dialog.name, dialog.description)
+            except Exception as exc:  # noqa: BLE001 - CatalogError: the message is for the user
+                QMessageBox.warning(self, "New project", str(exc))
+                continue
+            self.sidebar.reload_projects(project.id)
+            return project
+        return None
+
+    def edit_project(self, project: ProjectRecord | None = None) -> None:
+        project = project or self.current_project
+        if project is None:
+            return
+        dialog = ProjectDialog(self, title="Project", name=project.name, description=project.description)
+        while dialog.exec():
+            try:
+                if dialog.name != project.name:
+                    self.catalog.rename_project(project.id, dialog.name)
+                if dialog.description != project.description:
+                    self.catalog.set_project_description(project.id, dialog.description)
+            except Exception as exc:  # noqa: BLE001 - CatalogError: the message is for the user
+                QMessageBox.warning(self, "Project", str(exc))
+                continue
+            self.sidebar.reload_projects(project.id)
+            return
+
+    def delete_project(self, project: ProjectRecord | None = None) -> bool:
+        project = project or self.current_project
+        if project is None:
+            return False
+        if not delete_project_dialog(self, project, copied=None).exec():
+            return False
+        copied = self.catalog.delete_project(project.id)
+        self._remove_copies(copied)
+        self.statusBar().showMessage(f"Deleted project {project.name}", 5000)
+        self.sidebar.reload_projects()
+        return True
+
+    def _on_project_selected(self, project: ProjectRecord | None) -> None:
+        project_id = project.id if project else None
+        title = f"{project.name} — StratoPipe" if project else "StratoPipe"
+        self.setWindowTitle(title)
+        if project_id != self.model.query.project_id or project_id is None:
+            self.close_viewer()
+            tags = self.catalog.tag_counts(project_id) if project_id is not None else []
+            self.grid.set_project(project_id, tags)
+            self.ui_state.setValue("session/project_id", project_id or 0)
+        self._update_status()
+
+    def _on_collection_selected(self, collection: Collection) -> None:
+        self.close_viewer()
+        self.grid.apply_collection(collection.kind, collection.tag, collection.recent_days)
+
+    # ---- assets ----------------------------------------------------------------------------------
+
+    def delete_selected(self) -> bool:
+        if self.centre.currentWidget() is not self.grid:
+            return False
+        records = self.grid.selected_records()
+        if not records:
+            return False
+        copied = sum(1 for r in records if r.copied)
+        if not delete_assets_dialog(self, len(records), copied).exec():
+            return False
+        removed = self.catalog.delete_assets([r.id for r in records])
+        self.model.remove_assets([r.id for r in removed])
+        self._remove_copies(removed)
+        self._refresh_counts()
+        return True
+
+    def _remove_copies(self, records: list[AssetRecord]) -> None:
+        if any(r.copied for r in records):
+            worker = create_worker(
+                remove_library_copies, records, self.paths.library_dir, _start_thread=False
+            )
+            worker.returned.connect(lambda n: log.info("Deleted %d copied-in files", n))
+            self._run(worker)
+
+    def _run(self, worker: Any) -> None:
+        self._workers.append(worker)
+        worker.finished.connect(lambda: self._workers.remove(worker) if worker in self._workers else None)
+        worker.start()
+
+    def reveal_asset(self, asset_id: int) -> None:
+        record = self.catalog.get_asset(asset_id)
+        if record is None:
+            self.statusBar().showMessage("That asset is no longer in the catalog", 5000)
+            return
+        if self.current_project is None or record.project_id != self.current_project.id:
+            self.sidebar.select_project(record.project_id)
+        self.close_viewer()
+        if not self.grid.select_asset(asset_id):
+            self.sidebar.select_all_assets()
+            self.grid.search_box.clear()
+            self.grid.select_asset(asset_id)
+
+    def _on_asset_edited(self, record: AssetRecord) -> None:
+        self.model.update_assets([record])
+        self._refresh_counts()
+
+    def _on_asset_changed(self, record: AssetRecord) -> None:
+        self.model.update_assets([record])
+        self.inspector.refresh_record(record)
+
+    def refresh(self) -> None:
+        self.thumbnails.clear()
+        self.sidebar.reload_projects()
+        self._refresh_grid()
+
+    def _refresh_grid(self) -> None:
+        """Re-read the grid keeping the selection and scroll position (new assets may shift rows)."""
+        selected = [r.id for r in self.grid.selected_records()]
+        scroll = self.grid.view.verticalScrollBar().value()
+        self.model.refresh()
+        for asset_id in selected:
+            row = self.model.row_of(asset_id)
+            if row is not None:
+                self.grid.view.selectionModel().select(
+                    self.model.index(row), self.grid.view.selectionModel().SelectionFlag.Select
+                )
+        self.grid.view.verticalScrollBar().setValue(scroll)
+
+    @qthrottled(timeout=1000, leading=False)
+    def _refresh_counts(self) -> None:
+        """Sidebar counts and tag filter after ingest or edits (a few GROUP BYs, throttled)."""
+        self.sidebar.reload_projects()
+        project = self.current_project
+        if project is not None:
+            self.grid.set_tags(self.catalog.tag_counts(project.id))
+
+    # ---- viewer ----------------------------------------------------------------------------------
+
+    def open_viewer(self, record: AssetRecord | None = None) -> None:
+        record = record or self.grid.current_record()
+        if record is None:
+            selected = self.grid.selected_records()
+            record = selected[0] if selected else None
+        if record is None:
+            return
+        row = self.model.row_of(record.id)
+        position = f"{row + 1:,} of {self.model.total:,}" if row is not None else ""
+        self.centre.setCurrentWidget(self.viewer)
+        self.viewer.show_asset(record, position)
+        self.viewer.canvas.setFocus()
+
+    def step_viewer(self, delta: int) -> None:
+        current = self.viewer.record
+        row = self.model.row_of(current.id) if current is not None else None
+        if row is None:
+            return
+        target = row + delta
+        if target >= self.model.rowCount() and self.model.canFetchMore(QModelIndex()):
+            self.model.fetchMore(QModelIndex())
+        if 0 <= target < self.model.rowCount():
+            self.grid.select_row(target)
+            record = self.model.record_at(target)
+            if record is not None:
+                self.open_viewer(record)
+
+    def close_viewer(self) -> None:
+        if self.centre.currentWidget() is self.viewer:
+            self.viewer.close_viewer()
+
+    def _on_viewer_closed(self) -> None:
+        self.centre.setCurrentWidget(self.grid)
+        self.grid.view.setFocus()
+
+    # ---- ingest ----------------------------------------------------------------------------------
+
+    def _drop_target_text(self) -> str:
+        project = self.current_project
+        return f" into {project.name}" if project else " (you will be asked for a project)"
+
+    def ask_ingest_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Ingest files")
+        if files:
+            self.ingest_paths([Path(f) for f in files])
+
+    def ask_ingest_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Ingest a folder")
+        if folder:
+            self.ingest_paths([Path(folder)])
+
+    def ingest_paths(self, paths: list[Path]) -> None:
+        """Ingest into the current project; without one, offer to create it (named after the drop)."""
+        if not paths:
+            return
+        project = self.current_project
+        if project is None:
+            first = paths[0]
+            items = f"{len(paths)} dropped item{'s' if len(paths) != 1 else ''}"
+            project = self.create_project(
+                message=f"Create a project for the {items}.",
+                suggested_name=first.name if first.is_dir() else first.parent.name,
+            )
+            if project is None:
+                return
+        if self.ingest.busy:
+            self._queued_ingests.append((list(paths), project.id))
+            self.statusBar().showMessage("Queued: it starts when the current ingest finishes", 5000)
+            return
+        self._start_ingest(list(paths), project.id)
+
+    def _start_ingest(self, paths: list[Path], project_id: int) -> None:
+        self.ingest_label.setText("Scanning…")
+        self.ingest_progress.setRange(0, 0)
+        for widget in (self.ingest_label, self.ingest_progress, self.ingest_cancel):
+            widget.show()
+        self.ingest_cancel.setEnabled(True)
+        self.ingest.ingest(paths, project_id, copy=self.settings.copy_into_library)
+
+    def _on_ingest_progress(self, progress: IngestProgress) -> None:
+        if progress.total:
+            self.ingest_progress.setRange(0, progress.total)
+            self.ingest_progress.setValue(progress.done)
+        name = Path(progress.current).name if progress.current else ""
+        self.ingest_label.setText(
+            f"{progress.phase.capitalize()} {progress.done:,}/{progress.total:,}  {name}"[:90]
+        )
+
+    def _on_assets_added(self, records: list[AssetRecord]) -> None:
+        project = self.current_project
+        if project is not None and any(r.project_id == project.id for r in records):
+            self._refresh_after_ingest()
+
+    @qthrottled(timeout=800)
+    def _refresh_after_ingest(self) -> None:
+        self._refresh_grid()
+        self._refresh_counts()
+
+    def _on_ingest_finished(self, report: IngestReport) -> None:
+        self._hide_ingest_progress()
+        self.statusBar().showMessage(report.summary, 8000)
+        self._refresh_grid()
+        self._refresh_counts()
+        self._start_next_ingest()
+
+    def _on_ingest_failed(self, message: str) -> None:
+        self._hide_ingest_progress()
+        self.notifier.notify("ingest", "Ingest stopped", message, level="error")
+        self._start_next_ingest()
+
+    def _hide_ingest_progress(self) -> None:
+        for widget in (self.ingest_label, self.ingest_progress, self.ingest_cancel):
+            widget.hide()
+
+    def _start_next_ingest(self) -> None:
+        if self._queued_ingests and not self.ingest.busy:
+            paths, project_id = self._queued_ingests.pop(0)
+            self._start_ingest(paths, project_id)
+
+    def on_batch_finished(self, summary: BatchSummary) -> None:
+        """One notification per batch; a batch with failures also opens the list of failed files."""
+        failures = [[str(p), str(e)] for p, e in summary.failures[:MAX_STORED_FAILURES]]
+        target = {**summary.target, "failures": failures}
+        level = "warning" if summary.failed else "success"
+        self.notifier.notify(
+            NOTIFY_KIND.get(summary.kind, summary.kind), summary.title, summary.body, level, target
+        )
+        if summary.failures and summary.kind == "ingest":
+            IngestFailuresDialog([(p, e) for p, e in failures], self, title=summary.title).show()
+
+    # ---- status ----------------------------------------------------------------------------------
+
+    def set_connection_state(self, text: str) -> None:
+        """The sync client's state in words ("online", "offline", "reconnecting in 5 s")."""
+        self._connection_state = text
+        self._update_status()
+
+    @qthrottled(timeout=500)
+    def _jobs_changed(self, _doc: object = None) -> None:
+        self._update_status()
+
+    def _update_status(self) -> None:
+        counts = self.catalog.jobs.counts()
+        running = counts.get("running", 0)
+        queued = counts.get("queued", 0) + counts.get("pending", 0)
+        total = self.model.total
+        parts = [
+            f"{total:,} asset{'s' if total != 1 else ''}",
+            f"{running} job{'s' if running != 1 else ''} running",
+        ]
+        if queued:
+            parts.append(f"{queued:,} queued")
+        parts.append(self._connection_state)
+        self.status_label.setText("  ·  ".join(parts))
+
+    def focus_search(self) -> None:
+        self.close_viewer()
+        self.grid.search_box.setFocus()
+        self.grid.search_box.selectAll()
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About StratoPipe",
+            "<b>StratoPipe</b><br>Catalog, review and share images, video and 3D assets.<br><br>"
+            f"Catalog: {self.catalog.db_file}<br>Logs: {self.paths.log_dir}",
+        )
+
+    def open_log_folder(self) -> None:
+        self.paths.log_dir.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.paths.log_dir)))
+
+    # ---- drops (the DropRouter catches drops on children; these cover the window itself) ----------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        self.drops.eventFilter(self, event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.drops.eventFilter(self, event)
+
+    # ---- window state ----------------------------------------------------------------------------
+
+    def save_state(self) -> None:
+        state = self.ui_state
+        state.setValue("window/version", STATE_VERSION)
+        state.setValue("window/geometry", self.saveGeometry())
+        state.setValue("window/state", self.saveState(STATE_VERSION))
+        state.setValue("window/splitter", self.splitter.saveState())
+        state.setValue("window/sidebar_splitter", self.sidebar.splitter.saveState())
+        state.setValue("grid/tile_size", self.grid.tile_size)
+        state.setValue("grid/sort", self.grid.sort_combo.currentText())
+        state.sync()
+
+    def restore_state(self) -> None:
+        state = self.ui_state
+        if state.value("window/version", 0, type=int) != STATE_VERSION:
+            return
+        for key, restore in (
+            ("window/geometry", self.restoreGeometry),
+            ("window/splitter", self.splitter.restoreState),
+            ("window/sidebar_splitter", self.sidebar.splitter.restoreState),
+        ):
+            value = state.value(key)
+            if isinstance(value, QByteArray):
+                restore(value)
+        window_state = state.value("window/state")
+        if isinstance(window_state, QByteArray):
+            self.restoreState(window_state, STATE_VERSION)
+        self.grid.set_tile_size(state.value("grid/tile_size", self.grid.tile_size, type=int))
+        sort = state.value("grid/sort", "", type=str)
+        if sort and self.grid.sort_combo.findText(sort) >= 0:
+            self.grid.sort_combo.setCurrentText(sort)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.inspector.set_assets([])  # flushes unsaved notes
+        self.save_state()
+        self.notifier.flush()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.drops)
+        self.viewer.shutdown()
+        self.thumbnails.shutdown()
+        for worker in list(self._workers):
+            worker.quit()
+        super().closeEvent(event)
