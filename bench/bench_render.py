@@ -189,7 +189,8 @@ def main() -> int:
         ratio = blender["mean_s"] / warm["mean_s"]
         report["blender_over_warm"] = ratio
         print(
-            f"blender:     {blender['mean_s'] * 1000:7.0f} ms/file ({blender['device']}) -> warm is {ratio:.1f}x faster"
+            f"blender:     {blender['mean_s'] * 1000:7.0f} ms/file ({blender['device']})"
+            f" -> warm is {ratio:.1f}x faster"
         )
     print(json.dumps(report, indent=2, default=str))
     if args.json:

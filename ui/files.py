@@ -51,7 +51,7 @@ def copy_out(
         files = asset_files(record)
         target_dir = destination
         if record.is_sequence and len(files) > 1:
-            target_dir = _free_path(destination / _folder_name(record.name))
+            target_dir = _free_path(destination / _folder_name(Path(record.name).stem))
         plan.extend((source, target_dir) for source in files)
     problems: list[str] = []
     for done, (source, target_dir) in enumerate(plan, start=1):
@@ -66,7 +66,7 @@ def copy_out(
 
 
 def _folder_name(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name).strip("._") or "sequence"
+    return "".join(c if c.isalnum() or c in "._-[] " else "_" for c in name).strip("._") or "sequence"
 
 
 def _free_path(path: Path) -> Path:

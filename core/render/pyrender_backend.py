@@ -64,6 +64,24 @@ def _import_pyrender() -> Any:
     return pyrender
 
 
+def area_weighted_vertex_normals(
+    vertices: npt.NDArray[np.float32], faces: npt.NDArray[np.uint32]
+) -> npt.NDArray[np.float32]:
+    """Smooth normals where vertices are shared, flat ones where they are not (STL), fast."""
+    corners = vertices[faces]
+    face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    index = faces.ravel()
+    weights = np.repeat(face_normals, 3, axis=0)
+    summed = np.stack(
+        [np.bincount(index, weights=weights[:, axis], minlength=len(vertices)) for axis in range(3)],
+        axis=1,
+    )
+    length = np.linalg.norm(summed, axis=1, keepdims=True)
+    fallback = np.array([0.0, 1.0, 0.0])
+    normals = np.where(length > 1e-20, summed / np.maximum(length, 1e-20), fallback)
+    return normals.astype(np.float32)
+
+
 def _gl_strings() -> tuple[str, str]:
     from OpenGL import GL
 
@@ -139,17 +157,35 @@ class PyrenderRenderer:
             return pyrender.Mesh.from_points(geometry.vertices, colors=colors)
         visual = geometry.visual
         kind = getattr(visual, "kind", None)
+        if kind == "face":
+            # Per-face colours need unshared vertices; pyrender's own conversion does that.
+            mesh = pyrender.Mesh.from_trimesh(geometry, smooth=False)
+            for primitive in mesh.primitives:
+                self._make_preview_friendly(primitive.material)
+            return mesh
+        # pyrender's from_trimesh asks trimesh for vertex normals (slow on big meshes): take only
+        # colours, UVs and the material conversion from it and build the primitive directly.
+        colors, texcoords, material = pyrender.Mesh._get_trimesh_props(geometry, smooth=True)
         if kind is None:
-            return pyrender.Mesh.from_trimesh(geometry, material=self._clay(), smooth=True)
-        if kind == "texture":
-            material = visual.material
-            image = getattr(material, "image", None) or getattr(material, "baseColorTexture", None)
+            material = self._clay()
+        elif kind == "texture":
+            source = visual.material
+            image = getattr(source, "image", None) or getattr(source, "baseColorTexture", None)
             if is_placeholder_texture(image):
-                return pyrender.Mesh.from_trimesh(geometry, material=self._missing_texture(), smooth=True)
-        mesh = pyrender.Mesh.from_trimesh(geometry, smooth=kind != "face")
-        for primitive in mesh.primitives:
-            self._make_preview_friendly(primitive.material)
-        return mesh
+                material = self._missing_texture()
+        self._make_preview_friendly(material)
+        vertices = np.asarray(geometry.vertices, dtype=np.float32)
+        faces = np.asarray(geometry.faces, dtype=np.uint32)
+        primitive = pyrender.Primitive(
+            positions=vertices,
+            normals=area_weighted_vertex_normals(vertices, faces),
+            indices=faces,
+            texcoord_0=texcoords,
+            color_0=colors,
+            material=material,
+            mode=pyrender.constants.GLTF.TRIANGLES,
+        )
+        return pyrender.Mesh(primitives=[primitive])
 
     @staticmethod
     def _make_preview_friendly(material: Any) -> None:

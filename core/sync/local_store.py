@@ -68,14 +68,20 @@ sync_member = sa.Table(
     sa.Column("project_id", sa.Integer, primary_key=True),
     sa.Column("user_id", sa.Integer, primary_key=True),
 )
-_STATE_COLUMNS = (
-    # pending: local changes not yet accepted; synced; rejected: the server refused the creation.
-    sa.Column("sync_state", sa.String(16), nullable=False, server_default="pending"),
-    sa.Column("seq", sa.BigInteger, nullable=True),  # server sequence of the snapshot
-    sa.Column("first_seq", sa.BigInteger, nullable=True),  # sequence that created it: display order
-    sa.Column("server_json", sa.Text, nullable=True),  # last server snapshot
-    sa.Column("local_order", sa.Integer, nullable=False, server_default="0"),
-)
+
+
+def _state_columns() -> list[sa.Column[Any]]:
+    """Sync bookkeeping shared by synced-record tables (fresh Column objects per table)."""
+    return [
+        # pending: local changes not yet in a server snapshot; synced; rejected: creation refused.
+        sa.Column("sync_state", sa.String(16), nullable=False, server_default="pending"),
+        sa.Column("seq", sa.BigInteger, nullable=True),  # server sequence of the snapshot
+        sa.Column("first_seq", sa.BigInteger, nullable=True),  # sequence that created it
+        sa.Column("server_json", sa.Text, nullable=True),  # last server snapshot
+        sa.Column("local_order", sa.Integer, nullable=False, server_default="0"),
+    ]
+
+
 sync_asset = sa.Table(
     "sync_asset",
     metadata,
@@ -88,7 +94,7 @@ sync_asset = sa.Table(
     sa.Column("thumbnail_b64", sa.Text, nullable=True),
     sa.Column("created_by", sa.Integer, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
-    *(column.copy() for column in _STATE_COLUMNS),
+    *_state_columns(),
 )
 sync_comment = sa.Table(
     "sync_comment",
@@ -104,7 +110,7 @@ sync_comment = sa.Table(
     sa.Column("edited_at", sa.String(40), nullable=True),
     sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("version", sa.Integer, nullable=False),
-    *(column.copy() for column in _STATE_COLUMNS),
+    *_state_columns(),
     sa.Index("ix_sync_comment_asset", "asset_id", "seq"),
 )
 sync_task = sa.Table(
@@ -123,7 +129,7 @@ sync_task = sa.Table(
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("updated_at", sa.String(40), nullable=False),
     sa.Column("conflicts", sa.Text, nullable=True),  # JSON list of the last FieldConflicts
-    *(column.copy() for column in _STATE_COLUMNS),
+    *_state_columns(),
     sa.Index("ix_sync_task_project", "project_id", "assignee"),
 )
 sync_outbox = sa.Table(
@@ -140,6 +146,8 @@ sync_outbox = sa.Table(
     sa.Column("error_message", sa.Text, nullable=True),
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Index("ix_sync_outbox_record", "record_kind", "record_id"),
+    # Positions are never reused, so "sent up to position N" stays meaningful after deletions.
+    sqlite_autoincrement=True,
 )
 sync_cursor = sa.Table(
     "sync_cursor",

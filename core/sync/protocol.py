@@ -11,7 +11,14 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    field_serializer,
+)
 
 PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -280,6 +287,11 @@ class UpdateTaskChange(_Change):
     task_id: Identifier
     base_version: int = Field(ge=1)
     fields: TaskPatch
+
+    @field_serializer("fields")
+    def _only_sent_fields(self, fields: TaskPatch) -> dict[str, Any]:
+        # "assignee": null (unassign) and an absent assignee (leave alone) must stay different.
+        return fields.changed_fields()
 
 
 Change = (

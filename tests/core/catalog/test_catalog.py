@@ -187,3 +187,28 @@ def test_queries_stay_fast_at_100k_assets(catalog: Catalog) -> None:
         assert len(page) == 200, label
     # Generous bound for a shared CI machine; bench/ reports the real figures at 1,000,000.
     assert max(timings.values()) < 0.25, timings
+
+
+def test_head_revision_constant_matches_alembic_scripts() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from core.catalog.database import MIGRATIONS_DIR
+    from core.catalog.migrations import HEAD_REVISION
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+def test_tables_created_by_migrations_match_the_models(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    with catalog.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    # FTS5 shadow tables are created by SQLite itself and are not models.
+    diff = [d for d in diff if not (d[0] == "remove_table" and d[1].name.startswith("asset_fts"))]
+    assert diff == []

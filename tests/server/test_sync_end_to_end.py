@@ -1,0 +1,173 @@
+"""Two real SyncClients (each with its own local catalog file) against a real server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from core.sync.client import ChangeRejected, SyncClient, SyncEvent, SyncStatus, TaskConflicts
+from core.sync.local_store import LocalStore
+from server.db import create_db_engine
+from tests.server.conftest import RunningServer
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.statuses: list[SyncStatus] = []
+        self.events: list[SyncEvent] = []
+        self.changed = threading.Event()
+
+    def on_status(self, status: SyncStatus) -> None:
+        self.statuses.append(status)
+        self.changed.set()
+
+    def on_event(self, event: SyncEvent) -> None:
+        self.events.append(event)
+        self.changed.set()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def make_client(
+    sync_server: RunningServer, tmp_path: Path
+) -> Iterator[Callable[[str], tuple[SyncClient, Recorder]]]:
+    clients: list[SyncClient] = []
+
+    def make(name: str) -> tuple[SyncClient, Recorder]:
+        recorder = Recorder()
+        store = LocalStore(tmp_path / f"{name}-catalog.sqlite3")
+        client = SyncClient(
+            store,
+            sync_server.url,
+            sync_server.cast.tokens[name],
+            on_status=recorder.on_status,
+            on_event=recorder.on_event,
+            backoff_initial_s=0.05,
+            backoff_max_s=0.3,
+        )
+        client.start()
+        clients.append(client)
+        wait_until(lambda: client.status.state == "online")
+        return client, recorder
+
+    yield make
+    for client in clients:
+        client.stop()
+        client.store.close()
+
+
+def test_live_comment_between_two_clients(
+    sync_server: RunningServer, make_client: Callable[[str], tuple[SyncClient, Recorder]]
+) -> None:
+    project = sync_server.cast.project
+    alice, _ = make_client("alice")
+    bob, bob_events = make_client("bob")
+    asset_id = alice.publish_asset(project, "shot010", "video", "hash1")
+    comment = alice.add_comment(project, asset_id, "@bob the key light flickers", frame=42)
+    assert comment.sync_state == "pending"
+    assert [c.body for c in alice.list_comments(asset_id)] == ["@bob the key light flickers"]
+    wait_until(lambda: len(bob.list_comments(asset_id)) == 1)
+    received = bob.list_comments(asset_id)[0]
+    assert (received.frame, received.author, received.sync_state) == (42, alice.user.id, "synced")  # type: ignore[union-attr]
+    wait_until(lambda: alice.list_comments(asset_id)[0].sync_state == "synced")
+    notes = bob.notifications()
+    assert [(n.kind, n.record_id) for n in notes] == [("mention", comment.id)]
+    assert alice.notifications() == []
+    assert any(s.state == "syncing" for s in bob_events.statuses) or bob_events.statuses
+
+
+def test_offline_work_survives_server_restart_and_arrives_once_in_order(
+    sync_server: RunningServer, make_client: Callable[[str], tuple[SyncClient, Recorder]]
+) -> None:
+    cast = sync_server.cast
+    project = cast.project
+    alice, alice_events = make_client("alice")
+    bob, _ = make_client("bob")
+    asset_id = alice.publish_asset(project, "shot020", "image", "hash2")
+    task = alice.create_task(project, "Paint out rig", assignee=cast.users["bob"])
+    wait_until(lambda: bob.list_tasks(project) and bob.list_tasks(project)[0].version == 1)
+
+    sync_server.stop()
+    wait_until(lambda: alice.status.state in ("offline", "connecting"))
+    bodies = [f"offline note {i:03d}" for i in range(100)]
+    for body in bodies:
+        alice.add_comment(project, asset_id, body)
+    statuses = ["in_progress", "review"] * 10
+    for i, status in enumerate(statuses):
+        alice.update_task(task.id, {"status": status, "description": f"pass {i}"})
+    # Offline, the local catalog already shows everything.
+    assert [c.body for c in alice.list_comments(asset_id)] == bodies
+    assert alice.list_tasks(project)[0].description == "pass 19"
+    assert alice.status.pending_changes >= 120 or alice.store.pending_count() == 120
+
+    sync_server.start()
+    wait_until(lambda: alice.store.pending_count() == 0, timeout=30)
+    wait_until(lambda: len(bob.list_comments(asset_id)) == 100, timeout=30)
+    assert [c.body for c in bob.list_comments(asset_id)] == bodies
+    seqs = [c.first_seq if hasattr(c, "first_seq") else c.seq for c in bob.list_comments(asset_id)]
+    assert seqs == sorted(seqs)
+    wait_until(lambda: bob.list_tasks(project)[0].version == 21)
+    final = bob.list_tasks(project)[0]
+    assert (final.status, final.description) == ("review", "pass 19")
+    wait_until(lambda: alice.status.state == "online")
+    assert [c.sync_state for c in alice.list_comments(asset_id)] == ["synced"] * 100
+
+    engine = create_db_engine(cast.db_url)
+    with engine.connect() as connection:
+        count = connection.execute(sa.text("SELECT count(*) FROM comments")).scalar_one()
+        events = connection.execute(sa.text("SELECT count(*) FROM events")).scalar_one()
+    engine.dispose()
+    assert count == 100
+    assert events == 1 + 1 + 100 + 20
+    assert not any(isinstance(e, ChangeRejected) for e in alice_events.events)
+
+
+def test_conflicting_offline_task_edit_is_reported(
+    sync_server: RunningServer, make_client: Callable[[str], tuple[SyncClient, Recorder]]
+) -> None:
+    project = sync_server.cast.project
+    alice, alice_events = make_client("alice")
+    bob, bob_events = make_client("bob")
+    task = alice.create_task(project, "Retime plate")
+    wait_until(lambda: bool(bob.list_tasks(project)) and bob.list_tasks(project)[0].version == 1)
+    wait_until(lambda: alice.list_tasks(project)[0].version == 1)
+    # Both edit status from version 1; the later one in server order wins and says what it overwrote.
+    bob.update_task(task.id, {"status": "review"}, base_version=1)
+    wait_until(lambda: alice.list_tasks(project)[0].status == "review")
+    alice.update_task(task.id, {"status": "in_progress"}, base_version=1)
+    wait_until(lambda: bob.list_tasks(project)[0].version == 3)
+    final = bob.list_tasks(project)[0]
+    assert final.status == "in_progress"
+    assert [(c.field, c.overwritten_value) for c in final.conflicts] == [("status", "review")]
+    wait_until(lambda: any(isinstance(e, TaskConflicts) for e in alice_events.events))
+    assert any(isinstance(e, TaskConflicts) for e in bob_events.events)
+
+
+def test_refused_change_is_rolled_back_and_reported(
+    sync_server: RunningServer,
+    make_client: Callable[[str], tuple[SyncClient, Recorder]],
+) -> None:
+    project = sync_server.cast.project
+    carol, carol_events = make_client("carol")
+    with pytest.raises(PermissionError):
+        carol.create_task(project, "Client wish")
+    # Written straight into the store (as an old client version might), the server still refuses.
+    task = carol.store.create_task(project, "Client wish")
+    carol._local_change()
+    wait_until(lambda: any(isinstance(e, ChangeRejected) for e in carol_events.events))
+    rejected = next(e for e in carol_events.events if isinstance(e, ChangeRejected))
+    assert (rejected.record_id, rejected.code) == (task.id, "forbidden")
+    assert carol.store.task(task.id).sync_state == "rejected"
+    assert carol.store.pending_count() == 0
