@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("--limit", type=int, default=50)
     jobs.add_argument("--json", action="store_true")
 
+    from app.cli_media import add_parsers
+
+    add_parsers(commands)
+
     doctor = commands.add_parser("doctor", help="report the platform StratoPipe runs on")
     doctor.add_argument("--json", action="store_true")
     return parser
@@ -96,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         runtime = open_runtime(args.data_dir)
         try:
+            if command in ("render", "classify", "enhance"):
+                from app.cli_media import run_media_command
+
+                return run_media_command(runtime, command, args)
             handler = {
                 "ingest": cmd_ingest,
                 "projects": cmd_projects,

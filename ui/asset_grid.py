@@ -61,17 +61,20 @@ class AssetGrid(QWidget):
         for kind in AssetKind:
             self.kind_combo.addItem(theme.kind_icon(str(kind)), KIND_PLURALS[kind], str(kind))
         self.tag_combo = QComboBox()
-        self.tag_combo.setMinimumWidth(130)
         self.tag_combo.addItem("Any tag", None)
         self.sort_combo = QComboBox()
         self.sort_combo.addItems(list(SORTS))
         for combo in (self.kind_combo, self.tag_combo, self.sort_combo):
             combo.currentIndexChanged.connect(self._emit_query)
+            # Long tag names must not force a wide window: combos shrink and elide.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(4)
         self.count_label = QLabel()
         self.count_label.setObjectName("Dim")
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
         self.size_slider.setRange(MIN_TILE, MAX_TILE)
-        self.size_slider.setFixedWidth(130)
+        self.size_slider.setMinimumWidth(70)
+        self.size_slider.setMaximumWidth(130)
         self.size_slider.setToolTip("Thumbnail size (Ctrl+= / Ctrl+-)")
         self.size_slider.valueChanged.connect(self._apply_tile_size)
         row = QHBoxLayout(bar)

@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -83,6 +91,7 @@ class MainWindow(QMainWindow):
         self._connection_state = "offline"
         self._queued_ingests: list[tuple[list[Path], int]] = []
         self._workers: list[Any] = []
+        self._splitters_restored = False
 
         self.model = AssetListModel(catalog, self.thumbnails, parent=self)
         self.sidebar = Sidebar(catalog)
@@ -98,8 +107,8 @@ class MainWindow(QMainWindow):
         for widget, stretch in ((self.sidebar, 0), (self.centre, 1), (self.inspector, 0)):
             self.splitter.addWidget(widget)
             self.splitter.setStretchFactor(self.splitter.count() - 1, stretch)
-        self.sidebar.setMinimumWidth(180)
-        self.inspector.setMinimumWidth(260)
+        self.sidebar.setMinimumWidth(150)
+        self.inspector.setMinimumWidth(220)
         self.splitter.setSizes([240, 1000, 340])
         self.setCentralWidget(self.splitter)
 
@@ -568,14 +577,9 @@ class MainWindow(QMainWindow):
         state = self.ui_state
         if state.value("window/version", 0, type=int) != STATE_VERSION:
             return
-        for key, restore in (
-            ("window/geometry", self.restoreGeometry),
-            ("window/splitter", self.splitter.restoreState),
-            ("window/sidebar_splitter", self.sidebar.splitter.restoreState),
-        ):
-            value = state.value(key)
-            if isinstance(value, QByteArray):
-                restore(value)
+        geometry = state.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
         window_state = state.value("window/state")
         if isinstance(window_state, QByteArray):
             self.restoreState(window_state, STATE_VERSION)
@@ -583,6 +587,22 @@ class MainWindow(QMainWindow):
         sort = state.value("grid/sort", "", type=str)
         if sort and self.grid.sort_combo.findText(sort) >= 0:
             self.grid.sort_combo.setCurrentText(sort)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._splitters_restored:
+            # Splitter sizes are proportional to the laid-out width: restore them once it is known.
+            self._splitters_restored = True
+            for key, splitter in (
+                ("window/splitter", self.splitter),
+                ("window/sidebar_splitter", self.sidebar.splitter),
+            ):
+                value = self.ui_state.value(key)
+                if (
+                    isinstance(value, QByteArray)
+                    and self.ui_state.value("window/version", 0, type=int) == STATE_VERSION
+                ):
+                    splitter.restoreState(value)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.inspector.set_assets([])  # flushes unsaved notes

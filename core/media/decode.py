@@ -117,6 +117,8 @@ def _load_with_cv2(path: Path, header: ImageHeader, max_side: int | None) -> tup
 def _ensure_jpeg_complete(path: Path, data: np.ndarray) -> None:
     """libjpeg fills a cut-off JPEG with grey and calls it a success; a missing end marker after
     the last scan tells us the file is incomplete."""
+    if data.size >= 2 and data[-2] == 0xFF and data[-1] == 0xD9:
+        return  # the common case: the file ends with its end marker
     raw = data.tobytes()
     last_scan = raw.rfind(b"\xff\xda")
     if last_scan < 0 or raw.find(b"\xff\xd9", last_scan) < 0:

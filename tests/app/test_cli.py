@@ -34,20 +34,28 @@ def test_ingest_json_lists_assets_duplicates_and_failures(tmp_path: Path) -> Non
         cv2.imwrite(str(drop / f"still_{'abc'[i]}.png"), np.full((40, 60, 3), 60 * i, np.uint8))
     (drop / "truncated.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 20)
     data = tmp_path / "data"
-    result = json.loads(stratopipe(data, "ingest", str(drop), "--project", "Show", "--json", "--thumbnails-only").stdout)
+    result = json.loads(
+        stratopipe(data, "ingest", str(drop), "--project", "Show", "--json", "--thumbnails-only").stdout
+    )
     assert result["project"] == "Show"
     assert result["ingested"] == 3
     assert [Path(f["path"]).name for f in result["failed"]] == ["truncated.jpg"]
-    assert all(Path(a["thumbnail"]).is_file() and a["kind"] == "image" and a["hash"] for a in result["assets"])
+    assert all(
+        Path(a["thumbnail"]).is_file() and a["kind"] == "image" and a["hash"] for a in result["assets"]
+    )
     assert result["seconds"] > 0
 
-    again = json.loads(stratopipe(data, "ingest", str(drop / "still_a.png"), "--project", "Show", "--json").stdout)
+    again = json.loads(
+        stratopipe(data, "ingest", str(drop / "still_a.png"), "--project", "Show", "--json").stdout
+    )
     assert again["ingested"] == 0
     assert len(again["duplicates"]) == 1
 
     projects = json.loads(stratopipe(data, "projects", "--json").stdout)
     assert projects == [{"id": 1, "name": "Show", "description": "", "assets": 3}]
-    found = json.loads(stratopipe(data, "assets", "--project", "Show", "--search", "still_b", "--json").stdout)
+    found = json.loads(
+        stratopipe(data, "assets", "--project", "Show", "--search", "still_b", "--json").stdout
+    )
     assert [a["name"] for a in found] == ["still_b.png"]
     jobs = json.loads(stratopipe(data, "jobs", "--json").stdout)
     assert {j["state"] for j in jobs} == {"completed"}
@@ -60,3 +68,37 @@ def test_usage_errors_exit_2_with_a_message(tmp_path: Path) -> None:
     unknown = stratopipe(tmp_path, "assets", "--project", "Nope", check=False)
     assert unknown.returncode == 2
     assert "no project named" in unknown.stderr
+
+
+def test_render_and_classify_commands_on_catalog_assets_and_loose_files(tmp_path: Path) -> None:
+    import trimesh
+
+    model = tmp_path / "crate.stl"
+    trimesh.creation.box((1.0, 1.0, 2.0)).export(model)
+    photo = tmp_path / "plate.png"
+    cv2.imwrite(str(photo), (np.random.default_rng(3).random((96, 128, 3)) * 255).astype(np.uint8))
+    data = tmp_path / "data"
+    ingested = json.loads(
+        stratopipe(data, "ingest", str(model), "--project", "Show", "--json", "--thumbnails-only").stdout
+    )
+    asset_id = ingested["assets"][0]["id"]
+
+    rendered = json.loads(
+        stratopipe(data, "render", str(asset_id), str(photo), "--size", "128", "--json").stdout
+    )
+    by_input = {r["input"]: r for r in rendered["results"]}
+    ok = by_input[str(asset_id)]
+    assert ok["error"] is None
+    assert ok["device"].startswith("pyrender/")
+    (thumbnail,) = ok["outputs"]
+    image = cv2.imread(thumbnail["path"])
+    assert image.shape[:2] == (128, 128)
+    assert "not a 3D model" in by_input[str(photo)]["error"]
+    # The render became the asset's thumbnail in the catalog.
+    assets = json.loads(stratopipe(data, "assets", "--project", "Show", "--json").stdout)
+    assert assets[0]["thumbnail"] == thumbnail["path"]
+
+    classified = json.loads(stratopipe(data, "classify", str(photo), "--json").stdout)
+    (result,) = classified["results"]
+    categories = result["outputs"][0]["categories"]
+    assert categories and all(0 < c["confidence"] <= 1 for c in categories)

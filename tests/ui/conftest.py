@@ -31,8 +31,14 @@ class RecordingTray:
         self.messages.append((title, body, level))
 
 
-def write_image(path: Path, width: int = 320, height: int = 200, colour: tuple[int, int, int] = (40, 90, 200), *,
-                alpha: bool = False) -> Path:  # fmt: skip
+def write_image(
+    path: Path,
+    width: int = 320,
+    height: int = 200,
+    colour: tuple[int, int, int] = (40, 90, 200),
+    *,
+    alpha: bool = False,
+) -> Path:
     """A real image file (BGR colour as OpenCV writes it)."""
     import cv2
     import numpy as np

@@ -34,7 +34,9 @@ def big_project(catalog: Catalog) -> int:
     return project.id
 
 
-def test_model_loads_one_page_then_more_on_fetch(catalog: Catalog, cache: ThumbnailCache, big_project: int) -> None:
+def test_model_loads_one_page_then_more_on_fetch(
+    catalog: Catalog, cache: ThumbnailCache, big_project: int
+) -> None:
     model = AssetListModel(catalog, cache)
     model.set_query(AssetQuery(project_id=big_project))
     assert model.total == 5000
@@ -103,10 +105,12 @@ def test_thumbnail_swaps_in_after_background_load(qtbot: Any, tmp_path: Path, ca
     assert isinstance(pixmap, QPixmap)
     assert (pixmap.width(), pixmap.height()) == (256, 128)
     colour = pixmap.toImage().pixelColor(128, 64)
-    assert colour.red() > 200 and colour.blue() < 60
+    assert colour.red() > 200
+    assert colour.blue() < 60
     # Rows without a thumbnail file never get a pixmap (the delegate keeps the placeholder).
     other = model.row_of(ids["asset-image-0"])
-    assert other is not None and model.data(model.index(other), AssetRole.Thumbnail) is None
+    assert other is not None
+    assert model.data(model.index(other), AssetRole.Thumbnail) is None
 
 
 def test_missing_thumbnail_file_is_marked_failed_not_retried(qtbot: Any, tmp_path: Path, catalog: Catalog,
@@ -123,27 +127,35 @@ def test_missing_thumbnail_file_is_marked_failed_not_retried(qtbot: Any, tmp_pat
     assert cache.pending_count == 0
 
 
-def _paint_tile(delegate: AssetDelegate, model: AssetListModel, row: int, *, selected: bool = False) -> QImage:
+def _paint_tile(
+    delegate: AssetDelegate, model: AssetListModel, row: int, *, selected: bool = False
+) -> QImage:
     size = delegate.sizeHint(QStyleOptionViewItem(), model.index(row))
     image = QImage(size, QImage.Format.Format_ARGB32)
     image.fill(0)
     option = QStyleOptionViewItem()
     option.rect = image.rect()
-    option.state = QStyle.StateFlag.State_Enabled | (QStyle.StateFlag.State_Selected if selected else QStyle.StateFlag.State_None)
+    option.state = QStyle.StateFlag.State_Enabled | (
+        QStyle.StateFlag.State_Selected if selected else QStyle.StateFlag.State_None
+    )
     painter = QPainter(image)
     delegate.paint(painter, option, model.index(row))
     painter.end()
     return image
 
 
-def test_delegate_paints_every_state(qtbot: Any, tmp_path: Path, catalog: Catalog, cache: ThumbnailCache) -> None:
+def test_delegate_paints_every_state(
+    qtbot: Any, tmp_path: Path, catalog: Catalog, cache: ThumbnailCache
+) -> None:
     project = catalog.create_project("Tiles")
     catalog.add_assets(new_assets(project.id, 1, prefix="a_pending"))
     failed = catalog.add_assets(new_assets(project.id, 1, prefix="b_failed"))["b_failed-image-0"]
     catalog.set_asset_failed(failed, "Truncated file: b_failed_00000.exr ends after 40 bytes")
     ready = catalog.add_assets(new_assets(project.id, 1, prefix="c_ready"))["c_ready-image-0"]
     catalog.set_thumbnail(ready, str(write_image(tmp_path / "t.jpg", 200, 100, colour=(0, 200, 0))))
-    catalog.add_assets(new_assets(project.id, 1, prefix="d_seq", kind="sequence", frame_first=1001, frame_last=1100))
+    catalog.add_assets(
+        new_assets(project.id, 1, prefix="d_seq", kind="sequence", frame_first=1001, frame_last=1100)
+    )
     model = AssetListModel(catalog, cache)
     model.set_query(AssetQuery(project_id=project.id))
     delegate = AssetDelegate(tile_size=160)
@@ -153,14 +165,19 @@ def test_delegate_paints_every_state(qtbot: Any, tmp_path: Path, catalog: Catalo
     tiles = [_paint_tile(delegate, model, row) for row in range(4)]
     for tile in tiles:
         assert tile.size().width() == 160 + 12
-        assert len({tile.pixel(x, y) for x in range(0, 170, 7) for y in range(0, 170, 7)}) > 3, "tile is not blank"
+        assert len({tile.pixel(x, y) for x in range(0, 170, 7) for y in range(0, 170, 7)}) > 3, (
+            "tile is not blank"
+        )
     # Failed: the red error badge in the thumbnail's top-right corner.
     badge = tiles[1].pixelColor(6 + 160 - 14, 6 + 14)
-    assert badge.red() > 200 and badge.green() < 150
+    assert badge.red() > 200
+    assert badge.green() < 150
     # Ready: the green thumbnail in the middle of the thumbnail area.
     centre = tiles[2].pixelColor(6 + 80, 6 + 80)
-    assert centre.green() > 150 and centre.red() < 80
+    assert centre.green() > 150
+    assert centre.red() < 80
     # Selected: the accent frame on the tile's edge.
     selected = _paint_tile(delegate, model, 0, selected=True)
     edge = selected.pixelColor(selected.width() // 2, 3)
-    assert edge.blue() > 200 and edge.red() < 120
+    assert edge.blue() > 200
+    assert edge.red() < 120

@@ -32,14 +32,17 @@ def _form_text(inspector: Inspector) -> dict[str, str]:
     for row in range(form.rowCount()):
         key = form.itemAt(row, form.ItemRole.LabelRole).widget()
         value = form.itemAt(row, form.ItemRole.FieldRole).widget()
-        assert isinstance(key, QLabel) and isinstance(value, QLabel)
+        assert isinstance(key, QLabel)
+        assert isinstance(value, QLabel)
         rows[key.text()] = value.text()
     return rows
 
 
 def _add(catalog: Catalog, project_id: int, name: str, path: str, kind: str, metadata: dict[str, Any],
          **extra: Any) -> int:  # fmt: skip
-    ids = catalog.add_assets([NewAsset(project_id, name, path, kind, f"hash-{name}", 123_456, metadata, **extra)])
+    ids = catalog.add_assets(
+        [NewAsset(project_id, name, path, kind, f"hash-{name}", 123_456, metadata, **extra)]
+    )
     return ids[f"hash-{name}"]
 
 
@@ -98,10 +101,13 @@ def test_tags_and_notes_persist_and_ai_categories_show_confidence(qtbot: Any, ca
     assert stored is not None
     assert {"hero", "approved"} <= {t.name for t in stored.tags}
     assert "character" in {t.name for t in stored.tags}, "editing tags never drops an AI category"
-    assert edited and edited[-1].id == asset
+    assert edited
+    assert edited[-1].id == asset
 
     inspector.notes_edit.setPlainText("Needs a cleaner alpha edge")
-    qtbot.waitUntil(lambda: (catalog.get_asset(asset) or stored).notes == "Needs a cleaner alpha edge", timeout=3000)
+    qtbot.waitUntil(
+        lambda: (catalog.get_asset(asset) or stored).notes == "Needs a cleaner alpha edge", timeout=3000
+    )
 
 
 def test_failed_asset_shows_its_error(qtbot: Any, catalog: Catalog, cache: ThumbnailCache) -> None:
@@ -160,13 +166,16 @@ def test_viewer_decodes_on_a_worker_then_fits_and_zooms(qtbot: Any, tmp_path: Pa
     assert canvas.fit_mode
     assert canvas.zoom == pytest.approx(min(canvas.width() / 2000, canvas.height() / 1000))
     fitted = canvas.image_rect()
-    assert fitted.width() <= canvas.width() + 0.5 and fitted.height() <= canvas.height() + 0.5
+    assert fitted.width() <= canvas.width() + 0.5
+    assert fitted.height() <= canvas.height() + 0.5
 
     anchor = QPointF(100, 150)
     before = (anchor - canvas.image_rect().topLeft()) / canvas.zoom
     canvas.zoom_at(canvas.zoom * 2, anchor)
     after = (anchor - canvas.image_rect().topLeft()) / canvas.zoom
-    assert (after.x(), after.y()) == pytest.approx((before.x(), before.y())), "zoom keeps the point under the cursor"
+    assert (after.x(), after.y()) == pytest.approx((before.x(), before.y())), (
+        "zoom keeps the point under the cursor"
+    )
     assert not canvas.fit_mode
 
     canvas.actual_size()
@@ -180,7 +189,8 @@ def test_viewer_decodes_on_a_worker_then_fits_and_zooms(qtbot: Any, tmp_path: Pa
     transparent = shot.pixelColor(int(rect.center().x()), int(rect.top() + rect.height() * 0.25))
     opaque = shot.pixelColor(int(rect.center().x()), int(rect.top() + rect.height() * 0.75))
     assert abs(transparent.red() - transparent.blue()) < 10, "grey checkerboard under alpha"
-    assert opaque.red() > 150 and opaque.blue() < 100  # BGR (40, 90, 200) written by OpenCV
+    assert opaque.red() > 150
+    assert opaque.blue() < 100
 
     with qtbot.waitSignal(viewer.closed, timeout=2000):
         qtbot.keyClick(canvas, Qt.Key.Key_Escape)

@@ -20,7 +20,9 @@ def test_shows_stored_jobs_and_applies_updates(qtbot: Any, catalog: Catalog, con
     jobs, _ingest = controllers
     project = catalog.create_project("Jobs")
     ids = catalog.add_assets(new_assets(project.id, 2))
-    first = JobDocument.new("render", ["render_thumbnail"], asset_id=ids["asset-image-0"], project_id=project.id)
+    first = JobDocument.new(
+        "render", ["render_thumbnail"], asset_id=ids["asset-image-0"], project_id=project.id
+    )
     catalog.jobs.add([first])
     panel = JobsPanel(catalog, jobs)
     qtbot.addWidget(panel)
@@ -55,7 +57,9 @@ def test_retry_reruns_a_failed_job(qtbot: Any, tmp_path: Path, catalog: Catalog,
     qtbot.addWidget(panel)
     doc = make_job("thumbnail", asset_id, project.id)
     jobs.submit([doc])
-    qtbot.waitUntil(lambda: panel.model.rowCount() == 1 and _cell(panel, 0, "State") == "Failed", timeout=15_000)
+    qtbot.waitUntil(
+        lambda: panel.model.rowCount() == 1 and _cell(panel, 0, "State") == "Failed", timeout=15_000
+    )
     error = _cell(panel, 0, "Error")
     assert "asset_00000.exr" in error, "the step's error is shown"
 

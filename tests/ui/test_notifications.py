@@ -19,7 +19,9 @@ def test_off_records_without_balloon(qapp: Any, catalog: Catalog) -> None:
     notifier.flush()
     assert tray.messages == []
     stored = catalog.notifications.recent()
-    assert [(n.title, n.level, n.read) for n in stored] == [("Rendered 12 models: 11 ok, 1 failed", "warning", False)]
+    assert [(n.title, n.level, n.read) for n in stored] == [
+        ("Rendered 12 models: 11 ok, 1 failed", "warning", False)
+    ]
 
 
 def test_immediate_pops_one_balloon_per_call(qapp: Any, catalog: Catalog) -> None:
@@ -39,7 +41,8 @@ def test_batched_folds_a_burst_into_one_balloon(qtbot: Any, catalog: Catalog) ->
     assert len(tray.messages) == 1
     title, body, level = tray.messages[0]
     assert title == "2 updates"
-    assert "Ingested 120 files" in body and "Ingested 4 files" in body
+    assert "Ingested 120 files" in body
+    assert "Ingested 4 files" in body
     assert level == "warning"
     assert catalog.notifications.unread_count() == 2
 

@@ -1,0 +1,169 @@
+"""``stratopipe render|classify|enhance``: run media jobs on catalog assets or on loose files, and wait.
+
+An ASSET_ID runs as a persisted job (its products recorded in the catalog, visible in the Jobs panel);
+a PATH runs the same steps on the file without registering it. Both print the same per-input results.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.jobs.model import JobDocument, JobState
+from core.jobs.runner import run_job
+from core.jobs.steps import AssetRef, CancelToken, StepContext
+from core.lane_resources import LaneResources
+from core.pipeline import apply_job_failure, apply_step_output
+
+if TYPE_CHECKING:
+    import argparse
+
+    from app.runtime import Runtime
+
+
+class InputError(Exception):
+    """An argument is neither a catalog asset id nor an existing file."""
+
+
+def add_parsers(commands: Any) -> None:
+    render = commands.add_parser("render", help="render 3D models (thumbnail, preview, turntable)")
+    render.add_argument("inputs", nargs="+", help="asset ids or model files")
+    render.add_argument("--backend", choices=["pyrender", "blender"], default=None)
+    render.add_argument("--size", type=int, default=512, help="image size in pixels (longest side)")
+    render.add_argument("--preview", action="store_true", help="also render a 2048 px preview")
+    render.add_argument("--turntable", action="store_true", help="also render a turntable MP4")
+    render.add_argument("--frames", type=int, default=36, help="turntable frames")
+    render.add_argument("--json", action="store_true")
+    classify = commands.add_parser("classify", help="categorise images (AI model or classical fallback)")
+    classify.add_argument("inputs", nargs="+", help="asset ids or image files")
+    classify.add_argument("--json", action="store_true")
+    enhance = commands.add_parser("enhance", help="make enhanced previews (the original is never changed)")
+    enhance.add_argument("inputs", nargs="+", help="asset ids or image files")
+    enhance.add_argument("--json", action="store_true")
+
+
+def _steps_for(command: str, args: argparse.Namespace) -> list[tuple[str, list[str], dict[str, Any]]]:
+    """(job kind, steps, params) jobs to run per input."""
+    if command == "render":
+        params: dict[str, Any] = {"size": args.size, "no_follow_up": True}
+        if args.backend:
+            params["backend"] = args.backend
+        jobs = [("render", ["render_thumbnail"], params)]
+        if args.preview:
+            jobs.append(("render", ["render_preview"], {**params, "size": 2048}))
+        if args.turntable:
+            jobs.append(("turntable", ["render_turntable"], {**params, "frames": args.frames}))
+        return jobs
+    if command == "classify":
+        return [("classify", ["classify", "focus_crop"], {"no_follow_up": True})]
+    return [("enhance", ["enhance"], {"no_follow_up": True})]
+
+
+def _resolve(runtime: Runtime, raw: str) -> tuple[AssetRef, bool]:
+    """An AssetRef for an id (True: in the catalog) or a loose file (False)."""
+    from core.ingest import sequence_frames
+    from core.media.hashing import content_hash
+    from core.media.kinds import detect_kind
+
+    if raw.isdigit():
+        record = runtime.catalog.get_asset(int(raw))
+        if record is None:
+            raise InputError(f"no asset with id {raw}")
+        frames = sequence_frames(record.metadata) if record.is_sequence else ()
+        return (
+            AssetRef(record.id, Path(record.path), record.kind, record.content_hash, record.metadata, frames),
+            True,
+        )
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        raise InputError(f"{raw} is not a file or an asset id")
+    return AssetRef(0, path, str(detect_kind(path)), content_hash(path)), False
+
+
+def run_media_command(runtime: Runtime, command: str, args: argparse.Namespace) -> int:
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    resources = LaneResources(runtime.paths, runtime.settings)
+    lane = "render" if command == "render" else "inference"
+    results: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    try:
+        for raw in args.inputs:
+            results.append(_run_input(runtime, command, args, raw, resources.params(lane), cancel))
+            if cancel.cancelled:
+                break
+    finally:
+        resources.close()
+        signal.signal(signal.SIGINT, previous)
+    if args.json:
+        print(json.dumps({"results": results, "seconds": round(time.perf_counter() - started, 3)}, indent=2))
+    else:
+        for item in results:
+            if item["error"]:
+                print(f"FAILED {item['input']}: {item['error']}")
+                continue
+            for out in item["outputs"]:
+                detail = _describe_output(out)
+                where = f"{item['device'] or '-'}, {item['seconds']:.2f} s"
+                print(f"{item['input']}: {out['step']} -> {detail} [{where}]")
+    return 0
+
+
+def _run_input(
+    runtime: Runtime,
+    command: str,
+    args: argparse.Namespace,
+    raw: str,
+    lane_params: dict[str, Any],
+    cancel: CancelToken,
+) -> dict[str, Any]:
+    item: dict[str, Any] = {"input": raw, "outputs": [], "error": None, "device": None, "seconds": 0.0}
+    started = time.perf_counter()
+    try:
+        asset, in_catalog = _resolve(runtime, raw)
+    except (InputError, OSError, ValueError) as exc:
+        item["error"] = str(exc)
+        return item
+    item["asset_id"] = asset.id if in_catalog else None
+    item["kind"] = asset.kind
+    if command == "render" and asset.kind != "geometry":
+        item["error"] = f"{asset.path.name} is {asset.kind}, not a 3D model"
+        return item
+    for kind, steps, params in _steps_for(command, args):
+        doc = JobDocument.new(kind, steps, asset_id=asset.id if in_catalog else None, params=params)
+        doc.state = JobState.QUEUED
+        if in_catalog:
+            runtime.catalog.jobs.add([doc])
+        context = StepContext(
+            asset=asset,
+            paths=runtime.paths,
+            settings=runtime.settings,
+            cancel=cancel,
+            params={**params, **lane_params},
+        )
+        run_job(doc, runtime.registry, context)
+        if in_catalog:
+            runtime.catalog.jobs.save(doc)
+            for step in steps:
+                apply_step_output(runtime.catalog, doc, step)
+            apply_job_failure(runtime.catalog, doc)
+        item["device"] = doc.device or item["device"]
+        if doc.state != JobState.COMPLETED:
+            item["error"] = doc.error or str(doc.state)
+            break
+        for step in doc.steps:
+            item["outputs"].append({"step": step.name, **step.output})
+    item["seconds"] = round(time.perf_counter() - started, 3)
+    return item
+
+
+def _describe_output(out: dict[str, Any]) -> str:
+    if "categories" in out:
+        found = ", ".join(f"{c['name']} {c['confidence']:.2f}" for c in out["categories"])
+        return f"{found} ({out.get('path')})"
+    if "box" in out:
+        return f"focus box {out['box']} ({out.get('method')})"
+    return str(out.get("path"))

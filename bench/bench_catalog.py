@@ -1,0 +1,193 @@
+"""Catalog and grid at scale: query latency, grid first paint and app launch with N assets (default 1M).
+
+    python bench/bench_catalog.py [--assets 1000000] [--out bench/out] [--json]
+
+The catalog is built once through the same bulk path ingest uses (Catalog.add_assets: Core executemany,
+FTS triggers, indexes) and kept in --out for later runs. Each query is timed warm (median of 7), as a UI
+that just opened sees it. Targets: search/filter < 50 ms, first paint < 1 s, window shown < 1.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+WORDS = ["forest", "robot", "crate", "hero", "sky", "plate", "comp", "matte", "prop", "char"]
+KINDS = ["image", "image", "image", "video", "geometry", "sequence"]
+
+
+def build(data_dir: Path, count: int) -> float:
+    from core.catalog.catalog import Catalog
+    from core.catalog.records import AssetQuery, NewAsset
+
+    catalog = Catalog(data_dir / "catalog.sqlite3")
+    project = catalog.ensure_project("Bench")
+    have = catalog.count_assets(AssetQuery(project_id=project.id))
+    if have >= count:
+        return 0.0
+    started = time.perf_counter()
+    batch = 50_000
+    for start in range(have, count, batch):
+        rows = []
+        for i in range(start, min(start + batch, count)):
+            word = WORDS[i % len(WORDS)]
+            kind = KINDS[i % len(KINDS)]
+            rows.append(
+                NewAsset(
+                    project_id=project.id,
+                    name=f"{word}_{i:07d}.{'exr' if kind == 'image' else 'mov'}",
+                    path=f"/studio/show/{word}/{i // 1000:04d}/{word}_{i:07d}",
+                    kind=kind,
+                    content_hash=f"{i:032x}",
+                    size_bytes=(i * 7919) % 50_000_000,
+                    metadata={"width": 1920, "height": 1080},
+                )
+            )
+        catalog.add_assets(rows)
+        with catalog.engine.begin() as conn:
+            # One asset in ten carries a tag, like a library that has been partly curated.
+            conn.exec_driver_sql(
+                "INSERT INTO tag(asset_id, name, source, confidence, is_category, rejected) "
+                "SELECT id, 'approved', 'user', NULL, 0, 0 FROM asset WHERE id > ? AND id % 10 = 0",
+                (start,),
+            )
+        print(f"  built {min(start + batch, count):,} assets", file=sys.stderr)
+    catalog.close()
+    return time.perf_counter() - started
+
+
+def time_queries(data_dir: Path) -> dict[str, float]:
+    from core.catalog.catalog import Catalog
+    from core.catalog.records import AssetQuery
+
+    catalog = Catalog(data_dir / "catalog.sqlite3")
+    project = catalog.project_by_name("Bench")
+    assert project is not None
+    pid = project.id
+    queries = {
+        "first page, by name": AssetQuery(project_id=pid),
+        "first page, newest": AssetQuery(project_id=pid, sort="-created"),
+        "first page, largest": AssetQuery(project_id=pid, sort="-size"),
+        "filter kind=video": AssetQuery(project_id=pid, kind="video"),
+        "filter tag=approved": AssetQuery(project_id=pid, tag="approved"),
+        "search common word 'robot'": AssetQuery(project_id=pid, search="robot"),
+        "search prefix 'rob'": AssetQuery(project_id=pid, search="rob"),
+        "search rare '0424242'": AssetQuery(project_id=pid, search="0424242"),
+        "search two words 'sky 04'": AssetQuery(project_id=pid, search="sky 04"),
+    }
+    results: dict[str, float] = {}
+    for label, query in queries.items():
+        samples = []
+        for _ in range(7):
+            started = time.perf_counter()
+            catalog.page_assets(query, None, 200)
+            samples.append(time.perf_counter() - started)
+        results[label] = statistics.median(samples[1:]) * 1000
+    # Deep page: keyset makes page 2,500 cost what page 1 costs.
+    page = catalog.page_assets(AssetQuery(project_id=pid), None, 200)
+    after = page[-1]
+    for _ in range(50):
+        after = catalog.page_assets(AssetQuery(project_id=pid), after, 200)[-1]
+    started = time.perf_counter()
+    catalog.page_assets(AssetQuery(project_id=pid), after, 200)
+    results["page 51 by keyset"] = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    catalog.count_assets(AssetQuery(project_id=pid))
+    results["count all (status bar)"] = (time.perf_counter() - started) * 1000
+    catalog.close()
+    return results
+
+
+def time_first_paint(data_dir: Path) -> float:
+    """From choosing the project to the grid painted with its first page (offscreen Qt)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from core.catalog.catalog import Catalog
+    from core.catalog.records import AssetQuery
+    from ui.asset_grid import AssetGrid
+    from ui.asset_model import AssetListModel
+    from ui.thumbnail_cache import ThumbnailCache
+
+    app = QApplication.instance() or QApplication([])
+    catalog = Catalog(data_dir / "catalog.sqlite3")
+    project = catalog.project_by_name("Bench")
+    assert project is not None
+    model = AssetListModel(catalog, ThumbnailCache())
+    grid = AssetGrid(model)
+    grid.resize(1200, 800)
+    grid.show()
+    app.processEvents()
+    samples = []
+    for sort in ("name", "-created", "name"):
+        started = time.perf_counter()
+        model.set_query(AssetQuery(project_id=project.id, sort=sort))  # type: ignore[arg-type]
+        grid.grab()  # forces layout and a full paint of the visible tiles
+        samples.append(time.perf_counter() - started)
+    grid.close()
+    catalog.close()
+    return statistics.median(samples) * 1000
+
+
+def time_launch(data_dir: Path) -> float:
+    """Process start to main window shown, as the artist sees it (offscreen platform)."""
+    marker = data_dir / "shown.txt"
+    marker.unlink(missing_ok=True)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "STRATOPIPE_QUIT_AFTER_SHOWN": str(marker)}
+    samples = []
+    for _ in range(3):
+        started = time.time()
+        subprocess.run(
+            [sys.executable, "-m", "app", "--data-dir", str(data_dir), "gui"],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        samples.append((float(marker.read_text()) - started) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--assets", type=int, default=1_000_000)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    data_dir = args.out / f"catalog-{args.assets}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    build_s = build(data_dir, args.assets)
+    report = {
+        "assets": args.assets,
+        "build_s": round(build_s, 1),
+        "queries_ms": {k: round(v, 2) for k, v in time_queries(data_dir).items()},
+        "grid_first_paint_ms": round(time_first_paint(data_dir), 1),
+        "window_shown_ms": round(time_launch(data_dir), 1),
+    }
+    (args.out / "catalog.json").write_text(json.dumps(report, indent=2))
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"Catalog with {args.assets:,} assets (built in {build_s:.0f} s this run)")
+    for label, ms in report["queries_ms"].items():
+        print(f"  {label:<32} {ms:8.2f} ms   {'OK' if ms < 50 else 'OVER 50 ms'}")
+    paint = report["grid_first_paint_ms"]
+    shown = report["window_shown_ms"]
+    print(f"  {'grid first paint':<32} {paint:8.1f} ms   {'OK' if paint < 1000 else 'OVER 1 s'}")
+    print(f"  {'window shown after launch':<32} {shown:8.1f} ms   {'OK' if shown < 1500 else 'OVER 1.5 s'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
