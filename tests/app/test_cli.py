@@ -101,4 +101,5 @@ def test_render_and_classify_commands_on_catalog_assets_and_loose_files(tmp_path
     classified = json.loads(stratopipe(data, "classify", str(photo), "--json").stdout)
     (result,) = classified["results"]
     categories = result["outputs"][0]["categories"]
-    assert categories and all(0 < c["confidence"] <= 1 for c in categories)
+    assert categories
+    assert all(0 < c["confidence"] <= 1 for c in categories)
