@@ -107,7 +107,16 @@ def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
 
         QTimer.singleShot(0, note_and_quit)
     app.aboutToQuit.connect(shutdown)
-    return int(app.exec())
+    status = int(app.exec())
+    # Destroy widgets while the QApplication still exists: left to interpreter shutdown, Qt would
+    # call Python event filters on half-destroyed widgets and crash on exit.
+    drops = getattr(window, "drops", None)
+    if drops is not None:
+        app.removeEventFilter(drops)
+    import shiboken6
+
+    shiboken6.delete(window)
+    return status
 
 
 def build_window(runtime: Any) -> tuple[Any, Any]:

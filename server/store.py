@@ -155,14 +155,8 @@ def revoke_token(engine: Engine, hashed: str) -> None:
 
 
 def is_member(connection: Connection, user_id: int, project_id: int) -> bool:
-    return (
-        connection.execute(
-            sa.select(memberships.c.user_id).where(
-                memberships.c.project_id == project_id, memberships.c.user_id == user_id
-            )
-        ).first()
-        is not None
-    )
+    found = connection.execute(_IS_MEMBER, {"b_project": project_id, "b_user": user_id}).first()
+    return found is not None
 
 
 def subscription_info(
@@ -291,6 +285,34 @@ def asset_record(row: Any) -> dict[str, Any]:
     }
 
 
+# Statements built once: constructing SQLAlchemy expressions costs more than running them on SQLite.
+_TOKEN_STATE = (
+    sa.select(tokens.c.revoked, tokens.c.expires_at, users.c.removed)
+    .join(users, users.c.id == tokens.c.user_id)
+    .where(tokens.c.token_hash == sa.bindparam("b_hash"))
+)
+_EVENT_BY_CHANGE = sa.select(
+    events.c.project_id, events.c.seq, events.c.actor, events.c.payload
+).where(events.c.change_id == sa.bindparam("b_change"))
+_IS_MEMBER = sa.select(memberships.c.user_id).where(
+    memberships.c.project_id == sa.bindparam("b_project"),
+    memberships.c.user_id == sa.bindparam("b_user"),
+)
+_BY_ID = {table.name: sa.select(table).where(table.c.id == sa.bindparam("b_id")) for table in (assets, comments, tasks)}
+_LOCK_HEAD = (
+    projects.update()
+    .where(projects.c.id == sa.bindparam("b_project"))
+    .values(head_seq=projects.c.head_seq)
+    .returning(projects.c.head_seq)
+)
+_SET_HEAD = (
+    projects.update()
+    .where(projects.c.id == sa.bindparam("b_project"))
+    .values(head_seq=sa.bindparam("b_head"))
+)
+_INSERT = {table.name: table.insert() for table in (assets, comments, tasks, events, notifications)}
+
+
 class _BatchApplier:
     """Applies a batch of changes in one transaction (group commit).
 
@@ -310,9 +332,7 @@ class _BatchApplier:
     def check_session(self, session: SessionUser) -> None:
         if session.token_hash not in self.token_checked:
             row = self.connection.execute(
-                sa.select(tokens.c.revoked, tokens.c.expires_at, users.c.removed)
-                .join(users, users.c.id == tokens.c.user_id)
-                .where(tokens.c.token_hash == session.token_hash)
+                _TOKEN_STATE, {"b_hash": session.token_hash}
             ).one_or_none()
             problem = (
                 DomainError("token_revoked", "This sign-in was revoked; sign in again")
@@ -341,21 +361,19 @@ class _BatchApplier:
             raise DomainError("invalid", f"User {assignee} is not a member of this project")
 
     def asset_row(self, asset_id: str, project_id: int) -> Any:
-        row = self.connection.execute(sa.select(assets).where(assets.c.id == asset_id)).one_or_none()
+        row = self.connection.execute(_BY_ID["assets"], {"b_id": asset_id}).one_or_none()
         if row is not None and row.project_id != project_id:
             raise DomainError("duplicate_id", f"Asset id {asset_id} belongs to another project")
         return row
 
     def existing(self, table: sa.Table, record_id: str, project_id: int) -> Any:
-        row = self.connection.execute(
-            sa.select(table).where(table.c.id == record_id)
-        ).one_or_none()
+        row = self.connection.execute(_BY_ID[table.name], {"b_id": record_id}).one_or_none()
         if row is None or row.project_id != project_id:
             raise DomainError("not_found", f"No {table.name[:-1]} {record_id} in this project")
         return row
 
     def refuse_existing_id(self, table: sa.Table, record_id: str) -> None:
-        if self.connection.execute(sa.select(table.c.id).where(table.c.id == record_id)).first():
+        if self.connection.execute(_BY_ID[table.name], {"b_id": record_id}).first():
             raise DomainError("duplicate_id", f"{table.name[:-1].title()} id {record_id} is taken")
 
     # -- writing -------------------------------------------------------------------------------
@@ -363,21 +381,14 @@ class _BatchApplier:
         if project_id not in self.heads:
             # "SET head_seq = head_seq" takes the row lock (PostgreSQL) before reading the head.
             self.heads[project_id] = int(
-                self.connection.execute(
-                    projects.update()
-                    .where(projects.c.id == project_id)
-                    .values(head_seq=projects.c.head_seq)
-                    .returning(projects.c.head_seq)
-                ).scalar_one()
+                self.connection.execute(_LOCK_HEAD, {"b_project": project_id}).scalar_one()
             )
         self.heads[project_id] += 1
         return self.heads[project_id]
 
     def finish(self) -> None:
         for project_id, head in self.heads.items():
-            self.connection.execute(
-                projects.update().where(projects.c.id == project_id).values(head_seq=head)
-            )
+            self.connection.execute(_SET_HEAD, {"b_project": project_id, "b_head": head})
 
     def record_event(
         self,
@@ -403,26 +414,29 @@ class _BatchApplier:
         )
         payload = event.model_dump_json()
         self.connection.execute(
-            events.insert().values(
-                project_id=change.project,
-                seq=seq,
-                change_id=change.change_id,
-                actor=session.user.id,
-                op=change.type,
-                payload=payload,
-            )
+            _INSERT["events"],
+            {
+                "project_id": change.project,
+                "seq": seq,
+                "change_id": change.change_id,
+                "actor": session.user.id,
+                "op": change.type,
+                "payload": payload,
+            },
         )
         for target in notify:
             self.connection.execute(
-                notifications.insert().values(
-                    user_id=target.user,
-                    project_id=change.project,
-                    kind=target.kind,
-                    seq=seq,
-                    actor=session.user.id,
-                    record_id=str(record["id"]),
-                    created_at=self.now,
-                )
+                _INSERT["notifications"],
+                {
+                    "user_id": target.user,
+                    "project_id": change.project,
+                    "kind": target.kind,
+                    "seq": seq,
+                    "actor": session.user.id,
+                    "record_id": str(record["id"]),
+                    "created_at": self.now,
+                    "read": False,
+                },
             )
         return ChangeResult(
             change_id=change.change_id,
@@ -436,9 +450,7 @@ class _BatchApplier:
         try:
             self.check_session(session)
             previous = self.connection.execute(
-                sa.select(events.c.project_id, events.c.seq, events.c.actor, events.c.payload).where(
-                    events.c.change_id == change.change_id
-                )
+                _EVENT_BY_CHANGE, {"b_change": change.change_id}
             ).one_or_none()
             if previous is not None:
                 return self.replay(session, change, previous)
@@ -514,7 +526,7 @@ class _BatchApplier:
             "deleted": False,
             "version": 1,
         }
-        self.connection.execute(comments.insert().values(**values))
+        self.connection.execute(_INSERT["comments"], values)
         record = comment_record(_Obj(values))
         return self.record_event(session, change, "comment", record, notify)
 

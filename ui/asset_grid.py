@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QListView,
     QSlider,
     QStackedLayout,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -112,6 +113,7 @@ class AssetGrid(QWidget):
         self.view.setDragDropMode(QAbstractItemView.DragDropMode.NoDragDrop)
         self.view.setMouseTracking(True)
         self.view.setItemDelegate(self.delegate)
+        self.view.viewport().installEventFilter(self)
         self.view.setModel(model)
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._emit_selection())
         self.view.activated.connect(self._on_activated)
@@ -224,10 +226,25 @@ class AssetGrid(QWidget):
     def _apply_tile_size(self, size: int) -> None:
         self.delegate.set_tile_size(size)
         self.model.set_thumbnail_size(size)
-        self.view.setGridSize(QSize())  # uniform sizes: the delegate's sizeHint decides
+        self._fit_columns()
         self.view.setIconSize(QSize(size + 2 * PADDING, size))
         self.view.scheduleDelayedItemsLayout()
         self.tile_size_changed.emit(size)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return False
+
+    def _fit_columns(self) -> None:
+        """Spread the columns over the full width so no ragged gap is left at the right edge."""
+        tile = self.delegate.sizeHint(QStyleOptionViewItem(), QModelIndex())
+        spacing = self.view.spacing()
+        width = self.view.viewport().width() - 2 * spacing
+        columns = max(1, width // (tile.width() + 2 * spacing))
+        cell = QSize(max(tile.width() + 2 * spacing, width // columns), tile.height() + 2 * spacing)
+        if self.view.gridSize() != cell:
+            self.view.setGridSize(cell)
 
     def selected_records(self) -> list[AssetRecord]:
         rows = sorted(i.row() for i in self.view.selectionModel().selectedIndexes())

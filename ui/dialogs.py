@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -184,7 +184,8 @@ class IngestFailuresDialog(QDialog):
             item.setToolTip(0, path)
             item.setToolTip(1, error)
             self.table.addTopLevelItem(item)
-        self.table.setColumnWidth(0, 380)
+        self.table.setColumnWidth(0, 360)
+        self.table.setWordWrap(True)
         layout.addWidget(self.table, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         copy = buttons.addButton("Copy list", QDialogButtonBox.ButtonRole.ActionRole)
@@ -193,6 +194,9 @@ class IngestFailuresDialog(QDialog):
         buttons.accepted.connect(self.accept)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
         close.clicked.connect(self.close)
+        close.setDefault(True)
+        for button in (copy, close):
+            button.setIcon(QIcon())  # the platform's stock icons clash with the theme
         layout.addWidget(buttons)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 

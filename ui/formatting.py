@@ -157,7 +157,23 @@ _FIELDS_BY_KIND = {
 }
 # Shown elsewhere (title, path, size, tags) or too bulky for a form row.
 _HIDDEN_KEYS = frozenset(
-    {"width", "height", "exif", "channel_names", "tags", "fps_rational", "frames_estimated", "codec_long"}
+    {
+        "width",
+        "height",
+        "exif",
+        "channel_names",
+        "tags",
+        "fps_rational",
+        "frames_estimated",
+        "codec_long",
+        "kind",
+        "size_bytes",
+        "channels",
+        "path",
+        "name",
+        "content_hash",
+        "sequence",
+    }
 )
 
 

@@ -290,10 +290,7 @@ class Inspector(QFrame):
         current = [t.name for t in record.tags if t.source == "user"]
         if sorted(set(wanted)) == sorted(set(current)):
             return
-        # set_user_tags treats AI categories missing from the list as rejected by the user: pass the
-        # ones shown so editing a tag never silently removes a category (see the report's core request).
-        kept_ai = [t.name for t in record.tags if t.source == "ai"]
-        self._catalog.set_user_tags(record.id, [*wanted, *kept_ai])
+        self._catalog.set_user_tags(record.id, wanted)
         self._reload_record(record.id)
 
     def _notes_typed(self) -> None:

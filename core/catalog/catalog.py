@@ -245,7 +245,8 @@ class Catalog:
     # ---- tags and categories --------------------------------------------------------------------
 
     def set_user_tags(self, asset_id: int, names: Iterable[str]) -> None:
-        """Replace the user's tags. AI tags the user removed are remembered as rejected."""
+        """Replace the user's own tags. AI categories are left alone (see reject_tag/accept_tag);
+        naming an AI category here makes it the user's (the user confirmed it)."""
         wanted = {n.strip() for n in names if n.strip()}
         with self.engine.begin() as conn:
             current = {r.name: r for r in conn.execute(select(tag_t).where(tag_t.c.asset_id == asset_id))}
@@ -253,13 +254,9 @@ class Catalog:
                 if name in wanted:
                     if row.rejected or row.source != "user":
                         conn.execute(
-                            update(tag_t)
-                            .where(tag_t.c.id == row.id)
-                            .values(rejected=False, source="user", confidence=None)
+                            update(tag_t).where(tag_t.c.id == row.id).values(rejected=False, source="user")
                         )
-                elif row.source == "ai":
-                    conn.execute(update(tag_t).where(tag_t.c.id == row.id).values(rejected=True))
-                else:
+                elif row.source == "user":
                     conn.execute(delete(tag_t).where(tag_t.c.id == row.id))
             new_rows = [
                 {
@@ -275,6 +272,54 @@ class Catalog:
             if new_rows:
                 conn.execute(insert(tag_t), new_rows)
             self._refresh_tags_text(conn, asset_id)
+
+    def reject_tag(self, asset_id: int, name: str) -> None:
+        """The user says a tag or AI category is wrong: hidden, and AI never adds it back."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(tag_t).where(tag_t.c.asset_id == asset_id, tag_t.c.name == name)
+            ).first()
+            if row is None:
+                conn.execute(
+                    insert(tag_t).values(
+                        asset_id=asset_id,
+                        name=name,
+                        source="user",
+                        confidence=None,
+                        is_category=True,
+                        rejected=True,
+                    )
+                )
+            else:
+                conn.execute(update(tag_t).where(tag_t.c.id == row.id).values(rejected=True))
+            self._refresh_tags_text(conn, asset_id)
+
+    def accept_tag(self, asset_id: int, name: str, *, category: bool = True) -> None:
+        """The user confirms (or sets) a category: it becomes theirs and AI never overrides it."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(tag_t).where(tag_t.c.asset_id == asset_id, tag_t.c.name == name)
+            ).first()
+            if row is None:
+                conn.execute(
+                    insert(tag_t).values(
+                        asset_id=asset_id,
+                        name=name,
+                        source="user",
+                        confidence=None,
+                        is_category=category,
+                        rejected=False,
+                    )
+                )
+            else:
+                conn.execute(update(tag_t).where(tag_t.c.id == row.id).values(rejected=False, source="user"))
+            self._refresh_tags_text(conn, asset_id)
+
+    def count_copied(self, project_id: int) -> int:
+        """How many of a project's assets were copied into the library (deleted with the project)."""
+        query = select(func.count()).where(asset_t.c.project_id == project_id, asset_t.c.copied)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
 
     def set_ai_categories(self, asset_id: int, categories: Sequence[tuple[str, float]]) -> None:
         """Store AI categories; never overrides a user's tag or re-adds one the user rejected."""

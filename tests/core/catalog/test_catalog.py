@@ -131,13 +131,23 @@ def test_ai_categories_never_override_the_users_correction(catalog: Catalog) -> 
     asset_id = next(iter(catalog.add_assets([_asset(project.id, 1)]).values()))
     catalog.set_ai_categories(asset_id, [("photograph", 0.9), ("cg-render", 0.3)])
     assert catalog.tag_counts(project.id, categories_only=True) == [("cg-render", 1), ("photograph", 1)]
-    # The artist removes the wrong category and adds the right one.
-    catalog.set_user_tags(asset_id, ["cg-render", "texture/albedo"])
-    catalog.set_ai_categories(asset_id, [("photograph", 0.95)])  # AI runs again later
+    catalog.set_user_tags(asset_id, ["hero"])  # editing one's own tags leaves AI categories alone
     record = catalog.get_asset(asset_id)
     assert record is not None
-    assert {t.name for t in record.tags} == {"cg-render", "texture/albedo"}
-    assert all(t.source == "user" for t in record.tags)
+    assert {(t.name, t.source) for t in record.tags} == {
+        ("hero", "user"),
+        ("photograph", "ai"),
+        ("cg-render", "ai"),
+    }
+    # The artist corrects the AI: not a photograph, confirmed a CG render.
+    catalog.reject_tag(asset_id, "photograph")
+    catalog.accept_tag(asset_id, "cg-render")
+    catalog.set_ai_categories(asset_id, [("photograph", 0.95), ("cg-render", 0.1)])  # AI runs again
+    record = catalog.get_asset(asset_id)
+    assert record is not None
+    assert {(t.name, t.source) for t in record.tags} == {("hero", "user"), ("cg-render", "user")}
+    assert catalog.count_assets(AssetQuery(project_id=project.id, tag="photograph")) == 0
+    assert catalog.count_assets(AssetQuery(project_id=project.id, search="photograph")) == 0
 
 
 def test_metadata_thumbnail_artifacts_and_delete(catalog: Catalog, tmp_path: Path) -> None:

@@ -125,3 +125,13 @@ def test_document_probe_and_placeholder_card(media_dir: Path, limits: MediaLimit
     card = cv2.imread(str(result.path))
     assert card.shape == (96, 96, 3)
     assert np.std(card) > 10  # something is drawn, not a flat colour
+
+
+def test_limits_follow_the_settings(media_dir: Path) -> None:
+    limits = MediaLimits.from_settings(Settings(max_file_size_mb=2, max_image_pixels=10_000))
+    assert limits.max_file_size_bytes == 2 * 1024 * 1024
+    path = write_image(media_dir / "medium.png", gradient_bgr(200, 100))  # 20,000 pixels
+    with pytest.raises(InvalidInputError, match="megapixel limit"):
+        ctx = _context(AssetRef(id=3, path=path, kind="image", content_hash="ee" * 16))
+        ctx.settings = Settings(max_image_pixels=10_000)
+        run_step(thumbnail_step(ctx))
