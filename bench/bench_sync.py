@@ -36,8 +36,13 @@ def _run_sync_server(db_url: str, ready: Any, stop: Any) -> None:
 
     async def main() -> None:
         config = ServerConfig(
-            db_url=db_url, host=HOST, port=0, rate_per_s=1e6, rate_burst=1e6,
-            auth_timeout_s=60, ping_interval_s=None,
+            db_url=db_url,
+            host=HOST,
+            port=0,
+            rate_per_s=1e6,
+            rate_burst=1e6,
+            auth_timeout_s=60,
+            ping_interval_s=None,
         )
         server = SyncServer(config)
         ready.put(await server.start())
@@ -95,8 +100,16 @@ def prepare_database(data_dir: Path, clients: int) -> tuple[str, list[str], list
     with engine.begin() as connection:
         connection.execute(
             users.insert(),
-            [{"name": f"u{i}", "display_name": f"u{i}", "role": "artist",
-              "password_hash": shared_hash, "created_at": "bench"} for i in range(clients)],
+            [
+                {
+                    "name": f"u{i}",
+                    "display_name": f"u{i}",
+                    "role": "artist",
+                    "password_hash": shared_hash,
+                    "created_at": "bench",
+                }
+                for i in range(clients)
+            ],
         )
         user_ids = list(connection.execute(sa.select(users.c.id).order_by(users.c.id)).scalars())
         connection.execute(
@@ -107,8 +120,10 @@ def prepare_database(data_dir: Path, clients: int) -> tuple[str, list[str], list
         issued = [new_token() for _ in user_ids]
         connection.execute(
             tokens.insert(),
-            [{"token_hash": t.token_hash, "user_id": uid, "created_at": now, "expires_at": now + 1e6}
-             for t, uid in zip(issued, user_ids, strict=True)],
+            [
+                {"token_hash": t.token_hash, "user_id": uid, "created_at": now, "expires_at": now + 1e6}
+                for t, uid in zip(issued, user_ids, strict=True)
+            ],
         )
         rows = [{"project_id": project_ids[i], "user_id": uid} for i, uid in enumerate(user_ids)]
         # The shared project (latency fan-out) and the catch-up project hold everyone.
@@ -139,16 +154,34 @@ async def open_client(url: str, token: str, project: int | None) -> ClientConnec
 
 
 def comment(project: int, asset: str, n: int) -> str:
-    return json.dumps({
-        "type": "add_comment", "id": str(n), "change_id": str(uuid.uuid4()), "project": project,
-        "comment_id": str(uuid.uuid4()), "asset_id": asset, "body": f"note {n} about the edge",
-    })
+    return json.dumps(
+        {
+            "type": "add_comment",
+            "id": str(n),
+            "change_id": str(uuid.uuid4()),
+            "project": project,
+            "comment_id": str(uuid.uuid4()),
+            "asset_id": asset,
+            "body": f"note {n} about the edge",
+        }
+    )
 
 
 async def publish_asset(ws: ClientConnection, project: int) -> str:
     asset = str(uuid.uuid4())
-    await ws.send(json.dumps({"type": "upsert_asset", "id": "a", "change_id": str(uuid.uuid4()),
-                              "project": project, "asset_id": asset, "name": "plate", "kind": "image"}))
+    await ws.send(
+        json.dumps(
+            {
+                "type": "upsert_asset",
+                "id": "a",
+                "change_id": str(uuid.uuid4()),
+                "project": project,
+                "asset_id": asset,
+                "name": "plate",
+                "kind": "image",
+            }
+        )
+    )
     while json.loads(await ws.recv()).get("type") != "ack":
         pass
     return asset
@@ -213,7 +246,7 @@ async def latency(url: str, tokens: list[str], shared_project: int, samples: int
     clients = [await open_client(url, t, shared_project) for t in tokens]
     writer, listeners = clients[0], clients[1:]
     asset = await publish_asset(writer, shared_project)
-    for ws in listeners:  # drain the asset event
+    for ws in clients:  # drain the asset event (the writer is subscribed too)
         await ws.recv()
     acks: list[float] = []
     everyone: list[float] = []
@@ -240,7 +273,8 @@ async def latency(url: str, tokens: list[str], shared_project: int, samples: int
         return sorted(values)[min(len(values) - 1, int(q * len(values)))] * 1000
 
     return {
-        "ack_p50_ms": statistics.median(acks) * 1000, "ack_p99_ms": pct(acks, 0.99),
+        "ack_p50_ms": statistics.median(acks) * 1000,
+        "ack_p99_ms": pct(acks, 0.99),
         "all_delivered_p50_ms": statistics.median(everyone) * 1000,
         "all_delivered_p99_ms": pct(everyone, 0.99),
     }
@@ -285,8 +319,12 @@ async def catch_up(url: str, token: str, project: int, events: int) -> dict[str,
         client.stop()
         stored = len(store.list_comments(asset))
         store.close()
-    return {"load_events_per_s": load_rate, "raw_catch_up_s": raw_s,
-            "client_catch_up_s": engine_s, "client_stored": float(stored)}
+    return {
+        "load_events_per_s": load_rate,
+        "raw_catch_up_s": raw_s,
+        "client_catch_up_s": engine_s,
+        "client_stored": float(stored),
+    }
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

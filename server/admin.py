@@ -8,13 +8,16 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
 
 from core.sync.protocol import ROLES, USER_NAME_PATTERN, ProjectInfo, Role, UserInfo
 from server.auth import IssuedToken, check_password_strength, hash_password, new_token
 from server.db import memberships, projects, tokens, users
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
 
 DEFAULT_TOKEN_TTL_S = 30 * 24 * 3600.0
 
@@ -27,7 +30,7 @@ def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def _user_row(connection: Connection, name: str) -> sa.Row[tuple[int, str, bool]]:
+def _user_row(connection: Connection, name: str) -> Any:
     row = connection.execute(
         sa.select(users.c.id, users.c.role, users.c.removed).where(users.c.name == name)
     ).one_or_none()
@@ -45,9 +48,7 @@ def _project_id(connection: Connection, name: str) -> int:
     return int(project_id)
 
 
-def add_user(
-    engine: Engine, name: str, role: Role, password: str, display_name: str = ""
-) -> int:
+def add_user(engine: Engine, name: str, role: Role, password: str, display_name: str = "") -> int:
     if not re.match(USER_NAME_PATTERN, name):
         raise AdminError("User names use letters, digits, '.', '_' or '-' (at most 64)")
     if role not in ROLES:
@@ -72,9 +73,7 @@ def add_user(
 
 
 def revoke_user_tokens(connection: Connection, user_id: int) -> int:
-    result = connection.execute(
-        tokens.update().where(tokens.c.user_id == user_id).values(revoked=True)
-    )
+    result = connection.execute(tokens.update().where(tokens.c.user_id == user_id).values(revoked=True))
     return int(result.rowcount)
 
 

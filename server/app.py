@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import ssl
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +50,8 @@ from server.db import open_database
 from server.ratelimit import TokenBucket
 
 if TYPE_CHECKING:
+    import ssl
+
     from sqlalchemy.engine import Engine
     from websockets.http11 import Request, Response
 
@@ -185,9 +186,7 @@ class SyncServer:
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> int:
         loop = asyncio.get_running_loop()
-        self.engine = await loop.run_in_executor(
-            self._write_executor, open_database, self.config.db_url
-        )
+        self.engine = await loop.run_in_executor(self._write_executor, open_database, self.config.db_url)
         self._writer_task = asyncio.create_task(self._run_writer())
         self._server = await serve(
             self._handle,
@@ -203,8 +202,12 @@ class SyncServer:
             ssl=self.config.ssl_context,
         )
         self.port = int(next(iter(self._server.sockets)).getsockname()[1])
-        log.info("event=listening host=%s port=%d tls=%d", self.config.host, self.port,
-                 int(self.config.ssl_context is not None))
+        log.info(
+            "event=listening host=%s port=%d tls=%d",
+            self.config.host,
+            self.port,
+            int(self.config.ssl_context is not None),
+        )
         return self.port
 
     async def stop(self) -> None:
@@ -374,10 +377,14 @@ class SyncServer:
             if isinstance(message, LoginRequest):
                 # scrypt takes ~50 ms of CPU: always off the loop.
                 loop = asyncio.get_running_loop()
+                assert self.engine is not None
                 issued, expires_at, user, projects = await loop.run_in_executor(
                     self._read_executor,
                     store.login,
-                    self.engine, message.username, message.password, self.config.token_ttl_s
+                    self.engine,
+                    message.username,
+                    message.password,
+                    self.config.token_ttl_s,
                 )
                 session.user = store.SessionUser(user, issued.token_hash)
                 reply: LoginOk | AuthOk = LoginOk(
@@ -390,9 +397,7 @@ class SyncServer:
                 )
             else:
                 session.user, projects = await self._read(store.authenticate, message.token)
-                reply = AuthOk(
-                    re=message.id, user=session.user.user, projects=projects, limits=limits
-                )
+                reply = AuthOk(re=message.id, user=session.user.user, projects=projects, limits=limits)
         except store.DomainError as error:
             session.failed_logins += 1
             log.info("event=auth_failed code=%s attempts=%d", error.code, session.failed_logins)
@@ -485,7 +490,7 @@ class SyncServer:
                 results = await self._write(store.apply_batch, work)
             except Exception:
                 log.exception("event=writer_failed size=%d", len(batch))
-                for session, change, request_id in batch:
+                for session, _change, request_id in batch:
                     session.send_error("internal", "The server could not store this change", request_id)
                 continue
             self._dispatch(batch, results)

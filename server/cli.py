@@ -216,8 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except admin.AdminError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (OSError, ssl.SSLError) as exc:
-        log.error("event=fatal error=%r", str(exc))
+    except (OSError, ssl.SSLError):
+        log.exception("event=fatal")
         return 1
 
 

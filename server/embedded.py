@@ -44,7 +44,8 @@ class ServerThread:
     def _run(self) -> None:
         try:
             asyncio.run(self._main())
-        except BaseException as exc:  # reported to the starting thread, then re-raised there
+        # Anything, even KeyboardInterrupt, must reach the thread waiting in start().
+        except BaseException as exc:  # noqa: BLE001
             self._error = exc
             self._ready.set()
 

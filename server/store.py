@@ -10,10 +10,9 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.sync.protocol import (
@@ -48,6 +47,9 @@ from server.db import (
     tokens,
     users,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
 
 log = logging.getLogger(__name__)
 
@@ -159,16 +161,12 @@ def is_member(connection: Connection, user_id: int, project_id: int) -> bool:
     return found is not None
 
 
-def subscription_info(
-    engine: Engine, user_id: int, project_id: int
-) -> tuple[ProjectInfo, list[UserInfo]]:
+def subscription_info(engine: Engine, user_id: int, project_id: int) -> tuple[ProjectInfo, list[UserInfo]]:
     with engine.connect() as connection:
         if not is_member(connection, user_id, project_id):
             raise DomainError("not_member", f"You are not a member of project {project_id}")
         project = connection.execute(
-            sa.select(projects.c.id, projects.c.name, projects.c.head_seq).where(
-                projects.c.id == project_id
-            )
+            sa.select(projects.c.id, projects.c.name, projects.c.head_seq).where(projects.c.id == project_id)
         ).one()
         member_rows = connection.execute(
             sa.select(users.c.id, users.c.name, users.c.display_name, users.c.role)
@@ -191,9 +189,7 @@ def read_events(engine: Engine, project_id: int, after_seq: int, limit: int) -> 
     return [(int(r.seq), str(r.payload)) for r in rows]
 
 
-def list_notifications(
-    engine: Engine, user_id: int, since_id: int, limit: int
-) -> list[NotificationItem]:
+def list_notifications(engine: Engine, user_id: int, since_id: int, limit: int) -> list[NotificationItem]:
     with engine.connect() as connection:
         rows = connection.execute(
             sa.select(notifications)
@@ -291,14 +287,17 @@ _TOKEN_STATE = (
     .join(users, users.c.id == tokens.c.user_id)
     .where(tokens.c.token_hash == sa.bindparam("b_hash"))
 )
-_EVENT_BY_CHANGE = sa.select(
-    events.c.project_id, events.c.seq, events.c.actor, events.c.payload
-).where(events.c.change_id == sa.bindparam("b_change"))
+_EVENT_BY_CHANGE = sa.select(events.c.project_id, events.c.seq, events.c.actor, events.c.payload).where(
+    events.c.change_id == sa.bindparam("b_change")
+)
 _IS_MEMBER = sa.select(memberships.c.user_id).where(
     memberships.c.project_id == sa.bindparam("b_project"),
     memberships.c.user_id == sa.bindparam("b_user"),
 )
-_BY_ID = {table.name: sa.select(table).where(table.c.id == sa.bindparam("b_id")) for table in (assets, comments, tasks)}
+_BY_ID = {
+    table.name: sa.select(table).where(table.c.id == sa.bindparam("b_id"))
+    for table in (assets, comments, tasks)
+}
 _LOCK_HEAD = (
     projects.update()
     .where(projects.c.id == sa.bindparam("b_project"))
@@ -331,9 +330,7 @@ class _BatchApplier:
     # -- checks --------------------------------------------------------------------------------
     def check_session(self, session: SessionUser) -> None:
         if session.token_hash not in self.token_checked:
-            row = self.connection.execute(
-                _TOKEN_STATE, {"b_hash": session.token_hash}
-            ).one_or_none()
+            row = self.connection.execute(_TOKEN_STATE, {"b_hash": session.token_hash}).one_or_none()
             problem = (
                 DomainError("token_revoked", "This sign-in was revoked; sign in again")
                 if row is None
@@ -449,9 +446,7 @@ class _BatchApplier:
     def apply(self, session: SessionUser, change: Change) -> ChangeResult:
         try:
             self.check_session(session)
-            previous = self.connection.execute(
-                _EVENT_BY_CHANGE, {"b_change": change.change_id}
-            ).one_or_none()
+            previous = self.connection.execute(_EVENT_BY_CHANGE, {"b_change": change.change_id}).one_or_none()
             if previous is not None:
                 return self.replay(session, change, previous)
             self.check_member(session.user.id, change.project)
@@ -502,9 +497,7 @@ class _BatchApplier:
                 .where(assets.c.id == change.asset_id)
                 .values(version=row.version + 1, **values)
             )
-        stored = self.connection.execute(
-            sa.select(assets).where(assets.c.id == change.asset_id)
-        ).one()
+        stored = self.connection.execute(sa.select(assets).where(assets.c.id == change.asset_id)).one()
         return self.record_event(session, change, "asset", asset_record(stored), [])
 
     def apply_add_comment(self, session: SessionUser, change: AddCommentChange) -> ChangeResult:
@@ -542,13 +535,14 @@ class _BatchApplier:
                 .where(memberships.c.project_id == change.project, users.c.name.in_(names))
                 .order_by(users.c.id)
             ).scalars()
-            notify = [
-                NotifyTarget(user=uid, kind="mention") for uid in mentioned if uid != session.user.id
-            ]
+            notify = [NotifyTarget(user=uid, kind="mention") for uid in mentioned if uid != session.user.id]
         notified = {target.user for target in notify}
-        if asset_creator != session.user.id and asset_creator not in notified:
-            if is_member(self.connection, asset_creator, change.project):
-                notify.append(NotifyTarget(user=asset_creator, kind="comment_on_your_asset"))
+        if (
+            asset_creator != session.user.id
+            and asset_creator not in notified
+            and is_member(self.connection, asset_creator, change.project)
+        ):
+            notify.append(NotifyTarget(user=asset_creator, kind="comment_on_your_asset"))
         return notify
 
     def own_comment(self, session: SessionUser, comment_id: str, project_id: int) -> Any:
@@ -571,9 +565,7 @@ class _BatchApplier:
                 version=row.version + 1,
             )
         )
-        stored = self.connection.execute(
-            sa.select(comments).where(comments.c.id == change.comment_id)
-        ).one()
+        stored = self.connection.execute(sa.select(comments).where(comments.c.id == change.comment_id)).one()
         return self.record_event(session, change, "comment", comment_record(stored), [])
 
     def apply_delete_comment(self, session: SessionUser, change: DeleteCommentChange) -> ChangeResult:
@@ -584,9 +576,7 @@ class _BatchApplier:
             .where(comments.c.id == change.comment_id)
             .values(body="", annotation=None, deleted=True, edited_at=self.now, version=row.version + 1)
         )
-        stored = self.connection.execute(
-            sa.select(comments).where(comments.c.id == change.comment_id)
-        ).one()
+        stored = self.connection.execute(sa.select(comments).where(comments.c.id == change.comment_id)).one()
         return self.record_event(session, change, "comment", comment_record(stored), [])
 
     def apply_create_task(self, session: SessionUser, change: CreateTaskChange) -> ChangeResult:
@@ -613,9 +603,7 @@ class _BatchApplier:
             name: [1, session.user.id]
             for name in ("title", "description", "assignee", "status", "due_date", "asset_id")
         }
-        self.connection.execute(
-            tasks.insert().values(field_versions=json.dumps(field_versions), **values)
-        )
+        self.connection.execute(tasks.insert().values(field_versions=json.dumps(field_versions), **values))
         notify = []
         if change.assignee is not None and change.assignee != session.user.id:
             notify.append(NotifyTarget(user=change.assignee, kind="task_assigned"))
@@ -694,7 +682,7 @@ def apply_batch(engine: Engine, batch: list[tuple[SessionUser, Change]]) -> list
     except SQLAlchemyError:
         if len(batch) == 1:
             log.exception("event=change_failed change_id=%s", batch[0][1].change_id)
-            session, change = batch[0]
+            _session, change = batch[0]
             error = DomainError("internal", "The server could not store this change; retry later")
             return [ChangeResult(change_id=change.change_id, project=change.project, error=error)]
         log.warning("event=batch_failed size=%d retrying_individually=1", len(batch))

@@ -38,7 +38,7 @@ from core.catalog.records import (
 )
 from core.catalog.search import fts_query
 from core.catalog.stores import JobStore, NotificationStore
-from core.catalog.tables import Artifact, Asset, Project, Tag
+from core.catalog.tables import Artifact, Asset, AssetKindCount, Project, Tag, TagCount
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -50,6 +50,8 @@ project_t = Project.__table__  # type: ignore[attr-defined]
 asset_t = Asset.__table__  # type: ignore[attr-defined]
 tag_t = Tag.__table__  # type: ignore[attr-defined]
 artifact_t = Artifact.__table__  # type: ignore[attr-defined]
+kind_count_t = AssetKindCount.__table__  # type: ignore[attr-defined]
+tag_count_t = TagCount.__table__  # type: ignore[attr-defined]
 
 _fts_t = table("asset_fts", column("rowid"))
 _SORT_COLUMNS = {"name": asset_t.c.name, "created": asset_t.c.created_at, "size": asset_t.c.size_bytes}
@@ -101,7 +103,9 @@ class Catalog:
 
     def list_projects(self) -> list[ProjectRecord]:
         counts = (
-            select(asset_t.c.project_id, func.count().label("n")).group_by(asset_t.c.project_id).subquery()
+            select(kind_count_t.c.project_id, func.sum(kind_count_t.c.n).label("n"))
+            .group_by(kind_count_t.c.project_id)
+            .subquery()
         )
         query = (
             select(project_t, func.coalesce(counts.c.n, 0))
@@ -366,23 +370,19 @@ class Catalog:
         )
 
     def tag_counts(self, project_id: int, *, categories_only: bool = False) -> list[tuple[str, int]]:
+        """(name, assets) per tag, from trigger-kept counters: instant at any catalog size."""
+        column = tag_count_t.c.n_category if categories_only else tag_count_t.c.n
         query = (
-            select(tag_t.c.name, func.count())
-            .join(asset_t, asset_t.c.id == tag_t.c.asset_id)
-            .where(asset_t.c.project_id == project_id, tag_t.c.rejected.is_(False))
-            .group_by(tag_t.c.name)
-            .order_by(tag_t.c.name)
+            select(tag_count_t.c.name, column)
+            .where(tag_count_t.c.project_id == project_id, column > 0)
+            .order_by(tag_count_t.c.name)
         )
-        if categories_only:
-            query = query.where(tag_t.c.is_category.is_(True))
         with self.engine.connect() as conn:
             return [(r[0], int(r[1])) for r in conn.execute(query)]
 
     def kind_counts(self, project_id: int) -> dict[str, int]:
-        query = (
-            select(asset_t.c.kind, func.count())
-            .where(asset_t.c.project_id == project_id)
-            .group_by(asset_t.c.kind)
+        query = select(kind_count_t.c.kind, kind_count_t.c.n).where(
+            kind_count_t.c.project_id == project_id, kind_count_t.c.n > 0
         )
         with self.engine.connect() as conn:
             return {r[0]: int(r[1]) for r in conn.execute(query)}
@@ -492,6 +492,9 @@ class Catalog:
 
     def count_assets(self, query: AssetQuery, *, cap: int | None = None) -> int:
         """How many assets match; with ``cap``, counting stops there (the UI shows "10,000+")."""
+        if query.project_id is not None and not (query.tag or query.search or query.recent_days):
+            counts = self.kind_counts(query.project_id)
+            return counts.get(query.kind, 0) if query.kind else sum(counts.values())
         inner = select(asset_t.c.id).where(*self._filters(query, with_search=False))
         match = fts_query(query.search)
         if match is not None:

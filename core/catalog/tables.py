@@ -110,3 +110,26 @@ class Notification(SQLModel, table=True):
     created_at: float
     read: bool = False
     target_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+
+
+class AssetKindCount(SQLModel, table=True):
+    """Maintained by triggers (migration 0002): assets per project and kind, for instant counts."""
+
+    __tablename__ = "asset_kind_count"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    project_id: int = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    n: int
+
+
+class TagCount(SQLModel, table=True):
+    """Maintained by triggers (migration 0002): unrejected tags per project and name."""
+
+    __tablename__ = "tag_count"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    project_id: int = Field(primary_key=True)
+    name: str = Field(primary_key=True)
+    n: int
+    n_category: int

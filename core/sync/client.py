@@ -17,9 +17,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
@@ -54,6 +52,8 @@ from core.sync.protocol import (
 
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Callable
+    from datetime import date
 
 log = logging.getLogger(__name__)
 
@@ -318,9 +318,7 @@ class SyncClient:
         flusher = asyncio.create_task(self._flush_loop(ws))
         assert self._stop is not None
         stopper = asyncio.create_task(self._stop.wait())
-        done, pending = await asyncio.wait(
-            {reader, flusher, stopper}, return_when=asyncio.FIRST_COMPLETED
-        )
+        done, pending = await asyncio.wait({reader, flusher, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
@@ -379,9 +377,7 @@ class SyncClient:
         if entry is not None:
             if error.code in PERMANENT_ERRORS:
                 log.warning("event=change_rejected code=%s change=%s", error.code, entry.change_id)
-                await asyncio.to_thread(
-                    self.store.mark_rejected, entry.change_id, error.code, error.message
-                )
+                await asyncio.to_thread(self.store.mark_rejected, entry.change_id, error.code, error.message)
                 self._emit(
                     ChangeRejected(
                         entry.change_id, entry.record_kind, entry.record_id, error.code, error.message
@@ -528,15 +524,11 @@ class SyncClient:
         role = self.user.role if self.user else None
         if role == "client":
             raise PermissionError("The client role can comment but cannot create tasks")
-        task = self.store.create_task(
-            project_id, title, description, assignee, status, due_date, asset_id
-        )
+        task = self.store.create_task(project_id, title, description, assignee, status, due_date, asset_id)
         self._local_change()
         return task
 
-    def update_task(
-        self, task_id: str, fields: dict[str, Any], base_version: int | None = None
-    ) -> TaskView:
+    def update_task(self, task_id: str, fields: dict[str, Any], base_version: int | None = None) -> TaskView:
         if self.user is not None and self.user.role == "client":
             raise PermissionError("The client role can comment but cannot change tasks")
         task = self.store.update_task(task_id, fields, base_version)

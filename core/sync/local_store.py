@@ -15,13 +15,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
 
 from core.sync.protocol import (
     CHANGE,
@@ -38,6 +37,9 @@ from core.sync.protocol import (
     UpsertAssetChange,
     UserInfo,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
 
 metadata = sa.MetaData()
 
@@ -279,8 +281,7 @@ _DISPLAY_COLUMNS: dict[str, tuple[str, ...]] = {
     kind: tuple(
         column.name
         for column in table.columns
-        if column.name
-        not in {"sync_state", "seq", "first_seq", "server_json", "local_order", "conflicts"}
+        if column.name not in {"sync_state", "seq", "first_seq", "server_json", "local_order", "conflicts"}
     )
     for kind, table in _TABLES.items()
 }
@@ -330,9 +331,7 @@ class LocalStore:
 
     def _set_meta(self, connection: Connection, key: str, value: str) -> None:
         statement = sqlite_insert(sync_meta).values(key=key, value=value)
-        connection.execute(
-            statement.on_conflict_do_update(index_elements=["key"], set_={"value": value})
-        )
+        connection.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
 
     def save_session(self, user: UserInfo, projects: list[ProjectInfo], server_url: str) -> None:
         """Remember who signed in and their projects; a different user or server starts afresh."""
@@ -520,9 +519,7 @@ class LocalStore:
         self._queue(change, "task", task_id)
         return self.task(task_id)
 
-    def update_task(
-        self, task_id: str, fields: dict[str, Any], base_version: int | None = None
-    ) -> TaskView:
+    def update_task(self, task_id: str, fields: dict[str, Any], base_version: int | None = None) -> TaskView:
         """Change task fields; ``base_version`` defaults to the server version this client has."""
         current = self.task(task_id)
         try:
@@ -581,9 +578,7 @@ class LocalStore:
 
     def task(self, task_id: str) -> TaskView:
         with self.engine.connect() as connection:
-            row = connection.execute(
-                sa.select(sync_task).where(sync_task.c.id == task_id)
-            ).one_or_none()
+            row = connection.execute(sa.select(sync_task).where(sync_task.c.id == task_id)).one_or_none()
         if row is None:
             raise KeyError(f"No task {task_id}")
         return self._task_view(row)
@@ -686,9 +681,7 @@ class LocalStore:
             )
             table = _TABLES[row.record_kind]
             connection.execute(
-                table.update()
-                .where(table.c.id == row.record_id, table.c.seq.is_(None))
-                .values(seq=seq)
+                table.update().where(table.c.id == row.record_id, table.c.seq.is_(None)).values(seq=seq)
             )
         return OutboxEntry(
             row.position, row.change_id, row.project_id, row.record_kind, row.record_id, row.message
@@ -791,9 +784,7 @@ class LocalStore:
     def _bulk_upsert(connection: Connection, kind: str, rows: list[dict[str, Any]]) -> None:
         table = _TABLES[kind]
         statement = sqlite_insert(table)
-        updates: dict[str, Any] = {
-            name: statement.excluded[name] for name in rows[0] if name != "id"
-        }
+        updates: dict[str, Any] = {name: statement.excluded[name] for name in rows[0] if name != "id"}
         updates["first_seq"] = sa.func.coalesce(table.c.first_seq, statement.excluded.seq)
         connection.execute(statement.on_conflict_do_update(index_elements=["id"], set_=updates), rows)
 
@@ -805,7 +796,7 @@ class LocalStore:
         )
 
     def _notify(self, connection: Connection, event: Event, kind: str) -> NotificationView:
-        values = {
+        values: dict[str, Any] = {
             "project_id": event.project,
             "seq": event.seq,
             "kind": kind,
@@ -825,9 +816,7 @@ class LocalStore:
         extra: dict[str, Any] = {"seq": event.seq, "server_json": json.dumps(event.record)}
         if event.kind == "task":
             extra["conflicts"] = _dump([c.model_dump() for c in event.conflicts])
-        statement = sqlite_insert(table).values(
-            **values, **extra, first_seq=event.seq, sync_state="synced"
-        )
+        statement = sqlite_insert(table).values(**values, **extra, first_seq=event.seq, sync_state="synced")
         updates = {**extra, "first_seq": sa.func.coalesce(table.c.first_seq, event.seq)}
         connection.execute(statement.on_conflict_do_update(index_elements=["id"], set_=updates))
 
@@ -863,9 +852,7 @@ class LocalStore:
             connection.execute(table.update().where(table.c.id == record_id).values(**values))
 
 
-def _apply_local(
-    state: dict[str, Any] | None, change: Change, me: int, at: str
-) -> dict[str, Any] | None:
+def _apply_local(state: dict[str, Any] | None, change: Change, me: int, at: str) -> dict[str, Any] | None:
     """What a pending change makes of a record, as this client shows it until the server answers."""
     if isinstance(change, UpsertAssetChange):
         return {

@@ -20,7 +20,7 @@ from pydantic import (
     field_serializer,
 )
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION: Literal[1] = 1
 MAX_MESSAGE_BYTES = 256 * 1024
 MAX_THUMBNAIL_B64_CHARS = 64 * 1024
 EVENT_PAGE_SIZE = 500

@@ -31,8 +31,20 @@ def test_user_and_project_commands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = ["--data-dir", str(tmp_path)]
-    assert cli(monkeypatch, "user", "add", "ana", "--role", "supervisor", "--password-stdin",
-               *data, stdin="long-password\n") == 0
+    assert (
+        cli(
+            monkeypatch,
+            "user",
+            "add",
+            "ana",
+            "--role",
+            "supervisor",
+            "--password-stdin",
+            *data,
+            stdin="long-password\n",
+        )
+        == 0
+    )
     assert cli(monkeypatch, "user", "add", "ben", "--password-stdin", *data, stdin="pw-for-ben\n") == 0
     assert cli(monkeypatch, "user", "add", "ana", "--password-stdin", *data, stdin="another-1\n") == 2
     assert "already exists" in capsys.readouterr().err
@@ -57,7 +69,8 @@ def test_user_and_project_commands(
         stored = connection.execute(sa.text("SELECT password_hash FROM users WHERE name='ben'"))
         password_hash = stored.scalar_one()
     engine.dispose()
-    assert password_hash.startswith("scrypt$") and "new-secret" not in password_hash
+    assert password_hash.startswith("scrypt$")
+    assert "new-secret" not in password_hash
 
 
 def _wait_for_port(log_file: Path, process: subprocess.Popen[bytes]) -> int:
@@ -72,9 +85,7 @@ def _wait_for_port(log_file: Path, process: subprocess.Popen[bytes]) -> int:
     raise AssertionError("server did not report its port")
 
 
-def test_serve_process_stops_cleanly_on_sigterm(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_serve_process_stops_cleanly_on_sigterm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = ["--data-dir", str(tmp_path)]
     cli(monkeypatch, "user", "add", "ana", "--password-stdin", *data, stdin="long-password\n")
     cli(monkeypatch, "project", "add", "show", *data)
@@ -98,8 +109,15 @@ def test_serve_process_stops_cleanly_on_sigterm(
             async with connect(f"ws://127.0.0.1:{port}") as ws:
                 await ws.send(json.dumps({"type": "auth", "token": result.token}))
                 await ws.recv()
-                change = {"type": "upsert_asset", "id": "1", "change_id": "c-1", "project": 1,
-                          "asset_id": "a-1", "name": "plate", "kind": "image"}
+                change = {
+                    "type": "upsert_asset",
+                    "id": "1",
+                    "change_id": "c-1",
+                    "project": 1,
+                    "asset_id": "a-1",
+                    "name": "plate",
+                    "kind": "image",
+                }
                 await ws.send(json.dumps(change))
                 assert json.loads(await ws.recv())["type"] == "ack"
                 process.send_signal(signal.SIGTERM)

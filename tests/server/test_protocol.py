@@ -292,11 +292,14 @@ def test_flooding_client_is_limited_then_disconnected(sync_server: RunningServer
                 for _ in range(2000):
                     await flood.ws.send(json.dumps({"v": 1, "type": "list_notifications"}))
 
-        sender = asyncio.create_task(send_flood())
-        with pytest.raises(ConnectionClosed) as closed:
+        async def read_until_closed() -> None:
             while True:
                 message = await flood.next_message()
                 codes.append(message.get("code", message["type"]))
+
+        sender = asyncio.create_task(send_flood())
+        with pytest.raises(ConnectionClosed) as closed:
+            await read_until_closed()
         await sender
         assert "rate_limited" in codes
         assert codes.count("notifications") <= 40

@@ -37,7 +37,7 @@ def test_opening_creates_a_wal_database_with_search_tables(tmp_path: Path) -> No
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
         assert {"project", "asset", "tag", "artifact", "job", "notification", "asset_fts"} <= names
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0002"
 
 
 def test_projects_create_rename_describe_delete(catalog: Catalog) -> None:
@@ -222,3 +222,31 @@ def test_tables_created_by_migrations_match_the_models(tmp_path: Path) -> None:
     # FTS5 shadow tables are created by SQLite itself and are not models.
     diff = [d for d in diff if not (d[0] == "remove_table" and d[1].name.startswith("asset_fts"))]
     assert diff == []
+
+
+def test_counters_follow_inserts_tag_changes_and_cascading_deletes(catalog: Catalog) -> None:
+    a = catalog.create_project("A")
+    b = catalog.create_project("B")
+    ids = list(
+        catalog.add_assets([_asset(a.id, i, kind="video" if i % 2 else "image") for i in range(10)]).values()
+    )
+    catalog.add_assets([_asset(b.id, 99)])
+    catalog.set_ai_categories(ids[0], [("photograph", 0.8)])
+    catalog.set_ai_categories(ids[1], [("photograph", 0.7), ("cg-render", 0.2)])
+    catalog.set_user_tags(ids[2], ["hero"])
+    assert catalog.kind_counts(a.id) == {"image": 5, "video": 5}
+    assert catalog.tag_counts(a.id, categories_only=True) == [("cg-render", 1), ("photograph", 2)]
+    catalog.reject_tag(ids[1], "photograph")
+    assert catalog.tag_counts(a.id, categories_only=True) == [("cg-render", 1), ("photograph", 1)]
+    catalog.delete_assets([ids[0], ids[2]])  # their tags go with them (a cascade)
+    assert catalog.tag_counts(a.id) == [("cg-render", 1)]
+    assert catalog.kind_counts(a.id) == {"image": 3, "video": 5}
+    assert catalog.count_assets(AssetQuery(project_id=a.id)) == 8
+    assert catalog.count_assets(AssetQuery(project_id=a.id, kind="video")) == 5
+    assert [(p.name, p.asset_count) for p in catalog.list_projects()] == [("A", 8), ("B", 1)]
+    catalog.delete_project(a.id)
+    assert catalog.kind_counts(a.id) == {}
+    assert catalog.tag_counts(a.id) == []
+    # The counters agree with a full count, the slow way.
+    with catalog.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM asset WHERE project_id = ?", (b.id,)).scalar() == 1

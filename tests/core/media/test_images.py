@@ -207,9 +207,7 @@ def test_camera_orientation_is_applied_to_thumbnails(
     assert (result.width, result.height) == (50, 100)
 
 
-def test_dpx_is_catalogued_with_a_placeholder(
-    media_dir: Path, tmp_path: Path, limits: MediaLimits
-) -> None:
+def test_dpx_is_catalogued_with_a_placeholder(media_dir: Path, tmp_path: Path, limits: MediaLimits) -> None:
     from core.media.kinds import detect_kind
 
     header = bytearray(2048)

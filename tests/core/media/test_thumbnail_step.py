@@ -131,7 +131,7 @@ def test_limits_follow_the_settings(media_dir: Path) -> None:
     limits = MediaLimits.from_settings(Settings(max_file_size_mb=2, max_image_pixels=10_000))
     assert limits.max_file_size_bytes == 2 * 1024 * 1024
     path = write_image(media_dir / "medium.png", gradient_bgr(200, 100))  # 20,000 pixels
+    ctx = _context(AssetRef(id=3, path=path, kind="image", content_hash="ee" * 16))
+    ctx.settings = Settings(max_image_pixels=10_000)
     with pytest.raises(InvalidInputError, match="megapixel limit"):
-        ctx = _context(AssetRef(id=3, path=path, kind="image", content_hash="ee" * 16))
-        ctx.settings = Settings(max_image_pixels=10_000)
         run_step(thumbnail_step(ctx))

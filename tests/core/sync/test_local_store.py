@@ -24,12 +24,29 @@ def store(tmp_path: Path) -> LocalStore:
 
 def task_event(seq: int, task_id: str, change_id: str, **record: Any) -> Event:
     base = {
-        "id": task_id, "project": PROJECT, "title": "Roto", "description": "", "assignee": None,
-        "creator": OTHER, "status": "open", "due_date": None, "asset_id": None, "version": 1,
-        "created_at": "t", "updated_at": "t",
+        "id": task_id,
+        "project": PROJECT,
+        "title": "Roto",
+        "description": "",
+        "assignee": None,
+        "creator": OTHER,
+        "status": "open",
+        "due_date": None,
+        "asset_id": None,
+        "version": 1,
+        "created_at": "t",
+        "updated_at": "t",
     }
-    return Event(seq=seq, project=PROJECT, change_id=change_id, op="update_task", kind="task",
-                 actor=OTHER, at="t", record={**base, **record})
+    return Event(
+        seq=seq,
+        project=PROJECT,
+        change_id=change_id,
+        op="update_task",
+        kind="task",
+        actor=OTHER,
+        at="t",
+        record={**base, **record},
+    )
 
 
 def test_offline_writes_need_a_known_user(tmp_path: Path) -> None:
