@@ -54,6 +54,11 @@ def _route_qt_messages() -> None:
     qInstallMessageHandler(handler)
 
 
+def _preload_modules() -> None:
+    import app.runtime  # noqa: F401
+    import ui.main_window  # noqa: F401
+
+
 def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
     clock = StartupClock()
     from core.paths import AppPaths

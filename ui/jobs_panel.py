@@ -1,4 +1,5 @@
-"""The Jobs panel: recent jobs with live progress, filterable by state, with Cancel and Retry.
+"""The Jobs panel: recent jobs with live progress, filterable by state and kind, with Cancel and Retry,
+and (on demand) a chart of recent job durations per device.
 
 ``job_updated`` can fire hundreds of times a second during a big ingest; documents are collected by id
 and applied on a short timer, so the table repaints a few times a second whatever the rate.
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QSplitter,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
@@ -38,11 +40,13 @@ from PySide6.QtWidgets import (
 )
 
 from core.jobs.model import JobDocument, JobState, StepStatus
+from core.pipeline import JOB_KINDS
 from ui import theme
 from ui.formatting import human_duration
 
 if TYPE_CHECKING:
     from core.catalog.catalog import Catalog
+    from ui.job_chart import JobDurationChart
     from workers.job_controller import JobController
 
 log = logging.getLogger(__name__)
@@ -66,6 +70,7 @@ STATE_COLOURS = {
     JobState.QUEUED: theme.TEXT,
     JobState.PENDING: theme.TEXT_DIM,
 }
+CHART_LIMIT = 1000
 JobRole = Qt.ItemDataRole.UserRole + 1
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -102,8 +107,10 @@ class JobTableModel(QAbstractTableModel):
         self._reindex()
         self.endResetModel()
 
-    def apply(self, docs: list[JobDocument], accepts: set[JobState] | None) -> None:
-        """Update known rows in place; new jobs that pass the filter go on top (newest first)."""
+    def apply(
+        self, docs: list[JobDocument], accepts: set[JobState] | None, kind: str | None = None
+    ) -> None:
+        """Update known rows in place; new jobs that pass the filters go on top (newest first)."""
         new: list[JobDocument] = []
         changed: list[int] = []
         for doc in docs:
@@ -113,7 +120,7 @@ class JobTableModel(QAbstractTableModel):
             if row is not None:
                 self._jobs[row] = doc
                 changed.append(row)
-            elif accepts is None or doc.state in accepts:
+            elif (accepts is None or doc.state in accepts) and (kind is None or doc.kind == kind):
                 new.append(doc)
         if changed:
             self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), len(COLUMNS) - 1))
@@ -170,6 +177,9 @@ class JobTableModel(QAbstractTableModel):
         }
         return values[column]
 
+    def row_of(self, job_id: int) -> int | None:
+        return self._row_of.get(job_id)
+
     def _reindex(self) -> None:
         self._row_of = {doc.id: row for row, doc in enumerate(self._jobs) if doc.id is not None}
 
@@ -212,6 +222,16 @@ class JobsPanel(QWidget):
         self.filter_combo = QComboBox()
         self.filter_combo.addItems(list(STATE_FILTERS))
         self.filter_combo.currentTextChanged.connect(lambda _text: self.reload())
+        self.kind_combo = QComboBox()
+        self.kind_combo.addItem("All kinds", None)
+        for kind in JOB_KINDS:
+            self.kind_combo.addItem(kind.replace("_", " ").capitalize(), kind)
+        self.kind_combo.currentIndexChanged.connect(lambda _index: self.reload())
+        self.chart: JobDurationChart | None = None
+        self.chart_button = QPushButton("Durations chart")
+        self.chart_button.setCheckable(True)
+        self.chart_button.setToolTip("Job durations over time per device (render and thumbnail jobs)")
+        self.chart_button.toggled.connect(self.show_chart)
         self.cancel_button = QPushButton("Cancel")
         self.retry_button = QPushButton("Retry")
         self.clear_button = QPushButton("Clear finished")
@@ -222,8 +242,9 @@ class JobsPanel(QWidget):
         self.counts_label.setObjectName("Dim")
         bar = QHBoxLayout()
         bar.addWidget(self.filter_combo)
+        bar.addWidget(self.kind_combo)
         bar.addWidget(self.counts_label, 1)
-        for button in (self.cancel_button, self.retry_button, self.clear_button):
+        for button in (self.chart_button, self.cancel_button, self.retry_button, self.clear_button):
             bar.addWidget(button)
 
         self.table = QTableView()
@@ -245,10 +266,13 @@ class JobsPanel(QWidget):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.table.doubleClicked.connect(self._on_double_clicked)
 
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.table)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(bar)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.splitter, 1)
 
         self._apply_timer = QTimer(self)
         self._apply_timer.setSingleShot(True)
@@ -262,9 +286,14 @@ class JobsPanel(QWidget):
         jobs.job_updated.connect(self.on_job_updated)
         self.reload()
 
+    @property
+    def kind_filter(self) -> str | None:
+        kind = self.kind_combo.currentData()
+        return str(kind) if kind else None
+
     def reload(self) -> None:
         states = STATE_FILTERS[self.filter_combo.currentText()]
-        docs = self._catalog.jobs.find(states=states, limit=JOB_LIMIT)
+        docs = self._catalog.jobs.find(states=states, kind=self.kind_filter, limit=JOB_LIMIT)
         self._learn_names(docs)
         self.model.set_jobs(docs)
         self._update_counts()
@@ -295,9 +324,51 @@ class JobsPanel(QWidget):
         docs, self._incoming = list(self._incoming.values()), {}
         self._learn_names(docs)
         states = STATE_FILTERS[self.filter_combo.currentText()]
-        self.model.apply(docs, set(states) if states is not None else None)
+        self.model.apply(docs, set(states) if states is not None else None, self.kind_filter)
         self._update_counts()
         self._update_buttons()
+        if self.chart is not None:
+            self.chart.add_jobs(d for d in docs if d.state == JobState.COMPLETED)
+
+    # ---- chart -----------------------------------------------------------------------------------
+
+    def show_chart(self, visible: bool = True) -> None:
+        """Show or hide the durations chart; it (and pyqtgraph) is built the first time it is shown."""
+        if visible and self.chart is None:
+            from ui.job_chart import JobDurationChart
+
+            self.chart = JobDurationChart()
+            self.chart.kind_changed.connect(lambda _kind: self._reload_chart())
+            self.splitter.addWidget(self.chart)
+            self.splitter.setSizes([max(400, self.width() * 3 // 5), max(300, self.width() * 2 // 5)])
+            self._reload_chart()
+        if self.chart is not None:
+            self.chart.setVisible(visible)
+        if self.chart_button.isChecked() != visible:
+            self.chart_button.setChecked(visible)
+
+    def _reload_chart(self) -> None:
+        if self.chart is not None:
+            kind = self.chart.kind
+            self.chart.set_jobs(
+                self._catalog.jobs.find(states=[JobState.COMPLETED], kind=kind, limit=CHART_LIMIT)
+            )
+
+    def show_job(self, job_id: int) -> bool:
+        """Select a job's row, widening the filters when they hide it (a notification's target)."""
+        row = self.model.row_of(job_id)
+        if row is None:
+            for combo in (self.filter_combo, self.kind_combo):
+                combo.blockSignals(True)
+                combo.setCurrentIndex(0)
+                combo.blockSignals(False)
+            self.reload()
+            row = self.model.row_of(job_id)
+        if row is None:
+            return False
+        self.table.selectRow(row)
+        self.table.scrollTo(self.model.index(row, 0))
+        return True
 
     def _learn_names(self, docs: list[JobDocument]) -> None:
         missing = list({d.asset_id for d in docs if d.asset_id and d.asset_id not in self.model.asset_names})
