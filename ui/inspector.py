@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QFlowLayout
 from superqt.utils import create_worker, qdebounced
 
+from ui.categories import CategoryEditor
 from ui.files import copy_out, reveal_in_file_manager
 from ui.formatting import KIND_LABELS, exif_rows, human_size, metadata_rows
 
@@ -47,12 +47,9 @@ def _section(title: str) -> QLabel:
     return label
 
 
-def _clear_layout(layout: Any) -> None:
-    while layout.count():
-        item = layout.takeAt(0)
-        widget = item.widget()
-        if widget is not None:
-            widget.deleteLater()
+def _user_tags(record: AssetRecord) -> list[str]:
+    """The user's free tags (confirmed categories are shown with the categories instead)."""
+    return [t.name for t in record.tags if t.source == "user" and not t.is_category]
 
 
 class Inspector(QFrame):
@@ -117,10 +114,9 @@ class Inspector(QFrame):
         self.tags_edit = QLineEdit()
         self.tags_edit.setPlaceholderText("Add tags, separated by commas")
         self.tags_edit.editingFinished.connect(self.save_tags)
-        self.ai_title = _section("AI categories")
-        self.ai_chips = QWidget()
-        self.ai_layout = QFlowLayout(self.ai_chips)
-        self.ai_layout.setContentsMargins(0, 0, 0, 0)
+        self.ai_title = _section("Categories")
+        self.categories = CategoryEditor(catalog)
+        self.categories.changed.connect(self._reload_record)
         self.notes_edit = QPlainTextEdit()
         self.notes_edit.setPlaceholderText("Notes for this asset…")
         self.notes_edit.setFixedHeight(96)
@@ -152,8 +148,9 @@ class Inspector(QFrame):
         single.addSpacing(6)
         single.addWidget(_section("Tags"))
         single.addWidget(self.tags_edit)
+        single.addSpacing(6)
         single.addWidget(self.ai_title)
-        single.addWidget(self.ai_chips)
+        single.addWidget(self.categories)
         single.addSpacing(6)
         single.addWidget(_section("Notes"))
         single.addWidget(self.notes_edit)
@@ -212,9 +209,8 @@ class Inspector(QFrame):
         camera = exif_rows(record)
         self.exif_title.setVisible(bool(camera))
         self._fill_form(self.exif_form, camera)
-        user_tags = [t.name for t in record.tags if t.source == "user"]
-        self.tags_edit.setText(", ".join(user_tags))
-        self._fill_ai(record)
+        self.tags_edit.setText(", ".join(_user_tags(record)))
+        self.categories.set_record(record)
         self.notes_edit.blockSignals(True)
         self.notes_edit.setPlainText(record.notes)
         self.notes_edit.blockSignals(False)
@@ -228,7 +224,7 @@ class Inspector(QFrame):
             return
         if self.tags_edit.hasFocus() or self.notes_edit.hasFocus():
             self._update_preview()
-            self._fill_ai(record)
+            self.categories.set_record(record)
             return
         self._flush_notes()
         self._show_one(record)
@@ -244,18 +240,6 @@ class Inspector(QFrame):
             text.setWordWrap(True)
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             form.addRow(key, text)
-
-    def _fill_ai(self, record: AssetRecord) -> None:
-        _clear_layout(self.ai_layout)
-        categories = [t for t in record.tags if t.source == "ai"]
-        self.ai_title.setVisible(bool(categories))
-        self.ai_chips.setVisible(bool(categories))
-        for tag in sorted(categories, key=lambda t: -(t.confidence or 0)):
-            confidence = f"  {tag.confidence * 100:.0f}%" if tag.confidence is not None else ""
-            chip = QLabel(f"✦ {tag.name}{confidence}")
-            chip.setObjectName("AiChip")
-            chip.setToolTip("Suggested by the classifier; type it into Tags to confirm it as your own")
-            self.ai_layout.addWidget(chip)
 
     def _update_preview(self) -> None:
         record = self.record
@@ -287,10 +271,11 @@ class Inspector(QFrame):
         if record is None:
             return
         wanted = self.tag_names()
-        current = [t.name for t in record.tags if t.source == "user"]
-        if sorted(set(wanted)) == sorted(set(current)):
+        if sorted(set(wanted)) == sorted(set(_user_tags(record))):
             return
-        self._catalog.set_user_tags(record.id, wanted)
+        # set_user_tags replaces every user-owned tag: confirmed categories are kept by passing them on.
+        confirmed = [t.name for t in record.tags if t.source == "user" and t.is_category]
+        self._catalog.set_user_tags(record.id, [*wanted, *confirmed])
         self._reload_record(record.id)
 
     def _notes_typed(self) -> None:
@@ -315,8 +300,10 @@ class Inspector(QFrame):
             return
         self._records = [fresh if r.id == asset_id else r for r in self._records]
         if self.record is not None:
-            self.tags_edit.setText(", ".join(t.name for t in fresh.tags if t.source == "user"))
-            self._fill_ai(fresh)
+            if not self.tags_edit.hasFocus():
+                self.tags_edit.setText(", ".join(_user_tags(fresh)))
+            if self.categories.record is None or self.categories.record != fresh:
+                self.categories.set_record(fresh)
         self.asset_edited.emit(fresh)
 
     # ---- files -----------------------------------------------------------------------------------

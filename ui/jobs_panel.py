@@ -107,9 +107,7 @@ class JobTableModel(QAbstractTableModel):
         self._reindex()
         self.endResetModel()
 
-    def apply(
-        self, docs: list[JobDocument], accepts: set[JobState] | None, kind: str | None = None
-    ) -> None:
+    def apply(self, docs: list[JobDocument], accepts: set[JobState] | None, kind: str | None = None) -> None:
         """Update known rows in place; new jobs that pass the filters go on top (newest first)."""
         new: list[JobDocument] = []
         changed: list[int] = []

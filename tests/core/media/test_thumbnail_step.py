@@ -19,6 +19,7 @@ from core.jobs.steps import (
 )
 from core.media.hashing import sequence_hash
 from core.media.kinds import AssetKind
+from core.media.limits import MediaLimits
 from core.media.probe import probe, probe_sequence
 from core.media.sequences import group_sequences
 from core.media.thumbnails import make_thumbnail, thumbnail_step
@@ -28,8 +29,6 @@ from tests.core.media.conftest import gradient_bgr, write_image
 
 if TYPE_CHECKING:
     from collections.abc import Generator
-
-    from core.media.limits import MediaLimits
 
 
 def run_step(gen: Generator[Progress, None, dict[str, Any]]) -> tuple[list[Progress], dict[str, Any]]:
