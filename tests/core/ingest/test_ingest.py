@@ -36,7 +36,8 @@ def test_scan_skips_clutter_groups_sequences_and_survives_symlink_loops(drop_fol
     candidates, failures = scan_paths([drop_folder])
     names = sorted(Path(c.display_path).name for c in candidates)
     assert "shot010.[1001-1005].png" in names
-    assert ".DS_Store" not in names and "Thumbs.db" not in names
+    assert ".DS_Store" not in names
+    assert "Thumbs.db" not in names
     assert len(candidates) == 6  # hero, 2 props, the sequence, broken, empty
     assert failures == []
     _, missing = scan_paths([drop_folder / "nope"])
@@ -51,8 +52,15 @@ def _ingest(data_dir: Path, inputs: list[Path], *, copy: bool = False, cancel: C
     scheduler = headless_scheduler(runtime, lanes, recorder)
     ingestor = Ingestor(runtime.catalog, runtime.paths, runtime.limits, lanes.media)
     run = ingest_with_jobs(
-        ingestor, scheduler, runtime.catalog, runtime.registry, inputs, project.id,
-        copy_into_library=copy, cancel=cancel, follow_ups=False,
+        ingestor,
+        scheduler,
+        runtime.catalog,
+        runtime.registry,
+        inputs,
+        project.id,
+        copy_into_library=copy,
+        cancel=cancel,
+        follow_ups=False,
     )
     try:
         while True:
@@ -90,7 +98,7 @@ def test_ingesting_again_finds_duplicates_and_loses_nothing(drop_folder: Path, t
     copy_of_hero = tmp_path / "elsewhere" / "hero_copy.jpg"
     copy_of_hero.parent.mkdir()
     shutil.copy(drop_folder / "hero.jpg", copy_of_hero)
-    runtime, second, recorder = _ingest(data, [drop_folder / "hero.jpg", copy_of_hero])
+    runtime, second, _recorder = _ingest(data, [drop_folder / "hero.jpg", copy_of_hero])
     assert second.added == []
     assert {Path(p).name for p, _ in second.duplicates} == {"hero.jpg", "hero_copy.jpg"}
     assert all(asset_id in first.added for _, asset_id in second.duplicates)
@@ -98,14 +106,19 @@ def test_ingesting_again_finds_duplicates_and_loses_nothing(drop_folder: Path, t
 
 
 def test_copy_into_library_copies_files_and_frames(drop_folder: Path, tmp_path: Path) -> None:
-    runtime, report, _ = _ingest(tmp_path / "data", [drop_folder / "renders", drop_folder / "hero.jpg"], copy=True)
+    runtime, report, _ = _ingest(
+        tmp_path / "data", [drop_folder / "renders", drop_folder / "hero.jpg"], copy=True
+    )
     assets = runtime.catalog.get_assets(report.added)
     assert len(assets) == 2
     for asset in assets:
         assert asset.copied
         assert Path(asset.path).is_relative_to(runtime.paths.library_dir)
     sequence = next(a for a in assets if a.kind == "sequence")
-    assert all(p.is_file() and p.is_relative_to(runtime.paths.library_dir) for p in sequence_frames(sequence.metadata))
+    assert all(
+        p.is_file() and p.is_relative_to(runtime.paths.library_dir)
+        for p in sequence_frames(sequence.metadata)
+    )
 
 
 def test_cancel_keeps_what_was_registered(tmp_path: Path) -> None:
@@ -134,7 +147,9 @@ def test_cancel_keeps_what_was_registered(tmp_path: Path) -> None:
     assert runtime.catalog.count_assets(AssetQuery(project_id=project.id)) == len(report.added)
 
 
-def test_files_over_the_size_limit_are_refused_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_files_over_the_size_limit_are_refused_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("STRATOPIPE_MAX_FILE_SIZE_MB", "1")
     big = tmp_path / "in" / "big.png"
     write_image(big, 5, (1200, 1200))  # random noise PNG: several MiB

@@ -56,7 +56,8 @@ def test_steps_run_in_order_and_record_outputs_durations_and_device(tmp_path: Pa
     assert doc.step("probe").device == "cpu"
     assert doc.step("thumbnail").output == {"path": "t.jpg"}
     assert all(s.duration_s is not None and s.duration_s >= 0 for s in doc.steps)
-    assert updates[0] == "running" and updates[-1] == "completed"
+    assert updates[0] == "running"
+    assert updates[-1] == "completed"
 
 
 def test_recoverable_errors_retry_then_succeed(tmp_path: Path) -> None:

@@ -49,7 +49,9 @@ def _assets(catalog: Catalog, n: int) -> list[int]:
     return sorted(ids.values())
 
 
-def _scheduler(catalog: Catalog, tmp_path: Path, registry: StepRegistry, listener: Listener) -> tuple[JobScheduler, list[ThreadPoolExecutor]]:
+def _scheduler(
+    catalog: Catalog, tmp_path: Path, registry: StepRegistry, listener: Listener
+) -> tuple[JobScheduler, list[ThreadPoolExecutor]]:
     pools = [ThreadPoolExecutor(2), ThreadPoolExecutor(1)]
     lanes = {"media": pools[0], "render": pools[0], "inference": pools[0]}
     scheduler = JobScheduler(
@@ -58,7 +60,9 @@ def _scheduler(catalog: Catalog, tmp_path: Path, registry: StepRegistry, listene
     return scheduler, pools
 
 
-def _thumbnail_registry(gate: threading.Event | None = None, fail_names: tuple[str, ...] = ()) -> StepRegistry:
+def _thumbnail_registry(
+    gate: threading.Event | None = None, fail_names: tuple[str, ...] = ()
+) -> StepRegistry:
     def thumbnail(ctx: StepContext) -> Generator[Progress, None, dict[str, Any]]:
         assert ctx.asset is not None
         if gate is not None:
@@ -87,10 +91,12 @@ def test_batch_runs_persists_applies_and_summarises_once(catalog: Catalog, tmp_p
     states = sorted(str(d.state) for d in catalog.jobs.find())
     assert states == ["completed"] * 4 + ["failed"]
     failed_asset = catalog.get_asset(ids[3])
-    assert failed_asset is not None and failed_asset.status == "failed"
+    assert failed_asset is not None
+    assert failed_asset.status == "failed"
     assert "a3.png is truncated" in (failed_asset.error or "")
     ready = catalog.get_asset(ids[0])
-    assert ready is not None and ready.thumbnail == f"/thumbs/{ids[0]}.jpg"
+    assert ready is not None
+    assert ready.thumbnail == f"/thumbs/{ids[0]}.jpg"
     assert sorted(set(listener.changed)) == sorted(ids)
     for pool in pools:
         pool.shutdown()
@@ -108,7 +114,8 @@ def test_jobs_interrupted_by_a_crash_are_recovered_at_start(catalog: Catalog, tm
     assert scheduler.wait_idle(10)
     assert crashed.id is not None
     final = catalog.jobs.get(crashed.id)
-    assert final is not None and final.state == JobState.COMPLETED
+    assert final is not None
+    assert final.state == JobState.COMPLETED
     for pool in pools:
         pool.shutdown()
 
@@ -123,11 +130,13 @@ def test_cancel_and_retry_from_the_jobs_panel(catalog: Catalog, tmp_path: Path) 
     scheduler.cancel(doc.id)
     assert scheduler.wait_idle(10)
     cancelled = catalog.jobs.get(doc.id)
-    assert cancelled is not None and cancelled.state == JobState.CANCELLED
+    assert cancelled is not None
+    assert cancelled.state == JobState.CANCELLED
     gate.set()
     assert scheduler.retry(doc.id) is not None
     assert scheduler.wait_idle(10)
     done = catalog.jobs.get(doc.id)
-    assert done is not None and done.state == JobState.COMPLETED
+    assert done is not None
+    assert done.state == JobState.COMPLETED
     for pool in pools:
         pool.shutdown()
