@@ -140,9 +140,11 @@ def build_window(runtime: Any) -> tuple[Any, Any]:
     ingest = IngestController(runtime.catalog, runtime.paths, runtime.limits, lanes, jobs, runtime.registry)
     notifier = Notifier(runtime.catalog, runtime.settings, SystemTrayPresenter.create())
     window = MainWindow(runtime.catalog, runtime.settings, runtime.paths, jobs, ingest, notifier)
+    sync = build_sync(runtime, window)
 
     def shutdown() -> None:
         log.info("Shutting down")
+        sync.close()
         notifier.flush()
         ingest.cancel()
         jobs.shutdown()
@@ -151,6 +153,21 @@ def build_window(runtime: Any) -> tuple[Any, Any]:
         runtime.close()
 
     return window, shutdown
+
+
+def build_sync(runtime: Any, window: Any) -> Any:
+    """Comments and tasks: the sync bridge (its client starts when a stored sign-in exists) and its UI."""
+    from core.sync.credentials import TokenStore
+    from core.sync.local_store import LocalStore
+    from ui.login import SyncUi
+    from workers.sync_bridge import SyncBridge
+
+    store = LocalStore(runtime.paths.catalog_file)
+    bridge = SyncBridge(store, TokenStore(), runtime.settings, runtime.paths.settings_file, parent=window)
+    window.sync_ui = SyncUi(window, bridge)
+    if not bridge.start_from_settings():
+        log.info("Sync not started: no server or no stored sign-in (File > Sign in...)")
+    return bridge
 
 
 class LaneResourcesHolder:

@@ -25,7 +25,7 @@ from core.jobs.steps import CancelToken
 from core.media.errors import MediaError
 from core.media.hashing import content_hash, sequence_hash
 from core.media.kinds import AssetKind, detect_kind, is_hidden_or_system
-from core.media.probe import probe, probe_sequence
+from core.media.probe import check_file_size, probe, probe_sequence
 from core.media.sequences import FrameSequence, group_sequences
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ def examine(candidate: IngestCandidate, limits: MediaLimits) -> ExaminedFile:
     if sequence is not None:
         size = 0
         for frame in sequence.paths:
-            size += _checked_size(frame, limits)
+            size += check_file_size(frame, limits)
         kind = detect_kind(sequence.paths[0])
         if kind != AssetKind.IMAGE:
             raise MediaError(f"{sequence.display_name}: frames are not images", candidate.path)
@@ -194,29 +194,13 @@ def examine(candidate: IngestCandidate, limits: MediaLimits) -> ExaminedFile:
         }
         return ExaminedFile(candidate, AssetKind.SEQUENCE, sequence_hash(sequence.paths), size, metadata)
     path = candidate.path
-    size = _checked_size(path, limits)
+    size = check_file_size(path, limits)
     kind = detect_kind(path)
     if kind == AssetKind.OTHER:
         ext = f" ({path.suffix})" if path.suffix else ""
         raise MediaError(f"{path.name}: " + UNSUPPORTED_MESSAGE.format(ext=ext), path)
     metadata = probe(path, kind, limits)
     return ExaminedFile(candidate, kind, content_hash(path), size, metadata)
-
-
-def _checked_size(path: Path, limits: MediaLimits) -> int:
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise MediaError(f"Cannot read {path.name}: {exc.strerror or exc} ({path})", path) from exc
-    if size == 0:
-        raise MediaError(f"{path.name} is empty (0 bytes) ({path})", path)
-    if size > limits.max_file_size_bytes:
-        raise MediaError(
-            f"{path.name} is {size / 2**20:,.0f} MiB, over the {limits.max_file_size_bytes / 2**20:,.0f} MiB"
-            " limit set in Settings",
-            path,
-        )
-    return size
 
 
 # ---- register -----------------------------------------------------------------------------------

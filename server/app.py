@@ -44,7 +44,7 @@ from core.sync.protocol import (
     SubscribeRequest,
     UnsubscribeRequest,
 )
-from server import store
+from server import changes, store
 from server.admin import DEFAULT_TOKEN_TTL_S
 from server.db import open_database
 from server.ratelimit import TokenBucket
@@ -78,6 +78,8 @@ class ServerConfig:
     ping_interval_s: float | None = 20.0
     page_size: int = EVENT_PAGE_SIZE
     max_batch: int = 512
+    # Loop turns the writer may wait for more changes before committing a batch (see _run_writer).
+    gather_turns: int = 8
     max_outgoing_messages: int = 20_000
     ssl_context: ssl.SSLContext | None = None
 
@@ -471,6 +473,15 @@ class SyncServer:
             session.close_soon("internal error during catch-up")
 
     # -- writer ----------------------------------------------------------------------------------
+    def _take_queued(self, batch: list[tuple[Session, Change, str | None]]) -> bool:
+        """Move queued changes into ``batch`` (up to ``max_batch``); True once the stop marker came."""
+        while len(batch) < self.config.max_batch and not self._write_queue.empty():
+            item = self._write_queue.get_nowait()
+            if item is None:
+                return True
+            batch.append(item)
+        return False
+
     async def _run_writer(self) -> None:
         stopping = False
         while not stopping:
@@ -478,16 +489,22 @@ class SyncServer:
             if first is None:
                 break
             batch = [first]
-            while len(batch) < self.config.max_batch and not self._write_queue.empty():
-                item = self._write_queue.get_nowait()
-                if item is None:
-                    stopping = True
+            stopping = self._take_queued(batch)
+            # Group commit: one commit costs as much as applying several changes, so while changes
+            # keep arriving give the loop a few more turns to read what already waits in other
+            # sockets. An idle server commits a lone change at once.
+            quiet_turns = 0
+            for _turn in range(self.config.gather_turns):
+                if stopping or len(batch) >= self.config.max_batch or quiet_turns >= 2:
                     break
-                batch.append(item)
+                await asyncio.sleep(0)
+                before = len(batch)
+                stopping = self._take_queued(batch)
+                quiet_turns = quiet_turns + 1 if len(batch) == before else 0
             assert self.engine is not None
             work = [(session.user, change) for session, change, _ in batch if session.user]
             try:
-                results = await self._write(store.apply_batch, work)
+                results = await self._write(changes.apply_batch, work)
             except Exception:
                 log.exception("event=writer_failed size=%d", len(batch))
                 for session, _change, request_id in batch:
@@ -498,7 +515,7 @@ class SyncServer:
     def _dispatch(
         self,
         batch: list[tuple[Session, Change, str | None]],
-        results: list[store.ChangeResult],
+        results: list[changes.ChangeResult],
     ) -> None:
         new_events: dict[int, list[tuple[int, str]]] = {}
         for (session, _change, request_id), result in zip(batch, results, strict=True):

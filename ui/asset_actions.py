@@ -52,7 +52,7 @@ JOB_NOUNS = {
 
 
 def can_run(job_kind: str, record: AssetRecord) -> bool:
-    return record.kind in JOB_ASSET_KINDS.get(job_kind, ()) and record.status != "pending"
+    return record.kind in JOB_ASSET_KINDS.get(job_kind, ())
 
 
 class AssetActions(QObject):

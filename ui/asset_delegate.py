@@ -1,7 +1,9 @@
 """Paints one grid tile: thumbnail (aspect kept, centred), elided name, a detail line and badges.
 
 Everything painted comes from the model's roles (a loaded record and a cached pixmap): no query, no
-file access and no decoding here. Placeholders are vector drawings and the theme's cached icons.
+file access and no decoding here. Placeholders are vector drawings and the theme's cached icons. A
+video tile under the mouse shows the filmstrip cell under the cursor (hover-scrub) once its strip is
+in the ``FilmstripCache``.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem,
 
 from ui import theme
 from ui.asset_model import AssetRole
+from ui.filmstrip import cell_rect, filmstrip_cell
 from ui.formatting import format_label, frame_range, human_duration, human_size, video_duration
 
 if TYPE_CHECKING:
     from core.catalog.records import AssetRecord
+    from ui.filmstrip import FilmstripCache
 
 PADDING = 6
 TEXT_HEIGHT = 38
@@ -34,6 +38,8 @@ class AssetDelegate(QStyledItemDelegate):
         self._small_font.setPointSizeF(max(7.0, self._name_font.pointSizeF() - 1.5))
         self._badge_font = QFont(self._small_font)
         self._badge_font.setBold(True)
+        self.filmstrips: FilmstripCache | None = None
+        self.scrub: tuple[int, float] | None = None  # (asset id, mouse x as 0..1 across the thumbnail)
 
     def set_tile_size(self, size: int) -> None:
         self.tile_size = size
@@ -67,7 +73,9 @@ class AssetDelegate(QStyledItemDelegate):
         thumb_rect = QRect(rect.x() + PADDING, rect.y() + PADDING, size, size)
         painter.setBrush(theme.BASE)
         painter.drawRoundedRect(QRectF(thumb_rect), RADIUS - 2, RADIUS - 2)
-        if pixmap is not None and not pixmap.isNull():
+        if self._draw_scrub_frame(painter, thumb_rect, record):
+            pass
+        elif pixmap is not None and not pixmap.isNull():
             self._draw_thumbnail(painter, thumb_rect, pixmap)
         else:
             self._draw_placeholder(painter, thumb_rect, record, thumb_failed)
@@ -92,6 +100,46 @@ class AssetDelegate(QStyledItemDelegate):
         painter.setClipPath(clip)
         painter.drawPixmap(target, pixmap)
         painter.restore()
+
+    def scrub_cell(self, record: AssetRecord) -> tuple[int, int] | None:
+        """(cell, source frame) the hover-scrub shows for ``record`` now, or None (poster shown)."""
+        if self.scrub is None or self.filmstrips is None or self.scrub[0] != record.id:
+            return None
+        loaded = self.filmstrips.cached(record.id)
+        if loaded is None:
+            return None
+        strip = loaded[0]
+        cell = filmstrip_cell(self.scrub[1], strip.cells)
+        return cell, strip.frames[cell]
+
+    def _draw_scrub_frame(self, painter: QPainter, area: QRect, record: AssetRecord) -> bool:
+        chosen = self.scrub_cell(record)
+        if chosen is None or self.filmstrips is None or self.scrub is None:
+            return False
+        loaded = self.filmstrips.cached(record.id)
+        assert loaded is not None
+        strip, pixmap = loaded
+        cell, frame = chosen
+        source = cell_rect(pixmap.width(), pixmap.height(), strip.cells, cell)
+        scaled = source.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRect(0, 0, scaled.width(), scaled.height())
+        target.moveCenter(area.center())
+        clip = QPainterPath()
+        clip.addRoundedRect(QRectF(area), RADIUS - 2, RADIUS - 2)
+        painter.save()
+        painter.setClipPath(clip)
+        painter.drawPixmap(target, pixmap, source)
+        # Where in the clip the mouse is: a thin bar along the bottom edge.
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 140))
+        painter.drawRect(QRectF(area.x(), area.bottom() - 3, area.width(), 4))
+        painter.setBrush(theme.ACCENT)
+        painter.drawRect(QRectF(area.x(), area.bottom() - 3, area.width() * self.scrub[1], 4))
+        painter.restore()
+        if self.tile_size >= 96:
+            self._pill(painter, area.left() + 5, area.bottom() - 8, f"frame {frame}", QColor(0, 0, 0, 170),
+                       Qt.AlignmentFlag.AlignLeft, from_bottom=True)  # fmt: skip
+        return True
 
     def _draw_placeholder(
         self, painter: QPainter, area: QRect, record: AssetRecord, thumb_failed: bool

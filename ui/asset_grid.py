@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -30,6 +31,7 @@ from ui.formatting import KIND_PLURALS
 if TYPE_CHECKING:
     from core.catalog.records import AssetRecord, SortOrder
     from ui.asset_model import AssetListModel
+    from ui.filmstrip import FilmstripCache
 
 MIN_TILE, MAX_TILE, DEFAULT_TILE = 64, 512, 176
 SORTS: dict[str, SortOrder] = {"Name": "name", "Newest": "-created", "Largest": "-size"}
@@ -41,11 +43,19 @@ class AssetGrid(QWidget):
     selection_changed = Signal(object)  # list[AssetRecord]
     open_requested = Signal(object)  # AssetRecord
     tile_size_changed = Signal(int)
+    context_menu_requested = Signal(object, object)  # list[AssetRecord], QPoint (global)
 
-    def __init__(self, model: AssetListModel, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        model: AssetListModel,
+        parent: QWidget | None = None,
+        *,
+        filmstrips: FilmstripCache | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("GridPanel")
         self.model = model
+        self.filmstrips = filmstrips
         self._project_id: int | None = None
         self._recent_days: float | None = None
 
@@ -113,6 +123,11 @@ class AssetGrid(QWidget):
         self.view.setDragDropMode(QAbstractItemView.DragDropMode.NoDragDrop)
         self.view.setMouseTracking(True)
         self.view.setItemDelegate(self.delegate)
+        self.delegate.filmstrips = filmstrips
+        if filmstrips is not None:
+            filmstrips.ready.connect(self._on_filmstrip_ready)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._on_context_menu)
         self.view.viewport().installEventFilter(self)
         self.view.setModel(model)
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._emit_selection())
@@ -232,9 +247,57 @@ class AssetGrid(QWidget):
         self.tile_size_changed.emit(size)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:
-            self._fit_columns()
+        if watched is self.view.viewport():
+            if event.type() == QEvent.Type.Resize:
+                self._fit_columns()
+            elif event.type() == QEvent.Type.MouseMove and isinstance(event, QMouseEvent):
+                self.scrub_at(event.position().toPoint())
+            elif event.type() == QEvent.Type.Leave:
+                self._set_scrub(None)
         return False
+
+    # ---- hover-scrub -----------------------------------------------------------------------------
+
+    def scrub_at(self, pos: QPoint) -> None:
+        """The mouse moved over the viewport: a video tile with a filmstrip shows the frame under x."""
+        if self.filmstrips is None:
+            return
+        index = self.view.indexAt(pos)
+        record = self.model.record_at(index.row()) if index.isValid() else None
+        if record is None or record.kind != "video" or self.filmstrips.request(record) is None:
+            self._set_scrub(None)
+            return
+        thumb_left = self.view.visualRect(index).x() + PADDING
+        fraction = max(0.0, min(1.0, (pos.x() - thumb_left) / max(1, self.tile_size)))
+        self._set_scrub((record.id, fraction))
+
+    def _set_scrub(self, scrub: tuple[int, float] | None) -> None:
+        previous = self.delegate.scrub
+        if previous == scrub:
+            return
+        self.delegate.scrub = scrub
+        for state in (previous, scrub):
+            if state is not None:
+                self._update_tile(state[0])
+
+    def _update_tile(self, asset_id: int) -> None:
+        row = self.model.row_of(asset_id)
+        if row is not None:
+            self.view.viewport().update(self.view.visualRect(self.model.index(row)))
+
+    def _on_filmstrip_ready(self, asset_id: int) -> None:
+        if self.delegate.scrub is not None and self.delegate.scrub[0] == asset_id:
+            self._update_tile(asset_id)
+
+    def _on_context_menu(self, pos: QPoint) -> None:
+        index = self.view.indexAt(pos)
+        if not index.isValid():
+            return
+        if not self.view.selectionModel().isSelected(index):
+            self.select_row(index.row())
+        records = self.selected_records()
+        if records:
+            self.context_menu_requested.emit(records, self.view.viewport().mapToGlobal(pos))
 
     def _fit_columns(self) -> None:
         """Spread the columns over the full width so no ragged gap is left at the right edge."""

@@ -138,7 +138,9 @@ class CategoryEditor(QWidget):
         line = self.add_combo.lineEdit()
         assert line is not None
         line.setPlaceholderText(ADD_PLACEHOLDER)
+        # A pick from the list arrives as textActivated; typed text only as returnPressed (NoInsert).
         self.add_combo.textActivated.connect(self.add)
+        line.returnPressed.connect(lambda: self.add(line.text()))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)

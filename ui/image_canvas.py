@@ -6,16 +6,27 @@ decodes full-size pixels off the UI thread.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPointF, QRectF, QRunnable, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPen, QPixmap, QWheelEvent
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QWidget
 
 from ui import theme
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from core.media.limits import MediaLimits
 
 log = logging.getLogger(__name__)
@@ -35,9 +46,13 @@ def _checkerboard(cell: int = 10) -> QPixmap:
 
 
 class ImageCanvas(QWidget):
-    """Paints one image at a zoom and offset; fit mode follows the widget's size."""
+    """Paints one image at a zoom and offset; fit mode follows the widget's size.
+
+    ``view_changed`` fires on every zoom or pan so a second canvas can follow with ``follow``.
+    """
 
     zoom_changed = Signal(float)
+    view_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -50,6 +65,34 @@ class ImageCanvas(QWidget):
         self._fit_mode = True
         self._drag_from: QPointF | None = None
         self._checker = QBrush(_checkerboard())
+        self._overlay: QRectF | None = None  # image pixels
+        self._overlay_label = ""
+        self.caption = ""
+
+    def set_overlay_box(self, box: QRectF | None, label: str = "") -> None:
+        """A rectangle in image pixels drawn over the image (the focus crop), or None for none."""
+        self._overlay = box
+        self._overlay_label = label
+        self.update()
+
+    @property
+    def overlay_box(self) -> QRectF | None:
+        return self._overlay
+
+    def set_caption(self, text: str) -> None:
+        self.caption = text
+        self.update()
+
+    def follow(self, other: ImageCanvas) -> None:
+        """Show the same part of the picture as ``other``, even when the two images differ in size
+        (an enhanced image may be upscaled): zoom is matched per unit of picture width."""
+        if self._pixmap.isNull() or other._pixmap.isNull():
+            return
+        ratio = other._pixmap.width() / self._pixmap.width()
+        self._fit_mode = other._fit_mode
+        self._set_zoom(max(MIN_ZOOM / 4, min(MAX_ZOOM * 4, other._zoom * ratio)), notify=False)
+        self._offset = QPointF(other._offset)
+        self.update()
 
     @property
     def zoom(self) -> float:
@@ -67,8 +110,12 @@ class ImageCanvas(QWidget):
         self._has_alpha = image.hasAlphaChannel()
         self.fit()
 
+    def image(self) -> QImage:
+        return self._pixmap.toImage()
+
     def clear(self) -> None:
         self._pixmap = QPixmap()
+        self._overlay = None
         self.update()
 
     def fit(self) -> None:
@@ -90,9 +137,10 @@ class ImageCanvas(QWidget):
         zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
         image_point = (anchor - self._offset) / self._zoom
         self._fit_mode = False
-        self._set_zoom(zoom)
+        self._set_zoom(zoom, notify=False)
         self._offset = anchor - image_point * zoom
         self.update()
+        self.view_changed.emit()
 
     def zoom_by(self, factor: float) -> None:
         self.zoom_at(self._zoom * factor, QPointF(self.width() / 2, self.height() / 2))
@@ -103,11 +151,13 @@ class ImageCanvas(QWidget):
             self._offset.x(), self._offset.y(), size.width() * self._zoom, size.height() * self._zoom
         )
 
-    def _set_zoom(self, zoom: float) -> None:
+    def _set_zoom(self, zoom: float, *, notify: bool = True) -> None:
         if zoom != self._zoom:
             self._zoom = zoom
             self.zoom_changed.emit(zoom)
         self.update()
+        if notify:
+            self.view_changed.emit()
 
     def _centre(self) -> None:
         size = self._pixmap.size()
@@ -115,6 +165,7 @@ class ImageCanvas(QWidget):
             (self.width() - size.width() * self._zoom) / 2, (self.height() - size.height() * self._zoom) / 2
         )
         self.update()
+        self.view_changed.emit()
 
     def resizeEvent(self, event: object) -> None:  # type: ignore[override]
         if self._fit_mode:
@@ -137,6 +188,7 @@ class ImageCanvas(QWidget):
             self._drag_from = event.position()
             self._fit_mode = False
             self.update()
+            self.view_changed.emit()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         self._drag_from = None
@@ -159,14 +211,58 @@ class ImageCanvas(QWidget):
         # Smooth when shrinking; nearest when magnifying so pixels stay inspectable.
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._zoom < 1.0)
         painter.drawPixmap(target, self._pixmap, QRectF(self._pixmap.rect()))
+        if self._overlay is not None:
+            self._paint_overlay(painter, target)
+        if self.caption:
+            self._paint_caption(painter)
+
+    def overlay_rect(self) -> QRectF | None:
+        """The overlay box in widget coordinates (where the user sees it)."""
+        if self._overlay is None:
+            return None
+        box = self._overlay
+        return QRectF(
+            self._offset.x() + box.x() * self._zoom,
+            self._offset.y() + box.y() * self._zoom,
+            box.width() * self._zoom,
+            box.height() * self._zoom,
+        )
+
+    def _paint_overlay(self, painter: QPainter, target: QRectF) -> None:
+        box = self.overlay_rect()
+        assert box is not None
+        # Dim what lies outside the box so the crop reads at a glance, then outline it.
+        outside = QPainterPath()
+        outside.addRect(target)
+        inside = QPainterPath()
+        inside.addRect(box)
+        painter.fillPath(outside.subtracted(inside), QColor(0, 0, 0, 110))
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(theme.WARNING, 2, Qt.PenStyle.DashLine))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(box)
+        if self._overlay_label:
+            painter.setPen(theme.WARNING)
+            painter.drawText(box.adjusted(6, 4, 0, 0), Qt.AlignmentFlag.AlignLeft, self._overlay_label)
+
+    def _paint_caption(self, painter: QPainter) -> None:
+        metrics = painter.fontMetrics()
+        width = metrics.horizontalAdvance(self.caption) + 16
+        pill = QRectF(10, 10, width, metrics.height() + 6)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 170))
+        painter.drawRoundedRect(pill, 4, 4)
+        painter.setPen(theme.TEXT_BRIGHT)
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, self.caption)
 
 
-class _DecodeRelay(QObject):
+class DecodeRelay(QObject):
     done = Signal(int, QImage, str)  # request id, image (null on error), error text
 
 
-class _DecodeTask(QRunnable):
-    def __init__(self, request: int, path: Path, limits: MediaLimits | None, relay: _DecodeRelay) -> None:
+class DecodeTask(QRunnable):
+    def __init__(self, request: int, path: Path, limits: MediaLimits | None, relay: DecodeRelay) -> None:
         super().__init__()
         self._request, self._path, self._limits, self._relay = request, path, limits, relay
 
@@ -200,5 +296,3 @@ def decode_to_qimage(path: Path, limits: MediaLimits | None) -> QImage:
     contiguous = pixels if pixels.flags["C_CONTIGUOUS"] else pixels.copy()
     # copy(): the QImage must own its pixels once the numpy array goes away.
     return QImage(contiguous.data, width, height, width * channels, formats[channels]).copy()
-
-

@@ -261,6 +261,16 @@ class Inspector(QFrame):
         if self.record is not None and self.record.content_hash == content_hash:
             self._update_preview()
 
+    # ---- extra sections (sync: comments) ---------------------------------------------------------
+
+    def add_section(self, title: str, widget: QWidget) -> None:
+        """Another titled panel under the notes, shown when one asset is selected (comments)."""
+        layout = self._single_only.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.addSpacing(6)
+        layout.addWidget(_section(title))
+        layout.addWidget(widget)
+
     # ---- editing ---------------------------------------------------------------------------------
 
     def tag_names(self) -> list[str]:

@@ -5,11 +5,13 @@ and the notifier it is given; their signals (plain dataclasses) update the widge
 
 from __future__ import annotations
 
+import html
 import logging
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QUrl
+from PySide6.QtCore import QModelIndex, QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -36,19 +38,26 @@ from superqt.utils import create_worker, qthrottled
 
 from core.media.limits import MediaLimits
 from ui import theme
+from ui.asset_actions import AssetActions, submitted_message
 from ui.asset_grid import AssetGrid
 from ui.asset_model import AssetListModel
+from ui.device_status import DeviceStatus
 from ui.dialogs import IngestFailuresDialog, ProjectDialog, delete_assets_dialog, delete_project_dialog
 from ui.drop import DropRouter
 from ui.files import remove_library_copies
+from ui.filmstrip import FilmstripCache
 from ui.inspector import Inspector
 from ui.jobs_panel import JobsPanel
 from ui.notifications import NotificationCentre
 from ui.sidebar import Collection, Sidebar
 from ui.thumbnail_cache import ThumbnailCache
 from ui.viewer import AssetViewer
+from ui.window_state import restore_splitters, restore_window_state, save_window_state
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from core.ai.device import DeviceChoice
     from core.catalog.catalog import Catalog
     from core.catalog.records import AssetRecord, ProjectRecord
     from core.ingest import IngestProgress, IngestReport
@@ -62,13 +71,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UI_STATE_FILE = "ui.ini"
-STATE_VERSION = 1
 # Batch kinds map to the notification preference that governs them (settings.notify_<kind>).
 NOTIFY_KIND = {"ingest": "ingest", "thumbnail": "ingest", "render": "render", "classify": "render"}
 MAX_STORED_FAILURES = 500
 
 
 class MainWindow(QMainWindow):
+    connection_clicked = Signal()  # the status bar's sync state was clicked (sign in)
+
     def __init__(
         self,
         catalog: Catalog,
@@ -79,6 +89,7 @@ class MainWindow(QMainWindow):
         notifier: Notifier,
         *,
         thumbnails: ThumbnailCache | None = None,
+        device_probe: Callable[[], DeviceChoice] | None = None,
     ) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
@@ -94,8 +105,10 @@ class MainWindow(QMainWindow):
         self._splitters_restored = False
 
         self.model = AssetListModel(catalog, self.thumbnails, parent=self)
+        self.filmstrips = FilmstripCache(catalog, parent=self)
+        self.actions = AssetActions(jobs, self)
         self.sidebar = Sidebar(catalog)
-        self.grid = AssetGrid(self.model)
+        self.grid = AssetGrid(self.model, filmstrips=self.filmstrips)
         self.viewer = AssetViewer(catalog, MediaLimits.from_settings(settings))
         self.inspector = Inspector(catalog, self.thumbnails)
         self.centre = QStackedWidget()
@@ -120,7 +133,7 @@ class MainWindow(QMainWindow):
         self.jobs_dock.raise_()
         self.resizeDocks([self.jobs_dock], [220], Qt.Orientation.Vertical)
 
-        self._build_status_bar()
+        self._build_status_bar(device_probe or partial(_choose_device, settings.inference_device))
         self._build_menus()
         self._connect()
         self.drops = DropRouter(self, self._drop_target_text)
@@ -146,9 +159,13 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         return dock
 
-    def _build_status_bar(self) -> None:
+    def _build_status_bar(self, device_probe: Callable[[], DeviceChoice]) -> None:
         status = self.statusBar()
+        self.device_status = DeviceStatus(device_probe)
         self.status_label = QLabel()
+        # The sync state at the end of the line is a link: clicking it opens the sign-in dialog.
+        self.status_label.setTextFormat(Qt.TextFormat.RichText)
+        self.status_label.linkActivated.connect(lambda _link: self.connection_clicked.emit())
         self.ingest_label = QLabel()
         self.ingest_label.setObjectName("Dim")
         self.ingest_progress = QProgressBar()
@@ -159,6 +176,8 @@ class MainWindow(QMainWindow):
             status.addPermanentWidget(widget)
             widget.hide()
         status.addPermanentWidget(self.status_label)
+        status.addPermanentWidget(self.device_status)
+        self.device_status.start()
 
     def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
         action = QAction(text, self)
@@ -223,6 +242,17 @@ class MainWindow(QMainWindow):
         self.sidebar.delete_project_requested.connect(self.delete_project)
         self.grid.selection_changed.connect(self.inspector.set_assets)
         self.grid.open_requested.connect(self.open_viewer)
+        self.grid.context_menu_requested.connect(
+            lambda records, pos: self.actions.build_menu(records, self.grid).exec(pos)
+        )
+        self.actions.open_requested.connect(self.open_viewer)
+        self.actions.delete_requested.connect(self.delete_selected)
+        self.actions.submitted.connect(
+            lambda kind, docs: self.statusBar().showMessage(submitted_message(kind, docs), 5000)
+        )
+        self.viewer.job_requested.connect(lambda kind, record: self.actions.submit(kind, [record]))
+        self.jobs.job_updated.connect(self.viewer.on_job_updated)
+        self.notification_centre.job_requested.connect(self.show_job)
         self.model.total_changed.connect(lambda _t: self._update_status())
         self.inspector.asset_edited.connect(self._on_asset_edited)
         self.viewer.closed.connect(self._on_viewer_closed)
@@ -278,10 +308,10 @@ class MainWindow(QMainWindow):
         project = project or self.current_project
         if project is None:
             return False
-        if not delete_project_dialog(self, project, copied=None).exec():
+        copied = self.catalog.count_copied(project.id)
+        if not delete_project_dialog(self, project, copied=copied).exec():
             return False
-        copied = self.catalog.delete_project(project.id)
-        self._remove_copies(copied)
+        self._remove_copies(self.catalog.delete_project(project.id))
         self.statusBar().showMessage(f"Deleted project {project.name}", 5000)
         self.sidebar.reload_projects()
         return True
@@ -349,8 +379,17 @@ class MainWindow(QMainWindow):
         self._refresh_counts()
 
     def _on_asset_changed(self, record: AssetRecord) -> None:
+        self.filmstrips.forget(record.id)
         self.model.update_assets([record])
         self.inspector.refresh_record(record)
+        self.viewer.refresh_asset(record)
+
+    def show_job(self, job_id: int) -> None:
+        """Bring the Jobs panel up with one job selected (a notification's failed job)."""
+        self.jobs_dock.show()
+        self.jobs_dock.raise_()
+        if not self.jobs_panel.show_job(job_id):
+            self.statusBar().showMessage("That job is no longer in the list", 5000)
 
     def refresh(self) -> None:
         self.thumbnails.clear()
@@ -532,7 +571,8 @@ class MainWindow(QMainWindow):
         ]
         if queued:
             parts.append(f"{queued:,} queued")
-        parts.append(self._connection_state)
+        state = html.escape(self._connection_state)
+        parts.append(f'<a href="sync" style="color: {theme.TEXT.name()}; text-decoration: none;">{state}</a>')
         self.status_label.setText("  ·  ".join(parts))
 
     def focus_search(self) -> None:
@@ -563,46 +603,16 @@ class MainWindow(QMainWindow):
     # ---- window state ----------------------------------------------------------------------------
 
     def save_state(self) -> None:
-        state = self.ui_state
-        state.setValue("window/version", STATE_VERSION)
-        state.setValue("window/geometry", self.saveGeometry())
-        state.setValue("window/state", self.saveState(STATE_VERSION))
-        state.setValue("window/splitter", self.splitter.saveState())
-        state.setValue("window/sidebar_splitter", self.sidebar.splitter.saveState())
-        state.setValue("grid/tile_size", self.grid.tile_size)
-        state.setValue("grid/sort", self.grid.sort_combo.currentText())
-        state.sync()
+        save_window_state(self)
 
     def restore_state(self) -> None:
-        state = self.ui_state
-        if state.value("window/version", 0, type=int) != STATE_VERSION:
-            return
-        geometry = state.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        window_state = state.value("window/state")
-        if isinstance(window_state, QByteArray):
-            self.restoreState(window_state, STATE_VERSION)
-        self.grid.set_tile_size(state.value("grid/tile_size", self.grid.tile_size, type=int))
-        sort = state.value("grid/sort", "", type=str)
-        if sort and self.grid.sort_combo.findText(sort) >= 0:
-            self.grid.sort_combo.setCurrentText(sort)
+        restore_window_state(self)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if not self._splitters_restored:
-            # Splitter sizes are proportional to the laid-out width: restore them once it is known.
             self._splitters_restored = True
-            for key, splitter in (
-                ("window/splitter", self.splitter),
-                ("window/sidebar_splitter", self.sidebar.splitter),
-            ):
-                value = self.ui_state.value(key)
-                if (
-                    isinstance(value, QByteArray)
-                    and self.ui_state.value("window/version", 0, type=int) == STATE_VERSION
-                ):
-                    splitter.restoreState(value)
+            restore_splitters(self)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.inspector.set_assets([])  # flushes unsaved notes
@@ -613,6 +623,13 @@ class MainWindow(QMainWindow):
             app.removeEventFilter(self.drops)
         self.viewer.shutdown()
         self.thumbnails.shutdown()
+        self.filmstrips.shutdown()
         for worker in list(self._workers):
             worker.quit()
         super().closeEvent(event)
+
+
+def _choose_device(preference: str) -> DeviceChoice:
+    from core.ai.device import choose_device  # imports torch when called: worker thread only
+
+    return choose_device(preference)

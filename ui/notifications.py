@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.jobs.model import JobState
 from ui import theme
 from ui.dialogs import IngestFailuresDialog
 
@@ -168,10 +169,21 @@ def _age(timestamp: float, now: float) -> str:
 RecordRole = Qt.ItemDataRole.UserRole + 1
 
 
+def batch_job_kind(target: dict[str, Any]) -> str:
+    """The job kind of a batch notification from its batch id ("ingest-1a2b/thumbnail/render" ->
+    "render", "classify-9f8e" -> "classify"); "" when the notification is not about a batch."""
+    batch = target.get("batch")
+    if not isinstance(batch, str) or not batch:
+        return ""
+    last = batch.rsplit("/", 1)[-1]
+    return last.split("-", 1)[0] if "/" not in batch else last
+
+
 class NotificationCentre(QWidget):
     """Recent notifications, unread in bold. Activating one marks it read and follows its target."""
 
     asset_requested = Signal(object)  # int asset id
+    job_requested = Signal(object)  # int job id (a batch's first failed job)
     unread_changed = Signal(object)  # int
 
     def __init__(self, catalog: Catalog, notifier: Notifier, parent: QWidget | None = None) -> None:
@@ -258,14 +270,30 @@ class NotificationCentre(QWidget):
             self._set_read(item)
             self._update_summary()
         failures = record.target.get("failures")
-        if failures:
+        job_kind = batch_job_kind(record.target)
+        if failures and job_kind in ("", "ingest"):
             dialog = IngestFailuresDialog(
                 [(str(p), str(e)) for p, e in failures], self.window(), title=record.title
             )
             dialog.show()
+        elif job_kind:
+            self._follow_batch(record, job_kind)
         asset_id = record.target.get("asset_id")
         if isinstance(asset_id, int):
             self.asset_requested.emit(asset_id)
+
+    def _follow_batch(self, record: NotificationRecord, job_kind: str) -> None:
+        """A job batch ("Rendered 12 models: 11 ok, 1 failed"): its first failed job, else its first asset."""
+        asset_ids = [i for i in record.target.get("asset_ids") or [] if isinstance(i, int)]
+        if record.target.get("failed") or record.target.get("failures"):
+            members = set(asset_ids)
+            failed = self._catalog.jobs.find(states=[JobState.FAILED], kind=job_kind, limit=2000)
+            first = next((d for d in reversed(failed) if d.asset_id in members and d.id is not None), None)
+            if first is not None:
+                self.job_requested.emit(first.id)
+                return
+        if asset_ids:
+            self.asset_requested.emit(asset_ids[0])
 
     def _update_summary(self) -> None:
         unread = self.unread_count()

@@ -5,6 +5,11 @@ Pixels are decoded on a worker thread with ``core.media.decode.load_image_rgba``
 Each kind picks what to show: images and sequences their pixels (a sequence its first frame), videos
 their poster frame, geometry its best render. A kind can get its own page instead (a video player):
 ``AssetViewer.register_page(kind, factory)``.
+
+On-demand products: Enhance (E) shows the original and the enhanced copy side by side with one zoom
+and pan; Turntable plays a geometry's turntable; the focus toggle draws the focus-crop box. Missing
+products are asked for through ``job_requested``; ``refresh_asset`` (the window calls it when a job
+changed the asset) shows them once they exist.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QObject, QPointF, QRectF, QRunnable, QSize, Qt, QThreadPool, Signal
-from PySide6.QtGui import QBrush, QImage, QKeySequence, QMouseEvent, QPainter, QPixmap, QShortcut, QWheelEvent
+from PySide6.QtCore import QRectF, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -25,21 +30,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.jobs.model import JobState
 from ui import theme
+from ui.asset_actions import can_run
 from ui.files import asset_files
 from ui.formatting import KIND_LABELS
+from ui.image_canvas import WHEEL_STEP, DecodeRelay, DecodeTask, ImageCanvas, decode_to_qimage
+from ui.turntable import turntable_page
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from core.catalog.catalog import Catalog
-    from core.catalog.records import AssetRecord
+    from core.catalog.records import ArtifactRecord, AssetRecord
+    from core.jobs.model import JobDocument
     from core.media.limits import MediaLimits
+
+__all__ = ["AssetViewer", "ImageCanvas", "decode_to_qimage", "focus_rect"]
 
 log = logging.getLogger(__name__)
 
-MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
-WHEEL_STEP = 1.25
 # Best first: what to show for geometry (renders) and video (poster) instead of decoding the file.
 GEOMETRY_ARTIFACTS = ("preview", "render_thumbnail", "thumbnail")
 VIDEO_ARTIFACTS = ("poster", "thumbnail")
@@ -49,10 +59,42 @@ class PageFactory(Protocol):
     def __call__(self, record: AssetRecord, parent: QWidget) -> QWidget: ...
 
 
+def focus_rect(record: AssetRecord, shown: QSize) -> QRectF | None:
+    """The focus box (``metadata["focus_box"]``, source pixels) in the pixels of the image shown.
+
+    Images are shown at their source size; a render or poster of another size is scaled to fit.
+    """
+    box = record.metadata.get("focus_box")
+    if not (isinstance(box, list | tuple) and len(box) == 4) or shown.isEmpty():
+        return None
+    try:
+        x, y, w, h = (float(v) for v in box)
+    except (TypeError, ValueError):
+        return None
+    width, height = record.metadata.get("width"), record.metadata.get("height")
+    scale_x = scale_y = 1.0
+    if record.kind in ("image", "sequence") and isinstance(width, int) and isinstance(height, int) and width:
+        scale_x, scale_y = shown.width() / width, shown.height() / max(1, height)
+    rect = QRectF(x * scale_x, y * scale_y, w * scale_x, h * scale_y)
+    rect = rect.intersected(QRectF(0, 0, shown.width(), shown.height()))
+    return None if rect.isEmpty() else rect
+
+
+def _existing(artifacts: list[ArtifactRecord], kind: str) -> Path | None:
+    """The newest artifact of ``kind`` whose file is still there."""
+    for artifact in sorted(artifacts, key=lambda a: a.created_at, reverse=True):
+        if artifact.kind == kind and Path(artifact.path).is_file():
+            return Path(artifact.path)
+    return None
+
+
 class AssetViewer(QWidget):
     closed = Signal()
     navigate = Signal(int)  # -1 previous, +1 next
     loaded = Signal(object)  # AssetRecord whose pixels are now shown (tests, status)
+    asset_shown = Signal(object)  # AssetRecord about to be shown (sync: comments follow it)
+    compare_shown = Signal(object)  # AssetRecord whose enhanced copy is now shown beside the original
+    job_requested = Signal(str, object)  # job kind ("enhance", "turntable"), AssetRecord
 
     def __init__(self, catalog: Catalog, limits: MediaLimits, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,12 +102,19 @@ class AssetViewer(QWidget):
         self._limits = limits
         self._record: AssetRecord | None = None
         self._request = 0
+        self._still_path: Path | None = None
         self._page_factories: dict[str, PageFactory] = {}
         self._custom_page: QWidget | None = None
+        self._compare_wanted = False
+        self._turntable_pending = False
+        self._enhance_pending = False
+        self._syncing = False
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._relay = _DecodeRelay(self)
+        self._relay = DecodeRelay(self)
         self._relay.done.connect(self._on_decoded)
+        self._enhanced_relay = DecodeRelay(self)
+        self._enhanced_relay.done.connect(self._on_enhanced_decoded)
 
         bar = QFrame()
         bar.setObjectName("ViewerBar")
@@ -73,13 +122,28 @@ class AssetViewer(QWidget):
         self.title.setObjectName("AssetTitle")
         self.info = QLabel()
         self.info.setObjectName("Dim")
+        self.note_label = QLabel()
+        self.note_label.setStyleSheet(f"color: {theme.WARNING.name()};")
         self.zoom_label = QLabel()
         self.zoom_label.setObjectName("Dim")
         self.zoom_label.setMinimumWidth(50)
         self.canvas = ImageCanvas()
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.compare_canvas = ImageCanvas()
+        self.compare_canvas.hide()
+        for canvas, other in ((self.canvas, self.compare_canvas), (self.compare_canvas, self.canvas)):
+            canvas.view_changed.connect(lambda c=canvas, o=other: self._sync_view(c, o))
+        self.enhance_button = self._text_tool("Enhance", "Enhanced copy beside the original (E)")
+        self.enhance_button.clicked.connect(self.toggle_enhance)
+        self.turntable_button = self._text_tool("Turntable", "Play the turntable; renders it first if needed")
+        self.turntable_button.clicked.connect(self.toggle_turntable)
+        self.focus_button = self._text_tool("Focus", "Show the focus crop the AI chose (F)")
+        self.focus_button.toggled.connect(lambda _on: self._apply_focus_box())
         buttons = [
-            self._tool("fit", "Fit (F)", self.canvas.fit),
+            self.focus_button,
+            self.enhance_button,
+            self.turntable_button,
+            self._tool("fit", "Fit (0)", self.fit),
             self._tool("actual", "Actual pixels 1:1 (1)", self.canvas.actual_size),
             self._tool("close", "Close viewer (Esc)", self.close_viewer),
         ]
@@ -88,6 +152,8 @@ class AssetViewer(QWidget):
         row.addWidget(self.title)
         row.addSpacing(10)
         row.addWidget(self.info, 1)
+        row.addWidget(self.note_label)
+        row.addSpacing(8)
         row.addWidget(self.zoom_label)
         for button in buttons:
             row.addWidget(button)
@@ -98,8 +164,14 @@ class AssetViewer(QWidget):
             label.setObjectName("EmptyState")
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setWordWrap(True)
+        self.stage = QWidget()
+        stage_row = QHBoxLayout(self.stage)
+        stage_row.setContentsMargins(0, 0, 0, 0)
+        stage_row.setSpacing(2)
+        stage_row.addWidget(self.canvas, 1)
+        stage_row.addWidget(self.compare_canvas, 1)
         self.pages = QStackedWidget()
-        for page in (self.loading_label, self.canvas, self.message_label):
+        for page in (self.loading_label, self.stage, self.message_label):
             self.pages.addWidget(page)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -111,16 +183,21 @@ class AssetViewer(QWidget):
             ("Esc", self.close_viewer),
             ("Left", lambda: self.navigate.emit(-1)),
             ("Right", lambda: self.navigate.emit(1)),
-            ("F", self.canvas.fit),
+            ("0", self.fit),
+            ("Ctrl+0", self.fit),
             ("1", self.canvas.actual_size),
             ("+", lambda: self.canvas.zoom_by(WHEEL_STEP)),
             ("=", lambda: self.canvas.zoom_by(WHEEL_STEP)),
             ("-", lambda: self.canvas.zoom_by(1 / WHEEL_STEP)),
+            ("E", self.toggle_enhance),
+            ("F", self.focus_button.toggle),
+            ("T", self.toggle_turntable),
         ]
         for key, slot in shortcuts:
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
+        self._update_tools()
 
     def _tool(self, icon_name: str, tip: str, slot: Callable[[], None]) -> QToolButton:
         button = QToolButton()
@@ -131,6 +208,13 @@ class AssetViewer(QWidget):
         button.clicked.connect(slot)
         return button
 
+    def _text_tool(self, text: str, tip: str) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setCheckable(True)
+        return button
+
     @property
     def record(self) -> AssetRecord | None:
         return self._record
@@ -139,30 +223,88 @@ class AssetViewer(QWidget):
     def is_loading(self) -> bool:
         return self.pages.currentWidget() is self.loading_label
 
+    @property
+    def comparing(self) -> bool:
+        """True while the enhanced copy is shown beside the original."""
+        return self.compare_canvas.isVisibleTo(self.stage)
+
+    @property
+    def turntable_shown(self) -> bool:
+        return self._custom_page is not None and self._custom_page.objectName() == "TurntablePage"
+
     def register_page(self, kind: str, factory: PageFactory) -> None:
         """Show ``factory(record, parent)`` for assets of ``kind`` instead of a still (e.g. a player)."""
         self._page_factories[kind] = factory
 
+    # ---- showing an asset ------------------------------------------------------------------------
+
     def show_asset(self, record: AssetRecord, position: str = "") -> None:
         self._record = record
+        self.asset_shown.emit(record)
         self._request += 1
+        self._turntable_pending = self._enhance_pending = False
+        self.note_label.clear()
         self.title.setText(record.name)
         self.info.setText("  ·  ".join(p for p in (KIND_LABELS.get(record.kind, record.kind), position) if p))
         self._drop_custom_page()
+        self._hide_compare()
+        self._update_tools()
         factory = self._page_factories.get(record.kind)
         if factory is not None:
             self._custom_page = factory(record, self.pages)
             self.pages.addWidget(self._custom_page)
             self.pages.setCurrentWidget(self._custom_page)
             return
+        self._load_still(record)
+        if self._compare_wanted and can_run("enhance", record):
+            self._show_or_request_enhanced(request=False)
+
+    def _load_still(self, record: AssetRecord) -> None:
         source, limits = self._still_for(record)
+        self._still_path = source
         if source is None:
             self._show_message(self._nothing_to_show(record))
             return
         self.canvas.clear()
         self.pages.setCurrentWidget(self.loading_label)
         self.loading_label.setText(f"Loading {record.name}…")
-        self._pool.start(_DecodeTask(self._request, source, limits, self._relay))
+        self._pool.start(DecodeTask(self._request, source, limits, self._relay))
+
+    def refresh_asset(self, record: AssetRecord) -> None:
+        """A job changed the shown asset: show new products (enhanced copy, turntable, better render)."""
+        if self._record is None or record.id != self._record.id:
+            return
+        self._record = record
+        artifacts = self._catalog.artifacts(record.id)
+        if self._turntable_pending and _existing(artifacts, "turntable") is not None:
+            self._turntable_pending = False
+            self.note_label.clear()
+            self._show_turntable(record)
+        if self._compare_wanted and self._enhance_pending and _existing(artifacts, "enhanced") is not None:
+            self._enhance_pending = False
+            self.note_label.clear()
+            self._show_or_request_enhanced(request=False)
+        if not self.turntable_shown and self._custom_page is None:
+            source, _limits = self._still_for(record)
+            if source is not None and source != self._still_path:
+                self._request += 1  # a better still (a fresh render) replaces the old one
+                self._load_still(record)
+        self._update_tools()
+        self._apply_focus_box()
+
+    def on_job_updated(self, doc: JobDocument) -> None:
+        """An on-demand job for the shown asset failed: say so instead of waiting forever."""
+        if self._record is None or doc.asset_id != self._record.id or doc.state != JobState.FAILED:
+            return
+        if doc.kind == "turntable" and self._turntable_pending:
+            self._turntable_pending = False
+            self.turntable_button.setChecked(False)
+            self.note_label.setText(f"Turntable failed: {(doc.error or 'no details').splitlines()[0]}")
+        elif doc.kind == "enhance" and self._enhance_pending:
+            self._enhance_pending = self._compare_wanted = False
+            self.enhance_button.setChecked(False)
+            self.note_label.setText(f"Enhance failed: {(doc.error or 'no details').splitlines()[0]}")
+        self._update_tools()
 
     def _still_for(self, record: AssetRecord) -> tuple[Path | None, MediaLimits | None]:
         """What file to decode for this asset, and whether it needs the full media decoder."""
@@ -171,10 +313,11 @@ class AssetViewer(QWidget):
         if record.kind == "sequence":
             return asset_files(record)[0], self._limits
         wanted = GEOMETRY_ARTIFACTS if record.kind == "geometry" else VIDEO_ARTIFACTS
-        artifacts = {a.kind: a.path for a in self._catalog.artifacts(record.id)}
+        artifacts = self._catalog.artifacts(record.id)
         for kind in wanted:
-            if kind in artifacts and Path(artifacts[kind]).exists():
-                return Path(artifacts[kind]), None
+            path = _existing(artifacts, kind)
+            if path is not None:
+                return path, None
         if record.thumbnail:
             return Path(record.thumbnail), None
         return None, None
@@ -192,10 +335,15 @@ class AssetViewer(QWidget):
         if image.isNull():
             self._show_message(f"Cannot show {self._record.name}:\n{error}")
             return
-        self.pages.setCurrentWidget(self.canvas)
+        if not self.turntable_shown:
+            self.pages.setCurrentWidget(self.stage)
         self.canvas.set_image(image)
         size = self.canvas.image_size()
-        self.info.setText(f"{self.info.text()}  ·  {size.width()} × {size.height()}")
+        kind = KIND_LABELS.get(self._record.kind, self._record.kind)
+        self.info.setText(f"{kind}  ·  {size.width()} × {size.height()}")
+        self._apply_focus_box()
+        if self.comparing:
+            self.compare_canvas.follow(self.canvas)
         self.canvas.setFocus()
         self.loaded.emit(self._record)
 
@@ -205,17 +353,174 @@ class AssetViewer(QWidget):
 
     def _drop_custom_page(self) -> None:
         if self._custom_page is not None:
+            close_clip = getattr(self._custom_page, "close_clip", None)
+            if callable(close_clip):
+                close_clip()  # a player stops its decode thread now, not whenever deleteLater runs
             self.pages.removeWidget(self._custom_page)
             self._custom_page.deleteLater()
             self._custom_page = None
 
+    def fit(self) -> None:
+        self.canvas.fit()
+        if self.comparing:
+            self.compare_canvas.follow(self.canvas)
+
+    # ---- focus box -------------------------------------------------------------------------------
+
+    def _apply_focus_box(self) -> None:
+        record = self._record
+        show = self.focus_button.isChecked() and record is not None
+        for canvas in (self.canvas, self.compare_canvas):
+            rect = focus_rect(record, canvas.image_size()) if show and record is not None else None
+            method = str(record.metadata.get("focus_method") or "") if record is not None else ""
+            canvas.set_overlay_box(rect, f"focus · {method}" if method else "focus")
+
+    # ---- enhance: side by side -------------------------------------------------------------------
+
+    def toggle_enhance(self) -> None:
+        """E: show the enhanced copy beside the original (asking for it first), or go back to one."""
+        record = self._record
+        if record is None or not can_run("enhance", record):
+            self.enhance_button.setChecked(False)
+            return
+        if self._compare_wanted:
+            self._compare_wanted = self._enhance_pending = False
+            self._hide_compare()
+            self.note_label.clear()
+        else:
+            self._compare_wanted = True
+            self._show_or_request_enhanced(request=True)
+        self._update_tools()
+
+    def _show_or_request_enhanced(self, *, request: bool) -> None:
+        record = self._record
+        if record is None:
+            return
+        enhanced = _existing(self._catalog.artifacts(record.id, "enhanced"), "enhanced")
+        if enhanced is None:
+            if request:
+                self._enhance_pending = True
+                self.note_label.setText("Enhancing…")
+                self.job_requested.emit("enhance", record)
+            else:  # stepping through images in compare mode never queues work behind the user's back
+                self.note_label.setText("No enhanced copy of this image yet: press E to make one")
+            return
+        self._pool.start(DecodeTask(self._request, enhanced, None, self._enhanced_relay))
+
+    def _on_enhanced_decoded(self, request: int, image: QImage, error: str) -> None:
+        if request != self._request or self._record is None or not self._compare_wanted:
+            return
+        if image.isNull():
+            self.note_label.setText(f"Cannot show the enhanced copy: {error}")
+            return
+        self.compare_canvas.set_image(image)
+        self.compare_canvas.set_caption("Enhanced")
+        self.canvas.set_caption("Original")
+        self.compare_canvas.show()
+        self.compare_canvas.follow(self.canvas)
+        self._apply_focus_box()
+        self._update_tools()
+        self.compare_shown.emit(self._record)
+
+    def _hide_compare(self) -> None:
+        self.compare_canvas.hide()
+        self.compare_canvas.clear()
+        self.canvas.set_caption("")
+
+    def _sync_view(self, source: ImageCanvas, target: ImageCanvas) -> None:
+        """One zoom and pan for both halves: whichever the user moves, the other follows."""
+        if self._syncing or not self.comparing:
+            return
+        self._syncing = True
+        try:
+            target.follow(source)
+        finally:
+            self._syncing = False
+
+    # ---- turntable -------------------------------------------------------------------------------
+
+    def toggle_turntable(self) -> None:
+        """Play the turntable (rendering it first when there is none), or go back to the still."""
+        record = self._record
+        if record is None or record.kind != "geometry":
+            self.turntable_button.setChecked(False)
+            return
+        if self.turntable_shown:
+            self._drop_custom_page()
+            self.pages.setCurrentWidget(
+                self.stage if not self.canvas.image_size().isEmpty() else self.loading_label
+            )
+        elif _existing(self._catalog.artifacts(record.id, "turntable"), "turntable") is not None:
+            self._show_turntable(record)
+        elif not self._turntable_pending:
+            self._turntable_pending = True
+            self.note_label.setText("Rendering turntable…")
+            self.job_requested.emit("turntable", record)
+        self._update_tools()
+
+    def _show_turntable(self, record: AssetRecord) -> None:
+        path = _existing(self._catalog.artifacts(record.id, "turntable"), "turntable")
+        if path is None:
+            return
+        self._drop_custom_page()
+        poster = self.canvas.image() if not self.canvas.image_size().isEmpty() else None
+        self._custom_page = turntable_page(path, poster, self.pages)
+        self._custom_page.setObjectName("TurntablePage")
+        self.pages.addWidget(self._custom_page)
+        self.pages.setCurrentWidget(self._custom_page)
+        self._update_tools()
+
+    def _update_tools(self) -> None:
+        record = self._record
+        geometry = record is not None and record.kind == "geometry"
+        self.turntable_button.setVisible(geometry)
+        self.turntable_button.setEnabled(geometry and not self._turntable_pending)
+        self.turntable_button.setChecked(self.turntable_shown)
+        self.turntable_button.setText("Rendering…" if self._turntable_pending else "Turntable")
+        enhance = record is not None and can_run("enhance", record)
+        self.enhance_button.setVisible(enhance)
+        self.enhance_button.setChecked(self._compare_wanted and enhance)
+        has_focus = record is not None and focus_rect(record, QSize(1 << 20, 1 << 20)) is not None
+        self.focus_button.setEnabled(has_focus)
+        self.focus_button.setToolTip(
+            "Show the focus crop the AI chose (F)"
+            if has_focus
+            else "No focus crop yet (the AI step makes it)"
+        )
+
+    # ---- closing ---------------------------------------------------------------------------------
+
     def close_viewer(self) -> None:
         self._request += 1
         self._drop_custom_page()
+        self._hide_compare()
         self.canvas.clear()
         self._record = None
+        self._turntable_pending = self._enhance_pending = False
+        self.note_label.clear()
         self.closed.emit()
 
     def shutdown(self) -> None:
         self._pool.clear()
         self._pool.waitForDone(3000)
+
+    # ---- side panel (sync: comments beside the picture) -------------------------------------------
+
+    def current_page(self) -> QWidget:
+        """What the viewer shows now: a kind's own page (a video player), the canvas, or a message."""
+        return self._custom_page if self._custom_page is not None else self.pages.currentWidget()
+
+    def add_side_panel(self, widget: QWidget) -> None:
+        """Put ``widget`` at the right of the picture, in a splitter the user can drag."""
+        from PySide6.QtWidgets import QSplitter
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setObjectName("ViewerSplitter")
+        splitter.setChildrenCollapsible(False)
+        layout = self.layout()
+        assert layout is not None
+        layout.replaceWidget(self.pages, splitter)
+        splitter.addWidget(self.pages)
+        splitter.addWidget(widget)
+        splitter.setStretchFactor(0, 1)
+        splitter.setSizes([900, 320])

@@ -87,6 +87,12 @@ def orbit_camera_pose(
     return look_at(eye, sphere.center)
 
 
+def world_units_per_pixel(sphere: BoundingSphere, size: int, yfov_deg: float = CAMERA_YFOV_DEG) -> float:
+    """Width of one pixel, in world units, at the depth of the model's centre."""
+    visible_height = 2.0 * camera_distance(sphere.radius, yfov_deg) * math.tan(math.radians(yfov_deg) / 2)
+    return visible_height / max(size, 1)
+
+
 def clip_planes(sphere: BoundingSphere, yfov_deg: float = CAMERA_YFOV_DEG) -> tuple[float, float]:
     distance = camera_distance(sphere.radius, yfov_deg)
     znear = max(distance - sphere.radius * 1.5, distance * 1e-3)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import sys
 import time
+import types
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,8 +36,16 @@ from core.render.framing import (
     sphere_from_bounds,
     three_point_rig,
     turntable_azimuths,
+    world_units_per_pixel,
 )
-from core.render.scene_loading import is_placeholder_texture, load_model
+from core.render.mesh_prep import (
+    cluster_cell_size,
+    cluster_vertices,
+    estimated_surface_area,
+    face_budget,
+    shading_normals,
+)
+from core.render.scene_loading import count_instanced_faces, is_placeholder_texture, load_model
 
 if TYPE_CHECKING:
     import trimesh
@@ -52,6 +62,11 @@ MAX_PREVIEW_METALLIC = 0.5
 OSMESA_SUPERSAMPLE = 2
 MAX_SUPERSAMPLED_EDGE = 4096
 
+# Geometries smaller than this are never clustered (parts of assemblies, props).
+MIN_CLUSTERED_FACES = 10_000
+# Clustering that keeps more than this share of the faces is not worth its cost.
+MAX_CLUSTERED_SHARE = 0.8
+
 RGBImage = npt.NDArray[np.uint8]
 
 
@@ -59,27 +74,15 @@ def _import_pyrender() -> Any:
     # pyrender 0.1.45 still uses np.infty, removed in numpy 2.
     if not hasattr(np, "infty"):
         np.infty = np.inf  # type: ignore[attr-defined]
+    # pyrender's package imports its interactive Viewer, i.e. pyglet's windowing (~0.15 s of the
+    # child's start-up, and libX11). Offscreen rendering never uses it: stand in an empty module.
+    if "pyrender.viewer" not in sys.modules:
+        viewer = types.ModuleType("pyrender.viewer")
+        viewer.Viewer = None  # type: ignore[attr-defined]
+        sys.modules["pyrender.viewer"] = viewer
     import pyrender
 
     return pyrender
-
-
-def area_weighted_vertex_normals(
-    vertices: npt.NDArray[np.float32], faces: npt.NDArray[np.uint32]
-) -> npt.NDArray[np.float32]:
-    """Smooth normals where vertices are shared, flat ones where they are not (STL), fast."""
-    corners = vertices[faces]
-    face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    index = faces.ravel()
-    weights = np.repeat(face_normals, 3, axis=0)
-    summed = np.stack(
-        [np.bincount(index, weights=weights[:, axis], minlength=len(vertices)) for axis in range(3)],
-        axis=1,
-    )
-    length = np.linalg.norm(summed, axis=1, keepdims=True)
-    fallback = np.array([0.0, 1.0, 0.0])
-    normals = np.where(length > 1e-20, summed / np.maximum(length, 1e-20), fallback)
-    return normals.astype(np.float32)
 
 
 def _gl_strings() -> tuple[str, str]:
@@ -114,6 +117,10 @@ class PyrenderRenderer:
             ) from exc
         self._supersample = OSMESA_SUPERSAMPLE if gl_platform == "osmesa" else 1
         self._warm_up()
+        # Everything alive now (modules, pyrender, trimesh) lives as long as the child: keep it out
+        # of the per-request gc.collect(), which otherwise walks it all (~60 ms a request).
+        gc.collect()
+        gc.freeze()
         log.info(
             "OpenGL platform %s: %s, %s (context in %.2f s)",
             gl_platform,
@@ -128,7 +135,7 @@ class PyrenderRenderer:
         import trimesh
 
         scene = trimesh.Scene(trimesh.creation.icosphere(subdivisions=1))
-        pyrender_scene, sphere = self._build_scene(scene, transparent=False)
+        pyrender_scene, sphere = self._build_scene(scene, transparent=False, size=64)
         self._render_view(pyrender_scene, sphere, 64, CAMERA_AZIMUTH_DEG, transparent=False)
         self._release_gl_objects()
 
@@ -159,7 +166,7 @@ class PyrenderRenderer:
             roughnessFactor=0.8,
         )
 
-    def _mesh_for(self, geometry: Any) -> Any:
+    def _mesh_for(self, geometry: Any, cluster_cell: float | None) -> Any:
         import trimesh
 
         pyrender = self._pyrender
@@ -185,14 +192,24 @@ class PyrenderRenderer:
             if is_placeholder_texture(image):
                 material = self._missing_texture()
         self._make_preview_friendly(material)
-        vertices = np.asarray(geometry.vertices, dtype=np.float32)
-        faces = np.asarray(geometry.faces, dtype=np.uint32)
+        vertices = np.asarray(geometry.vertices, dtype=np.float64)
+        faces = np.asarray(geometry.faces, dtype=np.int64)
+        if cluster_cell is not None and kind in (None, "vertex") and len(faces) >= MIN_CLUSTERED_FACES:
+            clustered = cluster_vertices(vertices, faces, cluster_cell)
+            if len(clustered.faces) <= MAX_CLUSTERED_SHARE * len(faces) and len(clustered.faces):
+                log.info("Drawing %d of %d faces (clustered for the render size)",
+                         len(clustered.faces), len(faces))  # fmt: skip
+                if colors is not None:
+                    colors = np.clip(np.rint(clustered.average(colors)), 0, 255).astype(np.uint8)
+                vertices, faces = clustered.vertices, clustered.faces
+        shading = shading_normals(vertices, faces)
+        index = shading.source_vertex
         primitive = pyrender.Primitive(
-            positions=vertices,
-            normals=area_weighted_vertex_normals(vertices, faces),
-            indices=faces,
-            texcoord_0=texcoords,
-            color_0=colors,
+            positions=vertices[index].astype(np.float32),
+            normals=shading.normals,
+            indices=shading.faces,
+            texcoord_0=None if texcoords is None else np.asarray(texcoords)[index],
+            color_0=None if colors is None else np.asarray(colors)[index],
             material=material,
             mode=pyrender.constants.GLTF.TRIANGLES,
         )
@@ -211,10 +228,33 @@ class PyrenderRenderer:
         if material.metallicFactor is not None and material.metallicFactor > MAX_PREVIEW_METALLIC:
             material.metallicFactor = MAX_PREVIEW_METALLIC
 
-    def _build_scene(self, model: trimesh.Scene, transparent: bool) -> tuple[Any, BoundingSphere]:
+    def _cluster_cell(self, model: trimesh.Scene, sphere: BoundingSphere, size: int) -> dict[Any, float]:
+        """Per geometry name: the grid cell (in its own units) to cluster it with."""
+        budget = face_budget(size)
+        if count_instanced_faces(model) <= budget:
+            return {}
+        total_area = 0.0
+        scales: dict[Any, float] = {}
+        for node in model.graph.nodes_geometry:
+            transform, name = model.graph[node]
+            geometry: Any = model.geometry.get(name)
+            faces = getattr(geometry, "faces", None)
+            if faces is None or len(faces) == 0:
+                continue
+            scale = float(np.linalg.norm(np.asarray(transform)[:3, :3], axis=0).max())
+            scales[name] = max(scales.get(name, 0.0), scale)
+            total_area += estimated_surface_area(geometry.vertices, faces) * scale * scale
+        cell = cluster_cell_size(total_area, budget, world_units_per_pixel(sphere, size))
+        return {name: cell / scale for name, scale in scales.items() if scale > 0}
+
+    def _build_scene(
+        self, model: trimesh.Scene, transparent: bool, size: int, decimate: bool = True
+    ) -> tuple[Any, BoundingSphere]:
         pyrender = self._pyrender
         alpha = 0.0 if transparent else 1.0
         scene = pyrender.Scene(bg_color=(*BACKGROUND_GREY, alpha), ambient_light=(0.22,) * 3)
+        sphere = sphere_from_bounds(np.asarray(model.bounds, dtype=np.float64))
+        cells = self._cluster_cell(model, sphere, size) if decimate else {}
         meshes: dict[Any, Any] = {}
         for node in model.graph.nodes_geometry:
             transform, geometry_name = model.graph[node]
@@ -224,11 +264,11 @@ class PyrenderRenderer:
             if not hasattr(geometry, "faces") and not hasattr(geometry, "colors"):
                 continue  # paths and other non-surface geometry
             if geometry_name not in meshes:
-                meshes[geometry_name] = self._mesh_for(geometry)
+                meshes[geometry_name] = self._mesh_for(geometry, cells.get(geometry_name))
             scene.add(meshes[geometry_name], pose=np.asarray(transform, dtype=np.float64))
         if not meshes:
             raise RenderError("The model has no surface geometry to draw")
-        return scene, sphere_from_bounds(np.asarray(model.bounds, dtype=np.float64))
+        return scene, sphere
 
     # --- rendering ----------------------------------------------------------------------------
 
@@ -283,7 +323,10 @@ class PyrenderRenderer:
         loaded = load_model(request.source, request.up_axis, request.max_faces)
         loaded_at = time.monotonic()
         warnings = list(loaded.warnings)
-        scene, sphere = self._build_scene(loaded.scene, request.transparent)
+        render_size = even(request.size) if request.product == "turntable" else request.size
+        scene, sphere = self._build_scene(
+            loaded.scene, request.transparent, render_size, decimate=request.decimate
+        )
         partial = partial_output_path(request.output)
         request.output.parent.mkdir(parents=True, exist_ok=True)
         try:

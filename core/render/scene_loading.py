@@ -284,6 +284,25 @@ def _validate_scene(path: Path, scene: trimesh.Scene, max_faces: int) -> int:
     return faces
 
 
+def _load_scene(path: Path, missing: list[str]) -> Any:
+    import trimesh
+
+    from core.render.fast_loaders import read_simple_mesh
+
+    simple = read_simple_mesh(path)
+    if simple is not None:
+        mesh = trimesh.Trimesh(
+            vertices=simple.vertices,
+            faces=simple.faces,
+            vertex_colors=simple.vertex_colors,
+            process=False,
+        )
+        return trimesh.Scene(mesh)
+    # process=False: keep vertices as written (merging would hide NaNs and costs seconds on
+    # big meshes); the renderer does not need watertight or deduplicated geometry.
+    return trimesh.load(str(path), force="scene", process=False, resolver=_make_resolver(path, missing))
+
+
 def load_model(path: Path, up_axis: UpAxis = "auto", max_faces: int = 20_000_000) -> LoadedModel:
     """Read ``path`` into a Y-up scene or raise ``InvalidModelError`` with a message for the user."""
     import trimesh
@@ -291,9 +310,7 @@ def load_model(path: Path, up_axis: UpAxis = "auto", max_faces: int = 20_000_000
     precheck_file(path, max_faces)
     missing: list[str] = []
     try:
-        # process=False: keep vertices as written (merging would hide NaNs and costs seconds on
-        # big meshes); the renderer does not need watertight or deduplicated geometry.
-        loaded = trimesh.load(str(path), force="scene", process=False, resolver=_make_resolver(path, missing))
+        loaded = _load_scene(path, missing)
     except MemoryError:
         raise
     except (ValueError, KeyError, IndexError, TypeError, struct.error, OSError) as exc:

@@ -158,23 +158,22 @@ class VideoFrameSource(_ClipBase):
         self._current: Any = None  # the av.VideoFrame at index self._cursor
         self._previous: Any = None  # the one decoded before it (shown in timestamp gaps)
         self._cursor = -1
+        self._fps = Fraction(1)
+        self._time_base: Fraction | None = None
+        self._origin_pts: int | None = None
+        self._width = self._height = 0
+        self._frame_count = 0
+        self._timecode_start = 0
         try:
             self._stream: Any = first_video_stream(self._container, self.path)
             self._stream.thread_type = "AUTO"
             self._stream.codec_context.thread_count = threads
-            rate = self._stream.average_rate or self._stream.guessed_rate or self._stream.base_rate
-            if not rate:
-                raise InvalidMediaError(f"{self.path.name} has no frame rate ({self.path})", self.path)
-            self._fps = Fraction(rate)
-            self._time_base: Fraction | None = self._stream.time_base
+            self._fps = _frame_rate(self._stream, self.path)
+            self._time_base = self._stream.time_base
             self._intra_only = bool(self._stream.codec_context.codec.intra_only)
-            self._origin_pts: int | None = None
-            first = self._current if self._advance() else None
-            if first is None:
-                raise decode_error(self.path, ValueError("no frame could be decoded"))
+            first = self._decode_first_frame()
             self._origin_pts = first.pts
-            self._cursor = 0
-            if self._origin_pts is None or not self._time_base:
+            if not self._timed:
                 log.info("%s has no frame timestamps: frames are counted from the start", self.path)
             self._width, self._height = int(first.width), int(first.height)
             self._frame_count = self._count_frames()
@@ -232,11 +231,13 @@ class VideoFrameSource(_ClipBase):
     def _index_of(self, frame: Any) -> int:
         if frame.pts is None or not self._timed:
             return self._cursor + 1
-        assert self._time_base is not None and self._origin_pts is not None
-        return round((frame.pts - self._origin_pts) * self._time_base * self._fps)
+        assert self._time_base is not None
+        assert self._origin_pts is not None
+        return round((int(frame.pts) - self._origin_pts) * self._time_base * self._fps)
 
     def _pts_of(self, index: int) -> int:
-        assert self._time_base is not None and self._origin_pts is not None
+        assert self._time_base is not None
+        assert self._origin_pts is not None
         return self._origin_pts + int(index / (self._fps * self._time_base))
 
     def _decoded(self, index: int) -> Any:
@@ -296,6 +297,12 @@ class VideoFrameSource(_ClipBase):
         if not self._advance():
             raise decode_error(self.path, ValueError("the first frame could not be decoded again"))
         self._cursor = 0
+
+    def _decode_first_frame(self) -> Any:
+        if not self._advance():
+            raise decode_error(self.path, ValueError("no frame could be decoded"))
+        self._cursor = 0
+        return self._current
 
     def _reset_decoder(self) -> None:
         self._decoder = None
@@ -360,8 +367,9 @@ class VideoFrameSource(_ClipBase):
                     continue
                 packets += 1
                 if packet.pts is not None and self._timed:
-                    assert self._time_base is not None and self._origin_pts is not None
-                    index = round((packet.pts - self._origin_pts) * self._time_base * self._fps)
+                    assert self._time_base is not None
+                    assert self._origin_pts is not None
+                    index = round((int(packet.pts) - self._origin_pts) * self._time_base * self._fps)
                     last_index = max(last_index, index)
         except av.FFmpegError as exc:
             # A cut-off file: count what is there; frames past the damage fail when asked for.
@@ -446,6 +454,13 @@ class SequenceFrameSource(_ClipBase):
 
     def close(self) -> None:
         self._last = None
+
+
+def _frame_rate(stream: Any, path: Path) -> Fraction:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    if not rate:
+        raise InvalidMediaError(f"{path.name} has no frame rate ({path})", path)
+    return Fraction(rate)
 
 
 def _default_limits() -> MediaLimits:

@@ -50,9 +50,7 @@ def _dropped_per_minute(nominal: int) -> int:
     return nominal // 15  # 2 at 29.97, 4 at 59.94
 
 
-def frame_to_timecode(
-    frame: int, fps: Fraction | float | int, *, drop_frame: bool | None = None
-) -> str:
+def frame_to_timecode(frame: int, fps: Fraction | float | int, *, drop_frame: bool | None = None) -> str:
     """``frame`` (0 = 00:00:00:00) as "HH:MM:SS:FF", or "HH:MM:SS;FF" when drop-frame.
 
     ``drop_frame=None`` picks drop-frame for 29.97/59.94 and non-drop for every other rate.
@@ -82,9 +80,7 @@ def frame_to_timecode(
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{frames:02d}"
 
 
-def timecode_to_frame(
-    timecode: str, fps: Fraction | float | int, *, drop_frame: bool | None = None
-) -> int:
+def timecode_to_frame(timecode: str, fps: Fraction | float | int, *, drop_frame: bool | None = None) -> int:
     """The frame number of "HH:MM:SS:FF" ("HH:MM:SS;FF" for drop-frame).
 
     ``drop_frame=None`` reads the separator: ";" (or ".") before the frames means drop-frame.

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from core.ai.device import DeviceCapabilities, DeviceChoice, choose_device
 from core.catalog.catalog import Catalog
 from core.catalog.records import NewAsset
 from core.media.limits import MediaLimits
@@ -71,6 +72,11 @@ def new_assets(project_id: int, count: int, *, prefix: str = "asset", kind: str 
     ]
 
 
+def cpu_only_probe() -> DeviceChoice:
+    """The device choice on a machine without a GPU, without importing torch in every window test."""
+    return choose_device("auto", DeviceCapabilities(torch_version="2.13.0"))
+
+
 @pytest.fixture
 def paths(tmp_path: Path) -> AppPaths:
     return AppPaths.resolve(tmp_path / "profile").ensure()
@@ -124,7 +130,7 @@ def window(
 
     jobs, ingest = controllers
     notifier = Notifier(catalog, settings, tray, batch_window_ms=50)
-    win = MainWindow(catalog, settings, paths, jobs, ingest, notifier)
+    win = MainWindow(catalog, settings, paths, jobs, ingest, notifier, device_probe=cpu_only_probe)
     qtbot.addWidget(win)
     win.show()
     yield win

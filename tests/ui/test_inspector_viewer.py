@@ -90,8 +90,11 @@ def test_tags_and_notes_persist_and_ai_categories_show_confidence(qtbot: Any, ca
     inspector = Inspector(catalog, cache)
     qtbot.addWidget(inspector)
     inspector.set_assets(catalog.get_assets([asset]))
-    chips = [w.text() for w in inspector.ai_chips.findChildren(QLabel)]
-    assert chips == ["✦ character  92%"]
+    row = inspector.categories.rows["character"]
+    assert row.is_ai
+    assert row.confidence_bar is not None
+    assert row.confidence_bar.value() == 92
+    assert "92%" in [w.text() for w in row.findChildren(QLabel)]
 
     edited: list[Any] = []
     inspector.asset_edited.connect(edited.append)

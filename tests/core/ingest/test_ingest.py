@@ -155,4 +155,4 @@ def test_files_over_the_size_limit_are_refused_clearly(
     write_image(big, 5, (1200, 1200))  # random noise PNG: several MiB
     _, report, _ = _ingest(tmp_path / "data", [big])
     (failure,) = report.failures
-    assert "over the 1 MiB limit" in failure.error
+    assert "over the 1 MB file size limit" in failure.error

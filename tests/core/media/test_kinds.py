@@ -129,3 +129,10 @@ def test_permission_denied_is_unreadable(media_dir: Path) -> None:
 )
 def test_hidden_and_system_files(path: str, hidden: bool) -> None:
     assert is_hidden_or_system(Path(path)) is hidden
+
+
+@pytest.mark.parametrize("container", [".mkv", ".avi", ".ts", ".mov"])
+def test_video_containers_are_recognised_by_content(media_dir: Path, container: str) -> None:
+    clip = write_video(media_dir / f"clip{container}", seconds=0.3)
+    disguised = clip.rename(media_dir / f"clip{container}.dat")
+    assert detect_kind(disguised) is AssetKind.VIDEO

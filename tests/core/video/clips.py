@@ -64,12 +64,13 @@ def write_numbered_clip(
     gop: int = 12,
     timecode: str | None = None,
     size: tuple[int, int] = (WIDTH, HEIGHT),
+    container_options: dict[str, str] | None = None,
 ) -> Path:
     """A clip of ``frames`` numbered frames. libx264 gets 3 B-frames and a keyframe every ``gop``."""
     import av
 
     width, height = size
-    with av.open(str(path), mode="w", format=container_format) as container:
+    with av.open(str(path), mode="w", format=container_format, options=container_options or {}) as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.time_base = 1 / Fraction(fps)
@@ -100,12 +101,13 @@ def write_shots_clip(
     fps: int = 25,
     noise: float = 6.0,
     fade_frames: int = 0,
+    flashes: Sequence[int] = (),
     seed: int = 7,
 ) -> Path:
     """Shots of (length, RGB colour) with camera-like noise, a texture and a little motion.
 
     With ``fade_frames`` > 0 the *last* shot is reached by a linear cross-fade of that many frames
-    instead of a hard cut.
+    instead of a hard cut. Frames listed in ``flashes`` are white (lightning).
     """
     import av
 
@@ -114,7 +116,6 @@ def write_shots_clip(
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream("libx264" if x264_available() else "mpeg4", rate=fps)
         stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        index = 0
         pictures: list[np.ndarray] = []
         for shot, (length, colour) in enumerate(shots):
             for local in range(length):
@@ -127,12 +128,13 @@ def write_shots_clip(
             for step in range(fade_frames):
                 weight = (step + 1) / (fade_frames + 1)
                 pictures[start + step] = (1 - weight) * pictures[start + step] + weight * last
-        for picture in pictures:
+        for flash in flashes:
+            pictures[flash] = np.full_like(pictures[flash], 255.0)
+        for index, picture in enumerate(pictures):
             noisy = picture + rng.normal(0.0, noise, picture.shape)
             rgb = np.clip(noisy, 0, 255).astype(np.uint8)
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             frame.pts = index
-            index += 1
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():

@@ -1,0 +1,600 @@
+"""Applying changes: the single writer's group commit.
+
+A batch of changes (whatever queued up while the previous batch committed) is applied in order in one
+transaction. Every change is checked completely before it writes anything, so a refused change leaves no
+trace and the others in the batch still commit. Sequence numbers come from ``projects.head_seq``,
+locked and advanced inside this same transaction, so they follow commit order with no gap.
+
+Statements are compiled once per dialect and run on the DB-API cursor (``server.sql``): this module runs
+about ten of them per change and is the server's hot path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.sync.protocol import (
+    REQUIRED_TASK_FIELDS,
+    AddCommentChange,
+    Change,
+    CreateTaskChange,
+    DeleteCommentChange,
+    EditCommentChange,
+    Event,
+    FieldConflict,
+    NotifyTarget,
+    RecordKind,
+    UpdateTaskChange,
+    UpsertAssetChange,
+    mentioned_names,
+)
+from server.admin import utc_now_iso
+from server.db import assets, comments, events, memberships, notifications, projects, tasks, tokens, users
+from server.sql import CompiledStatement
+from server.store import DomainError, SessionUser, token_problem
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect, Engine
+
+log = logging.getLogger(__name__)
+
+WRITER_ROLES = frozenset({"admin", "supervisor", "artist"})
+_TASK_FIELDS = ("title", "description", "assignee", "status", "due_date", "asset_id")
+
+
+@dataclass
+class ChangeResult:
+    """Outcome of one change: an ack (``seq``) or an ``error``; ``event_json`` is set for new events."""
+
+    change_id: str
+    project: int
+    seq: int = 0
+    duplicate: bool = False
+    conflicts: list[FieldConflict] = field(default_factory=list)
+    event_json: str | None = None
+    error: DomainError | None = None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Records as broadcast (from a row as a dict of column values)
+# ---------------------------------------------------------------------------------------------------
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def comment_record(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "project": row["project_id"],
+        "asset_id": row["asset_id"],
+        "author": row["author"],
+        "body": row["body"],
+        "frame": row["frame"],
+        "annotation": _load(row["annotation"]),
+        "created_at": row["created_at"],
+        "edited_at": row["edited_at"],
+        "deleted": bool(row["deleted"]),
+        "version": row["version"],
+    }
+
+
+def task_record(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "project": row["project_id"],
+        "title": row["title"],
+        "description": row["description"],
+        "assignee": row["assignee"],
+        "creator": row["creator"],
+        "status": row["status"],
+        "due_date": row["due_date"],
+        "asset_id": row["asset_id"],
+        "version": row["version"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def asset_record(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "project": row["project_id"],
+        "name": row["name"],
+        "kind": row["kind"],
+        "content_hash": row["content_hash"],
+        "metadata": json.loads(row["metadata"]),
+        "thumbnail_b64": row["thumbnail_b64"],
+        "created_by": row["created_by"],
+        "version": row["version"],
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Statements, compiled once per dialect
+# ---------------------------------------------------------------------------------------------------
+
+
+def _param(name: str) -> sa.BindParameter[Any]:
+    return sa.bindparam(name)
+
+
+def _columns_of(table: sa.Table) -> tuple[str, ...]:
+    return tuple(column.name for column in table.columns)
+
+
+class _Statements:
+    def __init__(self, dialect: Dialect) -> None:
+        def compiled(statement: Any, column_keys: tuple[str, ...] | None = None) -> CompiledStatement:
+            return CompiledStatement(statement, dialect, column_keys)
+
+        self.token_state = compiled(
+            sa.select(tokens.c.revoked, tokens.c.expires_at, users.c.removed)
+            .join(users, users.c.id == tokens.c.user_id)
+            .where(tokens.c.token_hash == _param("b_hash"))
+        )
+        self.event_by_change = compiled(
+            sa.select(events.c.project_id, events.c.seq, events.c.actor, events.c.payload).where(
+                events.c.change_id == _param("b_change")
+            )
+        )
+        self.is_member = compiled(
+            sa.select(memberships.c.user_id).where(
+                memberships.c.project_id == _param("b_project"),
+                memberships.c.user_id == _param("b_user"),
+            )
+        )
+        self.member_named = compiled(
+            sa.select(users.c.id)
+            .join(memberships, memberships.c.user_id == users.c.id)
+            .where(memberships.c.project_id == _param("b_project"), users.c.name == _param("b_name"))
+        )
+        self.by_id = {
+            table.name: compiled(sa.select(table).where(table.c.id == _param("b_id")))
+            for table in (assets, comments, tasks)
+        }
+        self.columns = {table.name: _columns_of(table) for table in (assets, comments, tasks)}
+        # "SET head_seq = head_seq" takes the row lock (PostgreSQL) before reading the head.
+        self.lock_head = compiled(
+            projects.update()
+            .where(projects.c.id == _param("b_project"))
+            .values(head_seq=projects.c.head_seq)
+            .returning(projects.c.head_seq)
+        )
+        self.set_head = compiled(
+            projects.update().where(projects.c.id == _param("b_project")).values(head_seq=_param("b_head"))
+        )
+        self.insert = {
+            table.name: compiled(table.insert(), _columns_of(table))
+            for table in (assets, comments, tasks, events)
+        }
+        notification_columns = tuple(c for c in _columns_of(notifications) if c != "id")
+        self.insert["notifications"] = compiled(notifications.insert(), notification_columns)
+        self.update_asset = compiled(
+            assets.update()
+            .where(assets.c.id == _param("b_id"))
+            .values(
+                {name: _param(name) for name in ("name", "kind", "content_hash", "metadata", "thumbnail_b64")}
+                | {"version": _param("version"), "updated_at": _param("updated_at")}
+            )
+        )
+        self.update_comment = compiled(
+            comments.update()
+            .where(comments.c.id == _param("b_id"))
+            .values(
+                body=_param("body"),
+                annotation=_param("annotation"),
+                deleted=_param("deleted"),
+                edited_at=_param("edited_at"),
+                version=_param("version"),
+            )
+        )
+        self.update_task = compiled(
+            tasks.update()
+            .where(tasks.c.id == _param("b_id"))
+            .values(
+                {name: _param(name) for name in _TASK_FIELDS}
+                | {
+                    "version": _param("version"),
+                    "updated_at": _param("updated_at"),
+                    "field_versions": _param("field_versions"),
+                }
+            )
+        )
+
+
+_STATEMENTS: dict[tuple[str, str, str], _Statements] = {}
+
+
+def _statements_for(dialect: Dialect) -> _Statements:
+    key = (dialect.name, dialect.driver, str(dialect.paramstyle))
+    statements = _STATEMENTS.get(key)
+    if statements is None:
+        statements = _STATEMENTS[key] = _Statements(dialect)
+    return statements
+
+
+# ---------------------------------------------------------------------------------------------------
+# The batch
+# ---------------------------------------------------------------------------------------------------
+
+
+class _BatchApplier:
+    def __init__(self, cursor: Any, statements: _Statements) -> None:
+        self.cursor = cursor
+        self.sql = statements
+        self.heads: dict[int, int] = {}
+        self.token_checked: dict[str, DomainError | None] = {}
+        self.member_checked: dict[tuple[int, int], bool] = {}
+        self.now = utc_now_iso()
+
+    # -- reads ---------------------------------------------------------------------------------
+    def row(self, table: sa.Table, record_id: str) -> dict[str, Any] | None:
+        found = self.sql.by_id[table.name].first(self.cursor, {"b_id": record_id})
+        return None if found is None else dict(zip(self.sql.columns[table.name], found, strict=True))
+
+    def is_member(self, user_id: int, project_id: int) -> bool:
+        found = self.sql.is_member.first(self.cursor, {"b_project": project_id, "b_user": user_id})
+        return found is not None
+
+    # -- checks --------------------------------------------------------------------------------
+    def check_session(self, session: SessionUser) -> None:
+        if session.token_hash not in self.token_checked:
+            found = self.sql.token_state.first(self.cursor, {"b_hash": session.token_hash})
+            problem = (
+                DomainError("token_revoked", "This sign-in was revoked; sign in again")
+                if found is None
+                else token_problem(bool(found[0]), float(found[1]), bool(found[2]))
+            )
+            self.token_checked[session.token_hash] = problem
+        problem = self.token_checked[session.token_hash]
+        if problem is not None:
+            raise problem
+
+    def check_member(self, user_id: int, project_id: int) -> None:
+        key = (user_id, project_id)
+        if key not in self.member_checked:
+            self.member_checked[key] = self.is_member(user_id, project_id)
+        if not self.member_checked[key]:
+            raise DomainError("not_member", f"You are not a member of project {project_id}")
+
+    @staticmethod
+    def check_writer(session: SessionUser, what: str) -> None:
+        if session.user.role not in WRITER_ROLES:
+            raise DomainError("forbidden", f"The {session.user.role} role cannot {what}")
+
+    def check_assignee(self, assignee: int | None, project_id: int) -> None:
+        if assignee is not None and not self.is_member(assignee, project_id):
+            raise DomainError("invalid", f"User {assignee} is not a member of this project")
+
+    def asset_row(self, asset_id: str, project_id: int) -> dict[str, Any] | None:
+        found = self.row(assets, asset_id)
+        if found is not None and found["project_id"] != project_id:
+            raise DomainError("duplicate_id", f"Asset id {asset_id} belongs to another project")
+        return found
+
+    def existing(self, table: sa.Table, record_id: str, project_id: int) -> dict[str, Any]:
+        found = self.row(table, record_id)
+        if found is None or found["project_id"] != project_id:
+            raise DomainError("not_found", f"No {table.name[:-1]} {record_id} in this project")
+        return found
+
+    def refuse_existing_id(self, table: sa.Table, record_id: str) -> None:
+        if self.sql.by_id[table.name].first(self.cursor, {"b_id": record_id}) is not None:
+            raise DomainError("duplicate_id", f"{table.name[:-1].title()} id {record_id} is taken")
+
+    # -- writing -------------------------------------------------------------------------------
+    def next_seq(self, project_id: int) -> int:
+        if project_id not in self.heads:
+            found = self.sql.lock_head.first(self.cursor, {"b_project": project_id})
+            assert found is not None  # membership was checked: the project exists
+            self.heads[project_id] = int(found[0])
+        self.heads[project_id] += 1
+        return self.heads[project_id]
+
+    def finish(self) -> None:
+        for project_id, head in self.heads.items():
+            self.sql.set_head.run(self.cursor, {"b_project": project_id, "b_head": head})
+
+    def record_event(
+        self,
+        session: SessionUser,
+        change: Change,
+        kind: RecordKind,
+        record: dict[str, Any],
+        notify: list[NotifyTarget],
+        conflicts: list[FieldConflict] | None = None,
+    ) -> ChangeResult:
+        seq = self.next_seq(change.project)
+        event = Event(
+            seq=seq,
+            project=change.project,
+            change_id=change.change_id,
+            op=change.type,
+            kind=kind,
+            actor=session.user.id,
+            at=self.now,
+            record=record,
+            notify=notify,
+            conflicts=conflicts or [],
+        )
+        payload = event.model_dump_json()
+        self.sql.insert["events"].run(
+            self.cursor,
+            {
+                "project_id": change.project,
+                "seq": seq,
+                "change_id": change.change_id,
+                "actor": session.user.id,
+                "op": change.type,
+                "payload": payload,
+            },
+        )
+        for target in notify:
+            self.sql.insert["notifications"].run(
+                self.cursor,
+                {
+                    "user_id": target.user,
+                    "project_id": change.project,
+                    "kind": target.kind,
+                    "seq": seq,
+                    "actor": session.user.id,
+                    "record_id": str(record["id"]),
+                    "created_at": self.now,
+                    "read": False,
+                },
+            )
+        return ChangeResult(
+            change_id=change.change_id,
+            project=change.project,
+            seq=seq,
+            conflicts=conflicts or [],
+            event_json=payload,
+        )
+
+    def apply(self, session: SessionUser, change: Change) -> ChangeResult:
+        try:
+            self.check_session(session)
+            previous = self.sql.event_by_change.first(self.cursor, {"b_change": change.change_id})
+            if previous is not None:
+                return self.replay(session, change, previous)
+            self.check_member(session.user.id, change.project)
+            handler = getattr(self, f"apply_{change.type}")
+            result: ChangeResult = handler(session, change)
+        except DomainError as error:
+            return ChangeResult(change_id=change.change_id, project=change.project, error=error)
+        return result
+
+    @staticmethod
+    def replay(session: SessionUser, change: Change, previous: tuple[Any, ...]) -> ChangeResult:
+        project_id, seq, actor, payload = previous
+        if actor != session.user.id or project_id != change.project:
+            raise DomainError("duplicate_id", f"Change id {change.change_id} was used for another change")
+        stored = Event.model_validate_json(payload)
+        return ChangeResult(
+            change_id=change.change_id,
+            project=change.project,
+            seq=int(seq),
+            duplicate=True,
+            conflicts=list(stored.conflicts),
+        )
+
+    def apply_upsert_asset(self, session: SessionUser, change: UpsertAssetChange) -> ChangeResult:
+        self.check_writer(session, "publish assets")
+        row = self.asset_row(change.asset_id, change.project)
+        values: dict[str, Any] = {
+            "name": change.name,
+            "kind": change.kind,
+            "content_hash": change.content_hash,
+            "metadata": json.dumps(change.metadata, separators=(",", ":")),
+            "thumbnail_b64": change.thumbnail_b64,
+            "updated_at": self.now,
+        }
+        if row is None:
+            stored = {
+                **values,
+                "id": change.asset_id,
+                "project_id": change.project,
+                "created_by": session.user.id,
+                "version": 1,
+                "created_at": self.now,
+            }
+            self.sql.insert["assets"].run(self.cursor, stored)
+        else:
+            stored = {**row, **values, "version": row["version"] + 1}
+            self.sql.update_asset.run(self.cursor, {**stored, "b_id": change.asset_id})
+        return self.record_event(session, change, "asset", asset_record(stored), [])
+
+    def apply_add_comment(self, session: SessionUser, change: AddCommentChange) -> ChangeResult:
+        asset = self.asset_row(change.asset_id, change.project)
+        if asset is None:
+            raise DomainError("not_found", f"No asset {change.asset_id} in this project")
+        self.refuse_existing_id(comments, change.comment_id)
+        notify = self.comment_notifications(session, change, asset["created_by"])
+        values = {
+            "id": change.comment_id,
+            "project_id": change.project,
+            "asset_id": change.asset_id,
+            "author": session.user.id,
+            "body": change.body,
+            "frame": change.frame,
+            "annotation": _dump(change.annotation),
+            "created_at": self.now,
+            "edited_at": None,
+            "deleted": False,
+            "version": 1,
+        }
+        self.sql.insert["comments"].run(self.cursor, values)
+        return self.record_event(session, change, "comment", comment_record(values), notify)
+
+    def comment_notifications(
+        self, session: SessionUser, change: AddCommentChange, asset_creator: int
+    ) -> list[NotifyTarget]:
+        mentioned: set[int] = set()
+        for name in mentioned_names(change.body):
+            found = self.sql.member_named.first(self.cursor, {"b_project": change.project, "b_name": name})
+            if found is not None:
+                mentioned.add(int(found[0]))
+        notify = [
+            NotifyTarget(user=user_id, kind="mention")
+            for user_id in sorted(mentioned)
+            if user_id != session.user.id
+        ]
+        notified = {target.user for target in notify}
+        if (
+            asset_creator != session.user.id
+            and asset_creator not in notified
+            and self.is_member(asset_creator, change.project)
+        ):
+            notify.append(NotifyTarget(user=asset_creator, kind="comment_on_your_asset"))
+        return notify
+
+    def own_comment(self, session: SessionUser, comment_id: str, project_id: int) -> dict[str, Any]:
+        row = self.existing(comments, comment_id, project_id)
+        if row["author"] != session.user.id:
+            raise DomainError("forbidden", "Only the author can edit or delete a comment")
+        if row["deleted"]:
+            raise DomainError("invalid", "This comment was deleted")
+        return row
+
+    def _rewrite_comment(self, row: dict[str, Any], **values: Any) -> dict[str, Any]:
+        stored = {**row, **values, "edited_at": self.now, "version": row["version"] + 1}
+        self.sql.update_comment.run(self.cursor, {**stored, "b_id": row["id"]})
+        return comment_record(stored)
+
+    def apply_edit_comment(self, session: SessionUser, change: EditCommentChange) -> ChangeResult:
+        row = self.own_comment(session, change.comment_id, change.project)
+        record = self._rewrite_comment(row, body=change.body, annotation=_dump(change.annotation))
+        return self.record_event(session, change, "comment", record, [])
+
+    def apply_delete_comment(self, session: SessionUser, change: DeleteCommentChange) -> ChangeResult:
+        row = self.own_comment(session, change.comment_id, change.project)
+        # A deleted comment keeps its place (and id) but loses its content everywhere.
+        record = self._rewrite_comment(row, body="", annotation=None, deleted=True)
+        return self.record_event(session, change, "comment", record, [])
+
+    def apply_create_task(self, session: SessionUser, change: CreateTaskChange) -> ChangeResult:
+        self.check_writer(session, "create tasks")
+        self.refuse_existing_id(tasks, change.task_id)
+        self.check_assignee(change.assignee, change.project)
+        if change.asset_id is not None and self.asset_row(change.asset_id, change.project) is None:
+            raise DomainError("invalid", f"No asset {change.asset_id} in this project")
+        values = {
+            "id": change.task_id,
+            "project_id": change.project,
+            "title": change.title,
+            "description": change.description,
+            "assignee": change.assignee,
+            "creator": session.user.id,
+            "status": change.status,
+            "due_date": change.due_date.isoformat() if change.due_date else None,
+            "asset_id": change.asset_id,
+            "version": 1,
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
+        field_versions = {name: [1, session.user.id] for name in _TASK_FIELDS}
+        self.sql.insert["tasks"].run(self.cursor, {**values, "field_versions": json.dumps(field_versions)})
+        notify = []
+        if change.assignee is not None and change.assignee != session.user.id:
+            notify.append(NotifyTarget(user=change.assignee, kind="task_assigned"))
+        return self.record_event(session, change, "task", task_record(values), notify)
+
+    def apply_update_task(self, session: SessionUser, change: UpdateTaskChange) -> ChangeResult:
+        self.check_writer(session, "change tasks")
+        row = self.existing(tasks, change.task_id, change.project)
+        patch = change.fields.changed_fields()
+        if not patch:
+            raise DomainError("invalid", "A task update must change at least one field")
+        for name in REQUIRED_TASK_FIELDS & patch.keys():
+            if patch[name] is None:
+                raise DomainError("invalid", f"Task field {name!r} cannot be empty")
+        if change.base_version > row["version"]:
+            raise DomainError("invalid", f"Base version {change.base_version} is newer than the task")
+        if "assignee" in patch:
+            self.check_assignee(patch["assignee"], change.project)
+        if patch.get("asset_id") is not None and self.asset_row(patch["asset_id"], change.project) is None:
+            raise DomainError("invalid", f"No asset {patch['asset_id']} in this project")
+        current = task_record(row)
+        field_versions: dict[str, list[int]] = json.loads(row["field_versions"])
+        new_version = row["version"] + 1
+        conflicts: list[FieldConflict] = []
+        changed: dict[str, Any] = {}
+        for name, value in patch.items():
+            if value == current[name]:
+                continue
+            last_version, last_actor = field_versions.get(name, [1, row["creator"]])
+            # Someone changed this field after the version this client saw: last writer (in server
+            # order) still wins, but the overwritten value is reported to everyone.
+            if last_version > change.base_version:
+                conflicts.append(
+                    FieldConflict(
+                        field=name,
+                        base_version=change.base_version,
+                        overwritten_value=current[name],
+                        overwritten_version=last_version,
+                        overwritten_by=last_actor,
+                    )
+                )
+            changed[name] = value
+            field_versions[name] = [new_version, session.user.id]
+        record = {**current, **changed, "version": new_version, "updated_at": self.now}
+        self.sql.update_task.run(
+            self.cursor,
+            {**record, "field_versions": json.dumps(field_versions), "b_id": change.task_id},
+        )
+        notify = []
+        assignee = changed.get("assignee")
+        if assignee is not None and assignee != session.user.id:
+            notify.append(NotifyTarget(user=assignee, kind="task_assigned"))
+        return self.record_event(session, change, "task", record, notify, conflicts)
+
+
+def _apply_in_one_transaction(engine: Engine, batch: list[tuple[SessionUser, Change]]) -> list[ChangeResult]:
+    statements = _statements_for(engine.dialect)
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            applier = _BatchApplier(cursor, statements)
+            results = [applier.apply(session, change) for session, change in batch]
+            applier.finish()
+        finally:
+            cursor.close()
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.close()
+    return results
+
+
+def apply_batch(engine: Engine, batch: list[tuple[SessionUser, Change]]) -> list[ChangeResult]:
+    """Apply changes in order in one transaction; on a database failure retry them one by one."""
+    database_errors = (SQLAlchemyError, engine.dialect.loaded_dbapi.Error)
+    started = time.perf_counter()
+    try:
+        results = _apply_in_one_transaction(engine, batch)
+    except database_errors:
+        if len(batch) == 1:
+            log.exception("event=change_failed change_id=%s", batch[0][1].change_id)
+            _session, change = batch[0]
+            error = DomainError("internal", "The server could not store this change; retry later")
+            return [ChangeResult(change_id=change.change_id, project=change.project, error=error)]
+        log.warning("event=batch_failed size=%d retrying_individually=1", len(batch))
+        return [apply_batch(engine, [item])[0] for item in batch]
+    log.debug("event=batch_committed size=%d ms=%.2f", len(batch), (time.perf_counter() - started) * 1e3)
+    return results

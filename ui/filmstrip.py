@@ -1,0 +1,129 @@
+"""Hover-scrub for video tiles: a "filmstrip" artifact (N frames side by side in one JPEG) is loaded
+off the UI thread and kept in a small LRU; the delegate paints the cell under the mouse from it.
+
+Which strip an asset has is read from the catalog when the mouse first enters its tile (one indexed
+query, remembered), never in ``paint()``; the JPEG is decoded on a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QRect, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QImage, QImageReader, QPixmap
+
+if TYPE_CHECKING:
+    from core.catalog.catalog import Catalog
+    from core.catalog.records import AssetRecord
+
+log = logging.getLogger(__name__)
+
+MAX_STRIPS = 48
+
+
+@dataclass(frozen=True)
+class Filmstrip:
+    asset_id: int
+    path: str
+    frames: tuple[int, ...]  # the source frame index of each cell, left to right
+
+    @property
+    def cells(self) -> int:
+        return len(self.frames)
+
+
+def filmstrip_cell(x_fraction: float, cells: int) -> int:
+    """Which cell (0-based) the mouse at ``x_fraction`` (0 left edge .. 1 right edge) points at."""
+    if cells <= 0:
+        return 0
+    return max(0, min(cells - 1, int(x_fraction * cells)))
+
+
+def cell_rect(strip_width: int, strip_height: int, cells: int, cell: int) -> QRect:
+    """The source rectangle of ``cell`` in a strip of ``cells`` equal frames laid side by side."""
+    left = round(cell * strip_width / cells)
+    right = round((cell + 1) * strip_width / cells)
+    return QRect(left, 0, max(1, right - left), strip_height)
+
+
+def filmstrip_of(catalog: Catalog, asset_id: int) -> Filmstrip | None:
+    """The newest filmstrip artifact of an asset with its frame list, or None."""
+    for artifact in reversed(catalog.artifacts(asset_id, "filmstrip")):
+        frames = artifact.meta.get("frames")
+        if isinstance(frames, list) and frames and all(isinstance(f, int | float) for f in frames):
+            return Filmstrip(asset_id, artifact.path, tuple(int(f) for f in frames))
+    return None
+
+
+class _Relay(QObject):
+    loaded = Signal(object, QImage)  # Filmstrip, image (null on failure)
+
+
+class _LoadStrip(QRunnable):
+    def __init__(self, strip: Filmstrip, relay: _Relay) -> None:
+        super().__init__()
+        self._strip, self._relay = strip, relay
+
+    def run(self) -> None:
+        reader = QImageReader(self._strip.path)
+        image = reader.read()
+        if image.isNull():
+            log.warning("Cannot read filmstrip %s: %s", self._strip.path, reader.errorString())
+        self._relay.loaded.emit(self._strip, image)
+
+
+class FilmstripCache(QObject):
+    ready = Signal(object)  # int asset id whose strip is now loaded
+
+    def __init__(self, catalog: Catalog, *, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._catalog = catalog
+        self._known: dict[int, Filmstrip | None] = {}
+        self._pixmaps: OrderedDict[int, tuple[Filmstrip, QPixmap]] = OrderedDict()
+        self._loading: set[Filmstrip] = set()
+        self._failed: set[str] = set()
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._relay = _Relay(self)
+        self._relay.loaded.connect(self._on_loaded)
+
+    def request(self, record: AssetRecord) -> Filmstrip | None:
+        """Called when the mouse enters a video tile: find its strip (once) and start loading it."""
+        if record.id not in self._known:
+            self._known[record.id] = filmstrip_of(self._catalog, record.id)
+        strip = self._known[record.id]
+        if strip is None or strip.path in self._failed:
+            return None
+        cached = self._pixmaps.get(record.id)
+        if cached is not None and cached[0] == strip:
+            self._pixmaps.move_to_end(record.id)
+        elif strip not in self._loading:
+            self._loading.add(strip)
+            self._pool.start(_LoadStrip(strip, self._relay))
+        return strip
+
+    def cached(self, asset_id: int) -> tuple[Filmstrip, QPixmap] | None:
+        """The loaded strip for paint(): a dict lookup, nothing else."""
+        return self._pixmaps.get(asset_id)
+
+    def forget(self, asset_id: int) -> None:
+        """A job changed the asset (a new strip may exist): look it up again next time."""
+        self._known.pop(asset_id, None)
+        self._pixmaps.pop(asset_id, None)
+
+    def shutdown(self, timeout_ms: int = 3000) -> None:
+        self._pool.clear()
+        self._pool.waitForDone(timeout_ms)
+
+    def _on_loaded(self, strip: Filmstrip, image: QImage) -> None:
+        self._loading.discard(strip)
+        if image.isNull():
+            self._failed.add(strip.path)
+            return
+        self._pixmaps[strip.asset_id] = (strip, QPixmap.fromImage(image))
+        while len(self._pixmaps) > MAX_STRIPS:
+            self._pixmaps.popitem(last=False)
+        self.ready.emit(strip.asset_id)

@@ -1,0 +1,678 @@
+"""The video player: plays a clip at its native frame rate, steps frames, scrubs, shows timecode.
+
+Embedding (e.g. as a viewer page)::
+
+    player = VideoPlayer(parent)
+    player.open_clip(lambda: VideoFrameSource(path))   # called on the decode thread
+    player.frame_shown.connect(...)                     # the frame now on screen
+    player.current_frame                                # anchor for comments
+
+Keys (while the player has focus; it claims them over window shortcuts): Space play/pause,
+Left/Right and ,/. step one frame, Home/End first/last frame, L loop.
+
+Threads: a :class:`_DecodeThread` (a QThread) owns the clip's :class:`~core.video.frames.FrameSource`
+(made by ``source_factory`` on that thread) and hands finished QImages to the UI thread through
+queued signals; the UI never decodes. Timing comes from a :class:`~core.video.clock.PlaybackClock` on
+the monotonic clock: each frame has a due time, the decoder reads at most ``READ_AHEAD`` frames ahead,
+and a frame that is late is skipped rather than shown late, so playback never drifts from real time.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections import deque
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
+
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QFont, QImage, QKeyEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.video.clock import PlaybackClock, frame_of_tick
+from core.video.timecode import frame_to_timecode
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from fractions import Fraction
+
+    import numpy as np
+    from PySide6.QtGui import QCloseEvent, QHideEvent
+
+    from core.video.frames import FrameSource
+
+    SourceFactory = Callable[[], FrameSource]
+
+log = logging.getLogger(__name__)
+
+READ_AHEAD = 4  # frames decoded ahead of the clock: enough to absorb jitter, small enough to seek fast
+STOP_TIMEOUT_MS = 10_000
+_SIDE_STEP = 256  # decode sizes are rounded up to this, so resizing the window rarely re-decodes
+
+_live_lock = threading.Lock()
+_live_threads: set[_DecodeThread] = set()
+# Threads that did not stop in time (a decode stuck on a slow share): kept alive until they finish,
+# because destroying a running QThread aborts the process.
+_orphans: set[_DecodeThread] = set()
+
+
+def live_decode_threads() -> int:
+    """How many player decode threads are running (for diagnostics and leak tests)."""
+    with _live_lock:
+        return len(_live_threads)
+
+
+class ClipInfo(NamedTuple):
+    frame_count: int
+    fps: Fraction
+    width: int
+    height: int
+    timecode_start: int
+
+
+class _Play(NamedTuple):
+    clock: PlaybackClock
+
+
+class _Show(NamedTuple):
+    frame: int
+
+
+def to_qimage(rgb: np.ndarray) -> QImage:
+    """An RGB uint8 array as a QImage that owns its pixels (safe to pass between threads)."""
+    height, width = rgb.shape[:2]
+    image = QImage(rgb.data, width, height, rgb.strides[0], QImage.Format.Format_RGB888)
+    return image.copy()
+
+
+class _DecodeThread(QThread):
+    """Owns the FrameSource; decodes what the player asks for, newest request first."""
+
+    opened = Signal(object)  # ClipInfo
+    failed = Signal(str)
+    # generation, tick, frame index, picture
+    frame_ready = Signal(int, int, int, QImage)
+    stream_ended = Signal(int)  # generation
+
+    def __init__(self, source_factory: SourceFactory) -> None:
+        super().__init__()
+        self._factory = source_factory
+        self._condition = threading.Condition()
+        self._stopping = False
+        self._generation = 0
+        self._request: _Play | _Show | None = None
+        self._max_side: int | None = None
+        self._loop = False
+        self.setObjectName("video-decode")
+
+    # -- called from the UI thread ------------------------------------------------------------
+
+    def command(self, generation: int, request: _Play | _Show | None, max_side: int | None) -> None:
+        """Replace whatever the thread was doing (older requests are simply dropped)."""
+        with self._condition:
+            self._generation = generation
+            self._request = request
+            self._max_side = max_side
+            self._condition.notify_all()
+
+    def set_loop(self, loop: bool) -> None:
+        with self._condition:
+            self._loop = loop
+            self._condition.notify_all()
+
+    def stop(self) -> None:
+        with self._condition:
+            self._stopping = True
+            self._condition.notify_all()
+
+    # -- the thread ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        with _live_lock:
+            _live_threads.add(self)
+        try:
+            self._serve()
+        finally:
+            with _live_lock:
+                _live_threads.discard(self)
+
+    def _serve(self) -> None:
+        from core.media.errors import MediaError
+
+        try:
+            source = self._factory()
+        except MediaError as exc:
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:
+            log.exception("Could not open the clip")
+            self.failed.emit(f"Could not open the clip: {exc}")
+            return
+        with source:
+            info = ClipInfo(
+                source.frame_count, source.fps, source.width, source.height, source.timecode_start
+            )
+            self.opened.emit(info)
+            try:
+                self._serve_requests(source)
+            except MediaError as exc:
+                self.failed.emit(str(exc))
+            except Exception as exc:
+                log.exception("Decoding failed")
+                self.failed.emit(f"Decoding failed: {exc}")
+
+    def _serve_requests(self, source: FrameSource) -> None:
+        while True:
+            with self._condition:
+                while not self._stopping and self._request is None:
+                    self._condition.wait()
+                if self._stopping:
+                    return
+                request, generation, max_side = self._request, self._generation, self._max_side
+                if isinstance(request, _Show):
+                    self._request = None
+            if isinstance(request, _Show):
+                rgb = source.frame_at(request.frame, max_side)
+                self.frame_ready.emit(generation, request.frame, request.frame, to_qimage(rgb))
+            elif isinstance(request, _Play):
+                self._stream(source, request.clock, generation, max_side)
+
+    def _stream(
+        self, source: FrameSource, clock: PlaybackClock, generation: int, max_side: int | None
+    ) -> None:
+        tick = clock.start_tick
+        while True:
+            with self._condition:
+                if self._stopping or self._generation != generation:
+                    return
+                now = time.monotonic()
+                # Read ahead at most READ_AHEAD frames; a new request or stop wakes us early.
+                wait = clock.time_of(tick - READ_AHEAD) - now
+                if wait > 0:
+                    self._condition.wait(wait)
+                    continue
+                loop = self._loop
+            # A frame already overdue is skipped: decoding forward to the due one keeps us on time.
+            tick = max(tick, clock.tick_at(now))
+            index = frame_of_tick(tick, source.frame_count, loop)
+            if index is None:
+                with self._condition:
+                    if self._generation == generation:
+                        self._request = None
+                self.stream_ended.emit(generation)
+                return
+            rgb = source.frame_at(index, max_side)
+            self.frame_ready.emit(generation, tick, index, to_qimage(rgb))
+            tick += 1
+
+
+class _FrameCanvas(QWidget):
+    """Paints the current picture fitted to the widget on black, or a message."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._image = QImage()
+        self._message = ""
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    def set_image(self, image: QImage) -> None:
+        self._image, self._message = image, ""
+        self.update()
+
+    def set_message(self, text: str) -> None:
+        self._message = text
+        self.update()
+
+    def image(self) -> QImage:
+        return self._image
+
+    def sizeHint(self) -> QSize:
+        return QSize(640, 360)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        del event
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), Qt.GlobalColor.black)
+        if self._message:
+            painter.setPen(Qt.GlobalColor.lightGray)
+            painter.drawText(
+                self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._message
+            )
+        elif not self._image.isNull():
+            size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, size.width(), size.height())
+            target.moveCenter(self.rect().center())
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(target, self._image)
+        painter.end()
+
+
+class VideoPlayer(QWidget):
+    """Plays a :class:`FrameSource` frame-accurately. See the module docstring for the API."""
+
+    frame_shown = Signal(int)  # a frame's picture is on screen
+    clip_opened = Signal(object)  # ClipInfo
+    playing_changed = Signal(bool)
+    error_occurred = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._thread: _DecodeThread | None = None
+        self._reaper: functools.partial[None] | None = None
+        self._info: ClipInfo | None = None
+        self._generation = 0
+        self._playing = False
+        self._loop = False
+        self._position = 0  # the frame the player is on (requested while paused, shown while playing)
+        self._shown = -1  # the frame whose picture is on screen
+        self._shown_tick = -1
+        self._clock: PlaybackClock | None = None
+        self._buffer: deque[tuple[int, int, QImage]] = deque()
+        self._ended = False
+        self._dropped = 0
+        self._resume_after_scrub = False
+
+        self._present_timer = QTimer(self)
+        self._present_timer.setSingleShot(True)
+        self._present_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._present_timer.timeout.connect(self._present)
+
+        self.canvas = _FrameCanvas(self)
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.slider.setRange(0, 0)
+        self.slider.valueChanged.connect(self._on_slider)
+        self.slider.sliderPressed.connect(self._on_scrub_start)
+        self.slider.sliderReleased.connect(self._on_scrub_end)
+        style = self.style()
+        self.start_button = self._button(
+            QStyle.StandardPixmap.SP_MediaSkipBackward, "First frame (Home)", self.go_to_start
+        )
+        self.back_button = self._button(
+            QStyle.StandardPixmap.SP_MediaSeekBackward, "Previous frame (Left, ,)", lambda: self.step(-1)
+        )
+        self.play_button = self._button(
+            QStyle.StandardPixmap.SP_MediaPlay, "Play/pause (Space)", self.toggle_play
+        )
+        self.forward_button = self._button(
+            QStyle.StandardPixmap.SP_MediaSeekForward, "Next frame (Right, .)", lambda: self.step(1)
+        )
+        self.end_button = self._button(
+            QStyle.StandardPixmap.SP_MediaSkipForward, "Last frame (End)", self.go_to_end
+        )
+        self.loop_button = self._button(
+            QStyle.StandardPixmap.SP_BrowserReload, "Loop (L)", self._on_loop_clicked
+        )
+        self.loop_button.setCheckable(True)
+        self._play_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay)
+        self._pause_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPause)
+        self.timecode_label = QLabel("--:--:--:--", self)
+        mono = QFont("monospace")
+        mono.setStyleHint(QFont.StyleHint.TypeWriter)
+        self.timecode_label.setFont(mono)
+        self.timecode_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        controls = QHBoxLayout()
+        controls.setContentsMargins(6, 0, 6, 4)
+        for button in (
+            self.start_button,
+            self.back_button,
+            self.play_button,
+            self.forward_button,
+            self.end_button,
+        ):
+            controls.addWidget(button)
+        controls.addSpacing(8)
+        controls.addWidget(self.loop_button)
+        controls.addStretch(1)
+        controls.addWidget(self.timecode_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.slider)
+        layout.addLayout(controls)
+        self._set_controls_enabled(False)
+
+    def _button(self, pixmap: QStyle.StandardPixmap, tip: str, slot: Callable[[], None]) -> QToolButton:
+        button = QToolButton(self)
+        button.setIcon(self.style().standardIcon(pixmap))
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys keep going to the player
+        button.clicked.connect(slot)
+        return button
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def current_frame(self) -> int:
+        """The frame the player is on: the one on screen while playing, the chosen one while paused."""
+        return self._position
+
+    @property
+    def frame_count(self) -> int:
+        return self._info.frame_count if self._info else 0
+
+    @property
+    def clip_info(self) -> ClipInfo | None:
+        return self._info
+
+    @property
+    def is_playing(self) -> bool:
+        return self._playing
+
+    @property
+    def loop(self) -> bool:
+        return self._loop
+
+    @property
+    def dropped_frames(self) -> int:
+        """Frames skipped during playback because decoding fell behind real time."""
+        return self._dropped
+
+    def open_clip(self, source_factory: SourceFactory, start_frame: int = 0) -> None:
+        """Open a clip; ``source_factory`` runs on the decode thread. ``clip_opened`` or
+        ``error_occurred`` follows."""
+        self.close_clip()
+        self._position = max(0, start_frame)
+        self.canvas.set_message("Opening…")
+        thread = _DecodeThread(source_factory)
+        thread.opened.connect(self._on_opened)
+        thread.failed.connect(self._on_failed)
+        thread.frame_ready.connect(self._on_frame_ready)
+        thread.stream_ended.connect(self._on_stream_ended)
+        thread.set_loop(self._loop)
+        self._thread = thread
+        # The player may be deleted (the viewer's deleteLater) without a close: stop the thread then
+        # too, without touching the dying widget.
+        self._reaper = functools.partial(_finish, thread)
+        self.destroyed.connect(self._reaper)
+        thread.start()
+
+    def close_clip(self) -> None:
+        """Stop playback and the decode thread (waits for the frame being decoded)."""
+        self._stop_playback()
+        thread, self._thread = self._thread, None
+        self._info = None
+        self._shown = -1
+        self._set_controls_enabled(False)
+        if self._reaper is not None:
+            self.destroyed.disconnect(self._reaper)
+            self._reaper = None
+        if thread is not None:
+            for signal in (thread.opened, thread.failed, thread.frame_ready, thread.stream_ended):
+                signal.disconnect()
+            _finish(thread)
+
+    def play(self) -> None:
+        info = self._info
+        if info is None or self._playing or info.frame_count == 0:
+            return
+        if not self._loop and self._position >= info.frame_count - 1:
+            self._position = 0  # play from the start after the end, as players do
+        self._playing = True
+        self._ended = False
+        self.play_button.setIcon(self._pause_icon)
+        self._start_stream(self._position)
+        self.playing_changed.emit(True)
+
+    def pause(self) -> None:
+        if not self._playing:
+            return
+        self._stop_playback()
+        if self._shown >= 0:
+            self._position = self._shown
+        self._sync_slider()
+        self.playing_changed.emit(False)
+
+    def toggle_play(self) -> None:
+        if self._playing:
+            self.pause()
+        else:
+            self.play()
+
+    def seek(self, frame: int) -> None:
+        """Go to ``frame`` (clamped to the clip); playback, if on, continues from there."""
+        info = self._info
+        if info is None:
+            self._position = max(0, frame)
+            return
+        self._position = min(max(0, frame), info.frame_count - 1)
+        self._sync_slider()
+        if self._playing:
+            self._start_stream(self._position)
+        else:
+            self._request(_Show(self._position))
+
+    def step(self, delta: int) -> None:
+        """Pause and move ``delta`` frames."""
+        self.pause()
+        self.seek(self._position + delta)
+
+    def go_to_start(self) -> None:
+        self.seek(0)
+
+    def go_to_end(self) -> None:
+        self.seek(self.frame_count - 1)
+
+    def set_loop(self, loop: bool) -> None:
+        self._loop = loop
+        self.loop_button.setChecked(loop)
+        if self._thread is not None:
+            self._thread.set_loop(loop)
+
+    def timecode(self, frame: int) -> str:
+        info = self._info
+        if info is None:
+            return "--:--:--:--"
+        return frame_to_timecode(info.timecode_start + frame, info.fps)
+
+    # -- requests to the decode thread ---------------------------------------------------------
+
+    def _start_stream(self, frame: int) -> None:
+        assert self._info is not None
+        self._buffer.clear()
+        self._present_timer.stop()
+        self._clock = PlaybackClock.start(self._info.fps, frame)
+        self._shown_tick = frame - 1
+        self._request(_Play(self._clock))
+
+    def _request(self, request: _Play | _Show | None) -> None:
+        self._generation += 1
+        if self._thread is not None:
+            self._thread.command(self._generation, request, self._decode_side())
+
+    def _stop_playback(self) -> None:
+        was_playing = self._playing
+        self._playing = False
+        self._clock = None
+        self._buffer.clear()
+        self._present_timer.stop()
+        self.play_button.setIcon(self._play_icon)
+        if was_playing:
+            self._request(None)
+
+    def _decode_side(self) -> int | None:
+        """Decode no bigger than the canvas shows (rounded up), never bigger than the clip."""
+        info = self._info
+        if info is None:
+            return None
+        ratio = self.canvas.devicePixelRatioF()
+        wanted = max(self.canvas.width(), self.canvas.height()) * ratio
+        side = int(-(-wanted // _SIDE_STEP) * _SIDE_STEP)
+        return None if side >= max(info.width, info.height) else max(_SIDE_STEP, side)
+
+    # -- from the decode thread ---------------------------------------------------------------
+
+    def _on_opened(self, info: ClipInfo) -> None:
+        if info.frame_count <= 0:
+            self._on_failed("The clip has no frames")
+            return
+        self._info = info
+        self._set_controls_enabled(True)
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, info.frame_count - 1))
+        self.slider.blockSignals(False)
+        self.canvas.set_message("")
+        self.seek(self._position)
+        self.clip_opened.emit(info)
+
+    def _on_failed(self, message: str) -> None:
+        self._stop_playback()
+        self._set_controls_enabled(False)
+        self.canvas.set_message(message)
+        log.warning("Video player: %s", message)
+        self.error_occurred.emit(message)
+
+    def _on_frame_ready(self, generation: int, tick: int, index: int, image: QImage) -> None:
+        if generation != self._generation:
+            return  # an answer to a request that was since replaced
+        if not self._playing:
+            self._display(index, image)
+            return
+        self._buffer.append((tick, index, image))
+        self._present()
+
+    def _on_stream_ended(self, generation: int) -> None:
+        if generation != self._generation or not self._playing:
+            return
+        self._ended = True
+        self._present()
+
+    # -- presentation -------------------------------------------------------------------------
+
+    def _present(self) -> None:
+        """Show the newest decoded frame that is due; schedule the next."""
+        clock = self._clock
+        if not self._playing or clock is None:
+            return
+        now = time.monotonic()
+        due = clock.tick_at(now)
+        chosen: tuple[int, int, QImage] | None = None
+        while self._buffer and self._buffer[0][0] <= due:
+            chosen = self._buffer.popleft()
+        if chosen is not None:
+            tick, index, image = chosen
+            self._dropped += max(0, tick - self._shown_tick - 1)
+            self._shown_tick = tick
+            self._position = index
+            self._display(index, image)
+        if self._buffer:
+            delay_ms = (clock.time_of(self._buffer[0][0]) - time.monotonic()) * 1000
+            self._present_timer.start(max(0, int(delay_ms + 0.5)))
+        elif self._ended:
+            self._finish_at_end()
+
+    def _finish_at_end(self) -> None:
+        assert self._info is not None
+        last = self._info.frame_count - 1
+        self.pause()
+        if self._shown != last:
+            self.seek(last)  # the last frame was skipped as late: land on it anyway
+
+    def _display(self, index: int, image: QImage) -> None:
+        self._shown = index
+        self.canvas.set_image(image)
+        self._sync_slider()
+        self.timecode_label.setText(self._label(index))
+        self.frame_shown.emit(index)
+
+    def _label(self, index: int) -> str:
+        return f"{self.timecode(index)}  (frame {index} / {self.frame_count})"
+
+    def _sync_slider(self) -> None:
+        if self.slider.isSliderDown():
+            return
+        self.slider.blockSignals(True)
+        self.slider.setValue(self._position)
+        self.slider.blockSignals(False)
+
+    def _set_controls_enabled(self, enabled: bool) -> None:
+        for widget in (
+            self.slider, self.start_button, self.back_button, self.play_button,
+            self.forward_button, self.end_button,
+        ):  # fmt: skip
+            widget.setEnabled(enabled)
+
+    # -- user input ---------------------------------------------------------------------------
+
+    def _on_slider(self, value: int) -> None:
+        if value != self._position:
+            self.seek(value)
+
+    def _on_scrub_start(self) -> None:
+        self._resume_after_scrub = self._playing
+        self.pause()
+
+    def _on_scrub_end(self) -> None:
+        self.seek(self.slider.value())
+        if self._resume_after_scrub:
+            self.play()
+
+    def _on_loop_clicked(self) -> None:
+        self.set_loop(self.loop_button.isChecked())
+
+    _KEYS: ClassVar[dict[Qt.Key, Callable[[VideoPlayer], None]]] = {
+        Qt.Key.Key_Space: lambda p: p.toggle_play(),
+        Qt.Key.Key_Left: lambda p: p.step(-1),
+        Qt.Key.Key_Comma: lambda p: p.step(-1),
+        Qt.Key.Key_Right: lambda p: p.step(1),
+        Qt.Key.Key_Period: lambda p: p.step(1),
+        Qt.Key.Key_Home: lambda p: p.go_to_start(),
+        Qt.Key.Key_End: lambda p: p.go_to_end(),
+        Qt.Key.Key_L: lambda p: p.set_loop(not p.loop),
+    }
+
+    def event(self, event: QEvent) -> bool:
+        # Claim our keys before window shortcuts (the viewer's Left/Right = next asset) take them.
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and self._handles(event)
+        ):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        action = self._KEYS.get(Qt.Key(event.key())) if self._handles(event) else None
+        if action is None:
+            super().keyPressEvent(event)
+            return
+        action(self)
+        event.accept()
+
+    def _handles(self, event: QKeyEvent) -> bool:
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        return event.key() in self._KEYS and modifiers == Qt.KeyboardModifier.NoModifier
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.pause()  # a hidden player (another viewer page) must not keep decoding
+        super().hideEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.close_clip()
+        super().closeEvent(event)
+
+
+def _finish(thread: _DecodeThread) -> None:
+    """Stop a decode thread; one that does not stop in time is kept referenced until it does."""
+    thread.stop()
+    if thread.wait(STOP_TIMEOUT_MS):
+        return
+    log.warning("A video decode thread is still busy; it will be released when it finishes")
+    _orphans.add(thread)
+    thread.finished.connect(lambda: _orphans.discard(thread))
