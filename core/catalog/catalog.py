@@ -279,44 +279,23 @@ class Catalog:
 
     def reject_tag(self, asset_id: int, name: str) -> None:
         """The user says a tag or AI category is wrong: hidden, and AI never adds it back."""
-        with self.engine.begin() as conn:
-            row = conn.execute(
-                select(tag_t).where(tag_t.c.asset_id == asset_id, tag_t.c.name == name)
-            ).first()
-            if row is None:
-                conn.execute(
-                    insert(tag_t).values(
-                        asset_id=asset_id,
-                        name=name,
-                        source="user",
-                        confidence=None,
-                        is_category=True,
-                        rejected=True,
-                    )
-                )
-            else:
-                conn.execute(update(tag_t).where(tag_t.c.id == row.id).values(rejected=True))
-            self._refresh_tags_text(conn, asset_id)
+        self._user_verdict(asset_id, name, rejected=True, category=True)
 
     def accept_tag(self, asset_id: int, name: str, *, category: bool = True) -> None:
         """The user confirms (or sets) a category: it becomes theirs and AI never overrides it."""
+        self._user_verdict(asset_id, name, rejected=False, category=category)
+
+    def _user_verdict(self, asset_id: int, name: str, *, rejected: bool, category: bool) -> None:
         with self.engine.begin() as conn:
             row = conn.execute(
                 select(tag_t).where(tag_t.c.asset_id == asset_id, tag_t.c.name == name)
             ).first()
             if row is None:
-                conn.execute(
-                    insert(tag_t).values(
-                        asset_id=asset_id,
-                        name=name,
-                        source="user",
-                        confidence=None,
-                        is_category=category,
-                        rejected=False,
-                    )
-                )
+                values = {"source": "user", "confidence": None, "is_category": category, "rejected": rejected}
+                conn.execute(insert(tag_t).values(asset_id=asset_id, name=name, **values))
             else:
-                conn.execute(update(tag_t).where(tag_t.c.id == row.id).values(rejected=False, source="user"))
+                verdict = {"rejected": rejected} if rejected else {"rejected": False, "source": "user"}
+                conn.execute(update(tag_t).where(tag_t.c.id == row.id).values(**verdict))
             self._refresh_tags_text(conn, asset_id)
 
     def count_copied(self, project_id: int) -> int:
