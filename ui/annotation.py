@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QMouseEvent, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QToolButton, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -235,9 +235,15 @@ class AnnotationToolbar(QWidget):
     def __init__(self, overlay: AnnotationOverlay, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.overlay = overlay
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(4)
+        row = QHBoxLayout()  # pen: draw toggle and colours
         row.setSpacing(2)
+        tools = QHBoxLayout()  # width, undo, clear
+        tools.setSpacing(4)
+        rows.addLayout(row)
+        rows.addLayout(tools)
         self.draw_button = QToolButton()
         self.draw_button.setText("✎ Draw")
         self.draw_button.setCheckable(True)
@@ -264,16 +270,16 @@ class AnnotationToolbar(QWidget):
         self.width_combo.currentIndexChanged.connect(
             lambda i: setattr(overlay, "pen_pixels", float(self.width_combo.itemData(i)))
         )
-        row.addWidget(self.width_combo)
+        row.addStretch(1)
+        tools.addWidget(self.width_combo, 1)
         self.undo_button = QToolButton()
         self.undo_button.setText("Undo")
         self.undo_button.clicked.connect(overlay.undo)
         self.clear_button = QToolButton()
         self.clear_button.setText("Clear")
         self.clear_button.clicked.connect(overlay.clear)
-        row.addWidget(self.undo_button)
-        row.addWidget(self.clear_button)
-        row.addStretch(1)
+        tools.addWidget(self.undo_button)
+        tools.addWidget(self.clear_button)
         overlay.changed.connect(self._update_buttons)
         self._update_buttons()
 

@@ -232,6 +232,7 @@ class TasksPanel(QWidget):
         for button in (self.list_button, self.board_button):
             button.setCheckable(True)
             button.setAutoExclusive(True)
+            button.setStyleSheet("QPushButton:checked { background: #2f5f9e; border-color: #4a9eff; }")
         self.board_button.setChecked(True)
         self.list_button.toggled.connect(lambda on: self.views.setCurrentIndex(0 if on else 1))
         header.addWidget(self.project_label, 1)
@@ -354,7 +355,7 @@ class TasksPanel(QWidget):
             overdue = task.status != "completed" and task.due_date < date.today().isoformat()
             details.append(("overdue " if overdue else "due ") + task.due_date)
         if task.asset_id:
-            details.append("▣ " + (self.bridge.asset_name(task.asset_id) or "asset"))
+            details.append("on " + (self.bridge.asset_name(task.asset_id) or "an asset"))
         if task.sync_state == "pending":
             details.append("pending")
         item = QListWidgetItem(f"{task.title}\n{'  ·  '.join(details)}")

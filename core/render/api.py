@@ -81,8 +81,8 @@ class RenderRequest:
     max_faces: int = MAX_RENDER_FACES
     blender_engine: BlenderEngine = "cycles"
     samples: int = 16
-    # pyrender draws very large meshes vertex-clustered to a budget of ~0.5 face per output pixel
-    # (cells of at most 2 px, so silhouettes hold); False draws every face (slower, exact).
+    # pyrender draws very large meshes vertex-clustered to ~0.25 face per output pixel (cells of at
+    # most 3 px, so silhouettes hold; see mesh_prep); False draws every face (slower, exact).
     decimate: bool = True
     # Test hook ("sleep", "exit", "segv", "memory"): honoured only by a RenderService created with
     # allow_fault_injection=True, so tests can make a real child hang or crash mid-request.

@@ -5,6 +5,9 @@ that claims 50M faces is refused from its first 84 bytes); the loaded scene is c
 limit over all instances, NaN/inf vertices, nothing to draw). Models are turned Y-up: glTF, OBJ and
 PLY already are; STL, 3MF and CAD formats are conventionally Z-up and get rotated.
 
+Large OFF, ASCII PLY and plain OBJ files are parsed by ``fast_loaders`` (numpy) when they fit its
+simple subset; everything else goes through trimesh.
+
 Missing textures are replaced by a magenta image through trimesh's resolver, so the user sees the
 problem instead of a plausible grey.
 """

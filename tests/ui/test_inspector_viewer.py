@@ -137,11 +137,17 @@ def test_copy_out_copies_every_frame_of_a_sequence(qtbot: Any, tmp_path: Path, c
     qtbot.addWidget(inspector)
     inspector.set_assets(catalog.get_assets([asset]))
     destination = tmp_path / "out"
-    worker = inspector.start_copy_out(destination)
-    with qtbot.waitSignal(worker.finished, timeout=10_000):
-        pass
-    copied = sorted(p.relative_to(destination).as_posix() for p in destination.rglob("*.png") if p.is_file())
-    assert copied == [f"shot.[1001-1005]/shot.{f}.png" for f in range(1001, 1006)]
+    inspector.start_copy_out(destination)
+
+    # Waiting on the files, not on worker.finished: a warm pool thread can finish the copy before a
+    # signal spy could connect.
+    def copied() -> list[str]:
+        return sorted(
+            p.relative_to(destination).as_posix() for p in destination.rglob("*.png") if p.is_file()
+        )
+
+    expected = [f"shot.[1001-1005]/shot.{f}.png" for f in range(1001, 1006)]
+    qtbot.waitUntil(lambda: copied() == expected, timeout=10_000)
 
 
 @pytest.fixture
