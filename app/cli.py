@@ -130,6 +130,7 @@ def cmd_ingest(runtime: Runtime, args: argparse.Namespace) -> int:
     from core.ingest import Ingestor
     from core.ingest_jobs import ingest_with_jobs
     from core.jobs.steps import CancelToken
+    from core.lane_resources import LaneResources
 
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing and len(missing) == len(args.paths):
@@ -139,7 +140,8 @@ def cmd_ingest(runtime: Runtime, args: argparse.Namespace) -> int:
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     lanes = HeadlessLanes(runtime.media_threads)
-    scheduler = headless_scheduler(runtime, lanes)
+    resources = LaneResources(runtime.paths, runtime.settings)
+    scheduler = headless_scheduler(runtime, lanes, resources=resources)
     progress_bar = TerminalProgress(enabled=not args.json and sys.stderr.isatty())
     try:
         ingestor = Ingestor(runtime.catalog, runtime.paths, runtime.limits, lanes.media)
@@ -170,6 +172,7 @@ def cmd_ingest(runtime: Runtime, args: argparse.Namespace) -> int:
     finally:
         scheduler.shutdown()
         lanes.shutdown()
+        resources.close()
         progress_bar.close()
         signal.signal(signal.SIGINT, previous)
     added = runtime.catalog.get_assets(report.added)

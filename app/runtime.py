@@ -6,7 +6,7 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.catalog.catalog import Catalog
 from core.jobs.scheduler import JobScheduler, SchedulerListener
@@ -19,8 +19,12 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
 
     from core.jobs.steps import StepRegistry
+    from core.lane_resources import LaneResources
 
 log = logging.getLogger(__name__)
+
+# As in the app's lanes: jobs prepare images side by side; one batcher thread runs the model.
+INFERENCE_JOBS_IN_FLIGHT = 4
 
 
 @dataclass
@@ -56,7 +60,7 @@ class HeadlessLanes:
     def __init__(self, media_threads: int) -> None:
         self.media = ThreadPoolExecutor(media_threads, thread_name_prefix="media")
         self.render = ThreadPoolExecutor(1, thread_name_prefix="render")
-        self.inference = ThreadPoolExecutor(1, thread_name_prefix="inference")
+        self.inference = ThreadPoolExecutor(INFERENCE_JOBS_IN_FLIGHT, thread_name_prefix="inference")
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="catalog-writer")
 
     def by_name(self) -> dict[str, Executor]:
@@ -71,9 +75,10 @@ def headless_scheduler(
     runtime: Runtime,
     lanes: HeadlessLanes,
     listener: SchedulerListener | None = None,
-    lane_params: dict[str, dict[str, Any]] | None = None,
+    resources: LaneResources | None = None,
 ) -> JobScheduler:
-    params = lane_params or {}
+    """A scheduler over thread-pool lanes; with ``resources``, renders reuse one warm child process
+    and classification is batched, as in the app."""
     return JobScheduler(
         runtime.catalog,
         runtime.registry,
@@ -82,5 +87,5 @@ def headless_scheduler(
         lanes.by_name(),
         lanes.writer,
         listener=listener,
-        lane_params=lambda lane: params.get(lane, {}),
+        lane_params=resources.params if resources is not None else None,
     )

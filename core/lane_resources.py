@@ -24,12 +24,14 @@ class LaneResources:
         self._lock = threading.Lock()
         self._render_service: Any = None
         self._inference_engine: Any = None
+        self._classify_batcher: Any = None
 
     def params(self, lane: str) -> dict[str, Any]:
         if lane == "render":
             return {"render_service": self._render()}
         if lane == "inference":
-            return {"inference_engine": self._inference()}
+            engine, batcher = self._inference()
+            return {"inference_engine": engine, "classify_batcher": batcher}
         return {}
 
     def _render(self) -> Any:
@@ -45,7 +47,7 @@ class LaneResources:
                 )
             return self._render_service
 
-    def _inference(self) -> Any:
+    def _inference(self) -> tuple[Any, Any]:
         with self._lock:
             if self._inference_engine is None:
                 from core.ai.device import choose_device
@@ -57,12 +59,18 @@ class LaneResources:
                 self._inference_engine = InferenceEngine(
                     choice, resolve_model_dir(self._settings, self._paths)
                 )
-            return self._inference_engine
+                from core.ai.batcher import ClassifyBatcher
+
+                self._classify_batcher = ClassifyBatcher(self._inference_engine)
+            return self._inference_engine, self._classify_batcher
 
     def close(self) -> None:
         with self._lock:
             service, self._render_service = self._render_service, None
+            batcher, self._classify_batcher = self._classify_batcher, None
             self._inference_engine = None
+        if batcher is not None:
+            batcher.close()
         if service is not None:
             try:
                 service.close()

@@ -14,9 +14,7 @@ import contextlib
 import json
 import logging
 import time
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -25,13 +23,8 @@ from websockets.exceptions import ConnectionClosed
 
 from core.sync.protocol import (
     CLIENT_MESSAGE,
-    EVENT_PAGE_SIZE,
-    MAX_MESSAGE_BYTES,
-    Ack,
     AuthOk,
     AuthRequest,
-    ErrorCode,
-    ErrorReply,
     ListNotificationsRequest,
     LoginOk,
     LoginRequest,
@@ -44,126 +37,21 @@ from core.sync.protocol import (
     SubscribeRequest,
     UnsubscribeRequest,
 )
-from server import changes, store
-from server.admin import DEFAULT_TOKEN_TTL_S
+from server import changes, fanout, store
 from server.db import open_database
-from server.ratelimit import TokenBucket
+from server.session import ServerConfig, Session, Subscription
 
 if TYPE_CHECKING:
-    import ssl
-
     from sqlalchemy.engine import Engine
     from websockets.http11 import Request, Response
 
     from core.sync.protocol import Change, ProjectInfo
 
+__all__ = ["ServerConfig", "SyncServer", "serve_until"]
+
 log = logging.getLogger(__name__)
 
-CLOSE_POLICY = 1008
 MAX_FAILED_LOGINS = 5
-
-
-@dataclass
-class ServerConfig:
-    db_url: str
-    host: str = "127.0.0.1"
-    port: int = 8765
-    auth_timeout_s: float = 10.0
-    token_ttl_s: float = DEFAULT_TOKEN_TTL_S
-    max_message_bytes: int = MAX_MESSAGE_BYTES
-    # A client flushing a long outbox sends bursts; the bucket lets those through and stops floods.
-    rate_per_s: float = 300.0
-    rate_burst: float = 1500.0
-    rate_strikes_before_close: int = 200
-    ping_interval_s: float | None = 20.0
-    page_size: int = EVENT_PAGE_SIZE
-    max_batch: int = 512
-    # Loop turns the writer may wait for more changes before committing a batch (see _run_writer).
-    gather_turns: int = 8
-    max_outgoing_messages: int = 20_000
-    ssl_context: ssl.SSLContext | None = None
-
-
-@dataclass(eq=False)
-class Subscription:
-    session: Session
-    project: int
-    delivered: int
-    catching_up: bool = True
-    task: asyncio.Task[None] | None = None
-
-
-class Session:
-    """One client connection: its user once authenticated, its subscriptions and its send queue."""
-
-    def __init__(self, ws: ServerConnection, config: ServerConfig) -> None:
-        self.ws = ws
-        self.config = config
-        self.user: store.SessionUser | None = None
-        self.subscriptions: dict[int, Subscription] = {}
-        self.bucket = TokenBucket(config.rate_per_s, config.rate_burst)
-        self.strikes = 0
-        self.last_strike = 0.0
-        self.failed_logins = 0
-        self._outgoing: deque[str] = deque()
-        self._wakeup = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self.closing = False
-        self._close_reason: str | None = None
-
-    def send(self, text: str) -> None:
-        if self.closing:
-            return
-        if len(self._outgoing) >= self.config.max_outgoing_messages:
-            # A client that reads slower than events arrive is dropped rather than buffered without
-            # bound; it reconnects and catches up from its cursor.
-            self.close_soon("too slow: reconnect and catch up")
-            return
-        self._outgoing.append(text)
-        self._idle.clear()
-        self._wakeup.set()
-
-    def send_error(self, code: ErrorCode, message: str, request_id: str | None) -> None:
-        self.send(ErrorReply(code=code, message=message, re=request_id).model_dump_json())
-
-    async def wait_idle(self) -> None:
-        await self._idle.wait()
-
-    async def run_sender(self) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            while True:
-                await self._wakeup.wait()
-                self._wakeup.clear()
-                while self._outgoing:
-                    await self.ws.send(self._outgoing.popleft())
-                self._idle.set()
-                if self._close_reason is not None:
-                    # Closing from here lets the replies queued before (the error that explains
-                    # why) reach the client first.
-                    await self.ws.close(CLOSE_POLICY, self._close_reason)
-                    return
-
-    def close_soon(self, reason: str) -> None:
-        if self.closing:
-            return
-        self.closing = True
-        self._close_reason = reason
-        self._wakeup.set()
-        log.info("event=closing_session user=%s reason=%r", self.user_name, reason)
-
-    @property
-    def user_name(self) -> str:
-        return self.user.user.name if self.user else "-"
-
-
-def _events_page(project: int, rows: list[tuple[int, str]], *, catchup: bool, more: bool) -> str:
-    # Stored events are already JSON; splicing them avoids re-serialising every event per subscriber.
-    body = ",".join(payload for _seq, payload in rows)
-    return (
-        f'{{"v":1,"type":"events","re":null,"project":{project},"events":[{body}],'
-        f'"catchup":{"true" if catchup else "false"},"more":{"true" if more else "false"}}}'
-    )
 
 
 class SyncServer:
@@ -432,7 +320,7 @@ class SyncServer:
         if previous is not None:
             self._drop_subscription(previous)
         self._heads[project.id] = max(self._heads.get(project.id, 0), project.head_seq)
-        subscription = Subscription(session, project.id, message.since_seq)
+        subscription = Subscription(session, project.id, message.since_seq, ack_events=message.ack_events)
         session.subscriptions[project.id] = subscription
         self._subscribers.setdefault(project.id, set()).add(subscription)
         session.send(
@@ -459,7 +347,7 @@ class SyncServer:
                 if rows:
                     subscription.delivered = rows[-1][0]
                 done = len(rows) < page_size and subscription.delivered >= self._heads[project]
-                session.send(_events_page(project, rows, catchup=True, more=not done))
+                session.send(fanout.events_page(project, rows, catchup=True, more=not done))
                 if done:
                     # No await between the check above and this flag: the fan-out cannot slip an
                     # event in between.
@@ -510,52 +398,11 @@ class SyncServer:
                 for session, _change, request_id in batch:
                     session.send_error("internal", "The server could not store this change", request_id)
                 continue
-            self._dispatch(batch, results)
+            fanout.dispatch(batch, results, self._subscribers, self._heads, self._catch_up_again)
 
-    def _dispatch(
-        self,
-        batch: list[tuple[Session, Change, str | None]],
-        results: list[changes.ChangeResult],
-    ) -> None:
-        new_events: dict[int, list[tuple[int, str]]] = {}
-        for (session, _change, request_id), result in zip(batch, results, strict=True):
-            if result.error is not None:
-                session.send_error(result.error.code, result.error.message, request_id)
-                continue
-            session.send(
-                Ack(
-                    re=request_id,
-                    change_id=result.change_id,
-                    project=result.project,
-                    seq=result.seq,
-                    duplicate=result.duplicate,
-                    conflicts=result.conflicts,
-                ).model_dump_json()
-            )
-            if result.event_json is not None:
-                new_events.setdefault(result.project, []).append((result.seq, result.event_json))
-        for project, rows in new_events.items():
-            self._heads[project] = max(self._heads.get(project, 0), rows[-1][0])
-            whole_page: str | None = None
-            for subscription in self._subscribers.get(project, ()):
-                if subscription.catching_up:
-                    continue
-                pending = [row for row in rows if row[0] > subscription.delivered]
-                if not pending:
-                    continue
-                if pending[0][0] != subscription.delivered + 1:
-                    # Never expected with one server process; recover by catching up from the DB.
-                    subscription.catching_up = True
-                    subscription.task = asyncio.create_task(self._catch_up(subscription))
-                    continue
-                if len(pending) == len(rows):
-                    if whole_page is None:
-                        whole_page = _events_page(project, rows, catchup=False, more=False)
-                    text = whole_page
-                else:
-                    text = _events_page(project, pending, catchup=False, more=False)
-                subscription.session.send(text)
-                subscription.delivered = pending[-1][0]
+    def _catch_up_again(self, subscription: Subscription) -> None:
+        subscription.catching_up = True
+        subscription.task = asyncio.create_task(self._catch_up(subscription))
 
 
 async def serve_until(config: ServerConfig, stop: asyncio.Event, ready: Any = None) -> None:

@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from collections import deque
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from PySide6.QtCore import QEvent, QRect, QSize, Qt, QThread, QTimer, Signal
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
     import numpy as np
     from PySide6.QtGui import QCloseEvent, QHideEvent
 
+    from core.catalog.records import AssetRecord
+    from core.media.limits import MediaLimits
     from core.video.frames import FrameSource
 
     SourceFactory = Callable[[], FrameSource]
@@ -666,6 +669,31 @@ class VideoPlayer(QWidget):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.close_clip()
         super().closeEvent(event)
+
+
+def player_page_factory(limits: MediaLimits | None = None) -> Callable[[AssetRecord, QWidget], VideoPlayer]:
+    """A page factory for ``AssetViewer.register_page("video" | "sequence", ...)``."""
+
+    def make_page(record: AssetRecord, parent: QWidget) -> VideoPlayer:
+        from core.video.frames import open_frame_source
+        from ui.files import asset_files
+
+        frames = tuple(asset_files(record)) if record.is_sequence else ()
+        fps = record.metadata.get("fps") if record.is_sequence else None
+        player = VideoPlayer(parent)
+        player.open_clip(
+            functools.partial(
+                open_frame_source,
+                Path(record.path),
+                frames=frames,
+                fps=float(fps) if isinstance(fps, int | float) and fps > 0 else None,
+                limits=limits,
+            )
+        )
+        player.setFocus()
+        return player
+
+    return make_page
 
 
 def _finish(thread: _DecodeThread) -> None:

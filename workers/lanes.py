@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+INFERENCE_JOBS_IN_FLIGHT = 4
+
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
@@ -88,10 +90,15 @@ class Lanes:
         lanes = cls(
             media=LaneExecutor("media", threads),
             render=LaneExecutor("render", 1),
-            inference=LaneExecutor("inference", 1),
+            # Jobs prepare images in parallel; only the batcher's thread runs the model (core/ai/batcher.py).
+            inference=LaneExecutor("inference", INFERENCE_JOBS_IN_FLIGHT),
             writer=LaneExecutor("catalog-writer", 1),
         )
-        log.info("Lanes: media %d threads, render 1, inference 1, catalog writer 1", threads)
+        log.info(
+            "Lanes: media %d threads, render 1, inference %d jobs, catalog writer 1",
+            threads,
+            INFERENCE_JOBS_IN_FLIGHT,
+        )
         return lanes
 
     def by_name(self) -> dict[str, Executor]:

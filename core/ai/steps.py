@@ -198,8 +198,12 @@ def classify_step(ctx: StepContext) -> Generator[Progress, None, StepOutput]:
         height=loaded.source_height,
     )
     yield Progress(0.4, "Sorting")
-    engine = engine_for(ctx)
-    (result,) = engine.classify_batch([loaded.rgb], [hints], cancel=ctx.cancel)
+    batcher = ctx.params.get("classify_batcher")
+    if batcher is not None:
+        # The app's inference lane: wait for a batched forward pass with other files.
+        result = batcher.classify(loaded.rgb, hints, ctx.cancel)
+    else:
+        (result,) = engine_for(ctx).classify_batch([loaded.rgb], [hints], cancel=ctx.cancel)
     ctx.device = result.device
     yield Progress(1.0, f"Sorted as {result.top}")
     return classification_output(result)

@@ -128,6 +128,10 @@ class RenderResult:
     height: int
     frames: int
     warnings: list[str] = field(default_factory=list)
+    # Faces in the model (all instances) and faces drawn after decimation; 0 when the backend
+    # does not report them (Blender).
+    faces: int = 0
+    faces_drawn: int = 0
 
     @property
     def device(self) -> str:

@@ -329,7 +329,9 @@ class SyncClient:
     async def _subscribe(self, ws: ClientConnection, project_id: int) -> None:
         cursor = await asyncio.to_thread(self.store.cursor, project_id)
         self._catching_up[project_id] = 0
-        request = SubscribeRequest(id=f"sub:{project_id}", project=project_id, since_seq=cursor)
+        request = SubscribeRequest(
+            id=f"sub:{project_id}", project=project_id, since_seq=cursor, ack_events=True
+        )
         await ws.send(request.model_dump_json())
 
     # -- incoming ------------------------------------------------------------------------------
@@ -340,7 +342,14 @@ class SyncClient:
                 await self._on_events(ws, message)
             elif isinstance(message, Ack):
                 self._in_flight.pop(message.re or "", None)
-                await asyncio.to_thread(self.store.mark_acked, message.change_id, message.seq)
+                # An ack carrying its event completes the outbox entry when the event is stored.
+                event_page = (
+                    EventsPage(project=message.project, events=[message.event])
+                    if message.event is not None
+                    else None
+                )
+                if event_page is None or not await self._on_events(ws, event_page):
+                    await asyncio.to_thread(self.store.mark_acked, message.change_id, message.seq)
                 self._wake()
             elif isinstance(message, ErrorReply):
                 await self._on_error(ws, message)
@@ -350,13 +359,14 @@ class SyncClient:
                 await asyncio.to_thread(self.store.save_members, message.project.id, message.members)
             self._update_status()
 
-    async def _on_events(self, ws: ClientConnection, page: EventsPage) -> None:
+    async def _on_events(self, ws: ClientConnection, page: EventsPage) -> bool:
+        """Store a page; False when it did not follow the cursor (then re-subscribes)."""
         try:
             applied = await asyncio.to_thread(self.store.apply_events, page.project, page.events)
         except GapError as exc:
             log.warning("event=sync_gap detail=%r", str(exc))
             await self._subscribe(ws, page.project)
-            return
+            return False
         if page.catchup:
             if page.more:
                 self._catching_up[page.project] = max(
@@ -370,6 +380,7 @@ class SyncClient:
             self._emit(NotificationsArrived(applied.notifications))
         for task_id, event in applied.conflicts:
             self._emit(TaskConflicts(task_id, event.project, event.seq, event.actor, event.conflicts))
+        return True
 
     async def _on_error(self, ws: ClientConnection, error: ErrorReply) -> None:
         request_id = error.re or ""

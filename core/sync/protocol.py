@@ -196,6 +196,9 @@ class SubscribeRequest(_Message):
     type: Literal["subscribe"] = "subscribe"
     project: int
     since_seq: int = Field(default=0, ge=0)
+    # Deliver the events of this connection's own changes inside their acks (``Ack.event``) rather
+    # than as a separate events page: one frame per change instead of two.
+    ack_events: bool = False
 
 
 class UnsubscribeRequest(_Message):
@@ -393,6 +396,9 @@ class Ack(_Reply):
     seq: int
     duplicate: bool = False
     conflicts: list[FieldConflict] = Field(default_factory=list)
+    # The change's event, when the subscription asked for ``ack_events`` and gets it here instead of
+    # in an events page; it is then part of the subscription's stream, in sequence order.
+    event: Event | None = None
 
 
 class NotificationsReply(_Reply):

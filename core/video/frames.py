@@ -15,6 +15,7 @@ thread opens its own). Instances are cheap to open.
 
 from __future__ import annotations
 
+import bisect
 import logging
 from fractions import Fraction
 from pathlib import Path
@@ -35,9 +36,10 @@ log = logging.getLogger(__name__)
 
 # Containers whose header frame count is the sample count of an index (mov/mp4 stts/stsz).
 _INDEXED_FORMATS = ("mov", "mp4")
-# Moving forward by up to this many seconds decodes on instead of seeking: a seek restarts at a
-# keyframe, so it only pays off when the target is far away.
+# Without a keyframe index, moving forward by up to this many seconds decodes on instead of seeking.
 _FORWARD_DECODE_SECONDS = 1.0
+# Even with a keyframe between here and the target, a step this small is cheaper than a seek.
+_FORWARD_DECODE_FRAMES = 2
 _MAX_SEEK_ATTEMPTS = 8
 
 
@@ -148,8 +150,8 @@ class VideoFrameSource(_ClipBase):
     decoding), taking the last packet's timestamp as the last frame.
     """
 
-    def __init__(self, path: Path, *, threads: int = 0) -> None:
-        """``threads``: decoder threads (0 = one per core, frame + slice threading)."""
+    def __init__(self, path: Path, *, threads: int = 0, thread_type: str = "AUTO") -> None:
+        """``threads``: decoder threads (0: one per core); ``thread_type``: FFmpeg's AUTO, SLICE, FRAME."""
         import av
 
         self.path = Path(path)
@@ -166,11 +168,12 @@ class VideoFrameSource(_ClipBase):
         self._timecode_start = 0
         try:
             self._stream: Any = first_video_stream(self._container, self.path)
-            self._stream.thread_type = "AUTO"
+            self._stream.thread_type = thread_type
             self._stream.codec_context.thread_count = threads
             self._fps = _frame_rate(self._stream, self.path)
             self._time_base = self._stream.time_base
-            self._intra_only = bool(self._stream.codec_context.codec.intra_only)
+            # Approximate frame indices of keyframes, to decide between decoding on and seeking.
+            self._keyframes: list[int] = []
             first = self._decode_first_frame()
             self._origin_pts = first.pts
             if not self._timed:
@@ -247,13 +250,23 @@ class VideoFrameSource(_ClipBase):
         try:
             if self._current is not None and self._cursor == index:
                 return self._current
-            forward_limit = 0 if self._intra_only else max(2, int(self._fps * _FORWARD_DECODE_SECONDS))
-            if not (self._current is not None and self._cursor < index <= self._cursor + forward_limit):
+            if not (self._current is not None and self._cursor < index and self._decode_on_to(index)):
                 self._seek_before(index)
             return self._decode_forward_to(index)
         except av.FFmpegError as exc:
             self._decoder = self._current = self._previous = None
             raise decode_error(self.path, exc) from exc
+
+    def _decode_on_to(self, index: int) -> bool:
+        """Whether decoding on from the cursor reaches ``index`` sooner than a seek would."""
+        distance = index - self._cursor
+        if distance <= _FORWARD_DECODE_FRAMES:
+            return True
+        if not self._keyframes:
+            return distance <= self._fps * _FORWARD_DECODE_SECONDS
+        # A seek lands on the last keyframe at or before the target: only a win if it is past us.
+        next_keyframe = bisect.bisect_right(self._keyframes, self._cursor)
+        return next_keyframe >= len(self._keyframes) or self._keyframes[next_keyframe] > index
 
     def _decode_forward_to(self, index: int) -> Any:
         while self._cursor < index:
@@ -288,10 +301,11 @@ class VideoFrameSource(_ClipBase):
         # The demuxer could not seek to the start: reopen the file, which always starts there.
         log.debug("Reopening %s: seeking to the start landed on frame %d", self.path, self._cursor)
         threads = self._stream.codec_context.thread_count
+        thread_type = self._stream.thread_type
         self._container.close()
         self._container = open_container(self.path)
         self._stream = first_video_stream(self._container, self.path)
-        self._stream.thread_type = "AUTO"
+        self._stream.thread_type = thread_type
         self._stream.codec_context.thread_count = threads
         self._reset_decoder()
         if not self._advance():
@@ -341,8 +355,19 @@ class VideoFrameSource(_ClipBase):
     def _count_frames(self) -> int:
         header = int(self._stream.frames or 0)
         if header > 0 and self._header_count_trusted(header):
+            self._keyframes = self._keyframes_from_index()
             return header
         return self._count_by_demuxing()
+
+    def _keyframes_from_index(self) -> list[int]:
+        """Keyframes from the demuxer's index (MP4's sync samples; by decode time, so approximate)."""
+        if not self._time_base:
+            return []
+        stamps = [e.timestamp for e in self._stream.index_entries if e.is_keyframe and not e.is_discard]
+        if not stamps:
+            return []
+        first = stamps[0]  # the first sample is frame 0, whatever its decode timestamp
+        return sorted({round((stamp - first) * self._time_base * self._fps) for stamp in stamps})
 
     def _header_count_trusted(self, header: int) -> bool:
         format_names = str(self._container.format.name).split(",")
@@ -360,6 +385,7 @@ class VideoFrameSource(_ClipBase):
         container = open_container(self.path)
         packets = 0
         last_index = -1
+        keyframes: set[int] = set()
         try:
             stream = first_video_stream(container, self.path)
             for packet in container.demux(stream):
@@ -371,11 +397,14 @@ class VideoFrameSource(_ClipBase):
                     assert self._origin_pts is not None
                     index = round((int(packet.pts) - self._origin_pts) * self._time_base * self._fps)
                     last_index = max(last_index, index)
+                    if packet.is_keyframe:
+                        keyframes.add(index)
         except av.FFmpegError as exc:
             # A cut-off file: count what is there; frames past the damage fail when asked for.
             log.warning("Counting frames of %s stopped early: %s", self.path, exc)
         finally:
             container.close()
+        self._keyframes = sorted(keyframes)
         return max(1, last_index + 1 if last_index >= 0 else packets)
 
     def _read_timecode_start(self) -> int:

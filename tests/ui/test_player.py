@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from core.media.limits import MediaLimits
 from core.video.frames import SequenceFrameSource, VideoFrameSource
 from tests.core.video.clips import read_number, write_numbered_clip
 from ui.player import VideoPlayer, live_decode_threads
@@ -168,7 +169,6 @@ def test_slow_decoding_drops_frames_instead_of_drifting(qtbot: Any, player: Vide
 def test_image_sequence_plays_as_a_clip(qtbot: Any, player: VideoPlayer, tmp_path: Path) -> None:
     import cv2
 
-    from core.media.limits import MediaLimits
     from tests.core.video.clips import numbered_frame
 
     paths = []
@@ -231,3 +231,50 @@ def test_closing_or_deleting_the_player_stops_its_thread(qtbot: Any, clip: Path)
     second.play()
     second.deleteLater()
     qtbot.waitUntil(lambda: live_decode_threads() == before, timeout=5_000)
+
+
+def test_viewer_page_plays_videos_and_sequences(qtbot: Any, catalog: Any, clip: Path, tmp_path: Path) -> None:
+    import cv2
+
+    from core.catalog.records import NewAsset
+    from tests.core.video.clips import numbered_frame
+    from ui.player import player_page_factory
+    from ui.viewer import AssetViewer
+
+    frames = []
+    for index in range(6):
+        frames.append(tmp_path / f"plate.{index + 1:04d}.png")
+        assert cv2.imwrite(str(frames[-1]), cv2.cvtColor(numbered_frame(index), cv2.COLOR_RGB2BGR))
+    project = catalog.create_project("Review")
+    sequence_meta = {"fps": 6.0, "sequence": {"directory": str(tmp_path), "pattern": "plate.####.png",
+                                              "frames": list(range(1, 7))}}  # fmt: skip
+    ids = catalog.add_assets([
+        NewAsset(project.id, clip.name, str(clip), "video", "video-hash", 10),
+        NewAsset(project.id, "plate.####.png", str(frames[0]), "sequence", "seq-hash", 10, sequence_meta),
+    ])  # fmt: skip
+    limits = MediaLimits(max_file_size_bytes=1 << 20, max_image_pixels=1 << 20)
+    viewer = AssetViewer(catalog, limits)
+    qtbot.addWidget(viewer)
+    factory = player_page_factory(limits)
+    viewer.register_page("video", factory)
+    viewer.register_page("sequence", factory)
+    viewer.show()
+    before = live_decode_threads()
+    viewer.show_asset(catalog.get_asset(ids["video-hash"]))
+    player = viewer.findChild(VideoPlayer)
+    assert player is not None
+    wait_for_frame(qtbot, player, 0)
+    player.seek(20)
+    wait_for_frame(qtbot, player, 20)
+
+    viewer.show_asset(catalog.get_asset(ids["seq-hash"]))  # the video page is dropped (deleteLater)
+    qtbot.waitUntil(lambda: len(viewer.findChildren(VideoPlayer)) == 1, timeout=5_000)
+    sequence_player = viewer.findChild(VideoPlayer)
+    wait_for_frame(qtbot, sequence_player, 0)
+    assert sequence_player.frame_count == 6
+    sequence_player.go_to_end()
+    wait_for_frame(qtbot, sequence_player, 5)
+    viewer.close_viewer()
+    qtbot.waitUntil(lambda: not viewer.findChildren(VideoPlayer), timeout=5_000)
+    qtbot.waitUntil(lambda: live_decode_threads() == before, timeout=5_000)
+    viewer.shutdown()

@@ -1,0 +1,95 @@
+"""Turning a committed batch into replies: an ack or error per change, event pages for subscribers.
+
+Events are stored as JSON text; pages splice that text instead of re-serialising each event for each
+subscriber, and one page string is shared by every subscriber that needs the whole batch.
+
+A subscription opened with ``ack_events`` gets the events of its own connection's changes inside their
+acks (one frame per change instead of an ack plus a page), but only when every new event of that
+project in the batch is its own: otherwise it gets plain acks and one page, so each subscriber still
+sees every event exactly once and in sequence order.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from pydantic import TypeAdapter
+
+from core.sync.protocol import FieldConflict
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from core.sync.protocol import Change
+    from server.changes import ChangeResult
+    from server.session import Session, Subscription
+
+_CONFLICTS: TypeAdapter[list[FieldConflict]] = TypeAdapter(list[FieldConflict])
+
+
+def events_page(project: int, rows: list[tuple[int, str]], *, catchup: bool, more: bool) -> str:
+    body = ",".join(payload for _seq, payload in rows)
+    return (
+        f'{{"v":1,"type":"events","re":null,"project":{project},"events":[{body}],'
+        f'"catchup":{"true" if catchup else "false"},"more":{"true" if more else "false"}}}'
+    )
+
+
+def ack_json(request_id: str | None, result: ChangeResult, event_json: str | None = None) -> str:
+    """The ``Ack`` of ``core.sync.protocol`` written directly: it is sent for every change."""
+    conflicts = _CONFLICTS.dump_json(result.conflicts).decode() if result.conflicts else "[]"
+    event = f',"event":{event_json}' if event_json is not None else ""
+    return (
+        f'{{"v":1,"type":"ack","re":{json.dumps(request_id)},"change_id":{json.dumps(result.change_id)},'
+        f'"project":{result.project},"seq":{result.seq},'
+        f'"duplicate":{"true" if result.duplicate else "false"},"conflicts":{conflicts}{event}}}'
+    )
+
+
+def dispatch(
+    batch: list[tuple[Session, Change, str | None]],
+    results: list[ChangeResult],
+    subscribers: dict[int, set[Subscription]],
+    heads: dict[int, int],
+    catch_up_again: Callable[[Subscription], None],
+) -> None:
+    """Send the replies to a committed batch, then the live pages (acks first, as before)."""
+    new_events: dict[int, list[tuple[int, str, Session]]] = {}
+    for (session, _change, _request_id), result in zip(batch, results, strict=True):
+        if result.error is None and result.event_json is not None:
+            new_events.setdefault(result.project, []).append((result.seq, result.event_json, session))
+    in_acks: set[tuple[int, int]] = set()
+    pages: list[tuple[Session, str]] = []
+    for project, rows in new_events.items():
+        heads[project] = max(heads.get(project, 0), rows[-1][0])
+        whole_page: str | None = None
+        for subscription in subscribers.get(project, ()):
+            if subscription.catching_up:
+                continue
+            pending = [row for row in rows if row[0] > subscription.delivered]
+            if not pending:
+                continue
+            if pending[0][0] != subscription.delivered + 1:
+                # Never expected with one server process; recover by catching up from the DB.
+                catch_up_again(subscription)
+                continue
+            subscription.delivered = pending[-1][0]
+            if subscription.ack_events and all(row[2] is subscription.session for row in pending):
+                in_acks.update((project, row[0]) for row in pending)
+                continue
+            if len(pending) == len(rows):
+                if whole_page is None:
+                    whole_page = events_page(project, [row[:2] for row in rows], catchup=False, more=False)
+                text = whole_page
+            else:
+                text = events_page(project, [row[:2] for row in pending], catchup=False, more=False)
+            pages.append((subscription.session, text))
+    for (session, _change, request_id), result in zip(batch, results, strict=True):
+        if result.error is not None:
+            session.send_error(result.error.code, result.error.message, request_id)
+            continue
+        embedded = result.event_json if (result.project, result.seq) in in_acks else None
+        session.send(ack_json(request_id, result, embedded))
+    for session, text in pages:
+        session.send(text)

@@ -1,0 +1,123 @@
+"""One client connection on the server: configuration, the session, its subscriptions, its send queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from websockets.exceptions import ConnectionClosed
+
+from core.sync.protocol import EVENT_PAGE_SIZE, MAX_MESSAGE_BYTES, ErrorCode, ErrorReply
+from server.admin import DEFAULT_TOKEN_TTL_S
+from server.ratelimit import TokenBucket
+
+if TYPE_CHECKING:
+    import ssl
+
+    from websockets.asyncio.server import ServerConnection
+
+    from server import store
+
+log = logging.getLogger(__name__)
+
+CLOSE_POLICY = 1008
+
+
+@dataclass
+class ServerConfig:
+    db_url: str
+    host: str = "127.0.0.1"
+    port: int = 8765
+    auth_timeout_s: float = 10.0
+    token_ttl_s: float = DEFAULT_TOKEN_TTL_S
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+    # A client flushing a long outbox sends bursts; the bucket lets those through and stops floods.
+    rate_per_s: float = 300.0
+    rate_burst: float = 1500.0
+    rate_strikes_before_close: int = 200
+    ping_interval_s: float | None = 20.0
+    page_size: int = EVENT_PAGE_SIZE
+    max_batch: int = 512
+    # Loop turns the writer may wait for more changes before committing a batch (see _run_writer).
+    gather_turns: int = 8
+    max_outgoing_messages: int = 20_000
+    ssl_context: ssl.SSLContext | None = None
+
+
+@dataclass(eq=False)
+class Subscription:
+    session: Session
+    project: int
+    delivered: int
+    catching_up: bool = True
+    # The client asked for its own changes' events inside their acks (``subscribe.ack_events``).
+    ack_events: bool = False
+    task: asyncio.Task[None] | None = None
+
+
+class Session:
+    """One client connection: its user once authenticated, its subscriptions and its send queue."""
+
+    def __init__(self, ws: ServerConnection, config: ServerConfig) -> None:
+        self.ws = ws
+        self.config = config
+        self.user: store.SessionUser | None = None
+        self.subscriptions: dict[int, Subscription] = {}
+        self.bucket = TokenBucket(config.rate_per_s, config.rate_burst)
+        self.strikes = 0
+        self.last_strike = 0.0
+        self.failed_logins = 0
+        self._outgoing: deque[str] = deque()
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.closing = False
+        self._close_reason: str | None = None
+
+    def send(self, text: str) -> None:
+        if self.closing:
+            return
+        if len(self._outgoing) >= self.config.max_outgoing_messages:
+            # A client that reads slower than events arrive is dropped rather than buffered without
+            # bound; it reconnects and catches up from its cursor.
+            self.close_soon("too slow: reconnect and catch up")
+            return
+        self._outgoing.append(text)
+        self._idle.clear()
+        self._wakeup.set()
+
+    def send_error(self, code: ErrorCode, message: str, request_id: str | None) -> None:
+        self.send(ErrorReply(code=code, message=message, re=request_id).model_dump_json())
+
+    async def wait_idle(self) -> None:
+        await self._idle.wait()
+
+    async def run_sender(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._outgoing:
+                    await self.ws.send(self._outgoing.popleft())
+                self._idle.set()
+                if self._close_reason is not None:
+                    # Closing from here lets the replies queued before (the error that explains
+                    # why) reach the client first.
+                    await self.ws.close(CLOSE_POLICY, self._close_reason)
+                    return
+
+    def close_soon(self, reason: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        self._close_reason = reason
+        self._wakeup.set()
+        log.info("event=closing_session user=%s reason=%r", self.user_name, reason)
+
+    @property
+    def user_name(self) -> str:
+        return self.user.user.name if self.user else "-"
