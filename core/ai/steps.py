@@ -125,11 +125,29 @@ def _source_path(ctx: StepContext) -> Path:
     if preview:
         return Path(preview)
     if ctx.asset.kind in ("video", "geometry"):
+        made = _made_preview(ctx)
+        if made is not None:
+            return made
         raise InvalidInputError(
             f"{ctx.asset.path.name} is a {ctx.asset.kind}: its poster frame or render must be made "
             "before it can be sorted"
         )
     return ctx.asset.path
+
+
+def _made_preview(ctx: StepContext) -> Path | None:
+    """The image the earlier steps made for a video (poster) or a model (render), if there is one."""
+    assert ctx.asset is not None
+    size = ctx.settings.thumbnail_size
+    if ctx.asset.kind == "geometry":
+        from core.render.steps import artifact_path
+
+        candidate = artifact_path(ctx, "thumbnail", size)
+    else:
+        from core.media.thumbnails import thumbnail_path
+
+        candidate = thumbnail_path(ctx.paths.thumbnail_dir, ctx.asset.content_hash, size)
+    return candidate if candidate.is_file() else None
 
 
 def _source_kind(ctx: StepContext) -> SourceKind:

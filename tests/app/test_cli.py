@@ -78,9 +78,11 @@ def test_render_and_classify_commands_on_catalog_assets_and_loose_files(tmp_path
     photo = tmp_path / "plate.png"
     cv2.imwrite(str(photo), (np.random.default_rng(3).random((96, 128, 3)) * 255).astype(np.uint8))
     data = tmp_path / "data"
-    ingested = json.loads(
-        stratopipe(data, "ingest", str(model), "--project", "Show", "--json", "--thumbnails-only").stdout
-    )
+    # The full pipeline: placeholder thumbnail, then a render, then AI categories from the render.
+    ingested = json.loads(stratopipe(data, "ingest", str(model), "--project", "Show", "--json").stdout)
+    (asset,) = ingested["assets"]
+    assert asset["thumbnail"].endswith(".png")  # the render replaced the placeholder
+    assert "3d-model/render" in {t["name"] for t in asset["tags"]}
     asset_id = ingested["assets"][0]["id"]
 
     rendered = json.loads(
