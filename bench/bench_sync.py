@@ -140,12 +140,24 @@ def prepare_database(data_dir: Path, clients: int) -> tuple[str, list[str], list
 # ------------------------------------------------------------------------------------------------
 
 
+# Like the reference client (core.sync.client), subscribers take their own events inside their acks;
+# --no-ack-events measures the ack-plus-events-page delivery instead.
+ACK_EVENTS = True
+
+
 async def open_client(url: str, token: str, project: int | None) -> ClientConnection:
     ws = await connect(url, compression=None, ping_interval=None, max_size=None)
     await ws.send(json.dumps({"type": "auth", "token": token}))
     await ws.recv()
     if project is not None:
-        await ws.send(json.dumps({"type": "subscribe", "id": "s", "project": project, "since_seq": 0}))
+        request = {
+            "type": "subscribe",
+            "id": "s",
+            "project": project,
+            "since_seq": 0,
+            "ack_events": ACK_EVENTS,
+        }
+        await ws.send(json.dumps(request))
         while True:
             message = json.loads(await ws.recv())
             if message["type"] == "events" and message["catchup"] and not message["more"]:
@@ -246,7 +258,8 @@ async def latency(url: str, tokens: list[str], shared_project: int, samples: int
     clients = [await open_client(url, t, shared_project) for t in tokens]
     writer, listeners = clients[0], clients[1:]
     asset = await publish_asset(writer, shared_project)
-    for ws in clients:  # drain the asset event (the writer is subscribed too)
+    # Drain the asset event (the writer gets its own inside the ack unless --no-ack-events).
+    for ws in listeners if ACK_EVENTS else clients:
         await ws.recv()
     acks: list[float] = []
     everyone: list[float] = []
@@ -262,7 +275,7 @@ async def latency(url: str, tokens: list[str], shared_project: int, samples: int
             message = json.loads(await writer.recv())
             if message["type"] == "ack":
                 acks.append(time.perf_counter() - started)
-            if message["type"] == "events":
+            if message["type"] == "events" or message.get("event") is not None:
                 break
         await receivers
         everyone.append(time.perf_counter() - started)
@@ -365,7 +378,14 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--no-ack-events",
+        action="store_true",
+        help="subscribers get their own events as separate pages (ack + page per write)",
+    )
     args = parser.parse_args()
+    global ACK_EVENTS  # a process-wide switch for this script
+    ACK_EVENTS = not args.no_ack_events
     results = asyncio.run(run(args))
     print(json.dumps(results, indent=2))
     if args.json:

@@ -38,7 +38,7 @@ from core.sync.protocol import (
     UnsubscribeRequest,
 )
 from server import changes, fanout, store
-from server.db import open_database
+from server.db import checkpoint, defer_checkpoints, open_database
 from server.session import ServerConfig, Session, Subscription
 
 if TYPE_CHECKING:
@@ -66,6 +66,8 @@ class SyncServer:
         self._write_executor = ThreadPoolExecutor(1, thread_name_prefix="sync-writer")
         self._read_executor = ThreadPoolExecutor(4, thread_name_prefix="sync-reader")
         self._writer_task: asyncio.Task[None] | None = None
+        self._checkpoint_task: asyncio.Task[None] | None = None
+        self._commits = 0
         self._started_at = time.monotonic()
         # SQLite statements take microseconds: running them on the loop thread beats handing them to
         # a thread, whose every GIL re-acquisition can wait a whole switch interval (5 ms) behind a
@@ -77,6 +79,9 @@ class SyncServer:
     async def start(self) -> int:
         loop = asyncio.get_running_loop()
         self.engine = await loop.run_in_executor(self._write_executor, open_database, self.config.db_url)
+        if self._inline_db:
+            defer_checkpoints(self.engine)
+            self._checkpoint_task = asyncio.create_task(self._run_checkpoints())
         self._writer_task = asyncio.create_task(self._run_writer())
         self._server = await serve(
             self._handle,
@@ -108,6 +113,10 @@ class SyncServer:
         if self._writer_task is not None:
             await self._write_queue.put(None)
             await self._writer_task
+        if self._checkpoint_task is not None:
+            self._checkpoint_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoint_task
         self._write_executor.shutdown(wait=True)
         self._read_executor.shutdown(wait=True)
         if self.engine is not None:
@@ -361,6 +370,22 @@ class SyncServer:
             session.close_soon("internal error during catch-up")
 
     # -- writer ----------------------------------------------------------------------------------
+    async def _run_checkpoints(self) -> None:
+        """SQLite: checkpoint the WAL on a reader thread (sqlite releases the GIL while it copies)."""
+        loop = asyncio.get_running_loop()
+        engine = self.engine
+        assert engine is not None
+        checkpointed = 0
+        while True:
+            await asyncio.sleep(self.config.checkpoint_interval_s)
+            if self._commits == checkpointed:
+                continue
+            checkpointed = self._commits
+            try:
+                await loop.run_in_executor(self._read_executor, checkpoint, engine)
+            except Exception:
+                log.exception("event=checkpoint_failed")
+
     def _take_queued(self, batch: list[tuple[Session, Change, str | None]]) -> bool:
         """Move queued changes into ``batch`` (up to ``max_batch``); True once the stop marker came."""
         while len(batch) < self.config.max_batch and not self._write_queue.empty():
@@ -398,6 +423,7 @@ class SyncServer:
                 for session, _change, request_id in batch:
                     session.send_error("internal", "The server could not store this change", request_id)
                 continue
+            self._commits += 1
             fanout.dispatch(batch, results, self._subscribers, self._heads, self._catch_up_again)
 
     def _catch_up_again(self, subscription: Subscription) -> None:

@@ -44,6 +44,7 @@ class ServerConfig:
     max_batch: int = 512
     # Loop turns the writer may wait for more changes before committing a batch (see _run_writer).
     gather_turns: int = 8
+    checkpoint_interval_s: float = 0.5
     max_outgoing_messages: int = 20_000
     ssl_context: ssl.SSLContext | None = None
 

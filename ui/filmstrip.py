@@ -1,8 +1,9 @@
 """Hover-scrub for video tiles: a "filmstrip" artifact (N frames side by side in one JPEG) is loaded
 off the UI thread and kept in a small LRU; the delegate paints the cell under the mouse from it.
 
-Which strip an asset has is read from the catalog when the mouse first enters its tile (one indexed
-query, remembered), never in ``paint()``; the JPEG is decoded on a worker thread.
+Which strip an asset has comes from its metadata (``metadata["filmstrip"]``, written by the video
+step) or, failing that, from the catalog when the mouse first enters its tile (one indexed query,
+remembered), never in ``paint()``; the JPEG is decoded on a worker thread.
 """
 
 from __future__ import annotations
@@ -49,12 +50,27 @@ def cell_rect(strip_width: int, strip_height: int, cells: int, cell: int) -> QRe
     return QRect(left, 0, max(1, right - left), strip_height)
 
 
-def filmstrip_of(catalog: Catalog, asset_id: int) -> Filmstrip | None:
-    """The newest filmstrip artifact of an asset with its frame list, or None."""
-    for artifact in reversed(catalog.artifacts(asset_id, "filmstrip")):
-        frames = artifact.meta.get("frames")
-        if isinstance(frames, list) and frames and all(isinstance(f, int | float) for f in frames):
-            return Filmstrip(asset_id, artifact.path, tuple(int(f) for f in frames))
+def _strip(asset_id: int, info: object) -> Filmstrip | None:
+    if not isinstance(info, dict):
+        return None
+    path, frames = info.get("path"), info.get("frames")
+    if not (isinstance(path, str) and isinstance(frames, list) and frames):
+        return None
+    if not all(isinstance(f, int | float) for f in frames):
+        return None
+    return Filmstrip(asset_id, path, tuple(int(f) for f in frames))
+
+
+def filmstrip_of(catalog: Catalog, record: AssetRecord) -> Filmstrip | None:
+    """The asset's filmstrip: from its metadata when the video step recorded it there (no query),
+    else the newest "filmstrip" artifact with its frame list; None when it has none."""
+    strip = _strip(record.id, record.metadata.get("filmstrip"))
+    if strip is not None:
+        return strip
+    for artifact in reversed(catalog.artifacts(record.id, "filmstrip")):
+        strip = _strip(record.id, {**artifact.meta, "path": artifact.path})
+        if strip is not None:
+            return strip
     return None
 
 
@@ -93,7 +109,7 @@ class FilmstripCache(QObject):
     def request(self, record: AssetRecord) -> Filmstrip | None:
         """Called when the mouse enters a video tile: find its strip (once) and start loading it."""
         if record.id not in self._known:
-            self._known[record.id] = filmstrip_of(self._catalog, record.id)
+            self._known[record.id] = filmstrip_of(self._catalog, record)
         strip = self._known[record.id]
         if strip is None or strip.path in self._failed:
             return None

@@ -242,8 +242,12 @@ class ImageCanvas(QWidget):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(box)
         if self._overlay_label:
+            # The label sits just above the box (inside it only when the box touches the top edge).
+            height = painter.fontMetrics().height()
+            top = box.top() - height - 2 if box.top() - height - 2 >= target.top() else box.top() + 2
             painter.setPen(theme.WARNING)
-            painter.drawText(box.adjusted(6, 4, 0, 0), Qt.AlignmentFlag.AlignLeft, self._overlay_label)
+            painter.drawText(QRectF(box.left(), top, max(box.width(), 200), height),
+                             Qt.AlignmentFlag.AlignLeft, self._overlay_label)  # fmt: skip
 
     def _paint_caption(self, painter: QPainter) -> None:
         metrics = painter.fontMetrics()

@@ -106,7 +106,7 @@ class MainWindow(QMainWindow):
 
         self.model = AssetListModel(catalog, self.thumbnails, parent=self)
         self.filmstrips = FilmstripCache(catalog, parent=self)
-        self.actions = AssetActions(jobs, self)
+        self.asset_actions = AssetActions(jobs, self)
         self.sidebar = Sidebar(catalog)
         self.grid = AssetGrid(self.model, filmstrips=self.filmstrips)
         self.viewer = AssetViewer(catalog, MediaLimits.from_settings(settings))
@@ -243,14 +243,14 @@ class MainWindow(QMainWindow):
         self.grid.selection_changed.connect(self.inspector.set_assets)
         self.grid.open_requested.connect(self.open_viewer)
         self.grid.context_menu_requested.connect(
-            lambda records, pos: self.actions.build_menu(records, self.grid).exec(pos)
+            lambda records, pos: self.asset_actions.build_menu(records, self.grid).exec(pos)
         )
-        self.actions.open_requested.connect(self.open_viewer)
-        self.actions.delete_requested.connect(self.delete_selected)
-        self.actions.submitted.connect(
+        self.asset_actions.open_requested.connect(self.open_viewer)
+        self.asset_actions.delete_requested.connect(self.delete_selected)
+        self.asset_actions.submitted.connect(
             lambda kind, docs: self.statusBar().showMessage(submitted_message(kind, docs), 5000)
         )
-        self.viewer.job_requested.connect(lambda kind, record: self.actions.submit(kind, [record]))
+        self.viewer.job_requested.connect(lambda kind, record: self.asset_actions.submit(kind, [record]))
         self.jobs.job_updated.connect(self.viewer.on_job_updated)
         self.notification_centre.job_requested.connect(self.show_job)
         self.model.total_changed.connect(lambda _t: self._update_status())

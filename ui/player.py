@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from fractions import Fraction
 
     import numpy as np
-    from PySide6.QtGui import QCloseEvent, QHideEvent
+    from PySide6.QtGui import QCloseEvent, QHideEvent, QResizeEvent
 
     from core.catalog.records import AssetRecord
     from core.media.limits import MediaLimits
@@ -286,6 +286,7 @@ class VideoPlayer(QWidget):
         self._ended = False
         self._dropped = 0
         self._resume_after_scrub = False
+        self._requested_side: int | None = None
 
         self._present_timer = QTimer(self)
         self._present_timer.setSingleShot(True)
@@ -495,8 +496,9 @@ class VideoPlayer(QWidget):
 
     def _request(self, request: _Play | _Show | None) -> None:
         self._generation += 1
+        self._requested_side = self._decode_side()
         if self._thread is not None:
-            self._thread.command(self._generation, request, self._decode_side())
+            self._thread.command(self._generation, request, self._requested_side)
 
     def _stop_playback(self) -> None:
         was_playing = self._playing
@@ -661,6 +663,12 @@ class VideoPlayer(QWidget):
     def _handles(self, event: QKeyEvent) -> bool:
         modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         return event.key() in self._KEYS and modifiers == Qt.KeyboardModifier.NoModifier
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # A paused picture decoded for a smaller canvas would stay blurry: decode it again to fit.
+        if self._info is not None and not self._playing and self._decode_side() != self._requested_side:
+            self._request(_Show(self._position))
 
     def hideEvent(self, event: QHideEvent) -> None:
         self.pause()  # a hidden player (another viewer page) must not keep decoding

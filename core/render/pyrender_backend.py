@@ -119,7 +119,6 @@ class PyrenderRenderer:
         self._warm_up()
         # Everything alive now (modules, pyrender, trimesh) lives as long as the child: keep it out
         # of the per-request gc.collect(), which otherwise walks it all (~60 ms a request).
-        gc.collect()
         gc.freeze()
         log.info(
             "OpenGL platform %s: %s, %s (context in %.2f s)",

@@ -736,15 +736,15 @@ class LocalStore:
                     raise GapError(f"Expected event {expected} of project {project_id}, got {event.seq}")
                 expected += 1
             me = int(self._meta(connection, "user_id") or 0)
-            pending = {
-                (r.record_kind, r.record_id): r.change_id
-                for r in connection.execute(
-                    sa.select(
-                        sync_outbox.c.record_kind, sync_outbox.c.record_id, sync_outbox.c.change_id
-                    ).where(sync_outbox.c.project_id == project_id)
+            outbox = connection.execute(
+                sa.select(sync_outbox.c.record_kind, sync_outbox.c.record_id, sync_outbox.c.change_id).where(
+                    sync_outbox.c.project_id == project_id
                 )
-            }
-            outbox_ids = set(pending.values())
+            ).all()
+            # Every outbox change id (a record may have several queued changes), and the records
+            # that have any: those are rebuilt as snapshot + what is still pending.
+            outbox_ids = {r.change_id for r in outbox}
+            pending = {(r.record_kind, r.record_id) for r in outbox}
             fast: dict[str, list[dict[str, Any]]] = {}
             for event in fresh:
                 key = (event.kind, str(event.record["id"]))

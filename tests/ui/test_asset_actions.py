@@ -38,7 +38,7 @@ def test_context_menu_queues_the_right_jobs_and_the_batch_notification_opens_the
     rock, plate_a, plate_b = ids["rock-geometry-0"], ids["plate-image-0"], ids["plate-image-1"]
     geometry = catalog.get_assets([rock])
 
-    menu = window.actions.build_menu(geometry, window.grid)
+    menu = window.asset_actions.build_menu(geometry, window.grid)
     actions = _actions(menu)
     expected = ["Open", "Reveal in file manager", "Re-render", "Render turntable", "Classify again"]
     assert list(actions) == [*expected, "Enhance", "Delete…"]
@@ -49,7 +49,7 @@ def test_context_menu_queues_the_right_jobs_and_the_batch_notification_opens_the
     assert _kinds(catalog, rock) == ["classify", "render", "turntable"]
 
     images = catalog.get_assets([plate_a, plate_b])
-    actions = _actions(window.actions.build_menu(images, window.grid))
+    actions = _actions(window.asset_actions.build_menu(images, window.grid))
     assert not actions["Re-render"].isEnabled()
     assert not actions["Open"].isEnabled(), "Open is for one asset"
     actions["Enhance (2)"].trigger()

@@ -99,3 +99,19 @@ def test_hover_scrub_paints_the_cell_under_the_mouse(
     _move(viewport, other.center())
     assert grid.delegate.scrub is None
     assert grid.delegate.scrub_cell(record) is None
+
+
+def test_strip_recorded_in_metadata_needs_no_artifact_query(
+    qtbot: Any, tmp_path: Path, catalog: Catalog, grid: AssetGrid
+) -> None:
+    project = catalog.create_project("Meta")
+    strip = {"path": str(_write_strip(tmp_path / "s.jpg")), "frames": FRAMES}
+    clip = NewAsset(project.id, "b.mov", "/clips/b.mov", "video", "b", 10, {"filmstrip": strip})
+    asset_id = catalog.add_assets([clip])["b"]
+    grid.set_project(project.id, [])
+    record = grid.model.record_at(0)
+    assert record is not None
+    assert record.id == asset_id
+    tile = grid.view.visualRect(grid.model.index(0))
+    _move(grid.view.viewport(), QPoint(tile.x() + PADDING + int(grid.tile_size * 0.55), tile.center().y()))
+    qtbot.waitUntil(lambda: grid.delegate.scrub_cell(record) == (2, 48), timeout=3000)

@@ -278,3 +278,19 @@ def test_viewer_page_plays_videos_and_sequences(qtbot: Any, catalog: Any, clip: 
     qtbot.waitUntil(lambda: not viewer.findChildren(VideoPlayer), timeout=5_000)
     qtbot.waitUntil(lambda: live_decode_threads() == before, timeout=5_000)
     viewer.shutdown()
+
+
+def test_pictures_are_decoded_at_the_size_shown(qtbot: Any, tmp_path: Path) -> None:
+    big = write_numbered_clip(tmp_path / "big.mp4", frames=6, codec="mpeg4", size=(1280, 960))
+    widget = VideoPlayer()
+    qtbot.addWidget(widget)
+    widget.resize(240, 220)
+    widget.show()
+    open_clip(qtbot, widget, big)
+    # A small canvas gets a small decode (cheap to paint), still sharp: at least the canvas size.
+    first = widget.canvas.image().width()
+    assert widget.canvas.width() <= first < 1280
+    widget.resize(1500, 1200)
+    qtbot.waitUntil(lambda: widget.canvas.image().width() == 1280, timeout=5_000)
+    assert shown_number(widget) == 0
+    widget.close_clip()
