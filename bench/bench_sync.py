@@ -1,7 +1,10 @@
 """Sync server benchmark on loopback: latency, sustained throughput against a bare websockets echo
 server (the ceiling), and catch-up time for 10,000 missed events.
 
-    .venv/bin/python bench/bench_sync.py [--seconds 3] [--clients 1,50,500]
+    .venv/bin/python bench/bench_sync.py [--seconds 3] [--clients 1,50,500] [--no-ack-events]
+
+Subscribers ask for ``ack_events`` like the reference client (their own events come inside the acks);
+``--no-ack-events`` measures the older ack-plus-page delivery (two frames per write).
 
 The server and the echo server each run in their own process (so the load generator does not share
 their GIL); every loop is bounded by time or count and stops by itself.
@@ -108,7 +111,9 @@ def prepare_database(data_dir: Path, clients: int) -> tuple[str, list[str], list
                     "password_hash": shared_hash,
                     "created_at": "bench",
                 }
-                for i in range(clients)
+                # The last account belongs to the catch-up project only, so the catch-up measures
+                # exactly the events written there (not also what the throughput runs wrote).
+                for i in range(clients + 1)
             ],
         )
         user_ids = list(connection.execute(sa.select(users.c.id).order_by(users.c.id)).scalars())
@@ -125,9 +130,10 @@ def prepare_database(data_dir: Path, clients: int) -> tuple[str, list[str], list
                 for t, uid in zip(issued, user_ids, strict=True)
             ],
         )
-        rows = [{"project_id": project_ids[i], "user_id": uid} for i, uid in enumerate(user_ids)]
-        # The shared project (latency fan-out) and the catch-up project hold everyone.
-        rows += [{"project_id": project_ids[-2], "user_id": uid} for uid in user_ids]
+        writers = user_ids[:-1]
+        rows = [{"project_id": project_ids[i], "user_id": uid} for i, uid in enumerate(writers)]
+        # The shared project (latency fan-out) holds every writer; the catch-up project everyone.
+        rows += [{"project_id": project_ids[-2], "user_id": uid} for uid in writers]
         rows += [{"project_id": project_ids[-1], "user_id": uid} for uid in user_ids]
         connection.execute(memberships.insert(), rows)
     engine.dispose()
@@ -293,8 +299,10 @@ async def latency(url: str, tokens: list[str], shared_project: int, samples: int
     }
 
 
-async def catch_up(url: str, token: str, project: int, events: int) -> dict[str, float]:
-    writer = await open_client(url, token, None)
+async def catch_up(
+    url: str, writer_token: str, reader_token: str, project: int, events: int
+) -> dict[str, float]:
+    writer = await open_client(url, writer_token, None)
     asset = await publish_asset(writer, project)
     window, sent, acked = 256, 0, 0
     started = time.perf_counter()
@@ -312,7 +320,7 @@ async def catch_up(url: str, token: str, project: int, events: int) -> dict[str,
 
     # A client that missed everything: raw protocol (download + JSON parse of every page).
     started = time.perf_counter()
-    reader = await open_client(url, token, project)
+    reader = await open_client(url, reader_token, project)
     raw_s = time.perf_counter() - started
     await reader.close()
 
@@ -322,7 +330,7 @@ async def catch_up(url: str, token: str, project: int, events: int) -> dict[str,
 
     with tempfile.TemporaryDirectory() as folder:
         store = LocalStore(Path(folder) / "catalog.sqlite3")
-        client = SyncClient(store, url, token)
+        client = SyncClient(store, url, reader_token)
         started = time.perf_counter()
         client.start()
         deadline = started + 120
@@ -365,7 +373,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"latency n={n}: {results['latency'][n]}", flush=True)
             results["catch_up"] = {
                 k: round(v, 3)
-                for k, v in (await catch_up(sync_url, tokens[0], project_ids[-1], args.events)).items()
+                for k, v in (
+                    await catch_up(sync_url, tokens[0], tokens[-1], project_ids[-1], args.events)
+                ).items()
             }
             print(f"catch-up {args.events}: {results['catch_up']}", flush=True)
     return results

@@ -405,7 +405,7 @@ class SyncServer:
             stopping = self._take_queued(batch)
             # Group commit: one commit costs as much as applying several changes, so while changes
             # keep arriving give the loop a few more turns to read what already waits in other
-            # sockets. An idle server commits a lone change at once.
+            # sockets. Two turns that bring nothing end the wait (a lone change waits microseconds).
             quiet_turns = 0
             for _turn in range(self.config.gather_turns):
                 if stopping or len(batch) >= self.config.max_batch or quiet_turns >= 2:

@@ -31,12 +31,15 @@ class CompiledStatement:
         )
         self.sql: str = str(compiled)
         self._positional: bool = bool(compiled.positional)
-        self._names: tuple[str, ...] = tuple(compiled.positiontup or ())
+        # Positional styles need the order; named styles get exactly the names the SQL uses.
+        self._names: tuple[str, ...] = tuple(
+            compiled.positiontup if compiled.positional else dict.fromkeys(compiled.bind_names.values())
+        )
 
     def parameters(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         if self._positional:
             return tuple(values[name] for name in self._names)
-        return values
+        return {name: values[name] for name in self._names}
 
     def run(self, cursor: Any, values: dict[str, Any]) -> Any:
         """Execute on a DB-API cursor; returns the cursor for ``fetchone``/``fetchall``."""

@@ -41,10 +41,14 @@ MAX_CLUSTER_PIXELS = 3.0
 _FACES_PER_CELL_AREA = 3.0
 # Corner pairs compared per chunk when splitting sharp vertices (memory stays ~100 MB).
 _PAIR_CHUNK = 2_000_000
+# A dense mesh where most vertices look "sharp" is a noisy surface (scan, sculpt), not CAD: splitting
+# it would triple its vertices (and its rasterising time) to show sub-pixel grain. Smooth it.
+NOISY_MIN_FACES = 20_000
+NOISY_SHARP_SHARE = 0.3
 # Vertices shared by more faces than this (fans, poles) keep smooth normals.
 MAX_SPLIT_DEGREE = 512
 _TINY = 1e-30
-# Grids up to this many cells are labelled through an occupancy array (~100 MB at most).
+# Grids up to this many cells are labelled through an occupancy array (~60 MB at most).
 _DENSE_GRID_CELLS = 12_000_000
 
 
@@ -147,7 +151,8 @@ def shading_normals(
 
     A corner's normal averages the faces around its vertex whose normal lies within the angle of its
     own face's normal. Only vertices whose faces spread wider than half the angle around their mean
-    are examined pair by pair, so smooth meshes cost one extra pass.
+    are examined pair by pair, so smooth meshes cost one extra pass. Dense meshes where such
+    vertices are the majority (noise) keep plain smooth normals.
     """
     faces = np.asarray(faces, dtype=np.int64)
     vertex_count = len(vertices)
@@ -167,7 +172,8 @@ def shading_normals(
     spread = (corner_dot < half_cos) & face_valid[:, None]
     candidate = np.zeros(vertex_count, dtype=bool)
     candidate[faces[spread]] = True
-    if not candidate.any():
+    noisy = len(faces) >= NOISY_MIN_FACES and candidate.mean() > NOISY_SHARP_SHARE
+    if noisy or not candidate.any():
         return ShadingMesh(np.arange(vertex_count), faces.astype(np.uint32), smooth.astype(np.float32))
 
     # Corners (face * 3 + k) at candidate vertices, grouped by vertex.
@@ -196,12 +202,18 @@ def shading_normals(
     corner_unit, corner_valid = _normalise(corner_normal)
     corner_unit[~corner_valid] = smooth[corner_vertex[~corner_valid]]
 
-    # Each examined corner becomes its own vertex; corners of one smoothing group get equal normals.
-    new_index = vertex_count + np.arange(len(corners))
+    # One new vertex per (vertex, smoothing group): corners of a group summed the same faces in the
+    # same order, so their normals are bitwise equal and sort next to each other.
+    order = np.lexsort((corner_unit[:, 2], corner_unit[:, 1], corner_unit[:, 0], corner_vertex))
+    ordered_vertex, ordered_normal = corner_vertex[order], corner_unit[order]
+    starts_group = np.r_[
+        True,
+        (ordered_vertex[1:] != ordered_vertex[:-1]) | (ordered_normal[1:] != ordered_normal[:-1]).any(axis=1),
+    ]
     split_faces = flat.copy()
-    split_faces[corners] = new_index
-    source_vertex = np.concatenate([np.arange(vertex_count), corner_vertex])
-    normals = np.concatenate([smooth, corner_unit]).astype(np.float32)
+    split_faces[corners[order]] = vertex_count + np.cumsum(starts_group) - 1
+    source_vertex = np.concatenate([np.arange(vertex_count), ordered_vertex[starts_group]])
+    normals = np.concatenate([smooth, ordered_normal[starts_group]]).astype(np.float32)
     return ShadingMesh(source_vertex, split_faces.reshape(-1, 3).astype(np.uint32), normals)
 
 
@@ -239,8 +251,8 @@ def _label_keys(
     if key_space <= _DENSE_GRID_CELLS:  # an occupancy grid beats sorting (~3x on 1M vertices)
         occupied = np.zeros(key_space, dtype=bool)
         occupied[keys] = True
-        label_of_key = np.cumsum(occupied, dtype=np.int64) - 1
-        labels = label_of_key[keys]
+        label_of_key = np.cumsum(occupied, dtype=np.int32) - 1
+        labels = label_of_key[keys].astype(np.int64)
         return labels, np.bincount(labels)
     order = np.argsort(keys)
     ordered = keys[order]
@@ -256,21 +268,21 @@ def cluster_vertices(vertices: FloatArray, faces: IndexArray, cell: float) -> Cl
     Faces that land on the same three clusters are kept (they draw the same pixels; removing them
     costs a sort). Faces that end up back to back keep both sides, which back-face culling resolves.
     """
-    points = np.asarray(vertices, dtype=np.float64)
     if cell <= 0 or not math.isfinite(cell):
         raise ValueError(f"cluster cell must be positive, got {cell}")
-    origin = points.min(axis=0)
-    cells = np.floor((points - origin) / cell).astype(np.int64)
-    dims = cells.max(axis=0) + 1
+    # Contiguous per-axis columns: ~4x faster than strided (n, 3) arithmetic on 1M vertices.
+    columns = [np.ascontiguousarray(np.asarray(vertices)[:, axis], dtype=np.float64) for axis in range(3)]
+    # Offsets from the minimum are >= 0, so truncation is floor.
+    cells = [((column - column.min()) * (1.0 / cell)).astype(np.int64) for column in columns]
+    dims = [int(index.max()) + 1 for index in cells]
     if float(dims[0]) * float(dims[1]) * float(dims[2]) >= 2.0**62:
         raise ValueError("cluster grid too fine for the model's extent")
-    keys = (cells[:, 0] * dims[1] + cells[:, 1]) * dims[2] + cells[:, 2]
-    cluster_of_vertex, cluster_sizes = _label_keys(keys, int(dims.prod()))
+    keys = (cells[0] * dims[1] + cells[1]) * dims[2] + cells[2]
+    cluster_of_vertex, cluster_sizes = _label_keys(keys, dims[0] * dims[1] * dims[2])
     count = len(cluster_sizes)
     centres = (
         np.stack(
-            [np.bincount(cluster_of_vertex, weights=points[:, axis], minlength=count) for axis in range(3)],
-            axis=1,
+            [np.bincount(cluster_of_vertex, weights=column, minlength=count) for column in columns], axis=1
         )
         / cluster_sizes[:, None]
     )

@@ -129,11 +129,25 @@ class PyrenderRenderer:
         )
 
     def _warm_up(self) -> None:
-        """Render a small clay sphere once: llvmpipe compiles the shaders on the first draw, which
-        would otherwise land on the first user file of a batch (~0.5 s)."""
+        """Draw three tiny spheres once (clay, vertex colours, a texture): llvmpipe compiles a
+        shader program per material kind on its first draw, which would otherwise land on the
+        first user file of each kind (clay ~0.1 s, textured ~0.07 s more on a quiet machine)."""
         import trimesh
+        from PIL import Image
 
-        scene = trimesh.Scene(trimesh.creation.icosphere(subdivisions=1))
+        clay = trimesh.creation.icosphere(subdivisions=1)
+        coloured = clay.copy()
+        red = np.array([200, 60, 60, 255], np.uint8)
+        coloured.visual.vertex_colors = np.tile(red, (len(clay.vertices), 1))
+        textured = clay.copy()
+        textured.visual = trimesh.visual.TextureVisuals(  # type: ignore[no-untyped-call]
+            uv=np.zeros((len(clay.vertices), 2)), image=Image.new("RGB", (4, 4), (60, 60, 200))
+        )
+        scene = trimesh.Scene()
+        for index, mesh in enumerate((clay, coloured, textured)):
+            offset = np.eye(4)
+            offset[0, 3] = 2.5 * index
+            scene.add_geometry(mesh, node_name=f"warm{index}", transform=offset)
         pyrender_scene, sphere = self._build_scene(scene, transparent=False, size=64)
         self._render_view(pyrender_scene, sphere, 64, CAMERA_AZIMUTH_DEG, transparent=False)
         self._release_gl_objects()
@@ -357,7 +371,8 @@ class PyrenderRenderer:
                 pixels = self._render_view(
                     scene, sphere, request.size, CAMERA_AZIMUTH_DEG, request.transparent
                 )
-                Image.fromarray(pixels).save(partial, format="PNG")
+                # zlib level 3: half the encode time of the default 6 for ~25% bigger files.
+                Image.fromarray(pixels).save(partial, format="PNG", compress_level=3)
                 frames = 1
             os.replace(partial, request.output)
         except BaseException:

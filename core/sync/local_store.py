@@ -9,10 +9,8 @@ server refused. The cursor of a project moves in the same transaction as the eve
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,8 +20,32 @@ from pydantic import ValidationError
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core.sync.local_events import apply_events, read_cursor, rebuild
+from core.sync.local_records import (
+    AppliedEvents,
+    CommentView,
+    GapError,
+    NotificationView,
+    OutboxEntry,
+    SyncNotReadyError,
+    TaskView,
+    load_json,
+)
+from core.sync.local_tables import (
+    RECORD_TABLES,
+    metadata,
+    sync_asset,
+    sync_comment,
+    sync_cursor,
+    sync_member,
+    sync_meta,
+    sync_notification,
+    sync_outbox,
+    sync_project,
+    sync_task,
+    sync_user,
+)
 from core.sync.protocol import (
-    CHANGE,
     AddCommentChange,
     Change,
     CreateTaskChange,
@@ -41,216 +63,23 @@ from core.sync.protocol import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-metadata = sa.MetaData()
-
-sync_meta = sa.Table(
-    "sync_meta",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-)
-sync_user = sa.Table(
-    "sync_user",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("name", sa.String(64), nullable=False),
-    sa.Column("display_name", sa.String(200), nullable=False),
-    sa.Column("role", sa.String(16), nullable=False),
-)
-sync_project = sa.Table(
-    "sync_project",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("head_seq", sa.BigInteger, nullable=False, server_default="0"),
-)
-sync_member = sa.Table(
-    "sync_member",
-    metadata,
-    sa.Column("project_id", sa.Integer, primary_key=True),
-    sa.Column("user_id", sa.Integer, primary_key=True),
-)
-
-
-def _state_columns() -> list[sa.Column[Any]]:
-    """Sync bookkeeping shared by synced-record tables (fresh Column objects per table)."""
-    return [
-        # pending: local changes not yet in a server snapshot; synced; rejected: creation refused.
-        sa.Column("sync_state", sa.String(16), nullable=False, server_default="pending"),
-        sa.Column("seq", sa.BigInteger, nullable=True),  # server sequence of the snapshot
-        sa.Column("first_seq", sa.BigInteger, nullable=True),  # sequence that created it
-        sa.Column("server_json", sa.Text, nullable=True),  # last server snapshot
-        sa.Column("local_order", sa.Integer, nullable=False, server_default="0"),
-    ]
-
-
-sync_asset = sa.Table(
+# Re-exported: callers import the store's data types and tables from here.
+__all__ = [
+    "AppliedEvents",
+    "CommentView",
+    "GapError",
+    "LocalStore",
+    "NotificationView",
+    "OutboxEntry",
+    "SyncNotReadyError",
+    "TaskView",
+    "metadata",
     "sync_asset",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("project_id", sa.Integer, nullable=False, index=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("content_hash", sa.String(128), nullable=False),
-    sa.Column("metadata", sa.Text, nullable=False),
-    sa.Column("thumbnail_b64", sa.Text, nullable=True),
-    sa.Column("created_by", sa.Integer, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    *_state_columns(),
-)
-sync_comment = sa.Table(
     "sync_comment",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("project_id", sa.Integer, nullable=False),
-    sa.Column("asset_id", sa.String(64), nullable=False),
-    sa.Column("author", sa.Integer, nullable=False),
-    sa.Column("body", sa.Text, nullable=False),
-    sa.Column("frame", sa.Integer, nullable=True),
-    sa.Column("annotation", sa.Text, nullable=True),
-    sa.Column("created_at", sa.String(40), nullable=False),
-    sa.Column("edited_at", sa.String(40), nullable=True),
-    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("version", sa.Integer, nullable=False),
-    *_state_columns(),
-    sa.Index("ix_sync_comment_asset", "asset_id", "seq"),
-)
-sync_task = sa.Table(
-    "sync_task",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("project_id", sa.Integer, nullable=False),
-    sa.Column("title", sa.String(200), nullable=False),
-    sa.Column("description", sa.Text, nullable=False),
-    sa.Column("assignee", sa.Integer, nullable=True),
-    sa.Column("creator", sa.Integer, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("due_date", sa.String(10), nullable=True),
-    sa.Column("asset_id", sa.String(64), nullable=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.String(40), nullable=False),
-    sa.Column("updated_at", sa.String(40), nullable=False),
-    sa.Column("conflicts", sa.Text, nullable=True),  # JSON list of the last FieldConflicts
-    *_state_columns(),
-    sa.Index("ix_sync_task_project", "project_id", "assignee"),
-)
-sync_outbox = sa.Table(
-    "sync_outbox",
-    metadata,
-    sa.Column("position", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("change_id", sa.String(64), nullable=False, unique=True),
-    sa.Column("project_id", sa.Integer, nullable=False),
-    sa.Column("record_kind", sa.String(16), nullable=False),
-    sa.Column("record_id", sa.String(64), nullable=False),
-    sa.Column("message", sa.Text, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
-    sa.Column("error_code", sa.String(32), nullable=True),
-    sa.Column("error_message", sa.Text, nullable=True),
-    sa.Column("created_at", sa.String(40), nullable=False),
-    sa.Index("ix_sync_outbox_record", "record_kind", "record_id"),
-    # Positions are never reused, so "sent up to position N" stays meaningful after deletions.
-    sqlite_autoincrement=True,
-)
-sync_cursor = sa.Table(
-    "sync_cursor",
-    metadata,
-    sa.Column("project_id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("last_seq", sa.BigInteger, nullable=False),
-)
-sync_notification = sa.Table(
     "sync_notification",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("project_id", sa.Integer, nullable=False),
-    sa.Column("seq", sa.BigInteger, nullable=False),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("actor", sa.Integer, nullable=False),
-    sa.Column("record_kind", sa.String(16), nullable=False),
-    sa.Column("record_id", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.String(40), nullable=False),
-    sa.Column("read", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.UniqueConstraint("project_id", "seq", name="uq_sync_notification_event"),
-)
-_TABLES = {"asset": sync_asset, "comment": sync_comment, "task": sync_task}
-
-
-class SyncNotReadyError(RuntimeError):
-    """Local writes need to know who "I" am: sign in to the server once first."""
-
-
-class GapError(RuntimeError):
-    """Events arrived with a hole in the sequence; the client re-subscribes from its cursor."""
-
-
-@dataclass(frozen=True)
-class CommentView:
-    id: str
-    project_id: int
-    asset_id: str
-    author: int
-    body: str
-    frame: int | None
-    annotation: Any
-    created_at: str
-    edited_at: str | None
-    deleted: bool
-    version: int
-    sync_state: str
-    seq: int | None
-
-
-@dataclass(frozen=True)
-class TaskView:
-    id: str
-    project_id: int
-    title: str
-    description: str
-    assignee: int | None
-    creator: int
-    status: str
-    due_date: str | None
-    asset_id: str | None
-    version: int
-    created_at: str
-    updated_at: str
-    sync_state: str
-    seq: int | None
-    conflicts: list[FieldConflict]
-
-
-@dataclass(frozen=True)
-class NotificationView:
-    id: int
-    project_id: int
-    seq: int
-    kind: str
-    actor: int
-    record_kind: str
-    record_id: str
-    created_at: str
-    read: bool
-
-
-@dataclass(frozen=True)
-class OutboxEntry:
-    position: int
-    change_id: str
-    project_id: int
-    record_kind: str
-    record_id: str
-    message: str
-
-
-@dataclass
-class AppliedEvents:
-    """What one page of events changed, for callbacks (plain data, safe to hand to another thread)."""
-
-    project_id: int
-    last_seq: int
-    changed: dict[str, list[str]] = field(default_factory=dict)  # kind -> record ids
-    acked_change_ids: list[str] = field(default_factory=list)
-    notifications: list[NotificationView] = field(default_factory=list)
-    conflicts: list[tuple[str, Event]] = field(default_factory=list)  # (task id, event)
+    "sync_outbox",
+    "sync_task",
+]
 
 
 def _now() -> str:
@@ -267,39 +96,6 @@ def _tune(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
-
-
-def _dump(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
-
-
-def _load(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-_DISPLAY_COLUMNS: dict[str, tuple[str, ...]] = {
-    kind: tuple(
-        column.name
-        for column in table.columns
-        if column.name not in {"sync_state", "seq", "first_seq", "server_json", "local_order", "conflicts"}
-    )
-    for kind, table in _TABLES.items()
-}
-_JSON_COLUMNS = {"metadata", "annotation"}
-
-
-def _row_values(kind: str, record: dict[str, Any]) -> dict[str, Any]:
-    """Map a protocol record (``project``) to the table's display columns (``project_id``)."""
-    values: dict[str, Any] = {}
-    for name in _DISPLAY_COLUMNS[kind]:
-        source = "project" if name == "project_id" else name
-        value = record.get(source)
-        if name in _JSON_COLUMNS:
-            value = _dump(value) if name == "annotation" else json.dumps(value or {})
-        values[name] = value
-    if kind == "task" and record.get("due_date") is not None:
-        values["due_date"] = str(record["due_date"])
-    return values
 
 
 class LocalStore:
@@ -360,10 +156,18 @@ class LocalStore:
             connection.execute(table.delete())
 
     def _upsert_users(self, connection: Connection, members: list[UserInfo]) -> None:
-        for user in members:
-            values = {"name": user.name, "display_name": user.display_name, "role": user.role}
-            statement = sqlite_insert(sync_user).values(id=user.id, **values)
-            connection.execute(statement.on_conflict_do_update(index_elements=["id"], set_=values))
+        if not members:
+            return
+        # One executemany: a studio project lists hundreds of members on every subscribe.
+        statement = sqlite_insert(sync_user)
+        statement = statement.on_conflict_do_update(
+            index_elements=["id"],
+            set_={name: statement.excluded[name] for name in ("name", "display_name", "role")},
+        )
+        connection.execute(
+            statement,
+            [{"id": u.id, "name": u.name, "display_name": u.display_name, "role": u.role} for u in members],
+        )
 
     def save_members(self, project_id: int, members: list[UserInfo]) -> None:
         with self._lock, self.engine.begin() as connection:
@@ -412,7 +216,7 @@ class LocalStore:
                     created_at=_now(),
                 )
             )
-            self._rebuild(connection, kind, record_id, int(me))
+            rebuild(connection, kind, record_id, int(me))
 
     @staticmethod
     def _validated(model: type[Any], **values: Any) -> Any:
@@ -556,7 +360,7 @@ class LocalStore:
             author=row.author,
             body=row.body,
             frame=row.frame,
-            annotation=_load(row.annotation),
+            annotation=load_json(row.annotation),
             created_at=row.created_at,
             edited_at=row.edited_at,
             deleted=bool(row.deleted),
@@ -585,7 +389,7 @@ class LocalStore:
 
     @staticmethod
     def _task_view(row: Any) -> TaskView:
-        conflicts = [FieldConflict.model_validate(c) for c in _load(row.conflicts) or []]
+        conflicts = [FieldConflict.model_validate(c) for c in load_json(row.conflicts) or []]
         return TaskView(
             id=row.id,
             project_id=row.project_id,
@@ -679,7 +483,7 @@ class LocalStore:
             connection.execute(
                 sync_outbox.update().where(sync_outbox.c.change_id == change_id).values(state="acked")
             )
-            table = _TABLES[row.record_kind]
+            table = RECORD_TABLES[row.record_kind]
             connection.execute(
                 table.update().where(table.c.id == row.record_id, table.c.seq.is_(None)).values(seq=seq)
             )
@@ -700,7 +504,7 @@ class LocalStore:
                 .values(state="rejected", error_code=code, error_message=message)
             )
             me = self._meta(connection, "user_id")
-            self._rebuild(connection, row.record_kind, row.record_id, int(me or 0))
+            rebuild(connection, row.record_kind, row.record_id, int(me or 0))
         return OutboxEntry(
             row.position, row.change_id, row.project_id, row.record_kind, row.record_id, row.message
         )
@@ -708,10 +512,7 @@ class LocalStore:
     # -- remote events -------------------------------------------------------------------------
     def cursor(self, project_id: int) -> int:
         with self.engine.connect() as connection:
-            value = connection.execute(
-                sa.select(sync_cursor.c.last_seq).where(sync_cursor.c.project_id == project_id)
-            ).scalar_one_or_none()
-        return int(value or 0)
+            return read_cursor(connection, project_id)
 
     def reset_cursor(self, project_id: int) -> None:
         with self._lock, self.engine.begin() as connection:
@@ -720,185 +521,5 @@ class LocalStore:
     def apply_events(self, project_id: int, events: list[Event]) -> AppliedEvents:
         """Store events idempotently (older than the cursor: skipped) and advance the cursor."""
         with self._lock, self.engine.begin() as connection:
-            cursor = int(
-                connection.execute(
-                    sa.select(sync_cursor.c.last_seq).where(sync_cursor.c.project_id == project_id)
-                ).scalar_one_or_none()
-                or 0
-            )
-            result = AppliedEvents(project_id=project_id, last_seq=cursor)
-            fresh = [e for e in events if e.seq > cursor]
-            if not fresh:
-                return result
-            expected = cursor + 1
-            for event in fresh:
-                if event.seq != expected:
-                    raise GapError(f"Expected event {expected} of project {project_id}, got {event.seq}")
-                expected += 1
             me = int(self._meta(connection, "user_id") or 0)
-            outbox = connection.execute(
-                sa.select(sync_outbox.c.record_kind, sync_outbox.c.record_id, sync_outbox.c.change_id).where(
-                    sync_outbox.c.project_id == project_id
-                )
-            ).all()
-            # Every outbox change id (a record may have several queued changes), and the records
-            # that have any: those are rebuilt as snapshot + what is still pending.
-            outbox_ids = {r.change_id for r in outbox}
-            pending = {(r.record_kind, r.record_id) for r in outbox}
-            fast: dict[str, list[dict[str, Any]]] = {}
-            for event in fresh:
-                key = (event.kind, str(event.record["id"]))
-                if event.change_id in outbox_ids:
-                    result.acked_change_ids.append(event.change_id)
-                if key in pending:
-                    self._store_snapshot(connection, event)
-                    if event.change_id in outbox_ids:
-                        connection.execute(
-                            sync_outbox.delete().where(sync_outbox.c.change_id == event.change_id)
-                        )
-                    self._rebuild(connection, key[0], key[1], me)
-                else:
-                    values = _row_values(event.kind, event.record)
-                    values.update(
-                        sync_state="synced",
-                        seq=event.seq,
-                        first_seq=event.seq,
-                        server_json=json.dumps(event.record),
-                    )
-                    if event.kind == "task":
-                        values["conflicts"] = _dump([c.model_dump() for c in event.conflicts])
-                    fast.setdefault(event.kind, []).append(values)
-                result.changed.setdefault(event.kind, []).append(key[1])
-                if event.conflicts and event.kind == "task":
-                    result.conflicts.append((key[1], event))
-                for target in event.notify:
-                    if target.user == me and target.user != event.actor:
-                        result.notifications.append(self._notify(connection, event, target.kind))
-            for kind, rows in fast.items():
-                self._bulk_upsert(connection, kind, rows)
-            self._set_cursor(connection, project_id, fresh[-1].seq)
-            result.last_seq = fresh[-1].seq
-        return result
-
-    @staticmethod
-    def _bulk_upsert(connection: Connection, kind: str, rows: list[dict[str, Any]]) -> None:
-        table = _TABLES[kind]
-        statement = sqlite_insert(table)
-        updates: dict[str, Any] = {name: statement.excluded[name] for name in rows[0] if name != "id"}
-        updates["first_seq"] = sa.func.coalesce(table.c.first_seq, statement.excluded.seq)
-        connection.execute(statement.on_conflict_do_update(index_elements=["id"], set_=updates), rows)
-
-    @staticmethod
-    def _set_cursor(connection: Connection, project_id: int, seq: int) -> None:
-        statement = sqlite_insert(sync_cursor).values(project_id=project_id, last_seq=seq)
-        connection.execute(
-            statement.on_conflict_do_update(index_elements=["project_id"], set_={"last_seq": seq})
-        )
-
-    def _notify(self, connection: Connection, event: Event, kind: str) -> NotificationView:
-        values: dict[str, Any] = {
-            "project_id": event.project,
-            "seq": event.seq,
-            "kind": kind,
-            "actor": event.actor,
-            "record_kind": event.kind,
-            "record_id": str(event.record["id"]),
-            "created_at": event.at,
-            "read": False,
-        }
-        statement = sqlite_insert(sync_notification).values(**values).on_conflict_do_nothing()
-        result = connection.execute(statement)
-        return NotificationView(id=int(result.lastrowid or 0), **values)
-
-    def _store_snapshot(self, connection: Connection, event: Event) -> None:
-        table = _TABLES[event.kind]
-        values = _row_values(event.kind, event.record)
-        extra: dict[str, Any] = {"seq": event.seq, "server_json": json.dumps(event.record)}
-        if event.kind == "task":
-            extra["conflicts"] = _dump([c.model_dump() for c in event.conflicts])
-        statement = sqlite_insert(table).values(**values, **extra, first_seq=event.seq, sync_state="synced")
-        updates = {**extra, "first_seq": sa.func.coalesce(table.c.first_seq, event.seq)}
-        connection.execute(statement.on_conflict_do_update(index_elements=["id"], set_=updates))
-
-    # -- the row = snapshot + pending changes ----------------------------------------------------
-    def _rebuild(self, connection: Connection, kind: str, record_id: str, me: int) -> None:
-        table = _TABLES[kind]
-        row = connection.execute(
-            sa.select(table.c.server_json, table.c.local_order).where(table.c.id == record_id)
-        ).one_or_none()
-        state: dict[str, Any] | None = _load(row.server_json) if row is not None else None
-        entries = connection.execute(
-            sa.select(sync_outbox.c.message, sync_outbox.c.state, sync_outbox.c.created_at)
-            .where(sync_outbox.c.record_kind == kind, sync_outbox.c.record_id == record_id)
-            .order_by(sync_outbox.c.position)
-        ).all()
-        pending = [e for e in entries if e.state in ("pending", "acked")]
-        for entry in pending:
-            state = _apply_local(state, CHANGE.validate_json(entry.message), me, entry.created_at)
-        if state is None:
-            if row is not None:
-                connection.execute(
-                    table.update().where(table.c.id == record_id).values(sync_state="rejected")
-                )
-            return
-        values = _row_values(kind, state)
-        values["sync_state"] = "pending" if pending else "synced"
-        if row is None:
-            order = connection.execute(
-                sa.select(sa.func.coalesce(sa.func.max(table.c.local_order), 0) + 1)
-            ).scalar_one()
-            connection.execute(table.insert().values(**values, local_order=order))
-        else:
-            connection.execute(table.update().where(table.c.id == record_id).values(**values))
-
-
-def _apply_local(state: dict[str, Any] | None, change: Change, me: int, at: str) -> dict[str, Any] | None:
-    """What a pending change makes of a record, as this client shows it until the server answers."""
-    if isinstance(change, UpsertAssetChange):
-        return {
-            "id": change.asset_id,
-            "project": change.project,
-            "name": change.name,
-            "kind": change.kind,
-            "content_hash": change.content_hash,
-            "metadata": change.metadata,
-            "thumbnail_b64": change.thumbnail_b64,
-            "created_by": state["created_by"] if state else me,
-            "version": state["version"] if state else 0,
-        }
-    if isinstance(change, AddCommentChange):
-        return {
-            "id": change.comment_id,
-            "project": change.project,
-            "asset_id": change.asset_id,
-            "author": me,
-            "body": change.body,
-            "frame": change.frame,
-            "annotation": change.annotation,
-            "created_at": at,
-            "edited_at": None,
-            "deleted": False,
-            "version": 0,
-        }
-    if isinstance(change, CreateTaskChange):
-        return {
-            "id": change.task_id,
-            "project": change.project,
-            "title": change.title,
-            "description": change.description,
-            "assignee": change.assignee,
-            "creator": me,
-            "status": change.status,
-            "due_date": change.due_date.isoformat() if change.due_date else None,
-            "asset_id": change.asset_id,
-            "version": 0,
-            "created_at": at,
-            "updated_at": at,
-        }
-    if state is None:
-        return None
-    if isinstance(change, EditCommentChange):
-        return {**state, "body": change.body, "annotation": change.annotation, "edited_at": at}
-    if isinstance(change, DeleteCommentChange):
-        return {**state, "body": "", "annotation": None, "deleted": True, "edited_at": at}
-    return {**state, **change.fields.changed_fields(), "updated_at": at}
+            return apply_events(connection, project_id, events, me)

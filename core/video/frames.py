@@ -101,11 +101,12 @@ def open_frame_source(
     frames: Sequence[Path] = (),
     fps: Fraction | float | None = None,
     limits: MediaLimits | None = None,
+    fast_decode: bool = False,
 ) -> FrameSource:
     """A sequence source when ``frames`` are given (an image-sequence asset), else a video source."""
     if frames:
         return SequenceFrameSource(frames, fps=fps if fps else 24, limits=limits)
-    return VideoFrameSource(path)
+    return VideoFrameSource(path, fast_decode=fast_decode)
 
 
 class _ClipBase:
@@ -150,8 +151,13 @@ class VideoFrameSource(_ClipBase):
     decoding), taking the last packet's timestamp as the last frame.
     """
 
-    def __init__(self, path: Path, *, threads: int = 0, thread_type: str = "AUTO") -> None:
-        """``threads``: decoder threads (0: one per core); ``thread_type``: FFmpeg's AUTO, SLICE, FRAME."""
+    def __init__(
+        self, path: Path, *, fast_decode: bool = False, threads: int = 0, thread_type: str = "AUTO"
+    ) -> None:
+        """``fast_decode`` skips the in-loop deblocking filter of H.264/HEVC/VP9: ~40% faster, with faint
+        blocking that small products (filmstrips, scene detection) never show; keep it off for review.
+        ``threads``: decoder threads (0: one per core); ``thread_type``: FFmpeg's AUTO, SLICE or FRAME.
+        """
         import av
 
         self.path = Path(path)
@@ -170,6 +176,8 @@ class VideoFrameSource(_ClipBase):
             self._stream: Any = first_video_stream(self._container, self.path)
             self._stream.thread_type = thread_type
             self._stream.codec_context.thread_count = threads
+            self._codec_options = {"skip_loop_filter": "all"} if fast_decode else {}
+            self._stream.codec_context.options = dict(self._codec_options)
             self._fps = _frame_rate(self._stream, self.path)
             self._time_base = self._stream.time_base
             # Approximate frame indices of keyframes, to decide between decoding on and seeking.
@@ -307,6 +315,7 @@ class VideoFrameSource(_ClipBase):
         self._stream = first_video_stream(self._container, self.path)
         self._stream.thread_type = thread_type
         self._stream.codec_context.thread_count = threads
+        self._stream.codec_context.options = dict(self._codec_options)
         self._reset_decoder()
         if not self._advance():
             raise decode_error(self.path, ValueError("the first frame could not be decoded again"))

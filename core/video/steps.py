@@ -56,6 +56,7 @@ def open_asset_clip(ctx: StepContext) -> FrameSource:
             frames=frames,
             fps=float(fps) if isinstance(fps, int | float) and fps > 0 else None,
             limits=MediaLimits.from_settings(ctx.settings),
+            fast_decode=True,  # filmstrips and scene detection work on small pictures
         )
     except MediaError as exc:
         raise _translate(exc) from exc

@@ -430,3 +430,36 @@ def test_change_to_unknown_records_is_refused_without_side_effects(
         head = connection.execute(sa.text("SELECT head_seq FROM projects WHERE name='show'"))
         assert head.scalar_one() == 0
     engine.dispose()
+
+
+def test_own_events_ride_in_acks_and_every_subscriber_sees_each_event_once(
+    sync_server: RunningServer,
+) -> None:
+    cast = sync_server.cast
+
+    async def scenario() -> None:
+        alice = await RawClient.open(sync_server.url, cast.tokens["alice"])
+        bob = await RawClient.open(sync_server.url, cast.tokens["bob"])
+        assert await alice.subscribe(cast.project, ack_events=True) == []
+        assert await bob.subscribe(cast.project) == []
+        asset = asset_change(cast.project)
+        # Pipelined, so several of them share a batch (and a commit).
+        request_ids = [await alice.send(asset)]
+        for i in range(5):
+            request_ids.append(await alice.send(comment_change(cast.project, asset["asset_id"], f"n{i}")))
+        acks = [await alice.wait_for(lambda m, r=r: m.get("re") == r) for r in request_ids]
+        assert [a["type"] for a in acks] == ["ack"] * 6
+        assert [a["event"]["seq"] for a in acks] == [a["seq"] for a in acks] == list(range(1, 7))
+        assert [a["event"]["change_id"] for a in acks] == [a["change_id"] for a in acks]
+        seen_by_bob: list[int] = []
+        while len(seen_by_bob) < 6:
+            seen_by_bob += [e["seq"] for e in await bob.next_events()]
+        assert seen_by_bob == list(range(1, 7))
+        # Someone else's change reaches alice as a page, after her own events, with no gap.
+        await bob.request(comment_change(cast.project, asset["asset_id"], "from bob"))
+        assert [e["seq"] for e in await alice.next_events()] == [7]
+        assert not [m for m in alice.inbox if m.get("type") == "events"]
+        await alice.close()
+        await bob.close()
+
+    run(scenario())

@@ -61,9 +61,10 @@ class RawClient:
         request_id = await self.send(message)
         return await self.wait_for(lambda m: m.get("re") == request_id, timeout)
 
-    async def subscribe(self, project: int, since_seq: int = 0) -> list[dict[str, Any]]:
+    async def subscribe(self, project: int, since_seq: int = 0, **extra: Any) -> list[dict[str, Any]]:
         """Subscribe and return the caught-up events."""
-        reply = await self.request({"type": "subscribe", "project": project, "since_seq": since_seq})
+        request = {"type": "subscribe", "project": project, "since_seq": since_seq, **extra}
+        reply = await self.request(request)
         assert reply["type"] == "subscribed", reply
         caught_up: list[dict[str, Any]] = []
         while True:

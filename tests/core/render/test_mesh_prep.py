@@ -30,6 +30,7 @@ def test_shared_vertex_box_gets_flat_faces() -> None:
     expected = _unit_face_normals(box)[:, None, :]
     np.testing.assert_allclose(corner_normals, np.broadcast_to(expected, corner_normals.shape), atol=1e-5)
     np.testing.assert_array_equal(box.vertices[shading.source_vertex[shading.faces]], box.triangles)
+    assert len(np.unique(shading.faces)) == 24, "one vertex per corner and side, not per triangle corner"
 
 
 def test_smooth_sphere_stays_smooth_and_unsplit() -> None:
@@ -62,6 +63,14 @@ def test_unshared_vertices_take_their_face_normal() -> None:
     shading = shading_normals(triangles, faces)
     expected = np.repeat(_unit_face_normals(sphere), 3, axis=0)
     np.testing.assert_allclose(shading.normals, expected, atol=1e-5)
+
+
+def test_dense_noisy_surface_keeps_smooth_normals() -> None:
+    sphere = trimesh.creation.icosphere(subdivisions=5)  # 20k faces
+    rng = np.random.default_rng(7)
+    noisy = sphere.vertices * (1.0 + rng.normal(scale=0.01, size=(len(sphere.vertices), 1)))
+    shading = shading_normals(noisy, sphere.faces)
+    assert len(shading.source_vertex) == len(sphere.vertices), "scan noise is not a CAD edge"
 
 
 def test_degenerate_faces_do_not_produce_nan() -> None:

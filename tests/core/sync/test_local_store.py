@@ -102,3 +102,61 @@ def test_own_event_completes_the_outbox_entry(store: LocalStore) -> None:
     assert store.task("t1").sync_state == "pending"  # accepted, its snapshot not here yet
     store.apply_events(PROJECT, [task_event(2, "t1", entry.change_id, status="review", version=2)])
     assert (store.task("t1").sync_state, store.task("t1").version) == ("synced", 2)
+
+
+def test_each_own_event_completes_its_entry_when_a_record_has_several(store: LocalStore) -> None:
+    store.apply_events(PROJECT, [task_event(1, "t1", "c1")])
+    store.update_task("t1", {"status": "in_progress"})
+    store.update_task("t1", {"status": "review"})
+    first, second = store.pending_changes()
+    # The server's events arrive (inside their acks) before any plain ack.
+    store.apply_events(PROJECT, [task_event(2, "t1", first.change_id, status="in_progress", version=2)])
+    task = store.task("t1")
+    assert (task.status, task.sync_state) == ("review", "pending")  # the second is still queued
+    store.apply_events(PROJECT, [task_event(3, "t1", second.change_id, status="review", version=3)])
+    assert store.pending_count() == 0
+    assert store.pending_changes() == []
+    task = store.task("t1")
+    assert (task.status, task.version, task.sync_state) == ("review", 3, "synced")
+    # Someone else's later change is not masked by a stale local change.
+    store.apply_events(PROJECT, [task_event(4, "t1", "c4", status="completed", version=4)])
+    assert store.task("t1").status == "completed"
+
+
+def test_a_page_of_events_is_stored_with_its_notifications_once(store: LocalStore) -> None:
+    events = [
+        Event(
+            seq=seq,
+            project=PROJECT,
+            change_id=f"c{seq}",
+            op="add_comment",
+            kind="comment",
+            actor=OTHER,
+            at="t",
+            record={
+                "id": f"k{seq}",
+                "project": PROJECT,
+                "asset_id": "a1",
+                "author": OTHER,
+                "body": f"note {seq}",
+                "frame": None,
+                "annotation": None,
+                "created_at": "t",
+                "edited_at": None,
+                "deleted": False,
+                "version": 1,
+            },
+            notify=[{"user": ME.id, "kind": "mention"}] if seq % 100 == 0 else [],
+        )
+        for seq in range(1, 501)
+    ]
+    applied = store.apply_events(PROJECT, events)
+    assert [n.seq for n in applied.notifications] == [100, 200, 300, 400, 500]
+    assert all(n.id > 0 and n.kind == "mention" and not n.read for n in applied.notifications)
+    assert [c.body for c in store.list_comments("a1")] == [f"note {s}" for s in range(1, 501)]
+    assert store.cursor(PROJECT) == 500
+    # A replay after a cursor reset stores nothing twice and announces nothing again.
+    store.reset_cursor(PROJECT)
+    assert store.apply_events(PROJECT, events).notifications == []
+    assert len(store.notifications()) == 5
+    assert len(store.list_comments("a1")) == 500
