@@ -28,7 +28,7 @@ contracts:
 
 # core/ must work with Qt absent: run its tests with PySide6, superqt and pyqtgraph made unimportable.
 test-core:
-	STRATOPIPE_BLOCK_QT=1 $(BIN)/python -m pytest -p no:pytestqt tests/core
+	STRATOPIPE_BLOCK_QT=1 $(BIN)/python -m pytest -p no:pytest-qt tests/core
 
 test-app:
 	$(BIN)/python -m pytest --ignore=tests/core tests

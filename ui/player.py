@@ -10,10 +10,10 @@ Embedding (e.g. as a viewer page)::
 Keys (while the player has focus; it claims them over window shortcuts): Space play/pause,
 Left/Right and ,/. step one frame, Home/End first/last frame, L loop.
 
-Threads: a :class:`_DecodeThread` (a QThread) owns the clip's :class:`~core.video.frames.FrameSource`
+Threads: a :class:`~ui.player_decoder.DecodeThread` (a QThread) owns the clip's :class:`~core.video.frames.FrameSource`
 (made by ``source_factory`` on that thread) and hands finished QImages to the UI thread through
 queued signals; the UI never decodes. Timing comes from a :class:`~core.video.clock.PlaybackClock` on
-the monotonic clock: each frame has a due time, the decoder reads at most ``READ_AHEAD`` frames ahead,
+the monotonic clock: each frame has a due time, the decoder reads a few frames ahead (``READ_AHEAD``),
 and a frame that is late is skipped rather than shown late, so playback never drifts from real time.
 """
 
@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, ClassVar
 
-from PySide6.QtCore import QEvent, QRect, QSize, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QImage, QKeyEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -40,183 +39,31 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.video.clock import PlaybackClock, frame_of_tick
+from core.video.clock import PlaybackClock
 from core.video.timecode import frame_to_timecode
+from ui.player_decoder import (
+    ClipInfo,
+    DecodeThread,
+    PlayRequest,
+    ShowRequest,
+    finish_thread,
+    live_decode_threads,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from fractions import Fraction
 
-    import numpy as np
     from PySide6.QtGui import QCloseEvent, QHideEvent, QResizeEvent
 
     from core.catalog.records import AssetRecord
     from core.media.limits import MediaLimits
-    from core.video.frames import FrameSource
-
-    SourceFactory = Callable[[], FrameSource]
+    from ui.player_decoder import SourceFactory
 
 log = logging.getLogger(__name__)
 
-READ_AHEAD = 4  # frames decoded ahead of the clock: enough to absorb jitter, small enough to seek fast
-STOP_TIMEOUT_MS = 10_000
 _SIDE_STEP = 256  # decode sizes are rounded up to this, so resizing the window rarely re-decodes
 
-_live_lock = threading.Lock()
-_live_threads: set[_DecodeThread] = set()
-# Threads that did not stop in time (a decode stuck on a slow share): kept alive until they finish,
-# because destroying a running QThread aborts the process.
-_orphans: set[_DecodeThread] = set()
-
-
-def live_decode_threads() -> int:
-    """How many player decode threads are running (for diagnostics and leak tests)."""
-    with _live_lock:
-        return len(_live_threads)
-
-
-class ClipInfo(NamedTuple):
-    frame_count: int
-    fps: Fraction
-    width: int
-    height: int
-    timecode_start: int
-
-
-class _Play(NamedTuple):
-    clock: PlaybackClock
-
-
-class _Show(NamedTuple):
-    frame: int
-
-
-def to_qimage(rgb: np.ndarray) -> QImage:
-    """An RGB uint8 array as a QImage that owns its pixels (safe to pass between threads)."""
-    height, width = rgb.shape[:2]
-    image = QImage(rgb.data, width, height, rgb.strides[0], QImage.Format.Format_RGB888)
-    return image.copy()
-
-
-class _DecodeThread(QThread):
-    """Owns the FrameSource; decodes what the player asks for, newest request first."""
-
-    opened = Signal(object)  # ClipInfo
-    failed = Signal(str)
-    # generation, tick, frame index, picture
-    frame_ready = Signal(int, int, int, QImage)
-    stream_ended = Signal(int)  # generation
-
-    def __init__(self, source_factory: SourceFactory) -> None:
-        super().__init__()
-        self._factory = source_factory
-        self._condition = threading.Condition()
-        self._stopping = False
-        self._generation = 0
-        self._request: _Play | _Show | None = None
-        self._max_side: int | None = None
-        self._loop = False
-        self.setObjectName("video-decode")
-
-    # -- called from the UI thread ------------------------------------------------------------
-
-    def command(self, generation: int, request: _Play | _Show | None, max_side: int | None) -> None:
-        """Replace whatever the thread was doing (older requests are simply dropped)."""
-        with self._condition:
-            self._generation = generation
-            self._request = request
-            self._max_side = max_side
-            self._condition.notify_all()
-
-    def set_loop(self, loop: bool) -> None:
-        with self._condition:
-            self._loop = loop
-            self._condition.notify_all()
-
-    def stop(self) -> None:
-        with self._condition:
-            self._stopping = True
-            self._condition.notify_all()
-
-    # -- the thread ---------------------------------------------------------------------------
-
-    def run(self) -> None:
-        with _live_lock:
-            _live_threads.add(self)
-        try:
-            self._serve()
-        finally:
-            with _live_lock:
-                _live_threads.discard(self)
-
-    def _serve(self) -> None:
-        from core.media.errors import MediaError
-
-        try:
-            source = self._factory()
-        except MediaError as exc:
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:
-            log.exception("Could not open the clip")
-            self.failed.emit(f"Could not open the clip: {exc}")
-            return
-        with source:
-            info = ClipInfo(
-                source.frame_count, source.fps, source.width, source.height, source.timecode_start
-            )
-            self.opened.emit(info)
-            try:
-                self._serve_requests(source)
-            except MediaError as exc:
-                self.failed.emit(str(exc))
-            except Exception as exc:
-                log.exception("Decoding failed")
-                self.failed.emit(f"Decoding failed: {exc}")
-
-    def _serve_requests(self, source: FrameSource) -> None:
-        while True:
-            with self._condition:
-                while not self._stopping and self._request is None:
-                    self._condition.wait()
-                if self._stopping:
-                    return
-                request, generation, max_side = self._request, self._generation, self._max_side
-                if isinstance(request, _Show):
-                    self._request = None
-            if isinstance(request, _Show):
-                rgb = source.frame_at(request.frame, max_side)
-                self.frame_ready.emit(generation, request.frame, request.frame, to_qimage(rgb))
-            elif isinstance(request, _Play):
-                self._stream(source, request.clock, generation, max_side)
-
-    def _stream(
-        self, source: FrameSource, clock: PlaybackClock, generation: int, max_side: int | None
-    ) -> None:
-        tick = clock.start_tick
-        while True:
-            with self._condition:
-                if self._stopping or self._generation != generation:
-                    return
-                now = time.monotonic()
-                # Read ahead at most READ_AHEAD frames; a new request or stop wakes us early.
-                wait = clock.time_of(tick - READ_AHEAD) - now
-                if wait > 0:
-                    self._condition.wait(wait)
-                    continue
-                loop = self._loop
-            # A frame already overdue is skipped: decoding forward to the due one keeps us on time.
-            tick = max(tick, clock.tick_at(now))
-            index = frame_of_tick(tick, source.frame_count, loop)
-            if index is None:
-                with self._condition:
-                    if self._generation == generation:
-                        self._request = None
-                self.stream_ended.emit(generation)
-                return
-            rgb = source.frame_at(index, max_side)
-            self.frame_ready.emit(generation, tick, index, to_qimage(rgb))
-            tick += 1
+__all__ = ["ClipInfo", "VideoPlayer", "live_decode_threads", "player_page_factory"]
 
 
 class _FrameCanvas(QWidget):
@@ -272,7 +119,7 @@ class VideoPlayer(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self._thread: _DecodeThread | None = None
+        self._thread: DecodeThread | None = None
         self._reaper: functools.partial[None] | None = None
         self._info: ClipInfo | None = None
         self._generation = 0
@@ -393,7 +240,7 @@ class VideoPlayer(QWidget):
         self.close_clip()
         self._position = max(0, start_frame)
         self.canvas.set_message("Opening…")
-        thread = _DecodeThread(source_factory)
+        thread = DecodeThread(source_factory)
         thread.opened.connect(self._on_opened)
         thread.failed.connect(self._on_failed)
         thread.frame_ready.connect(self._on_frame_ready)
@@ -402,7 +249,7 @@ class VideoPlayer(QWidget):
         self._thread = thread
         # The player may be deleted (the viewer's deleteLater) without a close: stop the thread then
         # too, without touching the dying widget.
-        self._reaper = functools.partial(_finish, thread)
+        self._reaper = functools.partial(finish_thread, thread)
         self.destroyed.connect(self._reaper)
         thread.start()
 
@@ -419,7 +266,7 @@ class VideoPlayer(QWidget):
         if thread is not None:
             for signal in (thread.opened, thread.failed, thread.frame_ready, thread.stream_ended):
                 signal.disconnect()
-            _finish(thread)
+            finish_thread(thread)
 
     def play(self) -> None:
         info = self._info
@@ -459,7 +306,7 @@ class VideoPlayer(QWidget):
         if self._playing:
             self._start_stream(self._position)
         else:
-            self._request(_Show(self._position))
+            self._request(ShowRequest(self._position))
 
     def step(self, delta: int) -> None:
         """Pause and move ``delta`` frames."""
@@ -492,9 +339,9 @@ class VideoPlayer(QWidget):
         self._present_timer.stop()
         self._clock = PlaybackClock.start(self._info.fps, frame)
         self._shown_tick = frame - 1
-        self._request(_Play(self._clock))
+        self._request(PlayRequest(self._clock))
 
-    def _request(self, request: _Play | _Show | None) -> None:
+    def _request(self, request: PlayRequest | ShowRequest | None) -> None:
         self._generation += 1
         self._requested_side = self._decode_side()
         if self._thread is not None:
@@ -668,7 +515,7 @@ class VideoPlayer(QWidget):
         super().resizeEvent(event)
         # A paused picture decoded for a smaller canvas would stay blurry: decode it again to fit.
         if self._info is not None and not self._playing and self._decode_side() != self._requested_side:
-            self._request(_Show(self._position))
+            self._request(ShowRequest(self._position))
 
     def hideEvent(self, event: QHideEvent) -> None:
         self.pause()  # a hidden player (another viewer page) must not keep decoding
@@ -702,13 +549,3 @@ def player_page_factory(limits: MediaLimits | None = None) -> Callable[[AssetRec
         return player
 
     return make_page
-
-
-def _finish(thread: _DecodeThread) -> None:
-    """Stop a decode thread; one that does not stop in time is kept referenced until it does."""
-    thread.stop()
-    if thread.wait(STOP_TIMEOUT_MS):
-        return
-    log.warning("A video decode thread is still busy; it will be released when it finishes")
-    _orphans.add(thread)
-    thread.finished.connect(lambda: _orphans.discard(thread))
