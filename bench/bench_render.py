@@ -1,7 +1,8 @@
 """Geometry render benchmark: warm RenderService batch vs a cold render vs f3d vs Blender Cycles.
 
     .venv/bin/python bench/bench_render.py [--size 512] [--rounds 3] [--blender-files 3]
-                                           [--no-f3d] [--json out.json]
+                                           [--no-f3d] [--f3d-display persistent|xvfb-run]
+                                           [--json out.json]
 
 Generates ten meshes of varied formats (several over 100k faces), then, ``--rounds`` times (the
 machine is shared and noisy; medians over rounds are reported):
@@ -9,7 +10,7 @@ machine is shared and noisy; medians over rounds are reported):
 - cold: a new RenderService for a single render (what `stratopipe render one.glb` pays);
 - f3d: ``f3d --output x.png --resolution S,S file`` per file, as an artist's script runs it, with
   one Xvfb server kept up for the whole run (Debian's f3d needs a display; an artist has one), or
-  ``xvfb-run -a`` per file when Xvfb itself is not on PATH;
+  ``xvfb-run -a`` per file with ``--f3d-display xvfb-run`` or when Xvfb itself is not on PATH;
 - blender (once): Cycles, 16 samples, per file through the Blender backend, when installed.
 The f3d ratio compares the same files (ones f3d fails on are left out of both sides).
 Targets: warm >= 3x faster per file than f3d; cold single render < 2 s.
@@ -118,11 +119,11 @@ def time_cold_single(path: Path, out: Path, size: int, index: int) -> float:
 
 
 @contextlib.contextmanager
-def display_for_f3d() -> Iterator[tuple[list[str], dict[str, str]]]:
+def display_for_f3d(mode: str) -> Iterator[tuple[list[str], dict[str, str]]]:
     """(command prefix, environment) to run f3d with a display, kept up for the whole run."""
     env = dict(os.environ)
     xvfb = shutil.which("Xvfb")
-    if xvfb is None:
+    if xvfb is None or mode == "xvfb-run":
         yield (["xvfb-run", "-a"] if shutil.which("xvfb-run") else []), env
         return
     number = 90 + os.getpid() % 500
@@ -143,13 +144,13 @@ def display_for_f3d() -> Iterator[tuple[list[str], dict[str, str]]]:
         server.wait(timeout=10)
 
 
-def time_f3d(paths: list[Path], out: Path, size: int) -> dict[str, Any] | None:
+def time_f3d(paths: list[Path], out: Path, size: int, display: str) -> dict[str, Any] | None:
     f3d = shutil.which("f3d")
     if f3d is None:
         return None
     per_file: dict[str, float] = {}
     failures: list[str] = []
-    with display_for_f3d() as (prefix, env):
+    with display_for_f3d(display) as (prefix, env):
         for path in paths:
             target = out / f"f3d_{path.name}.png"
             target.unlink(missing_ok=True)
@@ -189,7 +190,7 @@ def time_blender(paths: list[Path], out: Path, size: int) -> dict[str, Any] | No
 def run_round(paths: list[Path], out: Path, args: argparse.Namespace, index: int) -> dict[str, Any]:
     warm = time_warm_batch(paths, out, args.size)
     cold = time_cold_single(paths[0], out, args.size, index)
-    f3d = None if args.no_f3d else time_f3d(paths, out, args.size)
+    f3d = None if args.no_f3d else time_f3d(paths, out, args.size, args.f3d_display)
     result: dict[str, Any] = {"warm": warm, "cold_s": cold, "f3d": f3d}
     if f3d and f3d["per_file_s"]:
         common = list(f3d["per_file_s"])
@@ -210,6 +211,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--blender-files", type=int, default=3)
     parser.add_argument("--no-f3d", action="store_true")
+    parser.add_argument(
+        "--f3d-display",
+        choices=("persistent", "xvfb-run"),
+        default="persistent",
+        help="one Xvfb for all f3d runs (default, fair), or xvfb-run per file (adds its start-up)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_render_") as tmp:

@@ -13,12 +13,17 @@ from typing import Any
 
 from core.jobs.model import JobDocument, JobState
 
+# Background analysis that follows an ingest: its batches notify only when something failed.
+QUIET_KINDS = frozenset({"classify", "video"})
+
 _NOUNS = {
     "ingest": ("Ingested", "file"),
     "render": ("Rendered", "model"),
     "thumbnail": ("Made thumbnails for", "file"),
     "classify": ("Categorised", "asset"),
     "enhance": ("Enhanced", "image"),
+    "turntable": ("Rendered turntables for", "model"),
+    "video": ("Analysed", "video"),
 }
 
 

@@ -30,6 +30,8 @@ STEP_SOURCES: dict[str, tuple[str, str]] = {
     "classify": ("core.ai.steps", "classify_step"),
     "focus_crop": ("core.ai.steps", "focus_crop_step"),
     "enhance": ("core.ai.steps", "enhance_step"),
+    "filmstrip": ("core.video.steps", "filmstrip_step"),
+    "scene_cuts": ("core.video.steps", "scene_cuts_step"),
 }
 
 # job kind -> (lane, steps)
@@ -39,6 +41,7 @@ JOB_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "turntable": ("render", ("render_turntable",)),
     "classify": ("inference", ("classify", "focus_crop")),
     "enhance": ("inference", ("enhance",)),
+    "video": ("media", ("filmstrip", "scene_cuts")),
 }
 
 
@@ -94,6 +97,8 @@ def jobs_after(finished: JobDocument, asset_kind: str, registry: StepRegistry) -
     follow: list[str] = []
     if finished.kind == "thumbnail":
         follow.append("render" if asset_kind == "geometry" else "classify")
+        if asset_kind in ("video", "sequence"):
+            follow.append("video")
     elif finished.kind == "render":
         follow.append("classify")
     return [
@@ -136,6 +141,10 @@ def apply_step_output(catalog: Catalog, doc: JobDocument, step_name: str) -> boo
             {"classification": {k: out.get(k) for k in ("path", "model", "device")}},
         )
         return True
+    if step_name in ("filmstrip", "scene_cuts"):
+        from core.video.steps import record_video_output
+
+        return record_video_output(catalog, asset_id, step_name, out)
     if step_name == "focus_crop":
         catalog.update_metadata(asset_id, {"focus_box": out.get("box"), "focus_method": out.get("method")})
         if out.get("crop"):

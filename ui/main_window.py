@@ -49,6 +49,7 @@ from ui.filmstrip import FilmstripCache
 from ui.inspector import Inspector
 from ui.jobs_panel import JobsPanel
 from ui.notifications import NotificationCentre
+from ui.player import player_page_factory
 from ui.sidebar import Collection, Sidebar
 from ui.thumbnail_cache import ThumbnailCache
 from ui.viewer import AssetViewer
@@ -110,6 +111,8 @@ class MainWindow(QMainWindow):
         self.sidebar = Sidebar(catalog)
         self.grid = AssetGrid(self.model, filmstrips=self.filmstrips)
         self.viewer = AssetViewer(catalog, MediaLimits.from_settings(settings))
+        for clip_kind in ("video", "sequence"):
+            self.viewer.register_page(clip_kind, player_page_factory(MediaLimits.from_settings(settings)))
         self.inspector = Inspector(catalog, self.thumbnails)
         self.centre = QStackedWidget()
         self.centre.addWidget(self.grid)

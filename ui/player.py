@@ -10,11 +10,12 @@ Embedding (e.g. as a viewer page)::
 Keys (while the player has focus; it claims them over window shortcuts): Space play/pause,
 Left/Right and ,/. step one frame, Home/End first/last frame, L loop.
 
-Threads: a :class:`~ui.player_decoder.DecodeThread` (a QThread) owns the clip's :class:`~core.video.frames.FrameSource`
-(made by ``source_factory`` on that thread) and hands finished QImages to the UI thread through
-queued signals; the UI never decodes. Timing comes from a :class:`~core.video.clock.PlaybackClock` on
-the monotonic clock: each frame has a due time, the decoder reads a few frames ahead (``READ_AHEAD``),
-and a frame that is late is skipped rather than shown late, so playback never drifts from real time.
+Threads: a :class:`~ui.player_decoder.DecodeThread` (a QThread) owns the clip's
+:class:`~core.video.frames.FrameSource` (made by ``source_factory`` on that thread) and hands finished
+QImages to the UI thread through queued signals; the UI never decodes. Timing comes from a
+:class:`~core.video.clock.PlaybackClock` on the monotonic clock: each frame has a due time, the
+decoder reads a few frames ahead (``READ_AHEAD``), and a frame that is late is skipped rather than
+shown late, so playback never drifts from real time.
 """
 
 from __future__ import annotations

@@ -183,6 +183,9 @@ class AssetViewer(QWidget):
             ("Esc", self.close_viewer),
             ("Left", lambda: self.navigate.emit(-1)),
             ("Right", lambda: self.navigate.emit(1)),
+            # A focused video player keeps Left/Right for frame steps; these always change asset.
+            ("PgUp", lambda: self.navigate.emit(-1)),
+            ("PgDown", lambda: self.navigate.emit(1)),
             ("0", self.fit),
             ("Ctrl+0", self.fit),
             ("1", self.canvas.actual_size),

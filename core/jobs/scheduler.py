@@ -20,8 +20,8 @@ from core.ingest import sequence_frames
 from core.jobs.model import JobDocument, JobState, StepStatus
 from core.jobs.runner import reset_for_retry, run_job
 from core.jobs.steps import AssetRef, CancelToken, StepContext, StepRegistry
-from core.notify import BatchSummary, BatchTracker
-from core.pipeline import apply_job_failure, apply_step_output, jobs_after, lane_of
+from core.notify import QUIET_KINDS, BatchSummary, BatchTracker
+from core.pipeline import JOB_KINDS, apply_job_failure, apply_step_output, jobs_after, lane_of
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -273,12 +273,12 @@ class JobScheduler:
 
     def _batch_done(self, summary: BatchSummary) -> None:
         # Follow-up batches of this batch are complete once every job that could spawn them finished.
-        for kind in ("render", "classify"):
+        for kind in JOB_KINDS:
             child = f"{summary.batch_id}/{kind}"
             child_summary = self._batches.close(child, kind)
             if child_summary is not None and child_summary.total:
                 self._batch_done(child_summary)
-        if summary.total:
+        if summary.total and (summary.failed or summary.kind not in QUIET_KINDS):
             self._listener.batch_finished(summary)
 
     def _asset_ref(self, asset_id: int) -> AssetRef | None:

@@ -140,3 +140,39 @@ def test_cancel_and_retry_from_the_jobs_panel(catalog: Catalog, tmp_path: Path) 
     assert done.state == JobState.COMPLETED
     for pool in pools:
         pool.shutdown()
+
+
+def test_background_analysis_batches_only_speak_up_when_something_failed(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    ids = _assets(catalog, 3)
+
+    def classify(ctx: StepContext) -> Generator[Progress, None, dict[str, Any]]:
+        assert ctx.asset is not None
+        if ctx.asset.path.name == "a2.png" and ctx.params.get("fail"):
+            raise InvalidInputError("cannot read a2.png")
+        yield Progress(1.0)
+        return {"categories": [{"name": "photograph", "confidence": 0.9}]}
+
+    def focus_crop(ctx: StepContext) -> Generator[Progress, None, dict[str, Any]]:
+        yield Progress(1.0)
+        return {"box": [0, 0, 1, 1], "method": "center"}
+
+    registry = StepRegistry()
+    registry.register("classify", classify)
+    registry.register("focus_crop", focus_crop)
+    listener = Listener()
+    scheduler, pools = _scheduler(catalog, tmp_path, registry, listener)
+    scheduler.submit([make_job("classify", i, 1) for i in ids], batch_id="quiet", batch_kind="classify")
+    scheduler.close_batch("quiet", "classify")
+    assert scheduler.wait_idle(10)
+    assert listener.summaries == []  # a clean background batch makes no noise
+    assert catalog.tag_counts(1, categories_only=True) == [("photograph", 3)]
+    failing = [make_job("classify", i, 1, {"fail": True}) for i in ids]
+    scheduler.submit(failing, batch_id="loud", batch_kind="classify")
+    scheduler.close_batch("loud", "classify")
+    assert scheduler.wait_idle(10)
+    (summary,) = listener.summaries
+    assert summary.failed == 1
+    for pool in pools:
+        pool.shutdown()
