@@ -79,7 +79,10 @@ def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
     app.setQuitOnLastWindowClosed(True)
     clock.step("QApplication")
 
+    from ui.gc_guard import MainThreadGarbageCollector
     from ui.theme import apply_theme
+
+    collector = MainThreadGarbageCollector(app)
 
     apply_theme(app)
     clock.step("theme")
@@ -121,6 +124,7 @@ def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
     import shiboken6
 
     shiboken6.delete(window)
+    collector.stop()
     return status
 
 

@@ -138,3 +138,13 @@ def window(
         ingest.cancel()
         qtbot.waitUntil(lambda: not ingest.busy, timeout=10_000)
     win.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def garbage_collected_on_the_ui_thread(qapp: Any) -> Iterator[None]:
+    """As in the app: no cyclic GC in worker or server threads, where it could destroy Qt objects."""
+    from ui.gc_guard import MainThreadGarbageCollector
+
+    collector = MainThreadGarbageCollector(qapp, interval_ms=100)
+    yield
+    collector.stop()
