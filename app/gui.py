@@ -99,6 +99,8 @@ def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
     log.info("Window shown %.0f ms after launch", clock.total_ms)
 
     def after_first_paint() -> None:
+        window.start_sync()
+        window.device_status.start()
         recovered = window.jobs.scheduler.recover()
         if recovered:
             log.info("Re-queued %d job(s) interrupted last time", len(recovered))
@@ -132,6 +134,7 @@ def build_window(runtime: Any) -> tuple[Any, Any]:
     """The main window and everything behind it. Also used by tests and screenshot scripts."""
     from ui.main_window import MainWindow
     from ui.notifications import Notifier, SystemTrayPresenter
+    from ui.window_state import restore_window_state
     from workers.ingest_controller import IngestController
     from workers.job_controller import JobController
     from workers.lanes import Lanes
@@ -144,11 +147,19 @@ def build_window(runtime: Any) -> tuple[Any, Any]:
     ingest = IngestController(runtime.catalog, runtime.paths, runtime.limits, lanes, jobs, runtime.registry)
     notifier = Notifier(runtime.catalog, runtime.settings, SystemTrayPresenter.create())
     window = MainWindow(runtime.catalog, runtime.settings, runtime.paths, jobs, ingest, notifier)
-    sync = build_sync(runtime, window)
+    sync: list[Any] = []
+
+    def start_sync() -> None:
+        """After the first frame: sync is a network feature, the window must not wait for it."""
+        sync.append(build_sync(runtime, window))
+        restore_window_state(window)  # puts the Tasks dock back where the artist left it
+
+    window.start_sync = start_sync
 
     def shutdown() -> None:
         log.info("Shutting down")
-        sync.close()
+        for bridge in sync:
+            bridge.close()
         notifier.flush()
         ingest.cancel()
         jobs.shutdown()

@@ -134,6 +134,9 @@ def time_first_paint(data_dir: Path) -> float:
         grid.grab()  # forces layout and a full paint of the visible tiles
         samples.append(time.perf_counter() - started)
     grid.close()
+    import shiboken6
+
+    shiboken6.delete(grid)  # while the QApplication exists: Qt must not tear widgets down at exit
     catalog.close()
     return statistics.median(samples) * 1000
 

@@ -180,7 +180,8 @@ class MainWindow(QMainWindow):
             widget.hide()
         status.addPermanentWidget(self.status_label)
         status.addPermanentWidget(self.device_status)
-        self.device_status.start()
+        # Started by the app after the first frame: the probe imports torch, which would hold the
+        # interpreter while the window is being built. Tests and scripts call start() themselves.
 
     def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
         action = QAction(text, self)

@@ -85,6 +85,7 @@ def test_viewer_requests_go_to_the_job_controller(qtbot: Any, window: MainWindow
 
 
 def test_status_bar_names_the_inference_device(qtbot: Any, window: MainWindow) -> None:
+    window.device_status.start()  # the app starts the probe after the first frame
     qtbot.waitUntil(lambda: window.device_status.text() == "AI: cpu", timeout=5000)
     gpu = DeviceCapabilities(
         torch_version="2.13.0", cuda_available=True, cuda_device_count=1, cuda_device_name="H100",
