@@ -62,13 +62,17 @@ class Settings(BaseModel):
         return self.max_file_size_mb * 1024 * 1024
 
 
-def _env_overrides() -> dict[str, str]:
-    overrides: dict[str, str] = {}
-    for name in Settings.model_fields:
-        value = os.environ.get(ENV_PREFIX + name.upper())
-        if value is not None:
-            overrides[name] = value
-    return overrides
+def env_variable(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def env_overrides() -> dict[str, str]:
+    """Fields pinned by an environment variable for this run -> the variable's name."""
+    return {name: env_variable(name) for name in Settings.model_fields if env_variable(name) in os.environ}
+
+
+def _env_values() -> dict[str, str]:
+    return {name: os.environ[variable] for name, variable in env_overrides().items()}
 
 
 def load_settings(path: Path) -> Settings:
@@ -89,15 +93,32 @@ def load_settings(path: Path) -> Settings:
     except ValidationError as exc:
         log.warning("Settings file %s has invalid values (%s); using defaults", path, exc)
         base = Settings()
-    overrides = _env_overrides()
+    overrides = _env_values()
     if not overrides:
         return base
     return Settings.model_validate({**base.model_dump(), **overrides})
 
 
 def save_settings(settings: Settings, path: Path) -> None:
-    """Write atomically so a crash mid-write never leaves a truncated settings file."""
+    """Write atomically so a crash mid-write never leaves a truncated settings file.
+
+    A value pinned by an environment variable for this run is not the user's choice: the file keeps
+    what it had (or the default) for those fields.
+    """
+    data = settings.model_dump(mode="json")
+    pinned = env_overrides()
+    if pinned:
+        stored: dict[str, object] = {}
+        if path.exists():
+            try:
+                loaded = json.loads(path.read_text(encoding="utf-8"))
+                stored = loaded if isinstance(loaded, dict) else {}
+            except (OSError, json.JSONDecodeError):
+                stored = {}
+        defaults = Settings().model_dump(mode="json")
+        for name in pinned:
+            data[name] = stored.get(name, defaults[name])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(settings.model_dump_json(indent=2), encoding="utf-8")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
     tmp.replace(path)

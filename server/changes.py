@@ -5,8 +5,8 @@ transaction. Every change is checked completely before it writes anything, so a 
 trace and the others in the batch still commit. Sequence numbers come from ``projects.head_seq``,
 locked and advanced inside this same transaction, so they follow commit order with no gap.
 
-Statements are compiled once per dialect and run on the DB-API cursor (``server.sql``): this module runs
-about ten of them per change and is the server's hot path.
+Statements are compiled once per dialect and run on the DB-API cursor (``server.statements``): this
+module runs about seven of them per new comment and is the server's hot path.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.sync.protocol import (
@@ -36,20 +35,22 @@ from core.sync.protocol import (
     mentioned_names,
 )
 from server.admin import utc_now_iso
-from server.db import assets, comments, events, memberships, notifications, projects, tasks, tokens, users
-from server.sql import CompiledStatement
+from server.db import assets, comments, tasks
+from server.event_json import event_json
+from server.statements import TASK_FIELDS, Statements, statements_for
 from server.store import DomainError, SessionUser, token_problem
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Dialect, Engine
+    import sqlalchemy as sa
+    from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
 
 WRITER_ROLES = frozenset({"admin", "supervisor", "artist"})
-_TASK_FIELDS = ("title", "description", "assignee", "status", "due_date", "asset_id")
+_TASK_FIELDS = TASK_FIELDS
 
 
-@dataclass
+@dataclass(slots=True)
 class ChangeResult:
     """Outcome of one change: an ack (``seq``) or an ``error``; ``event_json`` is set for new events."""
 
@@ -123,122 +124,28 @@ def asset_record(row: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Statements, compiled once per dialect
-# ---------------------------------------------------------------------------------------------------
-
-
-def _param(name: str) -> sa.BindParameter[Any]:
-    return sa.bindparam(name)
-
-
-def _columns_of(table: sa.Table) -> tuple[str, ...]:
-    return tuple(column.name for column in table.columns)
-
-
-class _Statements:
-    def __init__(self, dialect: Dialect) -> None:
-        def compiled(statement: Any, column_keys: tuple[str, ...] | None = None) -> CompiledStatement:
-            return CompiledStatement(statement, dialect, column_keys)
-
-        self.token_state = compiled(
-            sa.select(tokens.c.revoked, tokens.c.expires_at, users.c.removed)
-            .join(users, users.c.id == tokens.c.user_id)
-            .where(tokens.c.token_hash == _param("b_hash"))
-        )
-        self.event_by_change = compiled(
-            sa.select(events.c.project_id, events.c.seq, events.c.actor, events.c.payload).where(
-                events.c.change_id == _param("b_change")
-            )
-        )
-        self.is_member = compiled(
-            sa.select(memberships.c.user_id).where(
-                memberships.c.project_id == _param("b_project"),
-                memberships.c.user_id == _param("b_user"),
-            )
-        )
-        self.member_named = compiled(
-            sa.select(users.c.id)
-            .join(memberships, memberships.c.user_id == users.c.id)
-            .where(memberships.c.project_id == _param("b_project"), users.c.name == _param("b_name"))
-        )
-        self.by_id = {
-            table.name: compiled(sa.select(table).where(table.c.id == _param("b_id")))
-            for table in (assets, comments, tasks)
-        }
-        self.columns = {table.name: _columns_of(table) for table in (assets, comments, tasks)}
-        # "SET head_seq = head_seq" takes the row lock (PostgreSQL) before reading the head.
-        self.lock_head = compiled(
-            projects.update()
-            .where(projects.c.id == _param("b_project"))
-            .values(head_seq=projects.c.head_seq)
-            .returning(projects.c.head_seq)
-        )
-        self.set_head = compiled(
-            projects.update().where(projects.c.id == _param("b_project")).values(head_seq=_param("b_head"))
-        )
-        self.insert = {
-            table.name: compiled(table.insert(), _columns_of(table))
-            for table in (assets, comments, tasks, events)
-        }
-        notification_columns = tuple(c for c in _columns_of(notifications) if c != "id")
-        self.insert["notifications"] = compiled(notifications.insert(), notification_columns)
-        self.update_asset = compiled(
-            assets.update()
-            .where(assets.c.id == _param("b_id"))
-            .values(
-                {name: _param(name) for name in ("name", "kind", "content_hash", "metadata", "thumbnail_b64")}
-                | {"version": _param("version"), "updated_at": _param("updated_at")}
-            )
-        )
-        self.update_comment = compiled(
-            comments.update()
-            .where(comments.c.id == _param("b_id"))
-            .values(
-                body=_param("body"),
-                annotation=_param("annotation"),
-                deleted=_param("deleted"),
-                edited_at=_param("edited_at"),
-                version=_param("version"),
-            )
-        )
-        self.update_task = compiled(
-            tasks.update()
-            .where(tasks.c.id == _param("b_id"))
-            .values(
-                {name: _param(name) for name in _TASK_FIELDS}
-                | {
-                    "version": _param("version"),
-                    "updated_at": _param("updated_at"),
-                    "field_versions": _param("field_versions"),
-                }
-            )
-        )
-
-
-_STATEMENTS: dict[tuple[str, str, str], _Statements] = {}
-
-
-def _statements_for(dialect: Dialect) -> _Statements:
-    key = (dialect.name, dialect.driver, str(dialect.paramstyle))
-    statements = _STATEMENTS.get(key)
-    if statements is None:
-        statements = _STATEMENTS[key] = _Statements(dialect)
-    return statements
-
-
-# ---------------------------------------------------------------------------------------------------
 # The batch
 # ---------------------------------------------------------------------------------------------------
 
 
 class _BatchApplier:
-    def __init__(self, cursor: Any, statements: _Statements) -> None:
+    def __init__(self, cursor: Any, statements: Statements) -> None:
         self.cursor = cursor
         self.sql = statements
         self.heads: dict[int, int] = {}
-        self.token_checked: dict[str, DomainError | None] = {}
-        self.member_checked: dict[tuple[int, int], bool] = {}
+        # Projects given more than one event in this batch: their head is stored at the end.
+        self.heads_to_store: set[int] = set()
+        # (token hash, project) -> (token problem, member?): checked once per batch, in its transaction.
+        self.access_checked: dict[tuple[str, int], tuple[DomainError | None, bool]] = {}
         self.now = utc_now_iso()
+        self.handlers: dict[str, Any] = {
+            "upsert_asset": self.apply_upsert_asset,
+            "add_comment": self.apply_add_comment,
+            "edit_comment": self.apply_edit_comment,
+            "delete_comment": self.apply_delete_comment,
+            "create_task": self.apply_create_task,
+            "update_task": self.apply_update_task,
+        }
 
     # -- reads ---------------------------------------------------------------------------------
     def row(self, table: sa.Table, record_id: str) -> dict[str, Any] | None:
@@ -250,24 +157,28 @@ class _BatchApplier:
         return found is not None
 
     # -- checks --------------------------------------------------------------------------------
-    def check_session(self, session: SessionUser) -> None:
-        if session.token_hash not in self.token_checked:
-            found = self.sql.token_state.first(self.cursor, {"b_hash": session.token_hash})
-            problem = (
-                DomainError("token_revoked", "This sign-in was revoked; sign in again")
-                if found is None
-                else token_problem(bool(found[0]), float(found[1]), bool(found[2]))
+    def check_access(self, session: SessionUser, project_id: int) -> bool:
+        """Raise if the sign-in is no longer valid; return whether the user is a project member."""
+        key = (session.token_hash, project_id)
+        checked = self.access_checked.get(key)
+        if checked is None:
+            found = self.sql.access.first(
+                self.cursor, {"b_hash": session.token_hash, "b_project": project_id}
             )
-            self.token_checked[session.token_hash] = problem
-        problem = self.token_checked[session.token_hash]
+            if found is None:
+                checked = (DomainError("token_revoked", "This sign-in was revoked; sign in again"), False)
+            else:
+                problem = token_problem(bool(found[0]), float(found[1]), bool(found[2]))
+                checked = (problem, found[3] is not None)
+            self.access_checked[key] = checked
+        problem, member = checked
         if problem is not None:
             raise problem
+        return member
 
-    def check_member(self, user_id: int, project_id: int) -> None:
-        key = (user_id, project_id)
-        if key not in self.member_checked:
-            self.member_checked[key] = self.is_member(user_id, project_id)
-        if not self.member_checked[key]:
+    @staticmethod
+    def require_member(member: bool, project_id: int) -> None:
+        if not member:
             raise DomainError("not_member", f"You are not a member of project {project_id}")
 
     @staticmethod
@@ -278,6 +189,15 @@ class _BatchApplier:
     def check_assignee(self, assignee: int | None, project_id: int) -> None:
         if assignee is not None and not self.is_member(assignee, project_id):
             raise DomainError("invalid", f"User {assignee} is not a member of this project")
+
+    def asset_owner(self, asset_id: str, project_id: int) -> int | None:
+        """The user who published the asset, None when there is no such asset."""
+        found = self.sql.asset_owner.first(self.cursor, {"b_id": asset_id})
+        if found is None:
+            return None
+        if found[0] != project_id:
+            raise DomainError("duplicate_id", f"Asset id {asset_id} belongs to another project")
+        return int(found[1])
 
     def asset_row(self, asset_id: str, project_id: int) -> dict[str, Any] | None:
         found = self.row(assets, asset_id)
@@ -292,21 +212,26 @@ class _BatchApplier:
         return found
 
     def refuse_existing_id(self, table: sa.Table, record_id: str) -> None:
-        if self.sql.by_id[table.name].first(self.cursor, {"b_id": record_id}) is not None:
+        if self.sql.id_exists[table.name].first(self.cursor, {"b_id": record_id}) is not None:
             raise DomainError("duplicate_id", f"{table.name[:-1].title()} id {record_id} is taken")
 
     # -- writing -------------------------------------------------------------------------------
     def next_seq(self, project_id: int) -> int:
-        if project_id not in self.heads:
-            found = self.sql.lock_head.first(self.cursor, {"b_project": project_id})
+        head = self.heads.get(project_id)
+        if head is None:
+            # The first event of the project in this batch locks its row and advances the stored head.
+            found = self.sql.advance_head.first(self.cursor, {"b_project": project_id})
             assert found is not None  # membership was checked: the project exists
-            self.heads[project_id] = int(found[0])
-        self.heads[project_id] += 1
-        return self.heads[project_id]
+            head = int(found[0])
+        else:
+            head += 1
+            self.heads_to_store.add(project_id)
+        self.heads[project_id] = head
+        return head
 
     def finish(self) -> None:
-        for project_id, head in self.heads.items():
-            self.sql.set_head.run(self.cursor, {"b_project": project_id, "b_head": head})
+        for project_id in self.heads_to_store:
+            self.sql.set_head.run(self.cursor, {"b_project": project_id, "b_head": self.heads[project_id]})
 
     def record_event(
         self,
@@ -318,7 +243,7 @@ class _BatchApplier:
         conflicts: list[FieldConflict] | None = None,
     ) -> ChangeResult:
         seq = self.next_seq(change.project)
-        event = Event(
+        payload = event_json(
             seq=seq,
             project=change.project,
             change_id=change.change_id,
@@ -330,7 +255,6 @@ class _BatchApplier:
             notify=notify,
             conflicts=conflicts or [],
         )
-        payload = event.model_dump_json()
         self.sql.insert["events"].run(
             self.cursor,
             {
@@ -366,13 +290,13 @@ class _BatchApplier:
 
     def apply(self, session: SessionUser, change: Change) -> ChangeResult:
         try:
-            self.check_session(session)
+            member = self.check_access(session, change.project)
             previous = self.sql.event_by_change.first(self.cursor, {"b_change": change.change_id})
             if previous is not None:
+                # A re-sent change gets its original ack even after its author left the project.
                 return self.replay(session, change, previous)
-            self.check_member(session.user.id, change.project)
-            handler = getattr(self, f"apply_{change.type}")
-            result: ChangeResult = handler(session, change)
+            self.require_member(member, change.project)
+            result: ChangeResult = self.handlers[change.type](session, change)
         except DomainError as error:
             return ChangeResult(change_id=change.change_id, project=change.project, error=error)
         return result
@@ -418,11 +342,11 @@ class _BatchApplier:
         return self.record_event(session, change, "asset", asset_record(stored), [])
 
     def apply_add_comment(self, session: SessionUser, change: AddCommentChange) -> ChangeResult:
-        asset = self.asset_row(change.asset_id, change.project)
-        if asset is None:
+        asset_creator = self.asset_owner(change.asset_id, change.project)
+        if asset_creator is None:
             raise DomainError("not_found", f"No asset {change.asset_id} in this project")
         self.refuse_existing_id(comments, change.comment_id)
-        notify = self.comment_notifications(session, change, asset["created_by"])
+        notify = self.comment_notifications(session, change, asset_creator)
         values = {
             "id": change.comment_id,
             "project_id": change.project,
@@ -489,7 +413,7 @@ class _BatchApplier:
         self.check_writer(session, "create tasks")
         self.refuse_existing_id(tasks, change.task_id)
         self.check_assignee(change.assignee, change.project)
-        if change.asset_id is not None and self.asset_row(change.asset_id, change.project) is None:
+        if change.asset_id is not None and self.asset_owner(change.asset_id, change.project) is None:
             raise DomainError("invalid", f"No asset {change.asset_id} in this project")
         values = {
             "id": change.task_id,
@@ -525,7 +449,7 @@ class _BatchApplier:
             raise DomainError("invalid", f"Base version {change.base_version} is newer than the task")
         if "assignee" in patch:
             self.check_assignee(patch["assignee"], change.project)
-        if patch.get("asset_id") is not None and self.asset_row(patch["asset_id"], change.project) is None:
+        if patch.get("asset_id") is not None and self.asset_owner(patch["asset_id"], change.project) is None:
             raise DomainError("invalid", f"No asset {patch['asset_id']} in this project")
         current = task_record(row)
         field_versions: dict[str, list[int]] = json.loads(row["field_versions"])
@@ -563,7 +487,7 @@ class _BatchApplier:
 
 
 def _apply_in_one_transaction(engine: Engine, batch: list[tuple[SessionUser, Change]]) -> list[ChangeResult]:
-    statements = _statements_for(engine.dialect)
+    statements = statements_for(engine.dialect)
     connection = engine.raw_connection()
     try:
         cursor = connection.cursor()

@@ -11,12 +11,9 @@ sees every event exactly once and in sequence order.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
-from pydantic import TypeAdapter
-
-from core.sync.protocol import FieldConflict
+from server.event_json import conflicts_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -24,8 +21,6 @@ if TYPE_CHECKING:
     from core.sync.protocol import Change
     from server.changes import ChangeResult
     from server.session import Session, Subscription
-
-_CONFLICTS: TypeAdapter[list[FieldConflict]] = TypeAdapter(list[FieldConflict])
 
 
 def events_page(project: int, rows: list[tuple[int, str]], *, catchup: bool, more: bool) -> str:
@@ -37,11 +32,15 @@ def events_page(project: int, rows: list[tuple[int, str]], *, catchup: bool, mor
 
 
 def ack_json(request_id: str | None, result: ChangeResult, event_json: str | None = None) -> str:
-    """The ``Ack`` of ``core.sync.protocol`` written directly: it is sent for every change."""
-    conflicts = _CONFLICTS.dump_json(result.conflicts).decode() if result.conflicts else "[]"
+    """The ``Ack`` of ``core.sync.protocol`` written directly: it is sent for every change.
+
+    Request and change ids were validated as identifiers (``[A-Za-z0-9_.:-]``): they need no escaping.
+    """
+    conflicts = conflicts_json(result.conflicts)
     event = f',"event":{event_json}' if event_json is not None else ""
+    re_text = "null" if request_id is None else f'"{request_id}"'
     return (
-        f'{{"v":1,"type":"ack","re":{json.dumps(request_id)},"change_id":{json.dumps(result.change_id)},'
+        f'{{"v":1,"type":"ack","re":{re_text},"change_id":"{result.change_id}",'
         f'"project":{result.project},"seq":{result.seq},'
         f'"duplicate":{"true" if result.duplicate else "false"},"conflicts":{conflicts}{event}}}'
     )

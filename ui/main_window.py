@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from core.paths import AppPaths
     from core.settings import Settings
     from ui.notifications import Notifier
+    from ui.preferences import PreferencesDialog
     from workers.ingest_controller import IngestController
     from workers.job_controller import JobController
 
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
         self._queued_ingests: list[tuple[list[Path], int]] = []
         self._workers: list[Any] = []
         self._splitters_restored = False
+        self._preferences: PreferencesDialog | None = None
 
         self.model = AssetListModel(catalog, self.thumbnails, parent=self)
         self.filmstrips = FilmstripCache(catalog, parent=self)
@@ -209,6 +211,9 @@ class MainWindow(QMainWindow):
         self._action(edit, "Select all", self.grid.view.selectAll, QKeySequence.StandardKey.SelectAll)
         edit.addSeparator()
         self._action(edit, "Find", self.focus_search, QKeySequence.StandardKey.Find)
+        edit.addSeparator()
+        preferences = self._action(edit, "Preferences…", self.open_preferences, "Ctrl+,")
+        preferences.setMenuRole(QAction.MenuRole.PreferencesRole)
 
         view = bar.addMenu("&View")
         self._action(view, "Larger thumbnails", lambda: self.grid.step_tile_size(1), ["Ctrl+=", "Ctrl++"])
@@ -591,6 +596,34 @@ class MainWindow(QMainWindow):
             "<b>StratoPipe</b><br>Catalog, review and share images, video and 3D assets.<br><br>"
             f"Catalog: {self.catalog.db_file}<br>Logs: {self.paths.log_dir}",
         )
+
+    def open_preferences(self) -> PreferencesDialog:
+        """Edit ▸ Preferences…: one dialog at a time; it updates ``self.settings`` in place on Apply."""
+        from ui.preferences import PreferencesDialog
+
+        if self._preferences is not None and self._preferences.isVisible():
+            self._preferences.raise_()
+            self._preferences.activateWindow()
+            return self._preferences
+        sync_ui = getattr(self, "sync_ui", None)  # set by app/gui.py once sync is built
+        dialog = PreferencesDialog(
+            self.settings,
+            self.paths,
+            open_sign_in=sync_ui.open_login if sync_ui is not None else None,
+            parent=self,
+        )
+        dialog.settings_applied.connect(
+            lambda names: self.statusBar().showMessage(f"Preferences saved ({len(names)} changed)", 5000)
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _result: self._forget_preferences(dialog))
+        self._preferences = dialog
+        dialog.open()
+        return dialog
+
+    def _forget_preferences(self, dialog: PreferencesDialog) -> None:
+        if self._preferences is dialog:
+            self._preferences = None
 
     def open_log_folder(self) -> None:
         self.paths.log_dir.mkdir(parents=True, exist_ok=True)
