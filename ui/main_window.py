@@ -13,12 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import (
-    QAction,
     QCloseEvent,
     QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
-    QKeySequence,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
@@ -48,6 +46,7 @@ from ui.files import remove_library_copies
 from ui.filmstrip import FilmstripCache
 from ui.inspector import Inspector
 from ui.jobs_panel import JobsPanel
+from ui.menus import build_menus
 from ui.notifications import NotificationCentre
 from ui.player import player_page_factory
 from ui.sidebar import Collection, Sidebar
@@ -139,7 +138,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.jobs_dock], [220], Qt.Orientation.Vertical)
 
         self._build_status_bar(device_probe or partial(_choose_device, settings.inference_device))
-        self._build_menus()
+        build_menus(self)
         self._connect()
         self.drops = DropRouter(self, self._drop_target_text)
         self.drops.dropped.connect(self.ingest_paths)
@@ -184,64 +183,6 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.device_status)
         # Started by the app after the first frame: the probe imports torch, which would hold the
         # interpreter while the window is being built. Tests and scripts call start() themselves.
-
-    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
-        action.triggered.connect(lambda _checked=False: slot())
-        menu.addAction(action)
-        return action
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self._action(file_menu, "New project…", self.create_project, "Ctrl+N")
-        file_menu.addSeparator()
-        self._action(file_menu, "Ingest files…", self.ask_ingest_files, "Ctrl+I")
-        self._action(file_menu, "Ingest folder…", self.ask_ingest_folder, "Ctrl+Shift+I")
-        file_menu.addSeparator()
-        self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
-
-        edit = bar.addMenu("&Edit")
-        self.delete_action = self._action(
-            edit, "Delete", self.delete_selected, QKeySequence.StandardKey.Delete
-        )
-        self._action(edit, "Select all", self.grid.view.selectAll, QKeySequence.StandardKey.SelectAll)
-        edit.addSeparator()
-        self._action(edit, "Find", self.focus_search, QKeySequence.StandardKey.Find)
-        edit.addSeparator()
-        preferences = self._action(edit, "Preferences…", self.open_preferences, "Ctrl+,")
-        preferences.setMenuRole(QAction.MenuRole.PreferencesRole)
-
-        view = bar.addMenu("&View")
-        self._action(view, "Larger thumbnails", lambda: self.grid.step_tile_size(1), ["Ctrl+=", "Ctrl++"])
-        self._action(view, "Smaller thumbnails", lambda: self.grid.step_tile_size(-1), "Ctrl+-")
-        for label, size in (("Small", 96), ("Medium", 176), ("Large", 320)):
-            self._action(view, f"{label} thumbnails", lambda s=size: self.grid.set_tile_size(s))
-        view.addSeparator()
-        self._action(view, "Refresh", self.refresh, "F5")
-        view.addSeparator()
-        panels = view.addMenu("Panels")
-        for name, widget in (("Projects and collections", self.sidebar), ("Inspector", self.inspector)):
-            toggle = QAction(name, self, checkable=True, checked=True)
-            toggle.toggled.connect(widget.setVisible)
-            panels.addAction(toggle)
-        panels.addAction(self.jobs_dock.toggleViewAction())
-        panels.addAction(self.notifications_dock.toggleViewAction())
-
-        # Shortcuts that only make sense on the grid (Space and Enter must keep working in text fields).
-        for keys, slot in (([Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter], self.open_viewer),):
-            action = QAction("Open viewer", self.grid.view)
-            action.setShortcuts([QKeySequence(k) for k in keys])
-            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-            action.triggered.connect(lambda _c=False, s=slot: s())
-            self.grid.view.addAction(action)
-
-        help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "About StratoPipe", self.show_about)
-        self._action(help_menu, "Open log folder", self.open_log_folder)
 
     def _connect(self) -> None:
         self.sidebar.project_selected.connect(self._on_project_selected)
