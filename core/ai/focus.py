@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,8 +122,8 @@ def _unit(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 
 @functools.cache
-def _face_cascade() -> Any:
-    """The Haar face cascade, or None when this OpenCV cannot provide one."""
+def _face_cascade_file() -> Path | None:
+    """The Haar face cascade file, or None when this OpenCV cannot provide one."""
     import cv2
 
     if not hasattr(cv2, "CascadeClassifier"):
@@ -135,12 +136,28 @@ def _face_cascade() -> Any:
         candidates.append(Path(shipped) / FACE_CASCADE)
     candidates.extend(Path(directory) / FACE_CASCADE for directory in _FACE_CASCADE_DIRS)
     for candidate in candidates:
-        if candidate.is_file():
-            cascade = cv2.CascadeClassifier(str(candidate))
-            if not cascade.empty():
-                return cascade
+        if candidate.is_file() and not cv2.CascadeClassifier(str(candidate)).empty():
+            return candidate
     log.info("Face focus unavailable: %s not found", FACE_CASCADE)
     return None
+
+
+_per_thread = threading.local()
+
+
+def _face_cascade() -> Any:
+    """This thread's own classifier: a CascadeClassifier must not be shared between threads
+    (the inference lane runs several focus crops at once; sharing one crashes OpenCV)."""
+    path = _face_cascade_file()
+    if path is None:
+        return None
+    cascade = getattr(_per_thread, "cascade", None)
+    if cascade is None:
+        import cv2
+
+        cascade = cv2.CascadeClassifier(str(path))
+        _per_thread.cascade = cascade
+    return cascade
 
 
 def face_available() -> bool:

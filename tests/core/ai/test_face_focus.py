@@ -31,3 +31,14 @@ def test_focus_box_is_the_face() -> None:
     assert x <= 420 <= x + w
     assert y <= 200 <= y + h
     assert w < 300  # the face, not the whole frame
+
+
+def test_focus_crops_run_safely_side_by_side() -> None:
+    """The inference lane runs several focus crops at once (a shared OpenCV cascade crashed here)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    image = _portrait_off_centre()
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _i: focus_box(image), range(32)))
+    assert {r.method for r in results} == {"face"}
+    assert len({r.box for r in results}) == 1
