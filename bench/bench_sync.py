@@ -1,7 +1,22 @@
 """Sync server benchmark on loopback: latency, sustained throughput against a bare websockets echo
-server (the ceiling), and catch-up time for 10,000 missed events.
+server (the ceiling), fan-out delivery against a bare websockets broadcast server, and catch-up time
+for 10,000 missed events.
 
     .venv/bin/python bench/bench_sync.py [--seconds 3] [--clients 1,50,500] [--no-ack-events]
+
+Two readings of "sustained events/s", both reported:
+
+- ``throughput``: acked writes/s. Every client writes comments to its own project in a closed loop
+  (one change in flight), each acked only after its transaction committed; next to the echo server's
+  round trips/s for the same number of clients and the same message.
+- ``fanout``: delivered events/s. Every client subscribes to one shared project and a few of them
+  write in a closed loop; the figure is events received per second summed over all subscribers. Next
+  to it, a bare websockets server that broadcasts each message to every client (the writer's own copy
+  standing for its ack): the ceiling for deliveries on this machine.
+
+The load generators are kept as cheap per message as the echo generator: changes are formatted from
+a template with a per-client prefix and a counter for their ids (unique per client change), replies
+are recognised by their first bytes and only parsed when they are not the expected ack.
 
 Subscribers ask for ``ack_events`` like the reference client (their own events come inside the acks);
 ``--no-ack-events`` measures the older ack-plus-page delivery (two frames per write).
@@ -24,7 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.exceptions import ConnectionClosed
 
 HOST = "127.0.0.1"
 
@@ -63,6 +79,27 @@ def _run_echo_server(ready: Any, stop: Any) -> None:
 
     async def main() -> None:
         async with serve(echo, HOST, 0, compression=None, ping_interval=None) as server:
+            ready.put(next(iter(server.sockets)).getsockname()[1])
+            while not stop.is_set():
+                await asyncio.sleep(0.1)
+
+    asyncio.run(main())
+
+
+def _run_broadcast_server(ready: Any, stop: Any) -> None:
+    """Every message goes to every connected client, its sender included (that copy is its ack)."""
+    connections: set[ServerConnection] = set()
+
+    async def relay(ws: ServerConnection) -> None:
+        connections.add(ws)
+        try:
+            async for message in ws:
+                broadcast(connections, message)
+        finally:
+            connections.discard(ws)
+
+    async def main() -> None:
+        async with serve(relay, HOST, 0, compression=None, ping_interval=None) as server:
             ready.put(next(iter(server.sockets)).getsockname()[1])
             while not stop.is_set():
                 await asyncio.sleep(0.1)
@@ -185,6 +222,36 @@ def comment(project: int, asset: str, n: int) -> str:
     )
 
 
+class CommentWriter:
+    """Add-comment messages from a template: ids are this client's random prefix and a counter.
+
+    The same message as ``comment`` (same fields and sizes) without two UUIDs and a ``json.dumps`` per
+    message. ``ack_prefix(n)`` is how the server's ack to message ``n`` begins.
+    """
+
+    def __init__(self, project: int, asset: str) -> None:
+        prefix = uuid.uuid4().hex[:24]
+        # Placeholders: n (request id), n (change id), n (comment id), n (body).
+        self._template = (
+            '{"type":"add_comment","id":"%d","change_id":"'
+            + prefix
+            + '-c%d","project":'
+            + str(project)
+            + ',"comment_id":"'
+            + prefix
+            + '-k%d","asset_id":'
+            + json.dumps(asset)
+            + ',"body":"note %d about the edge"}'
+        )
+
+    def message(self, n: int) -> str:
+        return self._template % (n, n, n, n)
+
+    @staticmethod
+    def ack_prefix(n: int) -> str:
+        return f'{{"v":1,"type":"ack","re":"{n}",'
+
+
 async def publish_asset(ws: ClientConnection, project: int) -> str:
     asset = str(uuid.uuid4())
     await ws.send(
@@ -214,6 +281,18 @@ async def wait_ack(ws: ClientConnection, request_id: str) -> None:
             return
 
 
+async def wait_ack_fast(ws: ClientConnection, expected_prefix: str, request_id: str) -> None:
+    """``wait_ack`` that parses only replies other than the expected ack (errors, event pages)."""
+    while True:
+        text = await ws.recv()
+        assert isinstance(text, str)
+        if text.startswith(expected_prefix):
+            return
+        message = json.loads(text)
+        if message.get("re") == request_id:
+            raise RuntimeError(message)
+
+
 async def sync_throughput(url: str, tokens: list[str], projects: list[int], seconds: float) -> float:
     """Each client writes to its own project (subscribed to it) in a closed loop: acked writes/s."""
     clients = [await open_client(url, t, p) for t, p in zip(tokens, projects, strict=False)]
@@ -223,10 +302,11 @@ async def sync_throughput(url: str, tokens: list[str], projects: list[int], seco
 
     async def loop(i: int) -> None:
         ws, n = clients[i], 0
+        writer = CommentWriter(projects[i], assets[i])
         while time.perf_counter() < deadline:
             n += 1
-            await ws.send(comment(projects[i], assets[i], n))
-            await wait_ack(ws, str(n))
+            await ws.send(writer.message(n))
+            await wait_ack_fast(ws, writer.ack_prefix(n), str(n))
         counts[i] = n
 
     started = time.perf_counter()
@@ -257,6 +337,104 @@ async def echo_throughput(url: str, clients_n: int, seconds: float) -> float:
     for ws in clients:
         await ws.close()
     return sum(counts) / elapsed
+
+
+async def fanout_throughput(
+    url: str, tokens: list[str], project: int, writers: int, seconds: float
+) -> dict[str, float]:
+    """Every client subscribed to ``project``; ``writers`` of them write in a closed loop.
+
+    Returns acked writes/s and the events delivered per second summed over all subscribers (a
+    writer's own events count when they arrive inside its acks)."""
+    clients = [await open_client(url, t, project) for t in tokens]
+    asset = await publish_asset(clients[0], project)
+    for ws in clients[1:] if ACK_EVENTS else clients:
+        await ws.recv()  # the asset's event
+    writers = min(writers, len(clients))
+    delivered = [0] * len(clients)
+    frames = [0] * len(clients)
+    acked: list[asyncio.Queue[None]] = [asyncio.Queue() for _ in range(writers)]
+    writes = [0] * writers
+    running = True
+
+    async def read(i: int) -> None:
+        ws = clients[i]
+        while running:
+            try:
+                text = await ws.recv()
+            except ConnectionClosed:
+                return
+            assert isinstance(text, str)
+            frames[i] += 1
+            # Events are written as '{"seq":...' objects (server.event_json); bodies here hold no braces.
+            delivered[i] += text.count('{"seq":')
+            if i < writers and text.startswith('{"v":1,"type":"ack"'):
+                acked[i].put_nowait(None)
+            elif '"type":"error"' in text:
+                raise RuntimeError(text)
+
+    async def write(i: int) -> None:
+        writer = CommentWriter(project, asset)
+        while time.perf_counter() < deadline:
+            writes[i] += 1
+            await clients[i].send(writer.message(writes[i]))
+            await acked[i].get()
+
+    readers = [asyncio.create_task(read(i)) for i in range(len(clients))]
+    started = time.perf_counter()
+    deadline = started + seconds
+    await asyncio.gather(*(write(i) for i in range(writers)))
+    elapsed = time.perf_counter() - started
+    total_delivered, total_frames = sum(delivered), sum(frames)
+    running = False
+    for ws in clients:
+        await ws.close()
+    await asyncio.gather(*readers, return_exceptions=True)
+    return {
+        "writers": writers,
+        "acked_writes_per_s": sum(writes) / elapsed,
+        "delivered_events_per_s": total_delivered / elapsed,
+        "delivered_frames_per_s": total_frames / elapsed,
+    }
+
+
+async def broadcast_ceiling(url: str, clients_n: int, writers: int, seconds: float) -> float:
+    """The bare broadcast server under the same load: deliveries/s summed over all clients."""
+    clients = [await connect(url, compression=None, ping_interval=None) for _ in range(clients_n)]
+    writers = min(writers, clients_n)
+    # Each writer's message carries its own id prefix, so it recognises its own copy (its "ack").
+    payloads = [CommentWriter(1, "asset").message(1) for _ in range(writers)]
+    markers = [payload.split('"change_id":"', 1)[1][:24] for payload in payloads]
+    received = [0] * clients_n
+    own: list[asyncio.Queue[None]] = [asyncio.Queue() for _ in range(writers)]
+    running = True
+
+    async def read(i: int) -> None:
+        while running:
+            try:
+                text = await clients[i].recv()
+            except ConnectionClosed:
+                return
+            received[i] += 1
+            if i < writers and markers[i] in text:
+                own[i].put_nowait(None)
+
+    async def write(i: int) -> None:
+        while time.perf_counter() < deadline:
+            await clients[i].send(payloads[i])
+            await own[i].get()
+
+    readers = [asyncio.create_task(read(i)) for i in range(clients_n)]
+    started = time.perf_counter()
+    deadline = started + seconds
+    await asyncio.gather(*(write(i) for i in range(writers)))
+    elapsed = time.perf_counter() - started
+    total = sum(received)
+    running = False
+    for ws in clients:
+        await ws.close()
+    await asyncio.gather(*readers, return_exceptions=True)
+    return total / elapsed
 
 
 async def latency(url: str, tokens: list[str], shared_project: int, samples: int) -> dict[str, float]:
@@ -351,11 +529,20 @@ async def catch_up(
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = [int(n) for n in args.clients.split(",")]
     largest = max(sizes)
-    results: dict[str, Any] = {"seconds_per_run": args.seconds, "throughput": {}, "latency": {}}
+    results: dict[str, Any] = {
+        "seconds_per_run": args.seconds,
+        "throughput": {},
+        "fanout": {},
+        "latency": {},
+    }
     with tempfile.TemporaryDirectory() as folder:
         url, tokens, project_ids, shared = prepare_database(Path(folder), largest)
         with Process(_run_echo_server) as echo_url:
             echo = {n: await echo_throughput(echo_url, n, args.seconds) for n in sizes}
+        with Process(_run_broadcast_server) as broadcast_url:
+            ceiling = {
+                n: await broadcast_ceiling(broadcast_url, n, args.fanout_writers, args.seconds) for n in sizes
+            }
         with Process(_run_sync_server, url) as sync_url:
             for n in sizes:
                 rate = await sync_throughput(sync_url, tokens[:n], project_ids[:n], args.seconds)
@@ -365,6 +552,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "ratio": round(rate / echo[n], 2),
                 }
                 print(f"throughput n={n}: {results['throughput'][n]}", flush=True)
+            for n in sizes:
+                fanout = await fanout_throughput(
+                    sync_url, tokens[:n], shared, args.fanout_writers, args.seconds
+                )
+                results["fanout"][n] = {
+                    "writers": fanout["writers"],
+                    "sync_acked_writes_per_s": round(fanout["acked_writes_per_s"]),
+                    "sync_delivered_events_per_s": round(fanout["delivered_events_per_s"]),
+                    "sync_delivered_frames_per_s": round(fanout["delivered_frames_per_s"]),
+                    "broadcast_deliveries_per_s": round(ceiling[n]),
+                    "echo_round_trips_per_s": round(echo[n]),
+                    "ratio_to_broadcast": round(fanout["delivered_events_per_s"] / ceiling[n], 2),
+                }
+                print(f"fanout n={n}: {results['fanout'][n]}", flush=True)
             for n in sizes:
                 results["latency"][n] = {
                     k: round(v, 2)
@@ -387,6 +588,7 @@ def main() -> None:
     parser.add_argument("--clients", default="1,50,500")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--fanout-writers", type=int, default=4)
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
         "--no-ack-events",

@@ -140,7 +140,6 @@ class _BatchApplier:
         self.now = utc_now_iso()
         self.handlers: dict[str, Any] = {
             "upsert_asset": self.apply_upsert_asset,
-            "add_comment": self.apply_add_comment,
             "edit_comment": self.apply_edit_comment,
             "delete_comment": self.apply_delete_comment,
             "create_task": self.apply_create_task,
@@ -291,6 +290,8 @@ class _BatchApplier:
     def apply(self, session: SessionUser, change: Change) -> ChangeResult:
         try:
             member = self.check_access(session, change.project)
+            if isinstance(change, AddCommentChange):
+                return self.apply_add_comment(session, change, member)
             previous = self.sql.event_by_change.first(self.cursor, {"b_change": change.change_id})
             if previous is not None:
                 # A re-sent change gets its original ack even after its author left the project.
@@ -341,11 +342,23 @@ class _BatchApplier:
             self.sql.update_asset.run(self.cursor, {**stored, "b_id": change.asset_id})
         return self.record_event(session, change, "asset", asset_record(stored), [])
 
-    def apply_add_comment(self, session: SessionUser, change: AddCommentChange) -> ChangeResult:
-        asset_creator = self.asset_owner(change.asset_id, change.project)
-        if asset_creator is None:
+    def apply_add_comment(self, session: SessionUser, change: AddCommentChange, member: bool) -> ChangeResult:
+        """The checks of ``apply`` and the handlers, in the same order, from one statement."""
+        keys = {"b_change": change.change_id, "b_asset": change.asset_id, "b_id": change.comment_id}
+        found = self.sql.comment_checks.first(self.cursor, keys)
+        assert found is not None  # a SELECT without FROM always returns its row
+        seen_seq, asset_project, asset_creator, taken = found
+        if seen_seq is not None:
+            previous = self.sql.event_by_change.first(self.cursor, {"b_change": change.change_id})
+            assert previous is not None  # same transaction as the statement above
+            return self.replay(session, change, previous)
+        self.require_member(member, change.project)
+        if asset_project is None:
             raise DomainError("not_found", f"No asset {change.asset_id} in this project")
-        self.refuse_existing_id(comments, change.comment_id)
+        if asset_project != change.project:
+            raise DomainError("duplicate_id", f"Asset id {change.asset_id} belongs to another project")
+        if taken is not None:
+            raise DomainError("duplicate_id", f"Comment id {change.comment_id} is taken")
         notify = self.comment_notifications(session, change, asset_creator)
         values = {
             "id": change.comment_id,

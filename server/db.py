@@ -185,15 +185,15 @@ def checkpoint(engine: Engine) -> None:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
-def create_db_engine(url: str) -> Engine:
+def create_db_engine(url: str, pool_size: int = 8) -> Engine:
     """An engine for ``url``; SQLite files get WAL and a busy timeout so the CLI can run beside a server."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10.0}, pool_size=8
+            url, connect_args={"check_same_thread": False, "timeout": 10.0}, pool_size=pool_size
         )
         event.listen(engine, "connect", _tune_sqlite)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=8)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size)
 
 
 def migrate(engine: Engine) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from core.sync.protocol import EVENT_PAGE_SIZE, MAX_MESSAGE_BYTES, ErrorCode, ErrorReply
 from server.admin import DEFAULT_TOKEN_TTL_S
@@ -73,6 +74,12 @@ class Session:
         self.last_strike = 0.0
         self.failed_logins = 0
         self._outgoing: deque[str] = deque()
+        # True while the sender task is inside ``ws.send``: nothing may overtake that message.
+        self._sender_busy = False
+        # The write-now path uses websockets' flow-control state; without it every frame is queued.
+        self._can_write_now = all(
+            hasattr(ws, name) for name in ("protocol", "transport", "paused", "send_in_progress", "send_data")
+        )
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -82,6 +89,8 @@ class Session:
     def send(self, text: str) -> None:
         if self.closing:
             return
+        if not self._outgoing and not self._sender_busy and self._write_now(text):
+            return
         if len(self._outgoing) >= self.config.max_outgoing_messages:
             # A client that reads slower than events arrive is dropped rather than buffered without
             # bound; it reconnects and catches up from its cursor.
@@ -90,6 +99,29 @@ class Session:
         self._outgoing.append(text)
         self._idle.clear()
         self._wakeup.set()
+
+    def _write_now(self, text: str) -> bool:
+        """Frame ``text`` onto the socket's buffer at once when nothing is waiting before it.
+
+        ``ws.send`` wakes this session's sender task and goes through an async context manager for each
+        frame: most of the cost of an ack. When the transport accepts data (not paused by flow control)
+        and no frame is queued or being sent, writing here gives the same bytes in the same order;
+        it is how ``websockets.asyncio.server.broadcast`` writes too. False when the frame must go
+        through the queue instead (which then waits for the socket to drain, and is bounded by
+        ``max_outgoing_messages``).
+        """
+        ws = self.ws
+        if (
+            not self._can_write_now
+            or ws.paused
+            or ws.send_in_progress is not None
+            or ws.protocol.state is not State.OPEN
+            or ws.transport.is_closing()
+        ):
+            return False
+        ws.protocol.send_text(text.encode())
+        ws.send_data()
+        return True
 
     def send_error(self, code: ErrorCode, message: str, request_id: str | None) -> None:
         self.send(ErrorReply(code=code, message=message, re=request_id).model_dump_json())
@@ -103,7 +135,11 @@ class Session:
                 await self._wakeup.wait()
                 self._wakeup.clear()
                 while self._outgoing:
-                    await self.ws.send(self._outgoing.popleft())
+                    self._sender_busy = True
+                    try:
+                        await self.ws.send(self._outgoing.popleft())
+                    finally:
+                        self._sender_busy = False
                 self._idle.set()
                 if self._close_reason is not None:
                     # Closing from here lets the replies queued before (the error that explains

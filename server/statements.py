@@ -70,10 +70,21 @@ class Statements:
         # Existence checks read the primary key only (an asset row can hold a 64 KiB thumbnail).
         self.id_exists = {
             table.name: compiled(sa.select(table.c.id).where(table.c.id == _param("b_id")))
-            for table in (comments, tasks)
+            for table in (tasks,)
         }
         self.asset_owner = compiled(
             sa.select(assets.c.project_id, assets.c.created_by).where(assets.c.id == _param("b_id"))
+        )
+        # A new comment's checks in one statement (comments are the most frequent change): the seq of
+        # an event already stored under this change id, the asset's project and publisher, and the
+        # comment id if it is taken.
+        self.comment_checks = compiled(
+            sa.select(
+                sa.select(events.c.seq).where(events.c.change_id == _param("b_change")).scalar_subquery(),
+                sa.select(assets.c.project_id).where(assets.c.id == _param("b_asset")).scalar_subquery(),
+                sa.select(assets.c.created_by).where(assets.c.id == _param("b_asset")).scalar_subquery(),
+                sa.select(comments.c.id).where(comments.c.id == _param("b_id")).scalar_subquery(),
+            )
         )
         self.columns = {table.name: _columns_of(table) for table in (assets, comments, tasks)}
         # Takes the row lock (PostgreSQL) and the project's next number in one statement; a batch with

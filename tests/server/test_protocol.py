@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import time
 import urllib.request
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from server import admin
 from server.db import create_db_engine, tokens
 from tests.server.conftest import RunningServer
 from tests.server.wsclient import RawClient, asset_change, comment_change, new_id, task_change
@@ -461,5 +464,98 @@ def test_own_events_ride_in_acks_and_every_subscriber_sees_each_event_once(
         assert not [m for m in alice.inbox if m.get("type") == "events"]
         await alice.close()
         await bob.close()
+
+    run(scenario())
+
+
+def test_comment_checks_keep_their_order_and_meaning(sync_server: RunningServer) -> None:
+    """A re-sent comment is acked even after its author left; taken ids and foreign assets are refused."""
+    cast = sync_server.cast
+    engine = create_db_engine(cast.db_url)
+
+    async def scenario() -> None:
+        alice = await RawClient.open(sync_server.url, cast.tokens["alice"])
+        dave = await RawClient.open(sync_server.url, cast.tokens["dave"])
+        asset = asset_change(cast.project)
+        assert (await alice.request(asset))["type"] == "ack"
+        foreign = asset_change(cast.other_project)
+        assert (await dave.request(foreign))["type"] == "ack"
+        comment = comment_change(cast.project, asset["asset_id"], "first")
+        first = await alice.request(comment)
+        assert first["type"] == "ack"
+        taken = dict(
+            comment_change(cast.project, asset["asset_id"], "again"), comment_id=comment["comment_id"]
+        )
+        assert (await alice.request(taken))["code"] == "duplicate_id"
+        elsewhere = comment_change(cast.project, foreign["asset_id"], "wrong show")
+        assert (await alice.request(elsewhere))["code"] == "duplicate_id"
+        admin.remove_member(engine, "show", "alice")
+        resent = await alice.request(comment)
+        assert (resent["type"], resent["seq"], resent["duplicate"]) == ("ack", first["seq"], True)
+        fresh = await alice.request(comment_change(cast.project, asset["asset_id"], "after leaving"))
+        assert fresh["code"] == "not_member"
+        await alice.close()
+        await dave.close()
+
+    run(scenario())
+    with engine.connect() as connection:
+        head = connection.execute(sa.text("SELECT head_seq FROM projects WHERE name='show'"))
+        assert head.scalar_one() == 2
+    engine.dispose()
+
+
+def test_slow_reader_is_cut_off_and_catches_up_exactly_once(sync_server: RunningServer) -> None:
+    """Frames are written straight to the socket until it backs up, then queued up to the limit."""
+    sync_server.stop()
+    sync_server.start(max_outgoing_messages=20, rate_per_s=1e6, rate_burst=1e6)
+    cast = sync_server.cast
+    # ~11 MB of events: more than the server's socket send buffer (at most 4 MiB here) and bob's small
+    # receive buffer hold, so the server's transport backs up and frames queue in the session.
+    comments = 600
+
+    async def read_pages_until_closed(client: RawClient, seen: list[int]) -> None:
+        while True:
+            page = await client.wait_for(lambda m: m.get("type") == "events", 20)
+            seen.extend(event["seq"] for event in page["events"])
+
+    async def open_small_window_client() -> RawClient:
+        # A fixed receive buffer turns off the kernel's autotuning (up to 32 MiB on this machine).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        sock.connect(("127.0.0.1", sync_server.thread.port if sync_server.thread else 0))
+        sock.setblocking(False)
+        # max_queue=1: the client library itself stops reading once a frame waits unread.
+        ws = await connect(sync_server.url, sock=sock, compression=None, max_size=None, max_queue=1)
+        client = RawClient(ws)
+        assert (await client.request({"type": "auth", "token": cast.tokens["bob"]}))["type"] == "auth_ok"
+        return client
+
+    async def scenario() -> None:
+        alice = await RawClient.open(sync_server.url, cast.tokens["alice"])
+        asset = asset_change(cast.project)
+        await alice.request(asset)
+        slow = await open_small_window_client()
+        assert len(await slow.subscribe(cast.project)) == 1
+        # Large comments, one at a time (one events page each), while bob reads nothing.
+        for n in range(comments):
+            body = f"{n:04d} " + "x" * 19_000
+            assert (await alice.request(comment_change(cast.project, asset["asset_id"], body)))[
+                "type"
+            ] == "ack"
+        seen = [1]
+        with pytest.raises(ConnectionClosed) as closed:
+            await read_pages_until_closed(slow, seen)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1008
+        assert "too slow" in closed.value.rcvd.reason
+        assert seen == list(range(1, len(seen) + 1))
+        assert len(seen) < comments + 1
+        # Reconnecting from its cursor gives the rest, each event once and in order.
+        again = await RawClient.open(sync_server.url, cast.tokens["bob"])
+        rest = await again.subscribe(cast.project, since_seq=seen[-1])
+        assert [event["seq"] for event in rest] == list(range(seen[-1] + 1, comments + 2))
+        assert rest[-1]["record"]["body"][:4] == f"{comments - 1:04d}"
+        await alice.close()
+        await again.close()
 
     run(scenario())
