@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+from abc import ABC, abstractmethod
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
@@ -109,7 +110,7 @@ def open_frame_source(
     return VideoFrameSource(path, fast_decode=fast_decode)
 
 
-class _ClipBase:
+class _ClipBase(ABC):
     """Shared protocol plumbing: range checks, duration, context manager."""
 
     _fps: Fraction
@@ -131,8 +132,9 @@ class _ClipBase:
         if not 0 <= index < self._frame_count:
             raise IndexError(f"Frame {index} is outside the clip (0-{self._frame_count - 1})")
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Release the decoder or file handles."""
 
     def __enter__(self) -> Self:
         return self
