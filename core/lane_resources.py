@@ -23,6 +23,7 @@ class LaneResources:
         self._settings = settings
         self._lock = threading.Lock()
         self._render_service: Any = None
+        self._render_service_config: tuple[object, ...] = ()
         self._inference_engine: Any = None
         self._classify_batcher: Any = None
 
@@ -34,8 +35,27 @@ class LaneResources:
             return {"inference_engine": engine, "classify_batcher": batcher}
         return {}
 
+    def _render_config(self) -> tuple[object, ...]:
+        settings = self._settings
+        return (
+            settings.render_timeout_s,
+            settings.render_memory_mb,
+            settings.render_backend,
+            settings.blender_path,
+        )
+
     def _render(self) -> Any:
+        """The warm render process, replaced when its settings changed (Preferences apply at once).
+
+        Called by a job starting on the render lane; that lane runs one job at a time, so the old
+        process is idle when it is closed here.
+        """
+        stale = None
         with self._lock:
+            wanted = self._render_config()
+            if self._render_service is not None and self._render_service_config != wanted:
+                log.info("Render settings changed: starting a new render process")
+                stale, self._render_service = self._render_service, None
             if self._render_service is None:
                 from core.render.service import RenderService
 
@@ -45,7 +65,11 @@ class LaneResources:
                     backend=self._settings.render_backend,
                     blender_path=self._settings.blender_path or None,
                 )
-            return self._render_service
+                self._render_service_config = wanted
+            service = self._render_service
+        if stale is not None:
+            stale.close()
+        return service
 
     def _inference(self) -> tuple[Any, Any]:
         with self._lock:

@@ -44,9 +44,6 @@ RESTART_FIELDS = frozenset(
         "media_threads",
         "max_file_size_mb",
         "max_image_pixels",
-        "blender_path",
-        "render_timeout_s",
-        "render_memory_mb",
         "inference_device",
         "model_dir",
     }
