@@ -119,6 +119,30 @@ def _count(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def _bit_rate(value: Any) -> str:
+    rate = float(value)
+    return f"{rate / 1e6:.1f} Mb/s" if rate >= 1e6 else f"{rate / 1e3:.0f} kb/s"
+
+
+_CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "MP4 / QuickTime", "matroska,webm": "Matroska / WebM"}
+
+
+def _container(value: Any) -> str:
+    """FFmpeg names demuxers by family ("mov,mp4,m4a,…"); artists know the family by its common name."""
+    text = str(value)
+    return _CONTAINERS.get(text, text.split(",")[0].upper())
+
+
+def _audio(value: Any) -> str:
+    return _yes_no(value) if isinstance(value, bool) else str(value)
+
+
+def _scene_cuts(value: Any) -> str:
+    cuts = [int(c) for c in value]
+    shown = ", ".join(str(c) for c in cuts[:6]) + (" …" if len(cuts) > 6 else "")
+    return f"{len(cuts)} (frames {shown})"
+
+
 Field = tuple[str, tuple[str, ...], Callable[[Any], str]]
 
 _IMAGE_FIELDS: list[Field] = [
@@ -136,8 +160,10 @@ _VIDEO_FIELDS: list[Field] = [
     ("Duration", ("duration_s", "duration"), lambda v: human_duration(float(v))),
     ("Frames", ("frames", "frame_count", "nb_frames"), _count),
     ("Pixel format", ("pix_fmt", "pixel_format"), str),
-    ("Bit rate", ("bit_rate",), lambda v: f"{float(v) / 1e6:.1f} Mb/s"),
-    ("Audio", ("audio_codec", "audio"), str),
+    ("Bit rate", ("bit_rate",), _bit_rate),
+    ("Audio", ("audio_codec", "audio"), _audio),
+    ("Container", ("format",), _container),
+    ("Scene cuts", ("scene_cuts",), _scene_cuts),
 ]
 _GEOMETRY_FIELDS: list[Field] = [
     ("Format", ("format",), str),
