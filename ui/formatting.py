@@ -165,6 +165,18 @@ _VIDEO_FIELDS: list[Field] = [
     ("Container", ("format",), _container),
     ("Scene cuts", ("scene_cuts",), _scene_cuts),
 ]
+
+
+def _missing_frames(value: Any) -> str:
+    return f"{int(value):,} missing" if int(value) else "none"
+
+
+_SEQUENCE_FIELDS: list[Field] = [
+    *(field for field in _IMAGE_FIELDS if field[0] != "Layers / parts"),
+    ("Frame rate", ("fps",), _fps),
+    ("Duration", ("duration_s",), lambda v: human_duration(float(v))),
+    ("Gaps", ("missing_count",), _missing_frames),
+]
 _GEOMETRY_FIELDS: list[Field] = [
     ("Format", ("format",), str),
     ("Vertices", ("vertices", "vertex_count"), _count),
@@ -177,7 +189,7 @@ _GEOMETRY_FIELDS: list[Field] = [
 ]
 _FIELDS_BY_KIND = {
     "image": _IMAGE_FIELDS,
-    "sequence": _IMAGE_FIELDS,
+    "sequence": _SEQUENCE_FIELDS,
     "video": _VIDEO_FIELDS,
     "geometry": _GEOMETRY_FIELDS,
 }
@@ -199,6 +211,15 @@ _HIDDEN_KEYS = frozenset(
         "name",
         "content_hash",
         "sequence",
+        # Sequence bookkeeping shown as "Frames 1001–1100 (100)" and "Gaps" instead.
+        "count",
+        "first",
+        "last",
+        "missing",
+        "pattern",
+        "display_name",
+        "first_frame_size_bytes",
+        "frames",
     }
 )
 

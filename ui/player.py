@@ -135,6 +135,7 @@ class VideoPlayer(QWidget):
         self._dropped = 0
         self._resume_after_scrub = False
         self._requested_side: int | None = None
+        self._source_numbers: tuple[int, ...] = ()
 
         self._present_timer = QTimer(self)
         self._present_timer.setSingleShot(True)
@@ -443,7 +444,14 @@ class VideoPlayer(QWidget):
         self.timecode_label.setText(self._label(index))
         self.frame_shown.emit(index)
 
+    def set_source_frame_numbers(self, numbers: tuple[int, ...]) -> None:
+        """An image sequence's own frame numbers (``shot.1001.exr`` is frame 1001), shown in the label."""
+        self._source_numbers = tuple(numbers)
+
     def _label(self, index: int) -> str:
+        if 0 <= index < len(self._source_numbers):
+            number = self._source_numbers[index]
+            return f"{self.timecode(index)}  (frame {number} · {index + 1} / {self.frame_count})"
         return f"{self.timecode(index)}  (frame {index} / {self.frame_count})"
 
     def _sync_slider(self) -> None:
@@ -537,6 +545,9 @@ def player_page_factory(limits: MediaLimits | None = None) -> Callable[[AssetRec
         frames = tuple(asset_files(record)) if record.is_sequence else ()
         fps = record.metadata.get("fps") if record.is_sequence else None
         player = VideoPlayer(parent)
+        sequence = record.metadata.get("sequence") if record.is_sequence else None
+        if isinstance(sequence, dict) and isinstance(sequence.get("frames"), list):
+            player.set_source_frame_numbers(tuple(int(n) for n in sequence["frames"]))
         player.open_clip(
             functools.partial(
                 open_frame_source,

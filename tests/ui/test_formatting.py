@@ -32,3 +32,19 @@ def test_video_rows_name_container_bit_rate_audio_and_cuts() -> None:
     assert rows["Audio"] == "no"
     assert rows["Scene cuts"] == "3 (frames 72, 144, 216)"
     assert dict(metadata_rows(_video(bit_rate=45_000_000)))["Bit rate"] == "45.0 Mb/s"
+
+
+def test_sequence_rows_show_range_rate_and_gaps_not_bookkeeping() -> None:
+    record = AssetRecord(
+        id=2, project_id=1, name="shot.[1001-1024].exr", path="/shots/shot.1001.exr", kind="sequence",
+        content_hash="s", size_bytes=1, status="ready", error=None, thumbnail=None, copied=False,
+        frame_first=1001, frame_last=1024, created_at=0.0,
+        metadata={"format": "OpenEXR", "fps": 24.0, "duration_s": 1.0, "missing_count": 2, "count": 22,
+                  "first": 1001, "last": 1024, "pattern": "shot.####.exr", "frames": 22},
+    )  # fmt: skip
+    rows = metadata_rows(record)
+    labels = [label for label, _ in rows]
+    assert dict(rows)["Frames"] == "1001–1024  (24)"
+    assert dict(rows)["Gaps"] == "2 missing"
+    assert labels.count("Frames") == 1
+    assert not {"Count", "First", "Last", "Pattern"} & set(labels)

@@ -53,7 +53,11 @@ def open_clip(qtbot: Any, player: VideoPlayer, path: Path) -> None:
 
 
 def wait_for_frame(qtbot: Any, player: VideoPlayer, frame: int) -> None:
-    qtbot.waitUntil(lambda: f"(frame {frame} / " in player.timecode_label.text(), timeout=5_000)
+    def shown() -> bool:
+        text = player.timecode_label.text()  # "(frame 7 / 12)", or for sequences "(frame 1008 · 8 / 12)"
+        return f"(frame {frame} / " in text or f" · {frame + 1} / " in text
+
+    qtbot.waitUntil(shown, timeout=5_000)
     assert shown_number(player) == frame
 
 
@@ -274,6 +278,8 @@ def test_viewer_page_plays_videos_and_sequences(qtbot: Any, catalog: Any, clip: 
     assert sequence_player.frame_count == 6
     sequence_player.go_to_end()
     wait_for_frame(qtbot, sequence_player, 5)
+    # A sequence speaks in its own frame numbers: plate.0006.png is frame 6.
+    assert sequence_player.timecode_label.text().endswith("(frame 6 · 6 / 6)")
     viewer.close_viewer()
     qtbot.waitUntil(lambda: not viewer.findChildren(VideoPlayer), timeout=5_000)
     qtbot.waitUntil(lambda: live_decode_threads() == before, timeout=5_000)
