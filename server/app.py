@@ -70,6 +70,7 @@ class SyncServer:
         self._read_executor = ThreadPoolExecutor(4, thread_name_prefix="sync-reader")
         self._writer_task: asyncio.Task[None] | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
+        self._access_task: asyncio.Task[None] | None = None
         self._commits = 0
         self._started_at = time.monotonic()
         # SQLite statements take microseconds: running them on the loop thread beats handing them to
@@ -91,6 +92,7 @@ class SyncServer:
             defer_checkpoints(self.writer_engine)
             self._checkpoint_task = asyncio.create_task(self._run_checkpoints())
         self._writer_task = asyncio.create_task(self._run_writer())
+        self._access_task = asyncio.create_task(self._run_access_checks())
         self._server = await serve(
             self._handle,
             self.config.host,
@@ -121,10 +123,11 @@ class SyncServer:
         if self._writer_task is not None:
             await self._write_queue.put(None)
             await self._writer_task
-        if self._checkpoint_task is not None:
-            self._checkpoint_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checkpoint_task
+        for task in (self._checkpoint_task, self._access_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._write_executor.shutdown(wait=True)
         self._read_executor.shutdown(wait=True)
         for engine in (self.writer_engine, self.engine):
@@ -381,6 +384,38 @@ class SyncServer:
         except Exception:
             log.exception("event=catch_up_failed user=%s project=%d", session.user_name, project)
             session.close_soon("internal error during catch-up")
+
+    # -- access --------------------------------------------------------------------------------
+    async def _run_access_checks(self) -> None:
+        """Cut live streams that lost their right: a revoked or expired token closes the connection;
+        a removed membership ends that project's subscription. Nobody keeps reading a project after
+        an administrator took them off it."""
+        while True:
+            await asyncio.sleep(self.config.access_check_interval_s)
+            for session in [s for s in self._sessions if s.user is not None and not s.closing]:
+                await self._check_access(session)
+
+    async def _check_access(self, session: Session) -> None:
+        user = session.user
+        assert user is not None
+        try:
+            result = await self._read(
+                store.check_access, user.token_hash, user.user.id, frozenset(session.subscriptions)
+            )
+        except Exception:
+            log.exception("event=access_check_failed user=%s", session.user_name)
+            return
+        if result.token_problem is not None:
+            log.info("event=access_revoked user=%s code=%s", session.user_name, result.token_problem.code)
+            session.send_error(result.token_problem.code, result.token_problem.message, None)
+            session.close_soon(result.token_problem.message)
+            return
+        for project in result.lost_projects:
+            subscription = session.subscriptions.get(project)
+            if subscription is not None:
+                log.info("event=membership_lost user=%s project=%d", session.user_name, project)
+                self._drop_subscription(subscription)
+                session.send_error("not_member", f"You are no longer a member of project {project}", None)
 
     # -- writer ----------------------------------------------------------------------------------
     async def _run_checkpoints(self) -> None:

@@ -46,6 +46,8 @@ class ServerConfig:
     # Loop turns the writer may wait for more changes before committing a batch (see _run_writer).
     gather_turns: int = 8
     checkpoint_interval_s: float = 0.5
+    # How often open connections re-check their token and memberships (revocations made elsewhere).
+    access_check_interval_s: float = 5.0
     max_outgoing_messages: int = 20_000
     ssl_context: ssl.SSLContext | None = None
 

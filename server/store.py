@@ -106,6 +106,41 @@ def authenticate(engine: Engine, token: str) -> tuple[SessionUser, list[ProjectI
         return SessionUser(_user_info(row), hashed), member_projects(connection, row.id)
 
 
+@dataclass(frozen=True)
+class AccessCheck:
+    """What changed for one signed-in session since it subscribed."""
+
+    token_problem: DomainError | None
+    lost_projects: frozenset[int]
+
+
+def check_access(engine: Engine, hashed: str, user_id: int, subscribed: frozenset[int]) -> AccessCheck:
+    """Is this sign-in still valid, and which subscribed projects is the user no longer a member of?
+
+    An administrator revokes tokens and removes members from another process (``stratopipe-server
+    user|project ...``): open connections find out here, within the server's access-check interval.
+    """
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(tokens.c.revoked, tokens.c.expires_at, users.c.removed)
+            .join(users, users.c.id == tokens.c.user_id)
+            .where(tokens.c.token_hash == hashed)
+        ).one_or_none()
+        if row is None:
+            return AccessCheck(
+                DomainError("token_revoked", "This sign-in was revoked; sign in again"), subscribed
+            )
+        problem = token_problem(row.revoked, row.expires_at, row.removed)
+        if problem is not None or not subscribed:
+            return AccessCheck(problem, subscribed if problem is not None else frozenset())
+        still = connection.execute(
+            sa.select(memberships.c.project_id).where(
+                memberships.c.user_id == user_id, memberships.c.project_id.in_(sorted(subscribed))
+            )
+        ).scalars()
+        return AccessCheck(None, subscribed - frozenset(int(p) for p in still))
+
+
 def revoke_token(engine: Engine, hashed: str) -> None:
     with engine.begin() as connection:
         connection.execute(tokens.update().where(tokens.c.token_hash == hashed).values(revoked=True))

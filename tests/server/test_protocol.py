@@ -559,3 +559,45 @@ def test_slow_reader_is_cut_off_and_catches_up_exactly_once(sync_server: Running
         await again.close()
 
     run(scenario())
+
+
+def test_removed_members_and_revoked_tokens_lose_their_live_streams(sync_server: RunningServer) -> None:
+    """An administrator acts from another process; open connections find out within the check interval."""
+    cast = sync_server.cast
+    sync_server.stop()
+    sync_server.start(access_check_interval_s=0.1)
+    engine = create_db_engine(cast.db_url)
+
+    async def scenario() -> None:
+        alice = await RawClient.open(sync_server.url, cast.tokens["alice"])
+        bob = await RawClient.open(sync_server.url, cast.tokens["bob"])
+        carol = await RawClient.open(sync_server.url, cast.tokens["carol"])
+        asset = asset_change(cast.project)
+        assert (await alice.request(asset))["type"] == "ack"
+        await bob.subscribe(cast.project)
+        await carol.subscribe(cast.project)
+        admin.remove_member(engine, "show", "bob")
+        lost = await bob.wait_for(lambda m: m.get("type") == "error", timeout=5)
+        assert lost["code"] == "not_member"
+        with engine.begin() as connection:
+            connection.execute(
+                tokens.update().where(tokens.c.user_id == cast.users["carol"]).values(revoked=True)
+            )
+        revoked = await carol.wait_for(lambda m: m.get("type") == "error", timeout=5)
+        assert revoked["code"] == "token_revoked"
+        with pytest.raises(ConnectionClosed):
+            await carol.wait_for(lambda m: False, timeout=5)
+        # Later work in the project reaches nobody who lost the right to see it.
+        assert (await alice.request(comment_change(cast.project, asset["asset_id"], "after")))[
+            "type"
+        ] == "ack"
+        await asyncio.sleep(0.3)
+        assert all(m.get("type") != "events" for m in bob.inbox)
+        with contextlib.suppress(asyncio.TimeoutError):
+            stray = await bob.wait_for(lambda m: m.get("type") == "events", timeout=0.5)
+            raise AssertionError(f"bob still received {stray}")
+        await alice.close()
+        await bob.close()
+
+    run(scenario())
+    engine.dispose()
