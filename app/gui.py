@@ -132,6 +132,7 @@ def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
 
 def build_window(runtime: Any) -> tuple[Any, Any]:
     """The main window and everything behind it. Also used by tests and screenshot scripts."""
+    from core.lane_resources import LaneResources
     from ui.main_window import MainWindow
     from ui.notifications import Notifier, SystemTrayPresenter
     from ui.window_state import restore_window_state
@@ -140,7 +141,7 @@ def build_window(runtime: Any) -> tuple[Any, Any]:
     from workers.lanes import Lanes
 
     lanes = Lanes.create(runtime.settings.media_threads)
-    resources = LaneResourcesHolder(runtime)
+    resources = LaneResources(runtime.paths, runtime.settings)
     jobs = JobController(
         runtime.catalog, runtime.registry, runtime.paths, runtime.settings, lanes, resources.params
     )
@@ -183,18 +184,3 @@ def build_sync(runtime: Any, window: Any) -> Any:
     if not bridge.start_from_settings():
         log.info("Sync not started: no server or no stored sign-in (File > Sign in...)")
     return bridge
-
-
-class LaneResourcesHolder:
-    """Long-lived per-lane resources (a warm render process, the inference engine), made on first use."""
-
-    def __init__(self, runtime: Any) -> None:
-        from core.lane_resources import LaneResources
-
-        self._resources = LaneResources(runtime.paths, runtime.settings)
-
-    def params(self, lane: str) -> dict[str, Any]:
-        return self._resources.params(lane)
-
-    def close(self) -> None:
-        self._resources.close()

@@ -281,12 +281,13 @@ class Ingestor:
     ) -> tuple[int, ...]:
         existing = self._catalog.existing_hashes(project_id, (e.content_hash for e in examined))
         fresh: dict[str, ExaminedFile] = {}
+        same_content: list[ExaminedFile] = []  # a second copy of a file earlier in this batch
         for item in examined:
             known = existing.get(item.content_hash)
             if known is not None:
                 report.duplicates.append((item.candidate.display_path, known))
             elif item.content_hash in fresh:
-                report.duplicates.append((item.candidate.display_path, -1))
+                same_content.append(item)
             else:
                 fresh[item.content_hash] = item
         rows: list[NewAsset] = []
@@ -301,11 +302,10 @@ class Ingestor:
                     )
                 )
         inserted = self._catalog.add_assets(rows)
-        # Duplicates inside this batch point at the asset registered for the same content.
-        report.duplicates = [
-            (path, asset_id if asset_id != -1 else inserted.get(_hash_of(path, examined), -1))
-            for path, asset_id in report.duplicates
-        ]
+        # A copy points at the asset registered for the same content (-1 if that one failed to copy).
+        report.duplicates.extend(
+            (item.candidate.display_path, inserted.get(item.content_hash, -1)) for item in same_content
+        )
         ids = tuple(inserted[r.content_hash] for r in rows if r.content_hash in inserted)
         report.added.extend(ids)
         return ids
@@ -343,13 +343,6 @@ class Ingestor:
             frame_first=sequence.first if sequence is not None else None,
             frame_last=sequence.last if sequence is not None else None,
         )
-
-
-def _hash_of(display_path: str, examined: list[ExaminedFile]) -> str:
-    for item in examined:
-        if item.candidate.display_path == display_path:
-            return item.content_hash
-    return ""
 
 
 _UNSAFE = re.compile(r"[^\w.-]+", re.UNICODE)

@@ -88,7 +88,6 @@ class _Batch:
     jobs: set[int] = field(default_factory=set)
     finished: dict[int, JobDocument] = field(default_factory=dict)
     closed: bool = False
-    extra_ok: int = 0
     extra_failures: list[tuple[str, str]] = field(default_factory=list)
     extra_note: str = ""
     asset_names: dict[int, str] = field(default_factory=dict)
@@ -129,15 +128,13 @@ class BatchTracker:
         kind: str,
         *,
         failures: list[tuple[str, str]] | None = None,
-        extra_ok: int = 0,
         note: str = "",
     ) -> BatchSummary | None:
-        """No more jobs join this batch. Failures and successes that had no job count too."""
+        """No more jobs join this batch. Failures that had no job (files refused at ingest) count too."""
         with self._lock:
             batch = self._batches.setdefault(batch_id, _Batch(kind))
             batch.closed = True
             batch.extra_failures.extend(failures or [])
-            batch.extra_ok += extra_ok
             batch.extra_note = note
             return self._maybe_summary(batch_id)
 
@@ -149,7 +146,7 @@ class BatchTracker:
         for job_id in batch.jobs:
             self._job_batch.pop(job_id, None)
         docs = list(batch.finished.values())
-        ok = sum(1 for d in docs if d.state == JobState.COMPLETED) + batch.extra_ok
+        ok = sum(1 for d in docs if d.state == JobState.COMPLETED)
         cancelled = sum(1 for d in docs if d.state == JobState.CANCELLED)
         failed_docs = [d for d in docs if d.state == JobState.FAILED]
         failures = [

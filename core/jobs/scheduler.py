@@ -129,14 +129,13 @@ class JobScheduler:
         kind: str,
         *,
         failures: list[tuple[str, str]] | None = None,
-        extra_ok: int = 0,
         note: str = "",
         asset_names: dict[int, str] | None = None,
     ) -> None:
         """No more jobs join ``batch_id``; its summary comes once its jobs are done."""
         if asset_names:
             self._batches.name_assets(batch_id, asset_names)
-        summary = self._batches.close(batch_id, kind, failures=failures, extra_ok=extra_ok, note=note)
+        summary = self._batches.close(batch_id, kind, failures=failures, note=note)
         if summary is not None:
             self._batch_done(summary)
 

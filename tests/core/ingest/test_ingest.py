@@ -156,3 +156,13 @@ def test_files_over_the_size_limit_are_refused_clearly(
     _, report, _ = _ingest(tmp_path / "data", [big])
     (failure,) = report.failures
     assert "over the 1 MB file size limit" in failure.error
+
+
+def test_two_copies_in_one_drop_register_once_and_point_at_each_other(tmp_path: Path) -> None:
+    original = write_image(tmp_path / "in" / "plate.png", 9)
+    copy = tmp_path / "in" / "plate copy.png"
+    shutil.copy(original, copy)
+    _, report, _ = _ingest(tmp_path / "data", [original, copy])
+    (added,) = report.added
+    (duplicate,) = report.duplicates
+    assert duplicate[1] == added
