@@ -12,16 +12,17 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.runtime import HeadlessLanes, headless_scheduler
 from core.jobs.model import JobDocument, JobState
 from core.jobs.runner import run_job
 from core.jobs.steps import AssetRef, CancelToken, StepContext
 from core.lane_resources import LaneResources
-from core.pipeline import apply_job_failure, apply_step_output
 
 if TYPE_CHECKING:
     import argparse
 
     from app.runtime import Runtime
+    from core.jobs.scheduler import JobScheduler
 
 
 class InputError(Exception):
@@ -87,15 +88,20 @@ def run_media_command(runtime: Runtime, command: str, args: argparse.Namespace) 
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     resources = LaneResources(runtime.paths, runtime.settings)
+    lanes = HeadlessLanes(1)
+    scheduler = headless_scheduler(runtime, lanes, resources=resources)
+    cancel.on_cancel(scheduler.cancel_all)
     lane = "render" if command == "render" else "inference"
     results: list[dict[str, Any]] = []
     started = time.perf_counter()
     try:
         for raw in args.inputs:
-            results.append(_run_input(runtime, command, args, raw, resources.params(lane), cancel))
+            results.append(_run_input(runtime, scheduler, command, args, raw, resources.params(lane), cancel))
             if cancel.cancelled:
                 break
     finally:
+        scheduler.shutdown()
+        lanes.shutdown()
         resources.close()
         signal.signal(signal.SIGINT, previous)
     if args.json:
@@ -114,6 +120,7 @@ def run_media_command(runtime: Runtime, command: str, args: argparse.Namespace) 
 
 def _run_input(
     runtime: Runtime,
+    scheduler: JobScheduler,
     command: str,
     args: argparse.Namespace,
     raw: str,
@@ -134,22 +141,22 @@ def _run_input(
         return item
     for kind, steps, params in _steps_for(command, args):
         doc = JobDocument.new(kind, steps, asset_id=asset.id if in_catalog else None, params=params)
-        doc.state = JobState.QUEUED
         if in_catalog:
-            runtime.catalog.jobs.add([doc])
-        context = StepContext(
-            asset=asset,
-            paths=runtime.paths,
-            settings=runtime.settings,
-            cancel=cancel,
-            params={**params, **lane_params},
-        )
-        run_job(doc, runtime.registry, context)
-        if in_catalog:
-            runtime.catalog.jobs.save(doc)
-            for step in steps:
-                apply_step_output(runtime.catalog, doc, step)
-            apply_job_failure(runtime.catalog, doc)
+            # A catalog asset runs as any job does: persisted, its products recorded, in the Jobs panel.
+            scheduler.submit([doc])
+            while not scheduler.wait_idle(timeout=0.25):
+                pass
+            assert doc.id is not None
+            doc = runtime.catalog.jobs.get(doc.id) or doc
+        else:
+            context = StepContext(
+                asset=asset,
+                paths=runtime.paths,
+                settings=runtime.settings,
+                cancel=cancel,
+                params={**params, **lane_params},
+            )
+            run_job(doc, runtime.registry, context)
         item["device"] = doc.device or item["device"]
         if doc.state != JobState.COMPLETED:
             item["error"] = doc.error or str(doc.state)
