@@ -56,7 +56,7 @@ def _route_qt_messages() -> None:
 
 def _preload_modules() -> None:
     import app.runtime  # noqa: F401
-    import ui.main_window  # noqa: F401
+    import ui.shell.main_window  # noqa: F401
 
 
 def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
@@ -79,8 +79,8 @@ def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
     app.setQuitOnLastWindowClosed(True)
     clock.step("QApplication")
 
-    from ui.gc_guard import MainThreadGarbageCollector
-    from ui.theme import apply_theme
+    from ui.common.theme import apply_theme
+    from ui.shell.gc_guard import MainThreadGarbageCollector
 
     collector = MainThreadGarbageCollector(app)
 
@@ -133,9 +133,9 @@ def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
 def build_window(runtime: Any) -> tuple[Any, Any]:
     """The main window and everything behind it. Also used by tests and screenshot scripts."""
     from core.lane_resources import LaneResources
-    from ui.main_window import MainWindow
-    from ui.notifications import Notifier, SystemTrayPresenter
-    from ui.window_state import restore_window_state
+    from ui.shell.main_window import MainWindow
+    from ui.shell.notifications import Notifier, SystemTrayPresenter
+    from ui.shell.window_state import restore_window_state
     from workers.ingest_controller import IngestController
     from workers.job_controller import JobController
     from workers.lanes import Lanes
@@ -175,7 +175,7 @@ def build_sync(runtime: Any, window: Any) -> Any:
     """Comments and tasks: the sync bridge (its client starts when a stored sign-in exists) and its UI."""
     from core.sync.credentials import TokenStore
     from core.sync.local_store import LocalStore
-    from ui.login import SyncUi
+    from ui.collab.login import SyncUi
     from workers.sync_bridge import SyncBridge
 
     store = LocalStore(runtime.paths.catalog_file)

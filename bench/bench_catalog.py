@@ -114,9 +114,9 @@ def time_first_paint(data_dir: Path) -> float:
 
     from core.catalog.catalog import Catalog
     from core.catalog.records import AssetQuery
-    from ui.asset_grid import AssetGrid
-    from ui.asset_model import AssetListModel
-    from ui.thumbnail_cache import ThumbnailCache
+    from ui.library.asset_grid import AssetGrid
+    from ui.library.asset_model import AssetListModel
+    from ui.library.thumbnail_cache import ThumbnailCache
 
     app = QApplication.instance() or QApplication([])
     catalog = Catalog(data_dir / "catalog.sqlite3")

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Generator
 
     from core.catalog.catalog import Catalog
+    from core.catalog.records import AssetRecord
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,19 @@ JOB_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "enhance": ("inference", ("enhance",)),
     "video": ("media", ("filmstrip", "scene_cuts")),
 }
+
+# job kind -> asset kinds it makes sense for (classify/enhance read the render or poster of the others)
+JOB_ASSET_KINDS: dict[str, tuple[str, ...]] = {
+    "render": ("geometry",),
+    "turntable": ("geometry",),
+    "classify": ("image", "geometry", "video"),
+    "enhance": ("image",),
+}
+
+
+def can_run(job_kind: str, record: AssetRecord) -> bool:
+    """Whether a user may ask for ``job_kind`` on ``record`` (menus grey out the rest)."""
+    return record.kind in JOB_ASSET_KINDS.get(job_kind, ())
 
 
 def _lazy_step(module_name: str, function_name: str) -> StepFunction:

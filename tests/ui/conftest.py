@@ -17,7 +17,7 @@ from core.pipeline import build_registry
 from core.settings import Settings
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
     from workers.ingest_controller import IngestController
     from workers.job_controller import JobController
 
@@ -125,8 +125,8 @@ def window(
     controllers: tuple[JobController, IngestController],
     tray: RecordingTray,
 ) -> Iterator[MainWindow]:
-    from ui.main_window import MainWindow
-    from ui.notifications import Notifier
+    from ui.shell.main_window import MainWindow
+    from ui.shell.notifications import Notifier
 
     jobs, ingest = controllers
     notifier = Notifier(catalog, settings, tray, batch_window_ms=50)
@@ -143,7 +143,7 @@ def window(
 @pytest.fixture(scope="session", autouse=True)
 def garbage_collected_on_the_ui_thread(qapp: Any) -> Iterator[None]:
     """As in the app: no cyclic GC in worker or server threads, where it could destroy Qt objects."""
-    from ui.gc_guard import MainThreadGarbageCollector
+    from ui.shell.gc_guard import MainThreadGarbageCollector
 
     collector = MainThreadGarbageCollector(qapp, interval_ms=100)
     yield

@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING, Any
 from core.ai.device import DeviceCapabilities, choose_device
 from core.jobs.model import JobState
 from tests.ui.conftest import new_assets
-from ui.device_status import device_label
-from ui.notifications import RecordRole, batch_job_kind
+from ui.shell.device_status import device_label
+from ui.shell.notifications import RecordRole, batch_job_kind
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMenu
 
     from core.catalog.catalog import Catalog
     from tests.ui.conftest import RecordingTray
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
 
 def _actions(menu: QMenu) -> dict[str, Any]:

@@ -14,9 +14,9 @@ from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
 from core.catalog.catalog import Catalog
 from core.catalog.records import AssetQuery
 from tests.ui.conftest import new_assets, write_image
-from ui.asset_delegate import AssetDelegate
-from ui.asset_model import AssetListModel, AssetRole
-from ui.thumbnail_cache import ThumbnailCache
+from ui.library.asset_delegate import AssetDelegate
+from ui.library.asset_model import AssetListModel, AssetRole
+from ui.library.thumbnail_cache import ThumbnailCache
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt
 
 from tests.ui.conftest import new_assets
-from ui.categories import classification_text
+from ui.library.categories import classification_text
 
 if TYPE_CHECKING:
     from core.catalog.catalog import Catalog
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
 
 def _sidebar_categories(window: MainWindow) -> dict[str, int]:

@@ -12,11 +12,11 @@ from PySide6.QtWidgets import QApplication
 
 from core.catalog.catalog import Catalog
 from core.catalog.records import NewAsset
-from ui.asset_delegate import PADDING
-from ui.asset_grid import AssetGrid
-from ui.asset_model import AssetListModel
-from ui.filmstrip import FilmstripCache, cell_rect, filmstrip_cell
-from ui.thumbnail_cache import ThumbnailCache
+from ui.library.asset_delegate import PADDING
+from ui.library.asset_grid import AssetGrid
+from ui.library.asset_model import AssetListModel
+from ui.library.filmstrip import FilmstripCache, cell_rect, filmstrip_cell
+from ui.library.thumbnail_cache import ThumbnailCache
 
 # One colour per cell (BGR, as OpenCV writes them): blue, green, red, white.
 CELL_COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.catalog.records import AssetRecord
-from ui.formatting import metadata_rows
+from ui.common.formatting import metadata_rows
 
 
 def _video(**metadata: object) -> AssetRecord:

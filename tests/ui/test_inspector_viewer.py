@@ -14,9 +14,9 @@ from core.catalog.records import NewAsset
 from core.media.limits import MediaLimits
 from core.settings import Settings
 from tests.ui.conftest import write_image
-from ui.inspector import Inspector
-from ui.thumbnail_cache import ThumbnailCache
-from ui.viewer import AssetViewer
+from ui.library.inspector import Inspector
+from ui.library.thumbnail_cache import ThumbnailCache
+from ui.viewer.viewer import AssetViewer
 
 
 @pytest.fixture

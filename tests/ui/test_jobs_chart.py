@@ -11,7 +11,7 @@ import pytest
 from core.catalog.catalog import Catalog
 from core.jobs.model import JobDocument, JobState, StepStatus
 from tests.ui.conftest import new_assets
-from ui.jobs_panel import COLUMNS, JobsPanel
+from ui.jobs.jobs_panel import COLUMNS, JobsPanel
 
 T0 = 1_750_000_000.0
 
@@ -88,7 +88,7 @@ def test_kind_filter_and_chart_of_durations_per_device(
 
 def test_start_up_modules_do_not_import_pyqtgraph_or_torch() -> None:
     code = (
-        "import sys, ui.main_window, ui.jobs_panel, ui.viewer, ui.inspector\n"
+        "import sys, ui.shell.main_window, ui.jobs.jobs_panel, ui.viewer.viewer, ui.library.inspector\n"
         "heavy = [m for m in ('pyqtgraph', 'torch') if m in sys.modules]\n"
         "assert not heavy, heavy"
     )

@@ -9,7 +9,7 @@ from core.catalog.catalog import Catalog
 from core.jobs.model import JobDocument, JobState
 from core.pipeline import make_job
 from tests.ui.conftest import new_assets
-from ui.jobs_panel import COLUMNS, JobsPanel
+from ui.jobs.jobs_panel import COLUMNS, JobsPanel
 
 
 def _cell(panel: JobsPanel, row: int, column: str) -> Any:

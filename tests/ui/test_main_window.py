@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QApplication, QDialog, QWidget
 from core.catalog.catalog import Catalog
 from core.catalog.records import AssetQuery
 from tests.ui.conftest import new_assets, write_image
-from ui.dialogs import ConfirmDialog, ProjectDialog
-from ui.main_window import MainWindow
-from ui.notifications import Notifier
+from ui.common.dialogs import ConfirmDialog, ProjectDialog
+from ui.shell.main_window import MainWindow
+from ui.shell.notifications import Notifier
 
 
 def answer_next_dialog(handle: Callable[[QDialog], None]) -> None:

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from core.catalog.catalog import Catalog
 from core.settings import Settings
 from tests.ui.conftest import RecordingTray
-from ui.notifications import NotificationCentre, Notifier
+from ui.shell.notifications import NotificationCentre, Notifier
 
 
 def test_off_records_without_balloon(qapp: Any, catalog: Catalog) -> None:

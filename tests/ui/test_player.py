@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from core.media.limits import MediaLimits
 from core.video.frames import SequenceFrameSource, VideoFrameSource
 from tests.core.video.clips import read_number, write_numbered_clip
-from ui.player import VideoPlayer, live_decode_threads
+from ui.viewer.player import VideoPlayer, live_decode_threads
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -242,8 +242,8 @@ def test_viewer_page_plays_videos_and_sequences(qtbot: Any, catalog: Any, clip: 
 
     from core.catalog.records import NewAsset
     from tests.core.video.clips import numbered_frame
-    from ui.player import player_page_factory
-    from ui.viewer import AssetViewer
+    from ui.viewer.player import player_page_factory
+    from ui.viewer.viewer import AssetViewer
 
     frames = []
     for index in range(6):

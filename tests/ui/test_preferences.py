@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QDialog
 
 from core.ai.models import ModelEntry, write_manifest
 from core.settings import Settings, load_settings
-from ui.notifications import Notifier
-from ui.preferences import PreferencesDialog
+from ui.preferences.preferences import PreferencesDialog
+from ui.shell.notifications import Notifier
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from core.catalog.catalog import Catalog
     from core.paths import AppPaths
     from tests.ui.conftest import RecordingTray
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
 
 def _dialog(qtbot: Any, settings: Settings, paths: AppPaths, **kwargs: Any) -> PreferencesDialog:

@@ -25,16 +25,16 @@ from server.app import ServerConfig
 from server.db import default_db_url, open_database
 from server.embedded import ServerThread
 from tests.ui.conftest import new_assets
-from ui.annotation import AnnotationOverlay, strokes_from_json
-from ui.comments import CommentsPanel
-from ui.image_canvas import ImageCanvas
-from ui.login import LoginDialog, ProjectLinks, SyncUi
-from ui.tasks import TasksPanel
+from ui.collab.annotation import AnnotationOverlay, strokes_from_json
+from ui.collab.comments import CommentsPanel
+from ui.collab.login import LoginDialog, ProjectLinks, SyncUi
+from ui.collab.tasks import TasksPanel
+from ui.viewer.image_canvas import ImageCanvas
 from workers.sync_bridge import SyncBridge, describe_status
 
 if TYPE_CHECKING:
     from core.catalog.records import AssetRecord
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
 FAST_RECONNECT = {"backoff_initial_s": 0.05, "backoff_max_s": 0.3}
 

@@ -15,7 +15,7 @@ from core.jobs.model import JobDocument, JobState
 from core.media.limits import MediaLimits
 from core.settings import Settings
 from tests.ui.conftest import write_image
-from ui.viewer import AssetViewer
+from ui.viewer.viewer import AssetViewer
 
 
 @pytest.fixture

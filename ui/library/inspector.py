@@ -25,16 +25,16 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import create_worker, qdebounced
 
-from ui.categories import CategoryEditor
-from ui.files import copy_out, reveal_in_file_manager
-from ui.formatting import KIND_LABELS, exif_rows, human_size, metadata_rows
+from ui.common.files import copy_out, reveal_in_file_manager
+from ui.common.formatting import KIND_LABELS, exif_rows, human_size, metadata_rows
+from ui.library.categories import CategoryEditor
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from core.catalog.catalog import Catalog
     from core.catalog.records import AssetRecord
-    from ui.thumbnail_cache import ThumbnailCache
+    from ui.library.thumbnail_cache import ThumbnailCache
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The viewer's turntable page, behind one function so the player can be swapped in one place.
 
-``turntable_page`` plays the MP4 in the video player widget (``ui.player.VideoPlayer``, looping) when
+``turntable_page`` plays the MP4 in the video player widget (``ui.viewer.player.VideoPlayer``, looping) when
 this build has it; otherwise it shows the poster with a note and a button that opens the MP4 in the
 system's player.
 """
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def player_available() -> bool:
-    return importlib.util.find_spec("ui.player") is not None
+    return importlib.util.find_spec("ui.viewer.player") is not None
 
 
 def turntable_page(path: Path, poster: QImage | None, parent: QWidget) -> QWidget:
@@ -39,7 +39,7 @@ def turntable_page(path: Path, poster: QImage | None, parent: QWidget) -> QWidge
 
 def _player_page(path: Path, parent: QWidget) -> QWidget:
     from core.video.frames import VideoFrameSource
-    from ui.player import VideoPlayer
+    from ui.viewer.player import VideoPlayer
 
     player = VideoPlayer(parent)
     player.set_loop(True)  # a turntable is a loop: it plays round until the user stops it

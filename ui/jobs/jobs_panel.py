@@ -41,12 +41,12 @@ from PySide6.QtWidgets import (
 
 from core.jobs.model import JobDocument, JobState, StepStatus
 from core.pipeline import JOB_KINDS
-from ui import theme
-from ui.formatting import human_duration
+from ui.common import theme
+from ui.common.formatting import human_duration
 
 if TYPE_CHECKING:
     from core.catalog.catalog import Catalog
-    from ui.job_chart import JobDurationChart
+    from ui.jobs.job_chart import JobDurationChart
     from workers.job_controller import JobController
 
 log = logging.getLogger(__name__)
@@ -333,7 +333,7 @@ class JobsPanel(QWidget):
     def show_chart(self, visible: bool = True) -> None:
         """Show or hide the durations chart; it (and pyqtgraph) is built the first time it is shown."""
         if visible and self.chart is None:
-            from ui.job_chart import JobDurationChart
+            from ui.jobs.job_chart import JobDurationChart
 
             self.chart = JobDurationChart()
             self.chart.kind_changed.connect(lambda _kind: self._reload_chart())

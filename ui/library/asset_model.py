@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from core.catalog.catalog import Catalog
     from core.catalog.records import AssetRecord
-    from ui.thumbnail_cache import ThumbnailCache
+    from ui.library.thumbnail_cache import ThumbnailCache
 
 log = logging.getLogger(__name__)
 

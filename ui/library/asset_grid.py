@@ -24,14 +24,14 @@ from superqt.utils import qdebounced
 
 from core.catalog.records import AssetQuery
 from core.media.kinds import AssetKind
-from ui import theme
-from ui.asset_delegate import PADDING, AssetDelegate
-from ui.formatting import KIND_PLURALS
+from ui.common import theme
+from ui.common.formatting import KIND_PLURALS
+from ui.library.asset_delegate import PADDING, AssetDelegate
 
 if TYPE_CHECKING:
     from core.catalog.records import AssetRecord, SortOrder
-    from ui.asset_model import AssetListModel
-    from ui.filmstrip import FilmstripCache
+    from ui.library.asset_model import AssetListModel
+    from ui.library.filmstrip import FilmstripCache
 
 MIN_TILE, MAX_TILE, DEFAULT_TILE = 64, 512, 176
 SORTS: dict[str, SortOrder] = {"Name": "name", "Newest": "-created", "Largest": "-size"}

@@ -13,7 +13,7 @@ from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QFont, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from ui import theme
+from ui.common import theme
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -22,7 +22,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from ui import theme
+from ui.common import theme
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.jobs.model import JobState
-from ui import theme
-from ui.dialogs import IngestFailuresDialog
+from ui.common import theme
+from ui.common.dialogs import IngestFailuresDialog
 
 if TYPE_CHECKING:
     from core.catalog.catalog import Catalog

@@ -14,14 +14,14 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QS
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from ui import theme
-from ui.asset_model import AssetRole
-from ui.filmstrip import cell_rect, filmstrip_cell
-from ui.formatting import format_label, frame_range, human_duration, human_size, video_duration
+from ui.common import theme
+from ui.common.formatting import format_label, frame_range, human_duration, human_size, video_duration
+from ui.library.asset_model import AssetRole
+from ui.library.filmstrip import cell_rect, filmstrip_cell
 
 if TYPE_CHECKING:
     from core.catalog.records import AssetRecord
-    from ui.filmstrip import FilmstripCache
+    from ui.library.filmstrip import FilmstripCache
 
 PADDING = 6
 TEXT_HEIGHT = 38

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.media.kinds import AssetKind
-from ui import theme
-from ui.formatting import KIND_PLURALS
+from ui.common import theme
+from ui.common.formatting import KIND_PLURALS
 
 if TYPE_CHECKING:
     from core.catalog.catalog import Catalog

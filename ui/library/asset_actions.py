@@ -17,8 +17,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from core.jobs.scheduler import new_batch_id
-from core.pipeline import make_job
-from ui.files import reveal_in_file_manager
+from core.pipeline import can_run, make_job
+from ui.common.files import reveal_in_file_manager
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -29,13 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# job kind -> asset kinds it makes sense for (classify/enhance read the render or poster of the others)
-JOB_ASSET_KINDS: dict[str, tuple[str, ...]] = {
-    "render": ("geometry",),
-    "turntable": ("geometry",),
-    "classify": ("image", "geometry", "video"),
-    "enhance": ("image",),
-}
 # menu label -> job kind, in menu order
 JOB_ACTIONS: dict[str, str] = {
     "Re-render": "render",
@@ -49,10 +42,6 @@ JOB_NOUNS = {
     "classify": "classification",
     "enhance": "enhancement",
 }
-
-
-def can_run(job_kind: str, record: AssetRecord) -> bool:
-    return record.kind in JOB_ASSET_KINDS.get(job_kind, ())
 
 
 class AssetActions(QObject):

@@ -31,12 +31,12 @@ from PySide6.QtWidgets import (
 )
 
 from core.jobs.model import JobState
-from ui import theme
-from ui.asset_actions import can_run
-from ui.files import asset_files
-from ui.formatting import KIND_LABELS
-from ui.image_canvas import WHEEL_STEP, DecodeRelay, DecodeTask, ImageCanvas, decode_to_qimage
-from ui.turntable import turntable_page
+from core.pipeline import can_run
+from ui.common import theme
+from ui.common.files import asset_files
+from ui.common.formatting import KIND_LABELS
+from ui.viewer.image_canvas import WHEEL_STEP, DecodeRelay, DecodeTask, ImageCanvas, decode_to_qimage
+from ui.viewer.turntable import turntable_page
 
 if TYPE_CHECKING:
     from collections.abc import Callable

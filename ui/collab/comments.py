@@ -30,14 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.annotation import has_strokes
+from ui.collab.annotation import has_strokes
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from core.catalog.records import AssetRecord
     from core.sync.local_store import CommentView
-    from ui.annotation import AnnotationOverlay
+    from ui.collab.annotation import AnnotationOverlay
     from workers.sync_bridge import SyncBridge
 
 log = logging.getLogger(__name__)

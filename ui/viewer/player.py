@@ -10,7 +10,7 @@ Embedding (e.g. as a viewer page)::
 Keys (while the player has focus; it claims them over window shortcuts): Space play/pause,
 Left/Right and ,/. step one frame, Home/End first/last frame, L loop.
 
-Threads: a :class:`~ui.player_decoder.DecodeThread` (a QThread) owns the clip's
+Threads: a :class:`~ui.viewer.player_decoder.DecodeThread` (a QThread) owns the clip's
 :class:`~core.video.frames.FrameSource` (made by ``source_factory`` on that thread) and hands finished
 QImages to the UI thread through queued signals; the UI never decodes. Timing comes from a
 :class:`~core.video.clock.PlaybackClock` on the monotonic clock: each frame has a due time, the
@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 
 from core.video.clock import PlaybackClock
 from core.video.timecode import frame_to_timecode
-from ui.player_decoder import (
+from ui.viewer.player_decoder import (
     ClipInfo,
     DecodeThread,
     PlayRequest,
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
     from core.catalog.records import AssetRecord
     from core.media.limits import MediaLimits
-    from ui.player_decoder import SourceFactory
+    from ui.viewer.player_decoder import SourceFactory
 
 log = logging.getLogger(__name__)
 
@@ -540,7 +540,7 @@ def player_page_factory(limits: MediaLimits | None = None) -> Callable[[AssetRec
 
     def make_page(record: AssetRecord, parent: QWidget) -> VideoPlayer:
         from core.video.frames import open_frame_source
-        from ui.files import asset_files
+        from ui.common.files import asset_files
 
         frames = tuple(asset_files(record)) if record.is_sequence else ()
         fps = record.metadata.get("fps") if record.is_sequence else None

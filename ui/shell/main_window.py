@@ -35,24 +35,24 @@ from PySide6.QtWidgets import (
 from superqt.utils import create_worker, qthrottled
 
 from core.media.limits import MediaLimits
-from ui import theme
-from ui.asset_actions import AssetActions, submitted_message
-from ui.asset_grid import AssetGrid
-from ui.asset_model import AssetListModel
-from ui.device_status import DeviceStatus
-from ui.dialogs import IngestFailuresDialog, ProjectDialog, delete_assets_dialog, delete_project_dialog
-from ui.drop import DropRouter
-from ui.files import remove_library_copies
-from ui.filmstrip import FilmstripCache
-from ui.inspector import Inspector
-from ui.jobs_panel import JobsPanel
-from ui.menus import build_menus
-from ui.notifications import NotificationCentre
-from ui.player import player_page_factory
-from ui.sidebar import Collection, Sidebar
-from ui.thumbnail_cache import ThumbnailCache
-from ui.viewer import AssetViewer
-from ui.window_state import restore_splitters, restore_window_state, save_window_state
+from ui.common import theme
+from ui.common.dialogs import IngestFailuresDialog, ProjectDialog, delete_assets_dialog, delete_project_dialog
+from ui.common.files import remove_library_copies
+from ui.jobs.jobs_panel import JobsPanel
+from ui.library.asset_actions import AssetActions, submitted_message
+from ui.library.asset_grid import AssetGrid
+from ui.library.asset_model import AssetListModel
+from ui.library.filmstrip import FilmstripCache
+from ui.library.inspector import Inspector
+from ui.library.sidebar import Collection, Sidebar
+from ui.library.thumbnail_cache import ThumbnailCache
+from ui.shell.device_status import DeviceStatus
+from ui.shell.drop import DropRouter
+from ui.shell.menus import build_menus
+from ui.shell.notifications import NotificationCentre
+from ui.shell.window_state import restore_splitters, restore_window_state, save_window_state
+from ui.viewer.player import player_page_factory
+from ui.viewer.viewer import AssetViewer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -64,8 +64,8 @@ if TYPE_CHECKING:
     from core.notify import BatchSummary
     from core.paths import AppPaths
     from core.settings import Settings
-    from ui.notifications import Notifier
-    from ui.preferences import PreferencesDialog
+    from ui.preferences.preferences import PreferencesDialog
+    from ui.shell.notifications import Notifier
     from workers.ingest_controller import IngestController
     from workers.job_controller import JobController
 
@@ -540,7 +540,7 @@ class MainWindow(QMainWindow):
 
     def open_preferences(self) -> PreferencesDialog:
         """Edit ▸ Preferences…: one dialog at a time; it updates ``self.settings`` in place on Apply."""
-        from ui.preferences import PreferencesDialog
+        from ui.preferences.preferences import PreferencesDialog
 
         if self._preferences is not None and self._preferences.isVisible():
             self._preferences.raise_()

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.jobs.model import JobDocument, JobState
-from ui import theme
+from ui.common import theme
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -24,15 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.annotation import AnnotationOverlay, AnnotationToolbar
-from ui.comments import CommentsPanel, thumbnail_b64
-from ui.tasks import TasksPanel
+from ui.collab.annotation import AnnotationOverlay, AnnotationToolbar
+from ui.collab.comments import CommentsPanel, thumbnail_b64
+from ui.collab.tasks import TasksPanel
 from workers.sync_bridge import describe_status
 
 if TYPE_CHECKING:
     from core.catalog.records import AssetRecord, ProjectRecord
     from core.sync.local_store import CommentView
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
     from workers.sync_bridge import SignInFailure, SignInOutcome, SyncBridge
 
 log = logging.getLogger(__name__)

@@ -41,8 +41,8 @@ from PySide6.QtWidgets import (
 from superqt.utils import create_worker, qdebounced
 
 from core.settings import Settings, env_overrides, save_settings
-from ui import theme
-from ui.preferences_fields import (
+from ui.common import theme
+from ui.preferences.preferences_fields import (
     NOTIFY_KINDS,
     NOTIFY_MODES,
     RESTART_FIELDS,
