@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp-bootstrap
 
-.PHONY: run test setup lint typecheck contracts test-core test-app bench clean
+.PHONY: run test setup lint typecheck contracts test-core test-app test-faults bench clean
 
 run: setup
 	bash installers/launch.sh $(VENV) $(ARGS)
@@ -21,7 +21,7 @@ lint:
 	$(BIN)/ruff format --check .
 
 typecheck:
-	$(BIN)/mypy core server workers
+	$(BIN)/mypy core server workers ui app
 
 contracts:
 	$(BIN)/lint-imports
@@ -32,6 +32,11 @@ test-core:
 
 test-app:
 	$(BIN)/python -m pytest --ignore=tests/core tests
+
+# Hostile files and several real processes on one data dir (also part of test-app). They drive only
+# the CLI and core/, so they run with Qt blocked as well.
+test-faults:
+	STRATOPIPE_BLOCK_QT=1 $(BIN)/python -m pytest -p no:pytest-qt tests/faults
 
 bench: setup
 	$(BIN)/python bench/run_all.py

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.runtime import HeadlessLanes, headless_scheduler
-from core.jobs.model import JobDocument, JobState
+from core.jobs.model import JobDocument, JobState, Lane
 from core.jobs.runner import run_job
 from core.jobs.steps import AssetRef, CancelToken, StepContext
 from core.lane_resources import LaneResources
+from core.media.kinds import AssetKind
 
 if TYPE_CHECKING:
     import argparse
@@ -43,6 +44,9 @@ def add_parsers(commands: Any) -> None:
     classify.add_argument("--json", action="store_true")
     enhance = commands.add_parser("enhance", help="make enhanced previews (the original is never changed)")
     enhance.add_argument("inputs", nargs="+", help="asset ids or image files")
+    enhance.add_argument(
+        "--scale", type=int, choices=(2, 4), default=2, help="upscale factor (x4 is far slower on a CPU)"
+    )
     enhance.add_argument("--json", action="store_true")
 
 
@@ -60,7 +64,7 @@ def _steps_for(command: str, args: argparse.Namespace) -> list[tuple[str, list[s
         return jobs
     if command == "classify":
         return [("classify", ["classify", "focus_crop"], {"no_follow_up": True})]
-    return [("enhance", ["enhance"], {"no_follow_up": True})]
+    return [("enhance", ["enhance"], {"scale": args.scale, "no_follow_up": True})]
 
 
 def _resolve(runtime: Runtime, raw: str) -> tuple[AssetRef, bool]:
@@ -91,7 +95,7 @@ def run_media_command(runtime: Runtime, command: str, args: argparse.Namespace) 
     lanes = HeadlessLanes(1)
     scheduler = headless_scheduler(runtime, lanes, resources=resources)
     cancel.on_cancel(scheduler.cancel_all)
-    lane = "render" if command == "render" else "inference"
+    lane = Lane.RENDER if command == "render" else Lane.INFERENCE
     results: list[dict[str, Any]] = []
     started = time.perf_counter()
     try:
@@ -136,7 +140,7 @@ def _run_input(
         return item
     item["asset_id"] = asset.id if in_catalog else None
     item["kind"] = asset.kind
-    if command == "render" and asset.kind != "geometry":
+    if command == "render" and asset.kind != AssetKind.GEOMETRY:
         item["error"] = f"{asset.path.name} is {asset.kind}, not a 3D model"
         return item
     for kind, steps, params in _steps_for(command, args):

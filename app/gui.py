@@ -1,19 +1,39 @@
-"""The desktop app's start-up: each step logged with its time, dependencies built here and passed in."""
+"""The desktop app's start-up and shutdown: each step logged with its time, dependencies built here and
+passed in, and one shutdown path whether the user closed the window, chose Quit, or sent Ctrl+C/SIGTERM.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.logging_setup import configure_app_logging
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from PySide6.QtCore import QMessageLogContext, QtMsgType
+
+    from app.runtime import Runtime
+    from core.lane_resources import LaneResources
+    from ui.shell.main_window import MainWindow
+    from workers.background import BackgroundWork
+    from workers.ingest_controller import IngestController
+    from workers.job_controller import JobController
+    from workers.lanes import Lanes
+    from workers.sync_bridge import SyncBridge
 
 log = logging.getLogger("app.startup")
 
 QUIT_AFTER_SHOWN_ENV = "STRATOPIPE_QUIT_AFTER_SHOWN"
+# How long quitting waits for background work (a decode, a probe) before it goes on without it.
+BACKGROUND_QUIT_TIMEOUT_MS = 5000
 
 
 class StartupClock:
@@ -48,15 +68,10 @@ def _route_qt_messages() -> None:
         QtMsgType.QtFatalMsg: logging.CRITICAL,
     }
 
-    def handler(mode: Any, context: Any, message: str) -> None:
+    def handler(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
         qt_log.log(levels.get(mode, logging.WARNING), "%s", message)
 
     qInstallMessageHandler(handler)
-
-
-def _preload_modules() -> None:
-    import app.runtime  # noqa: F401
-    import ui.shell.main_window  # noqa: F401
 
 
 def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
@@ -71,12 +86,21 @@ def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from app.lifecycle import CrashReporter, QuitSignals
+
+    crashes = CrashReporter(paths.log_dir, log_file)
     _route_qt_messages()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("StratoPipe")
     app.setOrganizationName("StratoPipe")
     app.setQuitOnLastWindowClosed(True)
+
+    def quit_on_signal(number: int) -> None:
+        log.info("%s received: quitting", signal.Signals(number).name)
+        app.quit()
+
+    quit_signals = QuitSignals(quit_on_signal)
     clock.step("QApplication")
 
     from ui.common.theme import apply_theme
@@ -92,16 +116,17 @@ def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
     runtime = open_runtime(str(paths.data_dir) if data_dir else None)
     clock.step("catalog (migrations)")
 
-    window, shutdown = build_window(runtime)
+    desktop = build_desktop(runtime)
+    window = desktop.window
     clock.step("main window built")
     window.show()
     clock.step("window shown")
     log.info("Window shown %.0f ms after launch", clock.total_ms)
 
     def after_first_paint() -> None:
-        window.start_sync()
+        desktop.start_sync()
         window.device_status.start()
-        recovered = window.jobs.scheduler.recover()
+        recovered = desktop.jobs.scheduler.recover()
         if recovered:
             log.info("Re-queued %d job(s) interrupted last time", len(recovered))
         if initial_paths:
@@ -116,71 +141,103 @@ def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
             app.quit()
 
         QTimer.singleShot(0, note_and_quit)
-    app.aboutToQuit.connect(shutdown)
+    app.aboutToQuit.connect(desktop.shutdown)
     status = int(app.exec())
     # Destroy widgets while the QApplication still exists: left to interpreter shutdown, Qt would
     # call Python event filters on half-destroyed widgets and crash on exit.
-    drops = getattr(window, "drops", None)
-    if drops is not None:
-        app.removeEventFilter(drops)
     import shiboken6
 
     shiboken6.delete(window)
     collector.stop()
+    quit_signals.uninstall()
+    crashes.uninstall()
+    log.info("StratoPipe shut down (exit status %d)", status)
     return status
 
 
-def build_window(runtime: Any) -> tuple[Any, Any]:
-    """The main window and everything behind it. Also used by tests and screenshot scripts."""
+@dataclass
+class Desktop:
+    """The main window and everything behind it, and the one way to close them all."""
+
+    runtime: Runtime
+    window: MainWindow
+    background: BackgroundWork
+    lanes: Lanes
+    resources: LaneResources
+    jobs: JobController
+    ingest: IngestController
+    sync: SyncBridge | None = None
+
+    def start_sync(self) -> None:
+        """After the first frame: sync is a network feature, the window must not wait for it."""
+        self.sync = build_sync(self.runtime, self.window, self.background)
+        self.window.layout_memory.restore()  # puts the Tasks dock back where the artist left it
+
+    def shutdown(self) -> None:
+        """At quit, in dependency order: the window saves its state and flushes notes and
+        notifications (its closeEvent), running work is asked to stop and awaited, the sync client
+        closes, the lanes stop and the catalog writer drains, and only then the catalog closes."""
+        log.info("Shutting down")
+        sync = self.sync
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("close the window", self._close_window),
+            ("cancel ingest", self.ingest.cancel),
+            ("await background work", lambda: self.background.quit_and_wait(BACKGROUND_QUIT_TIMEOUT_MS)),
+            ("close sync", sync.close if sync is not None else lambda: None),
+            ("stop jobs", self.jobs.shutdown),
+            ("stop lanes and drain catalog writes", self.lanes.shutdown),
+            ("close lane resources", self.resources.close),
+            ("close the catalog", self.runtime.close),
+        ]
+        for name, step in steps:
+            try:
+                step()
+            except Exception:  # one broken step must not keep the rest from closing
+                log.exception("Shutdown: could not %s; going on", name)
+
+    def _close_window(self) -> None:
+        if self.window.isVisible():  # Ctrl+C or SIGTERM quit without closing the window
+            self.window.close()
+
+
+def build_desktop(runtime: Runtime) -> Desktop:
+    """The main window and everything behind it, wired as the app runs them."""
     from core.lane_resources import LaneResources
     from ui.shell.main_window import MainWindow
     from ui.shell.notifications import Notifier, SystemTrayPresenter
-    from ui.shell.window_state import restore_window_state
+    from workers.background import BackgroundWork
     from workers.ingest_controller import IngestController
     from workers.job_controller import JobController
     from workers.lanes import Lanes
 
+    background = BackgroundWork()
     lanes = Lanes.create(runtime.settings.media_threads)
     resources = LaneResources(runtime.paths, runtime.settings)
     jobs = JobController(
         runtime.catalog, runtime.registry, runtime.paths, runtime.settings, lanes, resources.params
     )
-    ingest = IngestController(runtime.catalog, runtime.paths, runtime.limits, lanes, jobs, runtime.registry)
+    ingest = IngestController(
+        runtime.catalog, runtime.paths, runtime.limits, lanes, jobs, runtime.registry, background
+    )
     notifier = Notifier(runtime.catalog, runtime.settings, SystemTrayPresenter.create())
-    window = MainWindow(runtime.catalog, runtime.settings, runtime.paths, jobs, ingest, notifier)
-    sync: list[Any] = []
-
-    def start_sync() -> None:
-        """After the first frame: sync is a network feature, the window must not wait for it."""
-        sync.append(build_sync(runtime, window))
-        restore_window_state(window)  # puts the Tasks dock back where the artist left it
-
-    window.start_sync = start_sync
-
-    def shutdown() -> None:
-        log.info("Shutting down")
-        for bridge in sync:
-            bridge.close()
-        notifier.flush()
-        ingest.cancel()
-        jobs.shutdown()
-        lanes.shutdown()
-        resources.close()
-        runtime.close()
-
-    return window, shutdown
+    window = MainWindow(
+        runtime.catalog, runtime.settings, runtime.paths, jobs, ingest, notifier, background=background
+    )
+    return Desktop(runtime, window, background, lanes, resources, jobs, ingest)
 
 
-def build_sync(runtime: Any, window: Any) -> Any:
+def build_sync(runtime: Runtime, window: MainWindow, background: BackgroundWork) -> SyncBridge:
     """Comments and tasks: the sync bridge (its client starts when a stored sign-in exists) and its UI."""
     from core.sync.credentials import TokenStore
     from core.sync.local_store import LocalStore
-    from ui.collab.login import SyncUi
+    from ui.shell.sync_wiring import SyncUi
     from workers.sync_bridge import SyncBridge
 
     store = LocalStore(runtime.paths.catalog_file)
-    bridge = SyncBridge(store, TokenStore(), runtime.settings, runtime.paths.settings_file, parent=window)
-    window.sync_ui = SyncUi(window, bridge)
+    bridge = SyncBridge(
+        store, TokenStore(), runtime.settings, background, runtime.paths.settings_file, parent=window
+    )
+    window.attach_sync(SyncUi(window, bridge).open_login)
     if not bridge.start_from_settings():
         log.info("Sync not started: no server or no stored sign-in (File > Sign in...)")
     return bridge

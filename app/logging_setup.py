@@ -1,7 +1,7 @@
 """Logging for both programs' client side: a rotating file in the log dir and a ring buffer.
 
-The ring buffer keeps the last lines in memory for the crash/report dialog; Qt's own messages are routed
-into logging by app.gui so nothing goes to a stray stderr.
+The ring buffer keeps the last lines in memory for the error box's details (``app.lifecycle``); Qt's
+own messages are routed into logging by app.gui so nothing goes to a stray stderr.
 """
 
 from __future__ import annotations

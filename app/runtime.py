@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from core.catalog.catalog import Catalog
+from core.jobs.model import Lane
 from core.jobs.scheduler import JobScheduler, SchedulerListener
 from core.media.limits import MediaLimits
 from core.paths import AppPaths
@@ -63,12 +64,14 @@ class HeadlessLanes:
         self.inference = ThreadPoolExecutor(INFERENCE_JOBS_IN_FLIGHT, thread_name_prefix="inference")
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="catalog-writer")
 
-    def by_name(self) -> dict[str, Executor]:
-        return {"media": self.media, "render": self.render, "inference": self.inference}
+    def by_name(self) -> dict[Lane, Executor]:
+        return {Lane.MEDIA: self.media, Lane.RENDER: self.render, Lane.INFERENCE: self.inference}
 
     def shutdown(self) -> None:
-        for pool in (self.media, self.render, self.inference, self.writer):
+        """As the app's lanes: work lanes stop first, then the writer drains their catalog writes."""
+        for pool in (self.media, self.render, self.inference):
             pool.shutdown(wait=True, cancel_futures=True)
+        self.writer.shutdown(wait=True)
 
 
 def headless_scheduler(
@@ -78,8 +81,9 @@ def headless_scheduler(
     resources: LaneResources | None = None,
 ) -> JobScheduler:
     """A scheduler over thread-pool lanes; with ``resources``, renders reuse one warm child process
-    and classification is batched, as in the app."""
-    return JobScheduler(
+    and classification is batched, as in the app. Like the app at start, it first takes over the jobs
+    an interrupted process left behind (a killed ``stratopipe ingest``)."""
+    scheduler = JobScheduler(
         runtime.catalog,
         runtime.registry,
         runtime.paths,
@@ -89,3 +93,5 @@ def headless_scheduler(
         listener=listener,
         lane_params=resources.params if resources is not None else None,
     )
+    scheduler.recover()
+    return scheduler

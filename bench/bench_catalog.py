@@ -67,22 +67,33 @@ def build(data_dir: Path, count: int) -> float:
 
 def time_queries(data_dir: Path) -> dict[str, float]:
     from core.catalog.catalog import Catalog
-    from core.catalog.records import AssetQuery
+    from core.catalog.records import AssetQuery, SortKey
 
     catalog = Catalog(data_dir / "catalog.sqlite3")
     project = catalog.project_by_name("Bench")
     assert project is not None
     pid = project.id
+    relevance = SortKey.RELEVANCE  # the grid's order while searching
     queries = {
         "first page, by name": AssetQuery(project_id=pid),
-        "first page, newest": AssetQuery(project_id=pid, sort="-created"),
-        "first page, largest": AssetQuery(project_id=pid, sort="-size"),
+        "first page, newest": AssetQuery(project_id=pid, sort=SortKey.CREATED, descending=True),
+        "first page, largest": AssetQuery(project_id=pid, sort=SortKey.SIZE, descending=True),
+        "first page, by kind": AssetQuery(project_id=pid, sort=SortKey.KIND),
         "filter kind=video": AssetQuery(project_id=pid, kind="video"),
         "filter tag=approved": AssetQuery(project_id=pid, tag="approved"),
-        "search common word 'robot'": AssetQuery(project_id=pid, search="robot"),
-        "search prefix 'rob'": AssetQuery(project_id=pid, search="rob"),
-        "search rare '0424242'": AssetQuery(project_id=pid, search="0424242"),
-        "search two words 'sky 04'": AssetQuery(project_id=pid, search="sky 04"),
+        "search common word 'robot'": AssetQuery(project_id=pid, search="robot", sort=relevance),
+        "search prefix 'rob'": AssetQuery(project_id=pid, search="rob", sort=relevance),
+        "search rare '0424242'": AssetQuery(project_id=pid, search="0424242", sort=relevance),
+        "search two words 'sky 04'": AssetQuery(project_id=pid, search="sky 04", sort=relevance),
+        "substring 'obo' (in 10%)": AssetQuery(project_id=pid, search="obo", sort=relevance),
+        "substring '2424' (rare)": AssetQuery(project_id=pid, search="2424", sort=relevance),
+        "substring 'ssi' (no match)": AssetQuery(project_id=pid, search="ssi", sort=relevance),
+        "search 'robot' by newest": AssetQuery(
+            project_id=pid, search="robot", sort=SortKey.CREATED, descending=True
+        ),
+        "search 'robot' by name": AssetQuery(project_id=pid, search="robot", sort=SortKey.NAME),
+        "search 'robot' by kind": AssetQuery(project_id=pid, search="robot", sort=SortKey.KIND),
+        "search '0424242' by name": AssetQuery(project_id=pid, search="0424242", sort=SortKey.NAME),
     }
     results: dict[str, float] = {}
     for label, query in queries.items():
@@ -113,29 +124,32 @@ def time_first_paint(data_dir: Path) -> float:
     from PySide6.QtWidgets import QApplication
 
     from core.catalog.catalog import Catalog
-    from core.catalog.records import AssetQuery
+    from core.catalog.records import AssetQuery, SortKey
     from ui.library.asset_grid import AssetGrid
     from ui.library.asset_model import AssetListModel
     from ui.library.thumbnail_cache import ThumbnailCache
+    from workers.background import BackgroundWork
 
     app = QApplication.instance() or QApplication([])
     catalog = Catalog(data_dir / "catalog.sqlite3")
     project = catalog.project_by_name("Bench")
     assert project is not None
-    model = AssetListModel(catalog, ThumbnailCache())
+    background = BackgroundWork()
+    model = AssetListModel(catalog, ThumbnailCache(background))
     grid = AssetGrid(model)
     grid.resize(1200, 800)
     grid.show()
     app.processEvents()
     samples = []
-    for sort in ("name", "-created", "name"):
+    for sort, descending in ((SortKey.NAME, False), (SortKey.CREATED, True), (SortKey.NAME, False)):
         started = time.perf_counter()
-        model.set_query(AssetQuery(project_id=project.id, sort=sort))  # type: ignore[arg-type]
+        model.set_query(AssetQuery(project_id=project.id, sort=sort, descending=descending))
         grid.grab()  # forces layout and a full paint of the visible tiles
         samples.append(time.perf_counter() - started)
     grid.close()
     import shiboken6
 
+    background.quit_and_wait()
     shiboken6.delete(grid)  # while the QApplication exists: Qt must not tear widgets down at exit
     catalog.close()
     return statistics.median(samples) * 1000
@@ -184,11 +198,11 @@ def main() -> int:
         return 0
     print(f"Catalog with {args.assets:,} assets (built in {build_s:.0f} s this run)")
     for label, ms in report["queries_ms"].items():
-        print(f"  {label:<32} {ms:8.2f} ms   {'OK' if ms < 50 else 'OVER 50 ms'}")
+        print(f"  {label:<34} {ms:8.2f} ms   {'OK' if ms < 50 else 'OVER 50 ms'}")
     paint = report["grid_first_paint_ms"]
     shown = report["window_shown_ms"]
-    print(f"  {'grid first paint':<32} {paint:8.1f} ms   {'OK' if paint < 1000 else 'OVER 1 s'}")
-    print(f"  {'window shown after launch':<32} {shown:8.1f} ms   {'OK' if shown < 1500 else 'OVER 1.5 s'}")
+    print(f"  {'grid first paint':<34} {paint:8.1f} ms   {'OK' if paint < 1000 else 'OVER 1 s'}")
+    print(f"  {'window shown after launch':<34} {shown:8.1f} ms   {'OK' if shown < 1500 else 'OVER 1.5 s'}")
     return 0
 
 

@@ -24,6 +24,7 @@ FULL = [
     ["bench_ai.py"],
     ["bench_sync.py", "--seconds", "3"],
     ["bench_catalog.py", "--assets", "1000000"],
+    ["bench_ingest_memory.py"],
 ]
 QUICK = [
     ["bench_thumbnails.py", "--count", "40", "--videos", "4", "--rounds", "1"],
@@ -32,6 +33,7 @@ QUICK = [
     ["bench_ai.py", "--images", "16"],
     ["bench_sync.py", "--seconds", "1"],
     ["bench_catalog.py", "--assets", "100000"],
+    ["bench_ingest_memory.py", "--obj-triangles", "500000"],
 ]
 
 

@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -110,7 +111,12 @@ class ExaminedFile:
 def scan_paths(
     paths: Iterable[Path], cancel: CancelToken | None = None
 ) -> tuple[list[IngestCandidate], list[IngestFailure]]:
-    """Expand files and folders into candidates. Folders recurse; each real folder is visited once."""
+    """Expand files and folders into candidates. Folders recurse; each real folder is visited once.
+
+    Whatever is not cataloged is said so, one failure per entry: names that are not valid UTF-8 (the
+    catalog stores text), pipes, devices and sockets (reading one blocks or never ends), broken links,
+    and links to folders outside the folder that was dropped (following one would ingest its parent).
+    """
     files: list[Path] = []
     failures: list[IngestFailure] = []
     visited_dirs: set[tuple[int, int]] = set()
@@ -118,18 +124,64 @@ def scan_paths(
         path = Path(raw).expanduser()
         if cancel is not None and cancel.cancelled:
             break
-        if not path.exists():
-            failures.append(IngestFailure(str(path), f"{path.name or path} does not exist"))
+        refusal = _refusal(path)
+        if refusal is not None:
+            failures.append(refusal)
         elif path.is_dir():
             _walk(path, files, failures, visited_dirs, cancel)
-        elif path.is_file():
-            files.append(path)
         else:
-            failures.append(IngestFailure(str(path), f"{path.name} is not a regular file"))
+            files.append(path)
     sequences, singles = group_sequences(files)
     candidates = [IngestCandidate(s.paths[0], s) for s in sequences]
     candidates.extend(IngestCandidate(p) for p in singles)
     return candidates, failures
+
+
+def readable_path(path: Path | str) -> str:
+    """A path as text the catalog, logs and a terminal can hold: bytes that are not UTF-8 are shown
+    as ``\\xNN`` escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _refusal(path: Path, root: str | None = None) -> IngestFailure | None:
+    """Why ``path`` (inside the dropped folder ``root``, if any) is not scanned, or None."""
+    shown = readable_path(path)
+    name = readable_path(path.name or str(path))
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return IngestFailure(
+            shown, f"{name}: the name is not valid UTF-8 text, so it cannot be cataloged; rename it"
+        )
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            return IngestFailure(shown, f"{name} is a broken link (its target does not exist); skipped")
+        return IngestFailure(shown, f"{name} does not exist")
+    except OSError as exc:
+        return IngestFailure(shown, f"Cannot read {name}: {exc.strerror or exc}")
+    if stat.S_ISDIR(info.st_mode):
+        if root is not None and path.is_symlink():
+            target = os.path.realpath(path)
+            if os.path.commonpath([root, target]) != root:
+                return IngestFailure(
+                    shown, f"{name} links to a folder outside the dropped folder ({target}); not followed"
+                )
+        return None
+    if stat.S_ISREG(info.st_mode):
+        return None
+    return IngestFailure(shown, f"{name} is {_special_file_kind(info.st_mode)}, not a regular file; skipped")
+
+
+def _special_file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
 
 
 def _walk(
@@ -139,6 +191,7 @@ def _walk(
     visited: set[tuple[int, int]],
     cancel: CancelToken | None,
 ) -> None:
+    real_root = os.path.realpath(root)
     stack = [root]
     while stack:
         if cancel is not None and cancel.cancelled:
@@ -147,7 +200,9 @@ def _walk(
         try:
             info = directory.stat()
         except OSError as exc:
-            failures.append(IngestFailure(str(directory), f"Cannot open folder: {exc.strerror or exc}"))
+            failures.append(
+                IngestFailure(readable_path(directory), f"Cannot open folder: {exc.strerror or exc}")
+            )
             continue
         identity = (info.st_dev, info.st_ino)
         if identity in visited:
@@ -156,20 +211,22 @@ def _walk(
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
-            failures.append(IngestFailure(str(directory), f"Cannot list folder: {exc.strerror or exc}"))
+            failures.append(
+                IngestFailure(readable_path(directory), f"Cannot list folder: {exc.strerror or exc}")
+            )
             continue
         subdirs: list[Path] = []
         for entry in entries:
             path = Path(entry.path)
             if is_hidden_or_system(path):
                 continue
-            try:
-                if entry.is_dir():
-                    subdirs.append(path)
-                elif entry.is_file():
-                    files.append(path)
-            except OSError as exc:
-                failures.append(IngestFailure(str(path), f"Cannot read: {exc.strerror or exc}"))
+            refusal = _refusal(path, real_root)
+            if refusal is not None:
+                failures.append(refusal)
+            elif path.is_dir():
+                subdirs.append(path)
+            else:
+                files.append(path)
         stack.extend(reversed(subdirs))
 
 
@@ -306,6 +363,13 @@ class Ingestor:
         report.duplicates.extend(
             (item.candidate.display_path, inserted.get(item.content_hash, -1)) for item in same_content
         )
+        # Registered by another process between our look-up and our insert: its asset, its jobs.
+        raced = [r.content_hash for r in rows if r.content_hash not in inserted]
+        if raced:
+            winners = self._catalog.existing_hashes(project_id, raced)
+            report.duplicates.extend(
+                (fresh[digest].candidate.display_path, winners.get(digest, -1)) for digest in raced
+            )
         ids = tuple(inserted[r.content_hash] for r in rows if r.content_hash in inserted)
         report.added.extend(ids)
         return ids
@@ -335,7 +399,7 @@ class Ingestor:
             project_id=project_id,
             name=sequence.display_name if sequence is not None else candidate.path.name,
             path=str(path),
-            kind=str(item.kind),
+            kind=item.kind,
             content_hash=item.content_hash,
             size_bytes=item.size_bytes,
             metadata=metadata,

@@ -10,6 +10,8 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
+from core.jobs.model import Lane
+
 if TYPE_CHECKING:
     from core.paths import AppPaths
     from core.settings import Settings
@@ -27,10 +29,10 @@ class LaneResources:
         self._inference_engine: Any = None
         self._classify_batcher: Any = None
 
-    def params(self, lane: str) -> dict[str, Any]:
-        if lane == "render":
+    def params(self, lane: Lane) -> dict[str, Any]:
+        if lane == Lane.RENDER:
             return {"render_service": self._render()}
-        if lane == "inference":
+        if lane == Lane.INFERENCE:
             engine, batcher = self._inference()
             return {"inference_engine": engine, "classify_batcher": batcher}
         return {}
@@ -92,9 +94,11 @@ class LaneResources:
         with self._lock:
             service, self._render_service = self._render_service, None
             batcher, self._classify_batcher = self._classify_batcher, None
-            self._inference_engine = None
+            engine, self._inference_engine = self._inference_engine, None
         if batcher is not None:
             batcher.close()
+        if engine is not None:
+            engine.close()  # its warm upscaler child processes
         if service is not None:
             try:
                 service.close()

@@ -9,9 +9,33 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from core.jobs.model import JobDocument, JobState
+
+
+class NotificationKind(StrEnum):
+    """What a notification is about; each kind has its own preference (``Settings.notify_<kind>``)."""
+
+    INGEST = "ingest"
+    RENDER = "render"
+    MENTION = "mention"
+    TASK_ASSIGNED = "task_assigned"
+    COMMENT = "comment"
+
+
+# Batch kinds (an ingest, or a job kind) -> the notification kind whose preference governs them.
+_BATCH_NOTIFICATION_KINDS = {
+    "ingest": NotificationKind.INGEST,
+    "thumbnail": NotificationKind.INGEST,
+}
+
+
+def notification_kind_of_batch(batch_kind: str) -> NotificationKind:
+    """Thumbnails finish an ingest; renders, turntables and AI jobs are all "renders and AI jobs"."""
+    return _BATCH_NOTIFICATION_KINDS.get(batch_kind, NotificationKind.RENDER)
+
 
 # Background analysis that follows an ingest: its batches notify only when something failed.
 QUIET_KINDS = frozenset({"classify", "video"})

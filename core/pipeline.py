@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from core.jobs.model import JobDocument, JobState, StepStatus
+from core.jobs.model import JobDocument, JobState, Lane, StepStatus
 from core.jobs.steps import Progress, StepContext, StepFunction, StepRegistry
+from core.media.kinds import AssetKind
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -35,26 +37,39 @@ STEP_SOURCES: dict[str, tuple[str, str]] = {
     "scene_cuts": ("core.video.steps", "scene_cuts_step"),
 }
 
+
+class JobKind(StrEnum):
+    THUMBNAIL = "thumbnail"
+    RENDER = "render"
+    TURNTABLE = "turntable"
+    CLASSIFY = "classify"
+    ENHANCE = "enhance"
+    VIDEO = "video"
+
+
 # job kind -> (lane, steps)
-JOB_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "thumbnail": ("media", ("thumbnail",)),
-    "render": ("render", ("render_thumbnail", "render_preview")),
-    "turntable": ("render", ("render_turntable",)),
-    "classify": ("inference", ("classify", "focus_crop")),
-    "enhance": ("inference", ("enhance",)),
-    "video": ("media", ("filmstrip", "scene_cuts")),
+JOB_KINDS: dict[JobKind, tuple[Lane, tuple[str, ...]]] = {
+    JobKind.THUMBNAIL: (Lane.MEDIA, ("thumbnail",)),
+    JobKind.RENDER: (Lane.RENDER, ("render_thumbnail", "render_preview")),
+    JobKind.TURNTABLE: (Lane.RENDER, ("render_turntable",)),
+    JobKind.CLASSIFY: (Lane.INFERENCE, ("classify", "focus_crop")),
+    JobKind.ENHANCE: (Lane.INFERENCE, ("enhance",)),
+    JobKind.VIDEO: (Lane.MEDIA, ("filmstrip", "scene_cuts")),
 }
 
 # job kind -> asset kinds it makes sense for (classify/enhance read the render or poster of the others)
-JOB_ASSET_KINDS: dict[str, tuple[str, ...]] = {
-    "render": ("geometry",),
-    "turntable": ("geometry",),
-    "classify": ("image", "geometry", "video"),
-    "enhance": ("image",),
+JOB_ASSET_KINDS: dict[JobKind, tuple[AssetKind, ...]] = {
+    JobKind.RENDER: (AssetKind.GEOMETRY,),
+    JobKind.TURNTABLE: (AssetKind.GEOMETRY,),
+    JobKind.CLASSIFY: (AssetKind.IMAGE, AssetKind.GEOMETRY, AssetKind.VIDEO),
+    JobKind.ENHANCE: (AssetKind.IMAGE,),
 }
 
+# What a classify job leaves in the asset's metadata besides its tags.
+CLASSIFICATION_RECORD = ("path", "model", "device", "subject_model", "hidden")
 
-def can_run(job_kind: str, record: AssetRecord) -> bool:
+
+def can_run(job_kind: JobKind, record: AssetRecord) -> bool:
     """Whether a user may ask for ``job_kind`` on ``record`` (menus grey out the rest)."""
     return record.kind in JOB_ASSET_KINDS.get(job_kind, ())
 
@@ -79,12 +94,13 @@ def build_registry(*, render: bool = True, ai: bool = True) -> StepRegistry:
     return registry
 
 
-def lane_of(job_kind: str) -> str:
-    return JOB_KINDS[job_kind][0]
+def lane_of(job_kind: str) -> Lane:
+    """The lane of a job document's kind (a stored document names it as a string)."""
+    return JOB_KINDS[JobKind(job_kind)][0]
 
 
 def make_job(
-    job_kind: str, asset_id: int, project_id: int | None, params: dict[str, Any] | None = None
+    job_kind: JobKind, asset_id: int, project_id: int | None, params: dict[str, Any] | None = None
 ) -> JobDocument:
     doc = JobDocument.new(
         job_kind, list(JOB_KINDS[job_kind][1]), asset_id=asset_id, project_id=project_id, params=params
@@ -93,28 +109,30 @@ def make_job(
     return doc
 
 
-def _available(job_kind: str, registry: StepRegistry) -> bool:
+def _available(job_kind: JobKind, registry: StepRegistry) -> bool:
     return all(step in registry for step in JOB_KINDS[job_kind][1])
 
 
 def jobs_after_ingest(
-    asset_id: int, project_id: int, asset_kind: str, registry: StepRegistry
+    asset_id: int, project_id: int, asset_kind: AssetKind, registry: StepRegistry
 ) -> list[JobDocument]:
     del asset_kind  # every kind gets a thumbnail first; geometry's is a placeholder until rendered
-    return [make_job("thumbnail", asset_id, project_id)] if _available("thumbnail", registry) else []
+    if not _available(JobKind.THUMBNAIL, registry):
+        return []
+    return [make_job(JobKind.THUMBNAIL, asset_id, project_id)]
 
 
-def jobs_after(finished: JobDocument, asset_kind: str, registry: StepRegistry) -> list[JobDocument]:
+def jobs_after(finished: JobDocument, asset_kind: AssetKind, registry: StepRegistry) -> list[JobDocument]:
     """Follow-up jobs once ``finished`` completed (nothing follows a failed or cancelled job)."""
     if finished.state != JobState.COMPLETED or finished.asset_id is None:
         return []
-    follow: list[str] = []
-    if finished.kind == "thumbnail":
-        follow.append("render" if asset_kind == "geometry" else "classify")
-        if asset_kind in ("video", "sequence"):
-            follow.append("video")
-    elif finished.kind == "render":
-        follow.append("classify")
+    follow: list[JobKind] = []
+    if finished.kind == JobKind.THUMBNAIL:
+        follow.append(JobKind.RENDER if asset_kind == AssetKind.GEOMETRY else JobKind.CLASSIFY)
+        if asset_kind in (AssetKind.VIDEO, AssetKind.SEQUENCE):
+            follow.append(JobKind.VIDEO)
+    elif finished.kind == JobKind.RENDER:
+        follow.append(JobKind.CLASSIFY)
     return [
         make_job(kind, finished.asset_id, finished.project_id)
         for kind in follow
@@ -152,7 +170,12 @@ def apply_step_output(catalog: Catalog, doc: JobDocument, step_name: str) -> boo
         catalog.set_ai_categories(asset_id, categories)
         catalog.update_metadata(
             asset_id,
-            {"classification": {k: out.get(k) for k in ("path", "model", "device")}},
+            # Low-confidence guesses are kept (hidden) so the inspector can show them when asked.
+            {
+                "classification": {
+                    k: out.get(k) for k in ("path", "model", "device", "subject_model", "hidden")
+                }
+            },
         )
         return True
     if step_name in ("filmstrip", "scene_cuts"):
@@ -169,7 +192,7 @@ def apply_step_output(catalog: Catalog, doc: JobDocument, step_name: str) -> boo
 
 def apply_job_failure(catalog: Catalog, doc: JobDocument) -> bool:
     """A failed thumbnail means the asset cannot be shown: mark it failed with the reason."""
-    if doc.asset_id is None or doc.state != JobState.FAILED or doc.kind != "thumbnail":
+    if doc.asset_id is None or doc.state != JobState.FAILED or doc.kind != JobKind.THUMBNAIL:
         return False
     catalog.set_asset_failed(doc.asset_id, doc.error or "Thumbnail failed")
     return True

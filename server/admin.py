@@ -5,6 +5,7 @@ Plain synchronous functions over an engine, safe to run while a server uses the 
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import UTC, datetime
@@ -12,9 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from core.sync.json_shape import raw_members
 from core.sync.protocol import ROLES, USER_NAME_PATTERN, ProjectInfo, Role, UserInfo
+from core.sync.records import record_from_row
 from server.auth import IssuedToken, check_password_strength, hash_password, new_token
-from server.db import memberships, projects, tokens, users
+from server.db import assets, comments, events, memberships, projects, tasks, tokens, users
+from server.event_json import event_json
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -54,7 +58,7 @@ def add_user(engine: Engine, name: str, role: Role, password: str, display_name:
     if role not in ROLES:
         raise AdminError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}")
     try:
-        check_password_strength(password)
+        check_password_strength(password, name)
     except ValueError as exc:
         raise AdminError(str(exc)) from exc
     with engine.begin() as connection:
@@ -80,7 +84,7 @@ def revoke_user_tokens(connection: Connection, user_id: int) -> int:
 def set_password(engine: Engine, name: str, password: str) -> None:
     """Change a password and sign the user out everywhere."""
     try:
-        check_password_strength(password)
+        check_password_strength(password, name)
     except ValueError as exc:
         raise AdminError(str(exc)) from exc
     with engine.begin() as connection:
@@ -165,3 +169,61 @@ def issue_token(engine: Engine, user_id: int, ttl_s: float = DEFAULT_TOKEN_TTL_S
             )
         )
     return issued
+
+
+# What a redacted event's record keeps: its identity and place, none of its content. Column values, so
+# the stored (possibly unreadable) JSON columns are replaced before anything decodes them.
+_REDACTED_COLUMNS: dict[str, dict[str, Any]] = {
+    "comment": {"body": "", "annotation": None, "deleted": True},
+    "asset": {"metadata": "{}", "thumbnail_b64": None},
+    "task": {"description": ""},
+}
+_RECORD_TABLES = {"comment": comments, "asset": assets, "task": tasks}
+
+
+def redact_event(engine: Engine, project: str, seq: int) -> str:
+    """Replace the content of event ``seq`` of ``project`` (one no client can read, or one that must
+    go) with an empty record of the same id and version, for every client that reads it from now on.
+    The current row loses the content too when this event made it. Returns what was redacted.
+
+    The stored event is read without parsing it whole (it may be nested too deep for any parser)."""
+    with engine.begin() as connection:
+        project_id = _project_id(connection, project)
+        row = connection.execute(
+            sa.select(events).where(events.c.project_id == project_id, events.c.seq == seq)
+        ).one_or_none()
+        if row is None:
+            raise AdminError(f"Project {project!r} has no event {seq}")
+        try:
+            stored = raw_members(row.payload)
+            kind = json.loads(stored["kind"])
+            record = raw_members(stored["record"])
+            record_id, version = json.loads(record["id"]), int(json.loads(record["version"]))
+        except (ValueError, KeyError, IndexError) as exc:
+            raise AdminError(f"Event {seq} is too damaged to redact: {exc}") from exc
+        table = _RECORD_TABLES[kind]
+        current = connection.execute(sa.select(table).where(table.c.id == record_id)).one_or_none()
+        if current is None:
+            raise AdminError(f"Event {seq} names {kind} {record_id}, which is not stored")
+        blank = _REDACTED_COLUMNS[kind]
+        tombstone = record_from_row(kind, {**current._asdict(), **blank, "version": version})
+        payload = event_json(
+            seq=seq,
+            project=project_id,
+            change_id=row.change_id,
+            op=row.op,
+            kind=kind,
+            actor=row.actor,
+            at=json.loads(stored["at"]),
+            record=tombstone,
+            notify=[],
+            conflicts=[],
+        )
+        connection.execute(
+            events.update()
+            .where(events.c.project_id == project_id, events.c.seq == seq)
+            .values(payload=payload)
+        )
+        if current.version == version:
+            connection.execute(table.update().where(table.c.id == record_id).values(**blank))
+    return f"{kind} {record_id}"

@@ -1,16 +1,19 @@
 """The sync server: WebSocket sessions, the single writer (group commit), live fan-out and catch-up.
 
-One asyncio loop owns every socket. Database work runs on executor threads: one writer thread applies
-changes in batches (whatever queued up while the previous batch committed goes into the next
-transaction), readers serve catch-up pages. Events reach a subscriber in sequence order, catch-up first,
-then live, with no gap and no duplicate: while a subscription catches up the live fan-out skips it, and
-catch-up only hands over to live once it has read up to the newest dispatched sequence number.
+One asyncio loop owns every socket. All database work runs on executor threads, never on the loop: one
+writer thread applies changes in batches (whatever queued up while the previous batch committed goes
+into the next transaction), readers serve catch-up pages. So a database locked from outside (a backup
+tool, an administrator's open transaction) stalls writes only: reads, pings and ``/health`` go on.
+Events reach a subscriber in sequence order, catch-up first, then live, with no gap and no duplicate:
+while a subscription catches up the live fan-out skips it, and catch-up only hands over to live once
+it has read up to the newest dispatched sequence number.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import time
@@ -39,14 +42,14 @@ from core.sync.protocol import (
     UnsubscribeRequest,
 )
 from server import changes, fanout, store
-from server.db import checkpoint, create_db_engine, defer_checkpoints, open_database
+from server.admission import Admission, raise_descriptor_limit
+from server.db import checkpoint, create_db_engine, defer_checkpoints, open_database, server_id
+from server.ratelimit import budget_server_logs
 from server.session import ServerConfig, Session, Subscription
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from websockets.http11 import Request, Response
-
-    from core.sync.protocol import ProjectInfo
 
 __all__ = ["ServerConfig", "SyncServer", "serve_until"]
 
@@ -73,21 +76,27 @@ class SyncServer:
         self._access_task: asyncio.Task[None] | None = None
         self._commits = 0
         self._started_at = time.monotonic()
-        # SQLite statements take microseconds: running them on the loop thread beats handing them to
-        # a thread, whose every GIL re-acquisition can wait a whole switch interval (5 ms) behind a
-        # busy loop. Network databases (PostgreSQL) go through the executors.
-        self._inline_db = config.db_url.startswith("sqlite")
+        # When each write in progress started: /health reports a database that stalls them.
+        self._writes_started: dict[int, float] = {}
+        self._write_numbers = itertools.count()
+        self.admission = Admission(config, raise_descriptor_limit())
+        self.server_id = ""
         self.port = 0
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> int:
+        budget_server_logs()
         loop = asyncio.get_running_loop()
-        self.engine = await loop.run_in_executor(self._write_executor, open_database, self.config.db_url)
+        busy_s = self.config.db_busy_timeout_s
+        self.engine = await loop.run_in_executor(
+            self._write_executor, open_database, self.config.db_url, busy_s
+        )
+        self.server_id = await loop.run_in_executor(self._read_executor, server_id, self.engine)
         # SQLite keeps a page cache per connection and drops it when another connection has written:
         # with writes spread over a pool every batch started cold (about 20 page reads per change).
         # One connection for all writes keeps its cache (and its prepared statements) warm.
-        self.writer_engine = create_db_engine(self.config.db_url, pool_size=1)
-        if self._inline_db:
+        self.writer_engine = create_db_engine(self.config.db_url, pool_size=1, busy_timeout_s=busy_s)
+        if self.config.db_url.startswith("sqlite"):
             defer_checkpoints(self.engine)
             defer_checkpoints(self.writer_engine)
             self._checkpoint_task = asyncio.create_task(self._run_checkpoints())
@@ -138,14 +147,23 @@ class SyncServer:
     # -- HTTP health -----------------------------------------------------------------------------
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.path.split("?", 1)[0] != "/health":
-            return None
+            refusal = self.admission.refusal(_address(connection))
+            if refusal is None:
+                return None
+            log.warning("event=connection_refused status=%d address=%s", refusal[0], _address(connection))
+            return connection.respond(refusal[0], refusal[1] + "\n")
+        started = min(self._writes_started.values(), default=None)
         body = json.dumps(
             {
                 "status": "ok",
                 "protocol": 1,
+                "server_id": self.server_id,
                 "connections": len(self._sessions),
                 "authenticated": sum(1 for s in self._sessions if s.user is not None),
                 "uptime_s": round(time.monotonic() - self._started_at, 1),
+                # Seconds the write in progress has waited (a database locked from outside): reads
+                # still work, writes queue up and are acknowledged once it is free.
+                "write_wait_s": 0.0 if started is None else round(time.monotonic() - started, 1),
             }
         )
         response = connection.respond(200, body)
@@ -155,7 +173,9 @@ class SyncServer:
 
     # -- connections -----------------------------------------------------------------------------
     async def _handle(self, ws: ServerConnection) -> None:
-        session = Session(ws, self.config)
+        address = _address(ws)
+        session = Session(ws, self.config, address, self.admission.address_bucket(address))
+        self.admission.opened(address)
         self._sessions.add(session)
         sender = asyncio.create_task(session.run_sender())
         loop = asyncio.get_running_loop()
@@ -184,6 +204,7 @@ class SyncServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
             self._sessions.discard(session)
+            self.admission.closed(address)
 
     def _auth_deadline(self, session: Session) -> None:
         if session.user is None:
@@ -226,7 +247,7 @@ class SyncServer:
                 self._drop_subscription(subscription)
             session.send(OkReply(re=message.id).model_dump_json())
         elif isinstance(message, LogoutRequest):
-            await self._read(store.revoke_token, session.user.token_hash)
+            await self._write(store.revoke_token, session.user.token_hash)
             session.send(OkReply(re=message.id).model_dump_json())
             session.close_soon("signed out")
         elif isinstance(message, ListNotificationsRequest):
@@ -253,9 +274,15 @@ class SyncServer:
 
     @staticmethod
     def _reject_invalid(session: Session, raw: str, exc: ValidationError) -> None:
+        first = exc.errors(include_url=False)[0]
+        if first["type"] == "json_invalid":
+            # Not parsed again here: the parser already said why (nested too deep included), and the
+            # standard library's parser would recurse until Python's stack limit on such input.
+            session.send_error("bad_request", f"Not valid JSON: {first['msg']}", None)
+            return
         try:
             document = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             session.send_error("bad_request", "Not valid JSON", None)
             return
         if not isinstance(document, dict):
@@ -266,44 +293,48 @@ class SyncServer:
         if document.get("v", 1) != 1:
             session.send_error("unsupported_version", "This server speaks protocol version 1", request_id)
             return
-        first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
         session.send_error("bad_request", f"{where}: {first['msg']}", request_id)
 
     async def _read(self, function: Any, *args: Any) -> Any:
-        if self._inline_db:
-            return function(self.engine, *args)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._read_executor, function, self.engine, *args)
 
     async def _write(self, function: Any, *args: Any) -> Any:
-        if self._inline_db:
-            return function(self.writer_engine, *args)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._write_executor, function, self.writer_engine, *args)
+        key = next(self._write_numbers)
+        self._writes_started[key] = time.monotonic()
+        try:
+            return await loop.run_in_executor(self._write_executor, function, self.writer_engine, *args)
+        finally:
+            del self._writes_started[key]
 
     async def _authenticate(self, session: Session, message: LoginRequest | AuthRequest) -> None:
         if session.user is not None:
             session.send_error("bad_request", "Already signed in on this connection", message.id)
             return
-        projects: list[ProjectInfo]
+        if isinstance(message, LoginRequest):
+            wait_s = self.admission.login_wait_s(session.address, message.username)
+        else:
+            wait_s = self.admission.token_wait_s(session.address)
+        if wait_s > 0:
+            log.warning("event=sign_in_throttled address=%s", session.address)
+            session.send_error(
+                "rate_limited", f"Too many sign-in attempts; try again in {wait_s:.0f} s", message.id
+            )
+            return
         limits = RateLimits(rate_per_s=self.config.rate_per_s, burst=self.config.rate_burst)
         try:
             if isinstance(message, LoginRequest):
-                # scrypt takes ~50 ms of CPU: always off the loop.
-                loop = asyncio.get_running_loop()
-                assert self.engine is not None
-                issued, expires_at, user, projects = await loop.run_in_executor(
-                    self._read_executor,
-                    store.login,
-                    self.engine,
-                    message.username,
-                    message.password,
-                    self.config.token_ttl_s,
+                # scrypt takes ~50 ms of CPU (a reader thread); the token is a write (the writer).
+                user = await self._read(store.check_login, message.username, message.password)
+                issued, expires_at, projects = await self._write(
+                    store.issue_session, user, self.config.token_ttl_s
                 )
                 session.user = store.SessionUser(user, issued.token_hash)
                 reply: LoginOk | AuthOk = LoginOk(
                     re=message.id,
+                    server_id=self.server_id,
                     token=issued.token,
                     expires_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires_at)),
                     user=user,
@@ -312,14 +343,24 @@ class SyncServer:
                 )
             else:
                 session.user, projects = await self._read(store.authenticate, message.token)
-                reply = AuthOk(re=message.id, user=session.user.user, projects=projects, limits=limits)
+                reply = AuthOk(
+                    re=message.id,
+                    server_id=self.server_id,
+                    user=session.user.user,
+                    projects=projects,
+                    limits=limits,
+                )
         except store.DomainError as error:
             session.failed_logins += 1
-            log.info("event=auth_failed code=%s attempts=%d", error.code, session.failed_logins)
+            if isinstance(message, AuthRequest):
+                self.admission.token_failed(session.address)
+            log.info("event=auth_failed code=%s address=%s", error.code, session.address)
             session.send_error(error.code, error.message, message.id)
             if session.failed_logins >= MAX_FAILED_LOGINS:
                 session.close_soon("too many failed sign-ins")
             return
+        # From now on the user's budget, shared by all of their connections.
+        session.bucket = self.admission.user_bucket(session.user.user.id)
         log.info("event=signed_in user=%s", session.user_name)
         session.send(reply.model_dump_json())
 
@@ -350,7 +391,11 @@ class SyncServer:
         self._subscribers.setdefault(project.id, set()).add(subscription)
         session.send(
             Subscribed(
-                re=message.id, project=project, since_seq=message.since_seq, members=members
+                re=message.id,
+                server_id=self.server_id,
+                project=project,
+                since_seq=message.since_seq,
+                members=members,
             ).model_dump_json()
         )
         subscription.task = asyncio.create_task(self._catch_up(subscription))
@@ -368,10 +413,12 @@ class SyncServer:
         page_size = self.config.page_size
         try:
             while not session.closing:
-                rows = await self._read(store.read_events, project, subscription.delivered, page_size)
+                read = await self._read(store.read_events, project, subscription.delivered, page_size)
+                rows = _within_bytes(read, self.config.page_bytes)
                 if rows:
                     subscription.delivered = rows[-1][0]
-                done = len(rows) < page_size and subscription.delivered >= self._heads[project]
+                more_stored = len(read) == page_size or len(rows) < len(read)
+                done = not more_stored and subscription.delivered >= self._heads[project]
                 session.send(fanout.events_page(project, rows, catchup=True, more=not done))
                 if done:
                     # No await between the check above and this flag: the fan-out cannot slip an
@@ -480,6 +527,21 @@ class SyncServer:
     def _catch_up_again(self, subscription: Subscription) -> None:
         subscription.catching_up = True
         subscription.task = asyncio.create_task(self._catch_up(subscription))
+
+
+def _address(connection: ServerConnection) -> str:
+    peer = connection.remote_address
+    return str(peer[0]) if peer else "-"
+
+
+def _within_bytes(rows: list[tuple[int, str]], budget: int) -> list[tuple[int, str]]:
+    """The first rows whose payloads fit ``budget`` characters (always at least one)."""
+    used = 0
+    for index, (_seq, payload) in enumerate(rows):
+        used += len(payload)
+        if used > budget and index > 0:
+            return rows[:index]
+    return rows
 
 
 async def serve_until(config: ServerConfig, stop: asyncio.Event, ready: Any = None) -> None:

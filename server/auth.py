@@ -6,9 +6,11 @@ import base64
 import functools
 import hashlib
 import hmac
+import json
 import os
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 SCRYPT_N = 2**14
 SCRYPT_R = 8
@@ -16,6 +18,9 @@ SCRYPT_P = 1
 SCRYPT_DKLEN = 32
 _SCRYPT_MAXMEM = 64 * 1024 * 1024
 MIN_PASSWORD_CHARS = 8
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.json")
+# Digits and punctuation people add to a common word to pass a length rule ("Password123!").
+_DECORATION = "0123456789!@#$%^&*?.,_-+= "
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
@@ -57,9 +62,21 @@ def burn_password_check(password: str) -> None:
     verify_password(password, _dummy_hash())
 
 
-def check_password_strength(password: str) -> None:
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    document = json.loads(COMMON_PASSWORDS_FILE.read_text(encoding="utf-8"))
+    return frozenset(document["passwords"])
+
+
+def check_password_strength(password: str, user_name: str = "") -> None:
     if len(password) < MIN_PASSWORD_CHARS:
         raise ValueError(f"Passwords need at least {MIN_PASSWORD_CHARS} characters")
+    folded = password.casefold()
+    stem = folded.rstrip(_DECORATION) or folded
+    if folded in _common_passwords() or stem in _common_passwords():
+        raise ValueError("This password is on the list of common passwords; choose another")
+    if user_name and user_name.casefold() in (folded, stem):
+        raise ValueError("A password cannot be the user name")
 
 
 @dataclass(frozen=True)

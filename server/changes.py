@@ -17,10 +17,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from core.sync.protocol import (
     REQUIRED_TASK_FIELDS,
+    TASK_FIELDS,
     AddCommentChange,
     Change,
     CreateTaskChange,
@@ -34,10 +35,12 @@ from core.sync.protocol import (
     UpsertAssetChange,
     mentioned_names,
 )
+from core.sync.records import dump_json, record_from_row
+from core.sync.roles import change_refusal
 from server.admin import utc_now_iso
 from server.db import assets, comments, tasks
 from server.event_json import event_json
-from server.statements import TASK_FIELDS, Statements, statements_for
+from server.statements import Statements, statements_for
 from server.store import DomainError, SessionUser, token_problem
 
 if TYPE_CHECKING:
@@ -45,9 +48,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
-
-WRITER_ROLES = frozenset({"admin", "supervisor", "artist"})
-_TASK_FIELDS = TASK_FIELDS
 
 
 @dataclass(slots=True)
@@ -63,64 +63,8 @@ class ChangeResult:
     error: DomainError | None = None
 
 
-# ---------------------------------------------------------------------------------------------------
-# Records as broadcast (from a row as a dict of column values)
-# ---------------------------------------------------------------------------------------------------
-
-
-def _dump(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
-
-
-def _load(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-def comment_record(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "project": row["project_id"],
-        "asset_id": row["asset_id"],
-        "author": row["author"],
-        "body": row["body"],
-        "frame": row["frame"],
-        "annotation": _load(row["annotation"]),
-        "created_at": row["created_at"],
-        "edited_at": row["edited_at"],
-        "deleted": bool(row["deleted"]),
-        "version": row["version"],
-    }
-
-
-def task_record(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "project": row["project_id"],
-        "title": row["title"],
-        "description": row["description"],
-        "assignee": row["assignee"],
-        "creator": row["creator"],
-        "status": row["status"],
-        "due_date": row["due_date"],
-        "asset_id": row["asset_id"],
-        "version": row["version"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-    }
-
-
-def asset_record(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "project": row["project_id"],
-        "name": row["name"],
-        "kind": row["kind"],
-        "content_hash": row["content_hash"],
-        "metadata": json.loads(row["metadata"]),
-        "thumbnail_b64": row["thumbnail_b64"],
-        "created_by": row["created_by"],
-        "version": row["version"],
-    }
+def id_taken(what: str, record_id: str) -> DomainError:
+    return DomainError("duplicate_id", f"{what} id {record_id} is already used; generate a new one")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -181,27 +125,28 @@ class _BatchApplier:
             raise DomainError("not_member", f"You are not a member of project {project_id}")
 
     @staticmethod
-    def check_writer(session: SessionUser, what: str) -> None:
-        if session.user.role not in WRITER_ROLES:
-            raise DomainError("forbidden", f"The {session.user.role} role cannot {what}")
+    def check_role(session: SessionUser, change: Change) -> None:
+        refusal = change_refusal(session.user.role, change.type)
+        if refusal is not None:
+            raise DomainError("forbidden", refusal)
 
     def check_assignee(self, assignee: int | None, project_id: int) -> None:
         if assignee is not None and not self.is_member(assignee, project_id):
             raise DomainError("invalid", f"User {assignee} is not a member of this project")
 
+    # Refusals never tell a record of another project from a missing one: a reference to either is
+    # "not found", a new record under an id either has is "already used", in the same words.
     def asset_owner(self, asset_id: str, project_id: int) -> int | None:
-        """The user who published the asset, None when there is no such asset."""
+        """The user who published the asset, None when the project has no such asset."""
         found = self.sql.asset_owner.first(self.cursor, {"b_id": asset_id})
-        if found is None:
+        if found is None or found[0] != project_id:
             return None
-        if found[0] != project_id:
-            raise DomainError("duplicate_id", f"Asset id {asset_id} belongs to another project")
         return int(found[1])
 
     def asset_row(self, asset_id: str, project_id: int) -> dict[str, Any] | None:
         found = self.row(assets, asset_id)
         if found is not None and found["project_id"] != project_id:
-            raise DomainError("duplicate_id", f"Asset id {asset_id} belongs to another project")
+            raise id_taken("Asset", asset_id)
         return found
 
     def existing(self, table: sa.Table, record_id: str, project_id: int) -> dict[str, Any]:
@@ -212,7 +157,7 @@ class _BatchApplier:
 
     def refuse_existing_id(self, table: sa.Table, record_id: str) -> None:
         if self.sql.id_exists[table.name].first(self.cursor, {"b_id": record_id}) is not None:
-            raise DomainError("duplicate_id", f"{table.name[:-1].title()} id {record_id} is taken")
+            raise id_taken(table.name[:-1].title(), record_id)
 
     # -- writing -------------------------------------------------------------------------------
     def next_seq(self, project_id: int) -> int:
@@ -317,7 +262,7 @@ class _BatchApplier:
         )
 
     def apply_upsert_asset(self, session: SessionUser, change: UpsertAssetChange) -> ChangeResult:
-        self.check_writer(session, "publish assets")
+        self.check_role(session, change)
         row = self.asset_row(change.asset_id, change.project)
         values: dict[str, Any] = {
             "name": change.name,
@@ -340,7 +285,7 @@ class _BatchApplier:
         else:
             stored = {**row, **values, "version": row["version"] + 1}
             self.sql.update_asset.run(self.cursor, {**stored, "b_id": change.asset_id})
-        return self.record_event(session, change, "asset", asset_record(stored), [])
+        return self.record_event(session, change, "asset", record_from_row("asset", stored), [])
 
     def apply_add_comment(self, session: SessionUser, change: AddCommentChange, member: bool) -> ChangeResult:
         """The checks of ``apply`` and the handlers, in the same order, from one statement."""
@@ -353,12 +298,10 @@ class _BatchApplier:
             assert previous is not None  # same transaction as the statement above
             return self.replay(session, change, previous)
         self.require_member(member, change.project)
-        if asset_project is None:
-            raise DomainError("not_found", f"No asset {change.asset_id} in this project")
         if asset_project != change.project:
-            raise DomainError("duplicate_id", f"Asset id {change.asset_id} belongs to another project")
+            raise DomainError("not_found", f"No asset {change.asset_id} in this project")
         if taken is not None:
-            raise DomainError("duplicate_id", f"Comment id {change.comment_id} is taken")
+            raise id_taken("Comment", change.comment_id)
         notify = self.comment_notifications(session, change, asset_creator)
         values = {
             "id": change.comment_id,
@@ -367,14 +310,14 @@ class _BatchApplier:
             "author": session.user.id,
             "body": change.body,
             "frame": change.frame,
-            "annotation": _dump(change.annotation),
+            "annotation": dump_json(change.annotation),
             "created_at": self.now,
             "edited_at": None,
             "deleted": False,
             "version": 1,
         }
         self.sql.insert["comments"].run(self.cursor, values)
-        return self.record_event(session, change, "comment", comment_record(values), notify)
+        return self.record_event(session, change, "comment", record_from_row("comment", values), notify)
 
     def comment_notifications(
         self, session: SessionUser, change: AddCommentChange, asset_creator: int
@@ -409,11 +352,11 @@ class _BatchApplier:
     def _rewrite_comment(self, row: dict[str, Any], **values: Any) -> dict[str, Any]:
         stored = {**row, **values, "edited_at": self.now, "version": row["version"] + 1}
         self.sql.update_comment.run(self.cursor, {**stored, "b_id": row["id"]})
-        return comment_record(stored)
+        return record_from_row("comment", stored)
 
     def apply_edit_comment(self, session: SessionUser, change: EditCommentChange) -> ChangeResult:
         row = self.own_comment(session, change.comment_id, change.project)
-        record = self._rewrite_comment(row, body=change.body, annotation=_dump(change.annotation))
+        record = self._rewrite_comment(row, body=change.body, annotation=dump_json(change.annotation))
         return self.record_event(session, change, "comment", record, [])
 
     def apply_delete_comment(self, session: SessionUser, change: DeleteCommentChange) -> ChangeResult:
@@ -423,7 +366,7 @@ class _BatchApplier:
         return self.record_event(session, change, "comment", record, [])
 
     def apply_create_task(self, session: SessionUser, change: CreateTaskChange) -> ChangeResult:
-        self.check_writer(session, "create tasks")
+        self.check_role(session, change)
         self.refuse_existing_id(tasks, change.task_id)
         self.check_assignee(change.assignee, change.project)
         if change.asset_id is not None and self.asset_owner(change.asset_id, change.project) is None:
@@ -442,15 +385,15 @@ class _BatchApplier:
             "created_at": self.now,
             "updated_at": self.now,
         }
-        field_versions = {name: [1, session.user.id] for name in _TASK_FIELDS}
+        field_versions = {name: [1, session.user.id] for name in TASK_FIELDS}
         self.sql.insert["tasks"].run(self.cursor, {**values, "field_versions": json.dumps(field_versions)})
         notify = []
         if change.assignee is not None and change.assignee != session.user.id:
             notify.append(NotifyTarget(user=change.assignee, kind="task_assigned"))
-        return self.record_event(session, change, "task", task_record(values), notify)
+        return self.record_event(session, change, "task", record_from_row("task", values), notify)
 
     def apply_update_task(self, session: SessionUser, change: UpdateTaskChange) -> ChangeResult:
-        self.check_writer(session, "change tasks")
+        self.check_role(session, change)
         row = self.existing(tasks, change.task_id, change.project)
         patch = change.fields.changed_fields()
         if not patch:
@@ -464,7 +407,7 @@ class _BatchApplier:
             self.check_assignee(patch["assignee"], change.project)
         if patch.get("asset_id") is not None and self.asset_owner(patch["asset_id"], change.project) is None:
             raise DomainError("invalid", f"No asset {patch['asset_id']} in this project")
-        current = task_record(row)
+        current = record_from_row("task", row)
         field_versions: dict[str, list[int]] = json.loads(row["field_versions"])
         new_version = row["version"] + 1
         conflicts: list[FieldConflict] = []
@@ -522,15 +465,20 @@ def _apply_in_one_transaction(engine: Engine, batch: list[tuple[SessionUser, Cha
 def apply_batch(engine: Engine, batch: list[tuple[SessionUser, Change]]) -> list[ChangeResult]:
     """Apply changes in order in one transaction; on a database failure retry them one by one."""
     database_errors = (SQLAlchemyError, engine.dialect.loaded_dbapi.Error)
+    # The database itself is unavailable (locked from outside past the busy timeout, connection lost):
+    # retrying each change would wait that long again, once per change.
+    unavailable = (OperationalError, engine.dialect.loaded_dbapi.OperationalError)
     started = time.perf_counter()
     try:
         results = _apply_in_one_transaction(engine, batch)
-    except database_errors:
-        if len(batch) == 1:
-            log.exception("event=change_failed change_id=%s", batch[0][1].change_id)
-            _session, change = batch[0]
+    except database_errors as exc:
+        if len(batch) == 1 or isinstance(exc, unavailable):
+            log.warning("event=batch_not_stored size=%d error=%r", len(batch), str(exc)[:200])
             error = DomainError("internal", "The server could not store this change; retry later")
-            return [ChangeResult(change_id=change.change_id, project=change.project, error=error)]
+            return [
+                ChangeResult(change_id=change.change_id, project=change.project, error=error)
+                for _session, change in batch
+            ]
         log.warning("event=batch_failed size=%d retrying_individually=1", len(batch))
         return [apply_batch(engine, [item])[0] for item in batch]
     log.debug("event=batch_committed size=%d ms=%.2f", len(batch), (time.perf_counter() - started) * 1e3)

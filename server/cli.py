@@ -77,7 +77,8 @@ def resolve_db_url(args: argparse.Namespace) -> str:
         if data_dir
         else Path(platformdirs.user_data_dir("StratoPipeServer", appauthor=False))
     )
-    root.mkdir(parents=True, exist_ok=True)
+    # Private: the folder holds the database (password hashes, every comment) and its WAL.
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
     return default_db_url(root.resolve())
 
 
@@ -106,6 +107,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         auth_timeout_s=args.auth_timeout,
+        max_connections=args.max_connections,
+        max_connections_per_address=args.max_connections_per_address,
+        rate_per_s=args.rate,
+        rate_burst=args.rate_burst,
         ssl_context=_tls_context(args),
     )
 
@@ -160,6 +165,14 @@ def cmd_project(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_event(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    what = admin.redact_event(engine, args.project, args.seq)
+    engine.dispose()
+    print(f"Redacted event {args.seq} of {args.project} ({what}); clients read it as an empty record")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     storage = argparse.ArgumentParser(add_help=False)
     storage.add_argument("--data-dir", help=f"server data folder (env {DATA_DIR_ENV})")
@@ -176,6 +189,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-cert")
     serve.add_argument("--tls-key")
     serve.add_argument("--auth-timeout", type=float, default=10.0, help="seconds to sign in")
+    defaults = ServerConfig(db_url="")
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=defaults.max_connections,
+        help="open connections in all (default %(default)s)",
+    )
+    serve.add_argument(
+        "--max-connections-per-address",
+        type=int,
+        default=defaults.max_connections_per_address,
+        help="open connections from one IP address (default %(default)s)",
+    )
+    serve.add_argument(
+        "--rate", type=float, default=defaults.rate_per_s, help="messages/s per user (default %(default)s)"
+    )
+    serve.add_argument(
+        "--rate-burst", type=float, default=defaults.rate_burst, help="burst per user (default %(default)s)"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     user = commands.add_parser("user", help="manage accounts")
@@ -205,6 +237,17 @@ def build_parser() -> argparse.ArgumentParser:
         member_action.add_argument("project")
         member_action.add_argument("user")
     project.set_defaults(handler=cmd_project)
+
+    event = commands.add_parser("event", help="repair the event log")
+    event_commands = event.add_subparsers(dest="event_command", required=True)
+    redact = event_commands.add_parser(
+        "redact",
+        parents=[storage],
+        help="empty one event's content (a comment nobody can read, or one that must go)",
+    )
+    redact.add_argument("project")
+    redact.add_argument("seq", type=int)
+    event.set_defaults(handler=cmd_event)
     return parser
 
 

@@ -7,6 +7,8 @@ The tables here mirror ``server/migrations/versions``; a schema change needs a n
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +16,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+
+from core.sync.records import record_columns
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -75,56 +79,42 @@ events = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),
 )
 
+# The synced records: the columns that show them are shared with the client's tables
+# (``core.sync.records``); the server adds when they were written and its conflict bookkeeping.
 assets = sa.Table(
     "assets",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False, index=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("content_hash", sa.String(128), nullable=False),
-    sa.Column("metadata", sa.Text, nullable=False),
-    sa.Column("thumbnail_b64", sa.Text, nullable=True),
-    sa.Column("created_by", sa.Integer, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    *record_columns("asset"),
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("updated_at", sa.String(40), nullable=False),
+    sa.ForeignKeyConstraint(["project_id"], ["projects.id"]),
+    sa.Index("ix_assets_project_id", "project_id"),
 )
 
 comments = sa.Table(
     "comments",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
-    sa.Column("asset_id", sa.String(64), nullable=False),
-    sa.Column("author", sa.Integer, nullable=False),
-    sa.Column("body", sa.Text, nullable=False),
-    sa.Column("frame", sa.Integer, nullable=True),
-    sa.Column("annotation", sa.Text, nullable=True),
-    sa.Column("created_at", sa.String(40), nullable=False),
-    sa.Column("edited_at", sa.String(40), nullable=True),
-    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("version", sa.Integer, nullable=False),
+    *record_columns("comment"),
+    sa.ForeignKeyConstraint(["project_id"], ["projects.id"]),
     sa.Index("ix_comments_project_asset", "project_id", "asset_id"),
 )
 
 tasks = sa.Table(
     "tasks",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False, index=True),
-    sa.Column("title", sa.String(200), nullable=False),
-    sa.Column("description", sa.Text, nullable=False),
-    sa.Column("assignee", sa.Integer, nullable=True),
-    sa.Column("creator", sa.Integer, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("due_date", sa.String(10), nullable=True),
-    sa.Column("asset_id", sa.String(64), nullable=True),
-    sa.Column("version", sa.Integer, nullable=False),
+    *record_columns("task"),
     # {field: [version that last set it, user id]}: how stale edits are detected per field.
     sa.Column("field_versions", sa.Text, nullable=False),
-    sa.Column("created_at", sa.String(40), nullable=False),
-    sa.Column("updated_at", sa.String(40), nullable=False),
+    sa.ForeignKeyConstraint(["project_id"], ["projects.id"]),
+    sa.Index("ix_tasks_project_id", "project_id"),
+)
+
+# The server's identity (``server_id``, migration 0002): clients know the server by it, not by its URL.
+server_meta = sa.Table(
+    "server_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
 )
 
 notifications = sa.Table(
@@ -147,6 +137,11 @@ def default_db_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / DB_FILE_NAME}"
 
 
+# How long a statement waits for another process's lock before failing. The server's database work runs
+# on executor threads, so a long wait stalls writes only, never the event loop.
+DEFAULT_BUSY_TIMEOUT_S = 10.0
+
+
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL: readers (catch-up pages) never block the writer. NORMAL: durable across an application crash;
@@ -154,7 +149,6 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     # 32 MiB of page cache (the default is 2 MiB): the writer's index pages stay in memory.
     cursor.execute("PRAGMA cache_size=-32768")
     cursor.close()
@@ -185,15 +179,41 @@ def checkpoint(engine: Engine) -> None:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
-def create_db_engine(url: str, pool_size: int = 8) -> Engine:
+def create_db_engine(url: str, pool_size: int = 8, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Engine:
     """An engine for ``url``; SQLite files get WAL and a busy timeout so the CLI can run beside a server."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10.0}, pool_size=pool_size
+            url, connect_args={"check_same_thread": False, "timeout": busy_timeout_s}, pool_size=pool_size
         )
         event.listen(engine, "connect", _tune_sqlite)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size)
+
+
+def _private_sqlite_file(url: str) -> None:
+    """The database holds password hashes and every comment: only its owner may read it. SQLite gives
+    its -wal and -shm files the database file's mode, so creating that file 0600 covers all three."""
+    database = sa.engine.make_url(url).database
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    elif path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("event=database_permissions_tightened path=%s", path)
+    for companion in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if companion.exists():
+            companion.chmod(0o600)
+
+
+def server_id(engine: Engine) -> str:
+    with engine.connect() as connection:
+        value = connection.execute(
+            sa.select(server_meta.c.value).where(server_meta.c.key == "server_id")
+        ).scalar_one()
+    return str(value)
 
 
 def migrate(engine: Engine) -> None:
@@ -205,7 +225,9 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def open_database(url: str) -> Engine:
-    engine = create_db_engine(url)
+def open_database(url: str, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Engine:
+    if url.startswith("sqlite"):
+        _private_sqlite_file(url)
+    engine = create_db_engine(url, busy_timeout_s=busy_timeout_s)
     migrate(engine)
     return engine

@@ -14,7 +14,7 @@ from websockets.protocol import State
 
 from core.sync.protocol import EVENT_PAGE_SIZE, MAX_MESSAGE_BYTES, ErrorCode, ErrorReply
 from server.admin import DEFAULT_TOKEN_TTL_S
-from server.ratelimit import TokenBucket
+from server.db import DEFAULT_BUSY_TIMEOUT_S
 
 if TYPE_CHECKING:
     import ssl
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
 
     from server import store
+    from server.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +37,37 @@ class ServerConfig:
     auth_timeout_s: float = 10.0
     token_ttl_s: float = DEFAULT_TOKEN_TTL_S
     max_message_bytes: int = MAX_MESSAGE_BYTES
-    # A client flushing a long outbox sends bursts; the bucket lets those through and stops floods.
+    # A client flushing a long outbox sends bursts; the bucket lets those through and stops floods. It
+    # is one bucket per user, shared by all of that user's connections (messages before sign-in: one
+    # per address), so more sockets buy no more messages.
     rate_per_s: float = 300.0
     rate_burst: float = 1500.0
     rate_strikes_before_close: int = 200
+    # Password sign-ins, per account and per address, whatever the number of sockets they come over;
+    # failed token sign-ins count against the address too.
+    login_rate_per_account_per_s: float = 0.2
+    login_burst_per_account: float = 10.0
+    login_rate_per_address_per_s: float = 1.0
+    login_burst_per_address: float = 30.0
+    # Open WebSocket connections, in all and from one address (a studio behind one NAT address needs
+    # room: one per running app). Beyond them the handshake is refused (503 / 429).
+    max_connections: int = 2_000
+    max_connections_per_address: int = 256
     ping_interval_s: float | None = 20.0
     page_size: int = EVENT_PAGE_SIZE
+    # A catch-up page stops at this many bytes (at least one event), so a page stays far below a
+    # client's frame limit even when every event carries a thumbnail.
+    page_bytes: int = 1 << 20
+    db_busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S
     max_batch: int = 512
     # Loop turns the writer may wait for more changes before committing a batch (see _run_writer).
     gather_turns: int = 8
     checkpoint_interval_s: float = 0.5
     # How often open connections re-check their token and memberships (revocations made elsewhere).
     access_check_interval_s: float = 5.0
-    max_outgoing_messages: int = 20_000
+    # What may wait in memory for a client that reads slower than events arrive, in bytes: counting
+    # messages would let a few large ones (thumbnails) hold gigabytes.
+    max_outgoing_bytes: int = 32 << 20
     ssl_context: ssl.SSLContext | None = None
 
 
@@ -66,16 +85,19 @@ class Subscription:
 class Session:
     """One client connection: its user once authenticated, its subscriptions and its send queue."""
 
-    def __init__(self, ws: ServerConnection, config: ServerConfig) -> None:
+    def __init__(self, ws: ServerConnection, config: ServerConfig, address: str, bucket: TokenBucket) -> None:
         self.ws = ws
         self.config = config
+        self.address = address
         self.user: store.SessionUser | None = None
         self.subscriptions: dict[int, Subscription] = {}
-        self.bucket = TokenBucket(config.rate_per_s, config.rate_burst)
+        # The address's bucket until sign-in, then the user's (``SyncServer`` swaps it).
+        self.bucket = bucket
         self.strikes = 0
         self.last_strike = 0.0
         self.failed_logins = 0
         self._outgoing: deque[str] = deque()
+        self._outgoing_bytes = 0
         # True while the sender task is inside ``ws.send``: nothing may overtake that message.
         self._sender_busy = False
         # The write-now path uses websockets' flow-control state; without it every frame is queued.
@@ -93,12 +115,14 @@ class Session:
             return
         if not self._outgoing and not self._sender_busy and self._write_now(text):
             return
-        if len(self._outgoing) >= self.config.max_outgoing_messages:
+        if self._outgoing_bytes + len(text) > self.config.max_outgoing_bytes:
             # A client that reads slower than events arrive is dropped rather than buffered without
-            # bound; it reconnects and catches up from its cursor.
+            # bound; it reconnects and catches up from its cursor. (Characters stand in for bytes:
+            # the protocol's text is almost all ASCII, and this is a bound, not an account.)
             self.close_soon("too slow: reconnect and catch up")
             return
         self._outgoing.append(text)
+        self._outgoing_bytes += len(text)
         self._idle.clear()
         self._wakeup.set()
 
@@ -138,8 +162,10 @@ class Session:
                 self._wakeup.clear()
                 while self._outgoing:
                     self._sender_busy = True
+                    text = self._outgoing.popleft()
+                    self._outgoing_bytes -= len(text)
                     try:
-                        await self.ws.send(self._outgoing.popleft())
+                        await self.ws.send(text)
                     finally:
                         self._sender_busy = False
                 self._idle.set()

@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from core.sync.protocol import TASK_FIELDS
 from server.db import assets, comments, events, memberships, notifications, projects, tasks, tokens, users
 from server.sql import CompiledStatement
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
-
-TASK_FIELDS = ("title", "description", "assignee", "status", "due_date", "asset_id")
 
 
 def _param(name: str) -> sa.BindParameter[Any]:

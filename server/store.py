@@ -58,9 +58,8 @@ def member_projects(connection: Connection, user_id: int) -> list[ProjectInfo]:
     return [ProjectInfo(id=r.id, name=r.name, head_seq=r.head_seq) for r in rows]
 
 
-def login(
-    engine: Engine, username: str, password: str, ttl_s: float
-) -> tuple[IssuedToken, float, UserInfo, list[ProjectInfo]]:
+def check_login(engine: Engine, username: str, password: str) -> UserInfo:
+    """The user these credentials name (scrypt: about 50 ms of CPU, no write)."""
     with engine.connect() as connection:
         row = connection.execute(
             sa.select(users).where(users.c.name == username, users.c.removed == sa.false())
@@ -70,16 +69,23 @@ def login(
         raise DomainError("auth_failed", "Unknown user name or wrong password")
     if not verify_password(password, row.password_hash):
         raise DomainError("auth_failed", "Unknown user name or wrong password")
+    return _user_info(row)
+
+
+def issue_session(
+    engine: Engine, user: UserInfo, ttl_s: float
+) -> tuple[IssuedToken, float, list[ProjectInfo]]:
+    """A new token for a signed-in user (a write: it runs on the writer's connection)."""
     issued = new_token()
     now = time.time()
     with engine.begin() as connection:
         connection.execute(
             tokens.insert().values(
-                token_hash=issued.token_hash, user_id=row.id, created_at=now, expires_at=now + ttl_s
+                token_hash=issued.token_hash, user_id=user.id, created_at=now, expires_at=now + ttl_s
             )
         )
-        project_list = member_projects(connection, row.id)
-    return issued, now + ttl_s, _user_info(row), project_list
+        project_list = member_projects(connection, user.id)
+    return issued, now + ttl_s, project_list
 
 
 def token_problem(revoked: bool, expires_at: float, removed: bool) -> DomainError | None:

@@ -30,6 +30,13 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """tests/core runs with pytest-qt blocked: its ini keys in pyproject.toml must still be known."""
+    if pluginmanager.is_blocked("pytest-qt"):
+        parser.addini("qt_log_level_fail", "unused: pytest-qt is blocked")
+        parser.addini("qt_log_ignore", "unused: pytest-qt is blocked", type="linelist")
+
+
 @pytest.fixture(autouse=True)
 def isolated_profile(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own data dir so nothing touches a real user profile."""

@@ -1,13 +1,14 @@
 """Runs ingest batches off the UI thread and feeds new assets to the job scheduler.
 
-The batch driver runs on a superqt generator worker; each file is examined on the media lane. As soon
-as a group of files is registered, their thumbnail jobs are queued, so thumbnails start arriving while
-the rest of the batch is still being examined.
+The batch driver runs on a superqt generator worker (started by ``BackgroundWork``); each file is
+examined on the media lane. As soon as a group of files is registered, their thumbnail jobs are
+queued, so thumbnails start arriving while the rest of the batch is still being examined.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from core.jobs.steps import StepRegistry
     from core.media.limits import MediaLimits
     from core.paths import AppPaths
+    from workers.background import BackgroundWork
     from workers.job_controller import JobController
     from workers.lanes import Lanes
 
@@ -46,6 +48,7 @@ class IngestController(QObject):
         lanes: Lanes,
         jobs: JobController,
         registry: StepRegistry,
+        background: BackgroundWork,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -53,6 +56,7 @@ class IngestController(QObject):
         self._ingestor = Ingestor(catalog, paths, limits, lanes.media)
         self._jobs = jobs
         self._registry = registry
+        self._background = background
         self._media_threads = lanes.media.pool.maxThreadCount()
         self._cancel: CancelToken | None = None
         self._worker: GeneratorWorker[Any, Any, Any] | None = None
@@ -66,15 +70,17 @@ class IngestController(QObject):
             raise RuntimeError("An ingest is already running; wait for it or cancel it")
         cancel = CancelToken()
         self._cancel = cancel
+        # A failure of the whole batch is reported by ``failed`` (and logged), not re-raised as uncaught.
         worker: GeneratorWorker[Any, Any, Any] = create_worker(
-            self._drive, list(paths), project_id, copy, cancel, _start_thread=False
+            self._drive, list(paths), project_id, copy, cancel, _start_thread=False, _ignore_errors=True
         )
         worker.yielded.connect(self._on_yielded)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)
-        worker.finished.connect(self._on_worker_finished)
+        # By id, not the worker itself: a slot holding its own worker is a cycle through C++.
+        worker.finished.connect(partial(self._forget, id(worker)))
         self._worker = worker
-        worker.start()
+        self._background.start(worker)
 
     def cancel(self) -> None:
         if self._cancel is not None:
@@ -105,12 +111,16 @@ class IngestController(QObject):
 
     def _on_returned(self, report: IngestReport) -> None:
         log.info("%s in %.1f s", report.summary, report.seconds)
+        # Idle before announcing it: a receiver may start the next ingest (one queued by a drop).
+        self._worker, self._cancel = None, None
         self.finished.emit(report)
 
     def _on_errored(self, exc: Exception) -> None:
-        log.error("Ingest failed: %s", exc)
+        log.error("Ingest failed: %s", exc, exc_info=exc)
+        self._worker, self._cancel = None, None
         self.failed.emit(str(exc))
 
-    def _on_worker_finished(self, *_: object) -> None:
-        self._worker = None
-        self._cancel = None
+    def _forget(self, worker_id: int) -> None:
+        """The worker ended without an outcome (quit at exit): the controller is idle all the same."""
+        if self._worker is not None and id(self._worker) == worker_id:
+            self._worker, self._cancel = None, None

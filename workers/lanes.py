@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from PySide6.QtCore import QRunnable, QThreadPool
 
+from core.jobs.model import Lane
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -72,10 +74,6 @@ class LaneExecutor(Executor):
         if wait:
             self.pool.waitForDone()
 
-    @property
-    def active_threads(self) -> int:
-        return int(self.pool.activeThreadCount())
-
 
 @dataclass
 class Lanes:
@@ -101,9 +99,13 @@ class Lanes:
         )
         return lanes
 
-    def by_name(self) -> dict[str, Executor]:
-        return {"media": self.media, "render": self.render, "inference": self.inference}
+    def by_name(self) -> dict[Lane, Executor]:
+        return {Lane.MEDIA: self.media, Lane.RENDER: self.render, Lane.INFERENCE: self.inference}
 
     def shutdown(self) -> None:
-        for lane in (self.media, self.render, self.inference, self.writer):
+        """Stop the work lanes (queued jobs dropped, running ones finish or see their cancel token),
+        then drain the writer, so every catalog write those jobs queued lands before the catalog
+        closes: an interrupted job is then recorded as such and recovered at the next start."""
+        for lane in (self.media, self.render, self.inference):
             lane.shutdown(wait=True, cancel_futures=True)
+        self.writer.shutdown(wait=True)

@@ -1,153 +1,76 @@
-"""Qt face of the comment and task sync: owns the ``SyncClient`` (its own thread and event loop) and turns
-its callbacks into signals carrying plain dataclasses, queued to the UI thread.
+"""Qt face of the comment and task sync: owns the ``SyncClient`` (its own thread and event loop) and the
+sign-in worker, and turns their callbacks into signals carrying plain dataclasses, queued to the UI thread.
 
-Sign-in talks to the network, so it runs on a short-lived thread; every other call here is a local
-SQLite read or write (the client's offline-first facade) and never waits on the server.
+The UI reads and writes comments, tasks and assets through ``bridge.store``, the one write path: a local
+SQLite write that never waits on the server, after which the store wakes the running client's outbox
+flush and the bridge emits ``local_change``. Sentences for the user come from ``bridge.wording``.
 
-Catalog assets and server assets are different things: a comment hangs on a *published* asset. The
-bridge publishes a catalog asset on first use under an id derived from (server project, content hash),
-so every client that holds the same file finds the same comments, and looks an asset up by content
-hash first, so an asset someone published under another id is found too.
+Sign-in talks to the network, so it runs on a superqt worker on a pool the bridge owns; ``close()``
+cancels it and waits for it, then stops the client, so nothing the bridge started outlives it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-import uuid
-from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-import sqlalchemy as sa
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from core.settings import save_settings
 from core.sync.client import (
-    AuthError,
     AuthProblem,
     ChangeRejected,
+    ChangesHeld,
+    EventsUnreadable,
     NotificationsArrived,
     RecordsChanged,
+    ServerRolledBack,
     SyncClient,
     SyncEvent,
     SyncStatus,
     TaskConflicts,
-    login_blocking,
 )
-from core.sync.local_store import sync_asset
+from core.sync.sign_in import SignInAttempt, SignInFailure, SignInOutcome, normalise_server_url
+from core.sync.wording import SyncWording
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from core.settings import Settings
-    from core.sync.client import LoginResult
-    from core.sync.credentials import CredentialStatus, TokenStore
-    from core.sync.local_store import CommentView, LocalStore, NotificationView, TaskView
-    from core.sync.protocol import FieldConflict, ProjectInfo, UserInfo
+    from core.sync.credentials import TokenStore
+    from core.sync.local_store import LocalStore
+    from core.sync.sign_in import LoginResult
+    from workers.background import BackgroundWork
 
 log = logging.getLogger(__name__)
 
-# Fixed namespace: the same (project, content hash) gives the same asset id on every client.
-ASSET_NAMESPACE = uuid.UUID("5b0e7f7e-3c1a-4d0e-9a57-2f1f6f4c8a10")
-DEFAULT_PORT = 8765
-# Notifier kinds (settings.notify_<kind>) for the server's notification kinds.
-NOTIFY_KINDS = {"mention": "mention", "task_assigned": "task_assigned", "comment_on_your_asset": "comment"}
-SNIPPET_CHARS = 140
-
-
-@dataclass(frozen=True)
-class SignInOutcome:
-    url: str
-    user: UserInfo
-    projects: list[ProjectInfo]
-    credentials: CredentialStatus
-
-
-@dataclass(frozen=True)
-class SignInFailure:
-    code: str  # auth_failed | unreachable | bad_url | <protocol error code>
-    message: str
-
-
-@dataclass(frozen=True)
-class SyncNotice:
-    """A sync notification in words, ready for the notifier."""
-
-    kind: str  # notifier kind: mention | task_assigned | comment
-    title: str
-    body: str
-    project_id: int
-    record_kind: str
-    record_id: str
-    asset_id: str | None  # the synced asset it concerns, if any
-
-
-def normalise_server_url(text: str) -> str:
-    """``host``, ``host:port``, ``http://host`` ... become a WebSocket URL; nonsense raises ValueError."""
-    text = text.strip()
-    if not text:
-        raise ValueError("Enter the server address, for example ws://studio-server:8765")
-    if "://" not in text:
-        text = "ws://" + text
-    parts = urlsplit(text)
-    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
-    if scheme not in ("ws", "wss"):
-        raise ValueError(f"Unsupported address scheme {parts.scheme!r}: use ws:// or wss://")
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"Invalid port in {text!r}") from exc
-    if not parts.hostname:
-        raise ValueError(f"No host name in {text!r}")
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"{scheme}://{host}:{port or DEFAULT_PORT}{parts.path.rstrip('/')}"
-
-
-def describe_status(status: SyncStatus | None) -> str:
-    """The status bar's words: online, offline, connecting…, syncing 12, not signed in."""
-    if status is None:
-        return "not signed in"
-    if status.state == "syncing":
-        if status.pending_changes:
-            return f"syncing {status.pending_changes:,}"
-        if status.catching_up:
-            return f"catching up {status.catching_up:,}"
-        return "syncing"
-    if status.state == "connecting":
-        return "connecting…"
-    return status.state
-
-
-def sync_asset_id(project_id: int, content_hash: str) -> str:
-    return str(uuid.uuid5(ASSET_NAMESPACE, f"{project_id}:{content_hash}"))
-
-
-def _snippet(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
+# At quit a cancelled sign-in ends within one event-loop turn; this only bounds a stuck DNS lookup.
+SIGN_IN_QUIT_TIMEOUT_MS = 5000
 
 
 class SyncBridge(QObject):
-    # Emitted from the sync thread (or the sign-in thread); Qt queues them to UI-thread receivers.
+    # Emitted from the sync thread (or a sign-in worker); Qt queues them to UI-thread receivers.
     status_changed = Signal(object)  # SyncStatus | None (None: signed out)
     records_changed = Signal(object)  # RecordsChanged
     notifications_arrived = Signal(object)  # NotificationsArrived
     conflict = Signal(object)  # TaskConflicts
     change_rejected = Signal(object)  # ChangeRejected
     auth_problem = Signal(object)  # AuthProblem
+    # Something the user must hear of: EventsUnreadable | ChangesHeld | ServerRolledBack
+    # (``SyncWording.describe_attention`` has the words).
+    attention = Signal(object)
     signed_in = Signal(object)  # SignInOutcome
     sign_in_failed = Signal(object)  # SignInFailure
     signed_out = Signal()
     local_change = Signal(str)  # record kind written locally ("comment", "task", "asset")
-    _login_finished = Signal(object, object)  # (url, username), LoginResult | SignInFailure
 
     def __init__(
         self,
         store: LocalStore,
         tokens: TokenStore,
         settings: Settings,
+        background: BackgroundWork,
         settings_file: Path | None = None,
         *,
         client_options: dict[str, Any] | None = None,
@@ -155,25 +78,27 @@ class SyncBridge(QObject):
     ) -> None:
         super().__init__(parent)
         self.store = store
+        self.wording = SyncWording(store)
         self.tokens = tokens
         self.settings = settings
         self.settings_file = settings_file
         self.client_options = dict(client_options or {})
         self.client: SyncClient | None = None
         self._status: SyncStatus | None = None
-        self._names: dict[int, str] = {}
-        self._login_thread: threading.Thread | None = None
-        self._login_finished.connect(self._on_login_finished)
+        self._sign_in: SignInAttempt | None = None
+        self._background = background
+        # Sign-ins run through the app's one owner of background work, on a pool of the bridge's own
+        # so that ``close()`` waits for exactly its work (one sign-in at a time).
+        self._sign_in_pool = QThreadPool(self)
+        self._sign_in_pool.setObjectName("sync-sign-in")
+        self._sign_in_pool.setMaxThreadCount(1)
+        store.add_listener(self._on_local_write)
 
     # ---- running ---------------------------------------------------------------------------------
 
     @property
     def status(self) -> SyncStatus | None:
         return self._status
-
-    @property
-    def signing_in(self) -> bool:
-        return self._login_thread is not None and self._login_thread.is_alive()
 
     @property
     def url(self) -> str:
@@ -213,12 +138,25 @@ class SyncBridge(QObject):
             log.info("event=sync_stopped")
 
     def close(self) -> None:
-        """At quit: stop the client and release the store's database connections."""
+        """At quit: cancel a sign-in and wait for its worker, stop the client (its thread is joined),
+        and release the store's database connections."""
+        self._cancel_sign_in()
+        if not self._sign_in_pool.waitForDone(SIGN_IN_QUIT_TIMEOUT_MS):
+            log.warning("event=sign_in_still_running timeout_ms=%d", SIGN_IN_QUIT_TIMEOUT_MS)
         self.stop()
+        self.store.remove_listener(self._on_local_write)
         self.store.close()
 
+    # ---- signing in and out ----------------------------------------------------------------------
+
+    @property
+    def signing_in(self) -> bool:
+        """A sign-in worker is still running (waiting for the server, or winding down)."""
+        return self._sign_in_pool.activeThreadCount() > 0
+
     def sign_in(self, url: str, username: str, password: str) -> None:
-        """Ask the server for a token on a worker thread: ``signed_in`` or ``sign_in_failed`` follows."""
+        """Ask the server for a token on a worker: ``signed_in`` or ``sign_in_failed`` follows. A newer
+        sign-in replaces one still under way."""
         try:
             url = normalise_server_url(url)
         except ValueError as exc:
@@ -227,42 +165,36 @@ class SyncBridge(QObject):
         if not username.strip():
             self.sign_in_failed.emit(SignInFailure("auth_failed", "Enter your user name"))
             return
-        request = (url, username.strip())
+        self._cancel_sign_in()
+        attempt = SignInAttempt(url, username.strip(), password)
+        self._sign_in = attempt
+        self._background.call(
+            attempt.run, partial(self._on_sign_in_answered, attempt), pool=self._sign_in_pool
+        )
 
-        def work() -> None:
-            outcome: LoginResult | SignInFailure
-            try:
-                outcome = login_blocking(url, request[1], password)
-            except AuthError as exc:
-                message = "Wrong user name or password" if exc.code == "auth_failed" else exc.message
-                outcome = SignInFailure(exc.code, message)
-            except ConnectionError as exc:
-                outcome = SignInFailure("unreachable", str(exc))
-            except Exception as exc:  # anything else is still an answer for the user
-                log.exception("event=sign_in_failed")
-                outcome = SignInFailure("internal", f"Sign-in failed: {exc}")
-            try:
-                self._login_finished.emit(request, outcome)
-            except RuntimeError:  # the bridge was deleted while signing in (app quit)
-                log.info("event=sign_in_result_dropped")
+    def _cancel_sign_in(self) -> None:
+        attempt, self._sign_in = self._sign_in, None
+        if attempt is not None:
+            attempt.cancel()
 
-        self._login_thread = threading.Thread(target=work, name="sync-sign-in", daemon=True)
-        self._login_thread.start()
-
-    def _on_login_finished(self, request: tuple[str, str], outcome: LoginResult | SignInFailure) -> None:
+    def _on_sign_in_answered(self, attempt: SignInAttempt, outcome: LoginResult | SignInFailure) -> None:
+        if attempt is not self._sign_in:  # replaced by a newer sign-in, or the bridge was closed
+            return
+        self._sign_in = None
         if isinstance(outcome, SignInFailure):
             self.sign_in_failed.emit(outcome)
             return
-        url, username = request
+        url, username = attempt.url, attempt.username
         self.stop()
         credentials = self.tokens.save(url, username, outcome.token)
         self.settings.server_url = url
         self.settings.username = username
         if self.settings_file is not None:
             save_settings(self.settings, self.settings_file)
-        # Known at once (offline writes need "me"); the client refreshes it on every connection.
-        self.store.save_session(outcome.user, outcome.projects, url)
-        self._names.clear()
+        # Known at once (offline writes need "me"); the client refreshes it on every connection and
+        # reports changes held for another sign-in (``ChangesHeld``) once it is connected.
+        self.store.save_session(outcome.user, outcome.projects, url, outcome.server_id)
+        self.wording.forget_names()
         self.start(url, outcome.token)
         log.info("event=signed_in user=%s persistent=%s", username, credentials.persistent)
         self.signed_in.emit(SignInOutcome(url, outcome.user, outcome.projects, credentials))
@@ -280,7 +212,7 @@ class SyncBridge(QObject):
         self.status_changed.emit(None)
         self.signed_out.emit()
 
-    # ---- callbacks from the sync thread ----------------------------------------------------------
+    # ---- callbacks from the sync thread and the store --------------------------------------------
 
     def _on_status(self, status: SyncStatus) -> None:
         self._status = status
@@ -297,6 +229,11 @@ class SyncBridge(QObject):
             self._safe_emit(self.change_rejected, event)
         elif isinstance(event, AuthProblem):
             self._safe_emit(self.auth_problem, event)
+        elif isinstance(event, EventsUnreadable | ChangesHeld | ServerRolledBack):
+            self._safe_emit(self.attention, event)
+
+    def _on_local_write(self, record_kind: str) -> None:
+        self._safe_emit(self.local_change, record_kind)
 
     @staticmethod
     def _safe_emit(signal: Any, value: object) -> None:
@@ -304,207 +241,3 @@ class SyncBridge(QObject):
             signal.emit(value)
         except RuntimeError:  # the bridge is being destroyed at quit
             log.debug("event=sync_signal_dropped")
-
-    # ---- who and where ---------------------------------------------------------------------------
-
-    @property
-    def user_id(self) -> int | None:
-        return self.store.current_user_id()
-
-    def projects(self) -> list[ProjectInfo]:
-        return self.store.projects()
-
-    def members(self, project_id: int) -> list[UserInfo]:
-        return self.store.users(project_id)
-
-    def role(self) -> str | None:
-        me = self.user_id
-        return next((u.role for u in self.store.users() if u.id == me), None)
-
-    def user_name(self, user_id: int | None) -> str:
-        if user_id is None:
-            return ""
-        if user_id not in self._names:
-            self._names = {u.id: u.display_name or u.name for u in self.store.users()}
-        return self._names.get(user_id, f"user {user_id}")
-
-    def forget_names(self) -> None:
-        """Members changed (a subscribe brought a new list): names are re-read on next use."""
-        self._names.clear()
-
-    # ---- assets ----------------------------------------------------------------------------------
-
-    def find_asset(self, project_id: int, content_hash: str) -> str | None:
-        """The synced asset with this content in the project, oldest first (local or from others)."""
-        if not content_hash:
-            return None
-        query = (
-            sa.select(sync_asset.c.id)
-            .where(sync_asset.c.project_id == project_id, sync_asset.c.content_hash == content_hash)
-            .order_by(sync_asset.c.first_seq.is_(None), sync_asset.c.first_seq, sync_asset.c.local_order)
-            .limit(1)
-        )
-        with self.store.engine.connect() as connection:
-            found = connection.execute(query).scalar_one_or_none()
-        return None if found is None else str(found)
-
-    def asset_key(self, project_id: int, content_hash: str) -> str:
-        """The id comments of this content are (or will be) filed under: no write, for listing."""
-        return self.find_asset(project_id, content_hash) or sync_asset_id(project_id, content_hash)
-
-    def ensure_asset(
-        self,
-        project_id: int,
-        name: str,
-        kind: str,
-        content_hash: str,
-        metadata: dict[str, Any] | None = None,
-        thumbnail_b64: str | None = None,
-    ) -> str:
-        """Publish the asset unless it already is; its id. Clients (role) cannot publish."""
-        existing = self.find_asset(project_id, content_hash)
-        if existing is not None:
-            return existing
-        if self.role() == "client":
-            raise PermissionError(
-                "This asset is not shared on the server yet; an artist has to share it before "
-                "clients can comment on it."
-            )
-        asset_id = sync_asset_id(project_id, content_hash)
-        target = self.client or self.store
-        published: str = target.publish_asset(
-            project_id, name[:200], kind[:32], content_hash, metadata or {}, thumbnail_b64, asset_id
-        )
-        self.local_change.emit("asset")
-        return published
-
-    def asset_content_hash(self, asset_id: str) -> tuple[int, str] | None:
-        """(project, content hash) of a synced asset, to find the catalog asset it stands for."""
-        query = sa.select(sync_asset.c.project_id, sync_asset.c.content_hash).where(
-            sync_asset.c.id == asset_id
-        )
-        with self.store.engine.connect() as connection:
-            row = connection.execute(query).one_or_none()
-        return None if row is None else (int(row[0]), str(row[1]))
-
-    def asset_name(self, asset_id: str) -> str:
-        with self.store.engine.connect() as connection:
-            name = connection.execute(
-                sa.select(sync_asset.c.name).where(sync_asset.c.id == asset_id)
-            ).scalar_one_or_none()
-        return "" if name is None else str(name)
-
-    # ---- comments and tasks (local writes; sent when the server is reachable) ---------------------
-
-    def add_comment(
-        self, project_id: int, asset_id: str, body: str, frame: int | None = None, annotation: Any = None
-    ) -> CommentView:
-        target = self.client or self.store
-        comment = target.add_comment(project_id, asset_id, body, frame, annotation)
-        self.local_change.emit("comment")
-        return comment
-
-    def edit_comment(self, comment_id: str, body: str, annotation: Any = None) -> CommentView:
-        target = self.client or self.store
-        comment = target.edit_comment(comment_id, body, annotation)
-        self.local_change.emit("comment")
-        return comment
-
-    def delete_comment(self, comment_id: str) -> None:
-        target = self.client or self.store
-        target.delete_comment(comment_id)
-        self.local_change.emit("comment")
-
-    def list_comments(self, asset_id: str) -> list[CommentView]:
-        return self.store.list_comments(asset_id, include_deleted=True)
-
-    def create_task(
-        self,
-        project_id: int,
-        title: str,
-        description: str = "",
-        assignee: int | None = None,
-        status: str = "open",
-        due_date: str | None = None,
-        asset_id: str | None = None,
-    ) -> TaskView:
-        if self.client is None and self.role() == "client":
-            raise PermissionError("The client role can comment but cannot create tasks")
-        target = self.client or self.store
-        task = target.create_task(project_id, title, description, assignee, status, due_date, asset_id)
-        self.local_change.emit("task")
-        return task
-
-    def update_task(self, task_id: str, fields: dict[str, Any], base_version: int | None = None) -> TaskView:
-        if self.client is None and self.role() == "client":
-            raise PermissionError("The client role can comment but cannot change tasks")
-        target = self.client or self.store
-        task = target.update_task(task_id, fields, base_version)
-        self.local_change.emit("task")
-        return task
-
-    def list_tasks(self, project_id: int, assignee: int | None = None) -> list[TaskView]:
-        return self.store.list_tasks(project_id, assignee)
-
-    def task(self, task_id: str) -> TaskView:
-        return self.store.task(task_id)
-
-    def notifications(self, unread_only: bool = False) -> list[NotificationView]:
-        return self.store.notifications(unread_only)
-
-    # ---- words for the user ----------------------------------------------------------------------
-
-    def describe_notification(self, item: NotificationView) -> SyncNotice:
-        actor = self.user_name(item.actor)
-        kind = NOTIFY_KINDS.get(item.kind, item.kind)
-        body, asset_id = "", None
-        if item.record_kind == "comment":
-            try:
-                comment = self.store.comment(item.record_id)
-            except KeyError:
-                comment = None
-            if comment is not None:
-                asset_id = comment.asset_id
-                where = self.asset_name(comment.asset_id)
-                body = f"{_snippet(comment.body)}" + (f"\non {where}" if where else "")
-            title = f"{actor} mentioned you" if item.kind == "mention" else f"{actor} commented on your asset"
-        elif item.record_kind == "task":
-            try:
-                task = self.store.task(item.record_id)
-            except KeyError:
-                task = None
-            title = f"{actor} assigned you a task"
-            if task is not None:
-                asset_id = task.asset_id
-                body = task.title + (f"\ndue {task.due_date}" if task.due_date else "")
-        else:
-            title = f"{actor}: {item.kind.replace('_', ' ')}"
-        return SyncNotice(kind, title, body, item.project_id, item.record_kind, item.record_id, asset_id)
-
-    def describe_conflict(self, event: TaskConflicts) -> str | None:
-        """What lost in a task conflict, for the people involved; None when it does not concern me."""
-        me = self.user_id
-        losers = {c.overwritten_by for c in event.conflicts}
-        if me is None or (event.actor != me and me not in losers):
-            return None
-        try:
-            title = self.store.task(event.task_id).title
-        except KeyError:
-            title = event.task_id
-
-        def lost(conflict: FieldConflict) -> str:
-            value = json.dumps(conflict.overwritten_value)
-            by = conflict.overwritten_by
-            who = "you" if by == me else self.user_name(by) if by is not None else "someone"
-            return f"{conflict.field.replace('_', ' ')} (was {value}, set by {who})"
-
-        fields = "; ".join(lost(c) for c in event.conflicts)
-        if event.actor == me:
-            return (
-                f"Your change to task “{title}” replaced newer values you had not seen: {fields}. "
-                "Check the task and set them again if needed."
-            )
-        return (
-            f"{self.user_name(event.actor)} changed task “{title}” without seeing your newer values, "
-            f"which were overwritten: {fields}."
-        )

@@ -112,7 +112,14 @@ def build_tiny_espcn(scale: int = 2, width: int = 32) -> nn.Module:
     return _espcn_class()(scale, width)
 
 
+def _mobilenet_v2(params: Mapping[str, Any]) -> nn.Module:
+    from core.ai.mobilenet import build_mobilenet_v2
+
+    return build_mobilenet_v2(num_classes=_int_param(params, "num_classes", 1000))
+
+
 ARCHITECTURES: dict[str, Callable[[Mapping[str, Any]], nn.Module]] = {
+    "mobilenet-v2": _mobilenet_v2,
     "tiny-cnn-v1": _tiny_cnn_v1,
     "tiny-espcn-v1": _tiny_espcn_v1,
     "tiny-heatmap-detector-v1": _tiny_heatmap_detector_v1,

@@ -53,6 +53,11 @@ class ClassificationResult:
     model: str | None
     device: str
     note: str = ""  # why a fallback ran, for the user
+    # The subject model's 1000 ImageNet class probabilities (see core.ai.subjects), or None with
+    # the reason in subject_note when no subject model could run.
+    subject_probabilities: npt.NDArray[np.float32] | None = None
+    subject_model: str | None = None  # name and version
+    subject_note: str = ""
 
     @property
     def top(self) -> str:
@@ -380,6 +385,8 @@ def classify_classical(
             height=hints.height or rgb.shape[0],
         )
     scores = score_categories(measure_features(rgb), hints)
-    return ClassificationResult(
-        categories=_top_categories(scores), path="classical", model=None, device="cpu"
-    )
+    categories = _top_categories(scores)
+    if hints.source_kind == "geometry":
+        # Known from the file, not guessed from pixels: certain, so it passes any threshold.
+        categories = [(MODEL_RENDER, 1.0), *[c for c in categories if c[0] != MODEL_RENDER]][:TOP_K]
+    return ClassificationResult(categories=categories, path="classical", model=None, device="cpu")

@@ -7,6 +7,7 @@ in capabilities of a machine they are not running on instead of faking torch.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Literal
@@ -25,6 +26,8 @@ class DeviceChoice:
     device: str  # a torch device string: "cuda:0", "mps", "cpu"
     reason: str
     fp16: bool
+    # What the user asked for: runtimes other than torch (ncnn on Vulkan) honour "cpu" too.
+    preference: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def choose_device(preference: str = "auto", capabilities: DeviceCapabilities | N
     if preference not in ("auto", "cuda", "mps", "cpu"):
         raise ValueError(f"Unknown inference device {preference!r}; use auto, cuda, mps or cpu")
     caps = capabilities if capabilities is not None else probe_capabilities()
-    choice = _decide(preference, caps)
+    choice = dataclasses.replace(_decide(preference, caps), preference=preference)
     log.info("Inference device: %s (%s)", choice.device, choice.reason)
     return choice
 

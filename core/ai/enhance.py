@@ -1,4 +1,5 @@
-"""Image enhancement: a super-resolution model when the manifest has one, else classical OpenCV.
+"""Image enhancement: a super-resolution model (Real-ESRGAN built in, or the model directory's own)
+when one is enabled and runs, else classical OpenCV (CLAHE, denoise, unsharp mask).
 
 The caller's array is never modified; results are new arrays (the step writes them to a new file).
 """
@@ -12,10 +13,13 @@ from typing import TYPE_CHECKING, Any
 from core.ai.classify import as_rgb_uint8
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
     import numpy as np
     import numpy.typing as npt
 
     from core.ai.inference import InferenceEngine
+    from core.ai.upscale import TileProgress
     from core.jobs.steps import CancelToken
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,8 @@ class EnhanceResult:
     method: str  # "model:<name>", "classical:clahe+denoise+unsharp" or "classical:clahe+unsharp"
     scale: int
     note: str = ""
+    model: str = ""  # name and version of the model that ran, for the job's record
+    device: str = "cpu"
 
 
 def enhance_classical(
@@ -66,21 +72,47 @@ def enhance_classical(
     return EnhanceResult(image=sharpened, method="classical:" + "+".join(steps), scale=1, note=note)
 
 
+def enhance_tiles(
+    image: npt.NDArray[Any],
+    engine: InferenceEngine | None = None,
+    *,
+    scale: int | None = None,
+    cancel: CancelToken | None = None,
+    max_denoise_pixels: int = MAX_DENOISE_PIXELS,
+) -> Generator[TileProgress, None, EnhanceResult]:
+    """Super-resolve with the first enabled enhance model for ``scale`` that runs, yielding after
+    each tile, or fall back to classical enhancement with the reasons in the note."""
+    note = "no inference engine"
+    if engine is not None:
+        upscaled = yield from engine.enhance_tiles(image, scale=scale, cancel=cancel)
+        if not isinstance(upscaled, str):
+            return EnhanceResult(
+                image=upscaled.image,
+                method=f"model:{upscaled.entry.name}",
+                scale=upscaled.scale,
+                note=upscaled.note,
+                model=upscaled.entry.description,
+                device=upscaled.device,
+            )
+        note = upscaled
+    result = enhance_classical(image, max_denoise_pixels=max_denoise_pixels)
+    combined = "; ".join(part for part in (note, result.note) if part)
+    return EnhanceResult(image=result.image, method=result.method, scale=1, note=combined)
+
+
 def enhance_image(
     image: npt.NDArray[Any],
     engine: InferenceEngine | None = None,
     *,
+    scale: int | None = None,
     cancel: CancelToken | None = None,
     max_denoise_pixels: int = MAX_DENOISE_PIXELS,
 ) -> EnhanceResult:
-    """Super-resolve with the manifest's enhance model, or fall back to classical enhancement."""
-    note = "no inference engine"
-    if engine is not None:
-        enhanced = engine.enhance(image, cancel=cancel)
-        if not isinstance(enhanced, str):
-            entry, output, scale = enhanced
-            return EnhanceResult(image=output, method=f"model:{entry.name}", scale=scale)
-        note = enhanced
-    result = enhance_classical(image, max_denoise_pixels=max_denoise_pixels)
-    combined = "; ".join(part for part in (note, result.note) if part)
-    return EnhanceResult(image=result.image, method=result.method, scale=1, note=combined)
+    """:func:`enhance_tiles` run to the end (the benchmark and callers without progress)."""
+    tiles = enhance_tiles(image, engine, scale=scale, cancel=cancel, max_denoise_pixels=max_denoise_pixels)
+    while True:
+        try:
+            next(tiles)
+        except StopIteration as done:
+            result: EnhanceResult = done.value
+            return result

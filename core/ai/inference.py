@@ -8,15 +8,29 @@ every later call goes straight to the classical path with that reason in its not
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.ai.classify import ClassificationResult, ClassifyHints, as_rgb_uint8, classify_classical
-from core.ai.models import ModelEntry, ModelError, ModelTask, load_manifest, load_model
+from core.ai.models import (
+    ModelEntry,
+    ModelError,
+    ModelTask,
+    builtin_manifest_dir,
+    ensure_graph_file,
+    ensure_model_file,
+    load_manifest,
+    load_model,
+)
+from core.ai.ncnn_upscaler import NcnnUpscaler
+from core.ai.subjects import IMAGENET_CLASSES
+from core.ai.upscale import TorchUpscaler, upscale_tiled
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Generator, Sequence
     from pathlib import Path
 
     import numpy as np
@@ -25,13 +39,13 @@ if TYPE_CHECKING:
     from torch import nn
 
     from core.ai.device import DeviceChoice
+    from core.ai.upscale import TileProgress, Upscaler
     from core.jobs.steps import CancelToken
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH_SIZE = 1024
-ENHANCE_TILE = 256
-ENHANCE_TILE_PAD = 16  # covers the receptive field of small SR networks so tiles join seamlessly
+CROP_FRACTION = 0.875  # torchvision's resize 256 / crop 224
 
 
 class InferenceEngine:
@@ -56,7 +70,10 @@ class InferenceEngine:
         self._entries: list[ModelEntry] | None = None
         self._manifest_problem = ""
         self._models: dict[str, nn.Module] = {}
+        self._upscalers: dict[str, Upscaler] = {}
         self._unusable: dict[str, str] = {}
+        # Names the user switched off (Preferences ▸ Models); the steps copy the live setting in.
+        self.disabled_models: frozenset[str] = frozenset()
 
     @property
     def device(self) -> str:
@@ -73,54 +90,69 @@ class InferenceEngine:
         self._batch_size = value
 
     def entries(self) -> list[ModelEntry]:
-        """The manifest's models; a broken manifest is logged once and treated as no models."""
+        """The model directory's models, then the built-in ones (so a studio's model of the same
+        task wins); a broken manifest is logged once and treated as no models."""
         with self._lock:
             if self._entries is None:
                 self._entries = []
-                if self.model_dir is not None:
+                for folder in (self.model_dir, builtin_manifest_dir()):
+                    if folder is None:
+                        continue
                     try:
-                        self._entries = load_manifest(self.model_dir)
+                        self._entries += load_manifest(folder)
                     except ModelError as exc:
                         self._manifest_problem = str(exc)
                         log.warning("%s; classical methods will be used", exc)
             return list(self._entries)
 
     def entry_for(self, task: ModelTask) -> ModelEntry | None:
-        return next((entry for entry in self.entries() if entry.task == task), None)
+        """The first model for ``task`` that the user has not switched off."""
+        return next(
+            (e for e in self.entries() if e.task == task and e.name not in self.disabled_models), None
+        )
 
     def model_for(self, task: ModelTask) -> tuple[ModelEntry, nn.Module] | str:
         """The loaded model for ``task``, or the reason there is none (for the result's note)."""
         entry = self.entry_for(task)
         if entry is None:
+            switched_off = [e.name for e in self.entries() if e.task == task]
+            if switched_off:
+                return f"{', '.join(switched_off)} switched off in Preferences"
             return self._manifest_problem or f"no {task} model in the manifest"
+        module = self._module(entry)
+        return module if isinstance(module, str) else (entry, module)
+
+    def _module(self, entry: ModelEntry) -> nn.Module | str:
+        """The torch module of ``entry``, loaded once and kept, or why it cannot be used."""
         with self._lock:
             if entry.name in self._unusable:
                 return self._unusable[entry.name]
             module = self._models.get(entry.name)
             if module is None:
-                assert self.model_dir is not None  # entries exist only with a model dir
                 try:
                     module = load_model(
                         entry,
-                        self.model_dir,
+                        # built-in entries name their package and ignore the directory
+                        self.model_dir or builtin_manifest_dir(),
                         self.device,
                         self.fetch_progress,
                         allow_fetch=self.allow_fetch,
                     )
                 except ModelError as exc:
-                    self._unusable[entry.name] = str(exc)
-                    log.warning("%s; using the classical fallback", exc)
-                    return str(exc)
+                    return self._mark_unusable(entry, str(exc))
                 if self.device_choice.fp16:
                     module = module.half()
                 self._models[entry.name] = module
-            return entry, module
+            return module
 
     def _mark_unusable(self, entry: ModelEntry, reason: str) -> str:
         with self._lock:
             self._unusable[entry.name] = reason
             self._models.pop(entry.name, None)
-        log.warning("%s; using the classical fallback", reason)
+            upscaler = self._upscalers.pop(entry.name, None)
+        if upscaler is not None:
+            upscaler.close()
+        log.warning("%s; falling back", reason)
         return reason
 
     # -- tensors --------------------------------------------------------------------------------
@@ -149,6 +181,7 @@ class InferenceEngine:
         if hints is not None and len(hints) != len(images):
             raise ValueError("hints must have one entry per image")
         loaded = self.model_for("classify")
+        subjects = self.model_for("subjects")
         results: list[ClassificationResult] = []
         total = len(images)
         for start in range(0, total, self.batch_size):
@@ -163,34 +196,57 @@ class InferenceEngine:
                     loaded = self._mark_unusable(loaded[0], str(exc))
             if isinstance(loaded, str):
                 results.extend(
-                    _with_note(classify_classical(image, hint), loaded)
+                    dataclasses.replace(classify_classical(image, hint), note=loaded)
                     for image, hint in zip(chunk, chunk_hints, strict=True)
                 )
+            if isinstance(subjects, tuple):
+                try:
+                    probabilities = self._forward_probabilities(subjects[0], subjects[1], chunk)
+                    results[start:] = [
+                        dataclasses.replace(
+                            result, subject_probabilities=row, subject_model=subjects[0].description
+                        )
+                        for result, row in zip(results[start:], probabilities, strict=True)
+                    ]
+                except ModelError as exc:
+                    subjects = self._mark_unusable(subjects[0], str(exc))
+            if isinstance(subjects, str):
+                results[start:] = [dataclasses.replace(r, subject_note=subjects) for r in results[start:]]
             if progress is not None:
                 progress(len(results) / total)
         return results
 
-    def _classify_with_model(
+    def _forward_probabilities(
         self, entry: ModelEntry, module: nn.Module, images: Sequence[npt.NDArray[Any]]
-    ) -> list[ClassificationResult]:
+    ) -> npt.NDArray[np.float32]:
+        """Softmax of one forward pass over ``images``: (N, classes) on the CPU."""
         import numpy as np
         import torch
 
+        classes = IMAGENET_CLASSES if entry.task == "subjects" else len(entry.labels)
         batch = np.stack([_preprocess(image, entry) for image in images])
         with self._lock, torch.inference_mode():
             try:
                 logits = module(self._to_input(batch))
             except RuntimeError as exc:
                 raise ModelError(f"model {entry.name} failed on this input: {exc}") from exc
-        if not isinstance(logits, torch.Tensor) or logits.shape != (len(images), len(entry.labels)):
+        if not isinstance(logits, torch.Tensor) or logits.shape != (len(images), classes):
             shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits)
             raise ModelError(
-                f"model {entry.name} returned {shape}, expected "
-                f"({len(images)}, {len(entry.labels)}) for its {len(entry.labels)} labels"
+                f"model {entry.name} returned {shape}, expected ({len(images)}, {classes}) "
+                f"for its {classes} classes"
             )
-        probabilities = torch.softmax(logits.float(), dim=1)
-        top = torch.topk(probabilities, k=min(3, len(entry.labels)), dim=1)
-        values, indices = top.values.cpu().numpy(), top.indices.cpu().numpy()
+        result: npt.NDArray[np.float32] = torch.softmax(logits.float(), dim=1).cpu().numpy()
+        return result
+
+    def _classify_with_model(
+        self, entry: ModelEntry, module: nn.Module, images: Sequence[npt.NDArray[Any]]
+    ) -> list[ClassificationResult]:
+        import numpy as np
+
+        probabilities = self._forward_probabilities(entry, module, images)
+        indices = np.argsort(probabilities, axis=1)[:, ::-1][:, : min(3, len(entry.labels))]
+        values = np.take_along_axis(probabilities, indices, axis=1)
         path = f"model:{entry.name}"
         return [
             ClassificationResult(
@@ -236,71 +292,96 @@ class InferenceEngine:
 
     # -- enhancement ----------------------------------------------------------------------------
 
-    def enhance(
-        self, image: npt.NDArray[Any], *, cancel: CancelToken | None = None
-    ) -> tuple[ModelEntry, npt.NDArray[np.uint8], int] | str:
-        """Run the enhance model tile by tile (bounded memory); returns (entry, image, scale)."""
-        import numpy as np
-
-        loaded = self.model_for("enhance")
-        if isinstance(loaded, str):
-            return loaded
-        entry, module = loaded
+    def enhance_tiles(
+        self, image: npt.NDArray[Any], *, scale: int | None = None, cancel: CancelToken | None = None
+    ) -> Generator[TileProgress, None, Upscaled | str]:
+        """Super-resolve tile by tile (bounded memory), yielding after each tile; returns the result
+        or why no model ran. The enabled enhance models for ``scale`` are tried in manifest order
+        (the model directory's first); one that cannot load or fails hands over to the next."""
         rgb = as_rgb_uint8(image)
-        mean = np.asarray(entry.mean, np.float32)
-        std = np.asarray(entry.std, np.float32)
-        normalised = (rgb.astype(np.float32) / 255.0 - mean) / std
-        height, width = rgb.shape[:2]
-        output: npt.NDArray[np.float32] | None = None
-        scale = 0
-        for top in range(0, height, ENHANCE_TILE):
-            for left in range(0, width, ENHANCE_TILE):
-                if cancel is not None:
-                    cancel.raise_if_cancelled()
-                bottom, right = min(top + ENHANCE_TILE, height), min(left + ENHANCE_TILE, width)
-                pad_top, pad_left = max(0, top - ENHANCE_TILE_PAD), max(0, left - ENHANCE_TILE_PAD)
-                pad_bottom = min(height, bottom + ENHANCE_TILE_PAD)
-                pad_right = min(width, right + ENHANCE_TILE_PAD)
-                tile = normalised[pad_top:pad_bottom, pad_left:pad_right].transpose(2, 0, 1)
-                try:
-                    result = self._run_enhance_tile(entry, module, np.ascontiguousarray(tile))
-                except ModelError as exc:
-                    return self._mark_unusable(entry, str(exc))
-                tile_scale = result.shape[1] // tile.shape[1]
-                if scale == 0:
-                    scale = tile_scale
-                    if scale < 1 or result.shape[1:] != (tile.shape[1] * scale, tile.shape[2] * scale):
-                        return self._mark_unusable(
-                            entry,
-                            f"model {entry.name} returned {result.shape} for a {tile.shape} tile; "
-                            "an enhance model must return the image at an integer scale",
-                        )
-                    output = np.zeros((height * scale, width * scale, 3), np.float32)
-                assert output is not None
-                inner = result[
-                    :,
-                    (top - pad_top) * scale : (bottom - pad_top) * scale,
-                    (left - pad_left) * scale : (right - pad_left) * scale,
-                ]
-                output[top * scale : bottom * scale, left * scale : right * scale] = inner.transpose(1, 2, 0)
-        assert output is not None
-        restored = np.clip((output * std + mean) * 255.0 + 0.5, 0.0, 255.0).astype(np.uint8)
-        return entry, restored, scale
+        notes: list[str] = []
+        for entry in self.entries():
+            if entry.task != "enhance" or (scale is not None and entry.scale not in (None, scale)):
+                continue
+            if entry.name in self.disabled_models:
+                notes.append(f"{entry.name} is switched off in Preferences")
+                continue
+            upscaler = self._upscaler(entry)
+            if isinstance(upscaler, str):
+                notes.append(upscaler)
+                continue
+            try:
+                output = yield from upscale_tiled(rgb, upscaler, self._lock, cancel=cancel)
+            except ModelError as exc:
+                notes.append(self._mark_unusable(entry, str(exc)))
+                continue
+            scaled_by = output.shape[0] // rgb.shape[0]
+            return Upscaled(entry, output, scaled_by, upscaler.device, "; ".join(notes))
+        wanted = f"x{scale} " if scale is not None else ""
+        return "; ".join(notes) or self._manifest_problem or f"no {wanted}enhance model in the manifest"
 
-    def _run_enhance_tile(
-        self, entry: ModelEntry, module: nn.Module, tile: npt.NDArray[np.float32]
+    def _upscaler(self, entry: ModelEntry) -> Upscaler | str:
+        """The warm upscaler for ``entry``, or why it cannot run. Kept until :meth:`close`: another
+        job may be between two tiles with it (an ncnn child holds its network's working memory,
+        about 370 MB for the x2 network and 1.1 GB for x4plus on the CPU)."""
+        with self._lock:
+            if entry.name in self._unusable:
+                return self._unusable[entry.name]
+            if entry.name in self._upscalers:
+                return self._upscalers[entry.name]
+            try:
+                upscaler = self._load_upscaler(entry)
+            except ModelError as exc:
+                return self._mark_unusable(entry, str(exc))
+            self._upscalers[entry.name] = upscaler
+            return upscaler
+
+    def _load_upscaler(self, entry: ModelEntry) -> Upscaler:
+        model_dir = self.model_dir or builtin_manifest_dir()
+        if entry.format == "ncnn":
+            weights = ensure_model_file(entry, model_dir, allow_fetch=False)
+            graph = ensure_graph_file(entry, model_dir)
+            return NcnnUpscaler(entry, graph, weights, use_gpu=self.device_choice.preference != "cpu")
+        loaded = self._module(entry)
+        if isinstance(loaded, str):
+            raise ModelError(loaded)
+        module = loaded
+
+        def forward(batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+            return self._enhance_forward(entry, module, batch)
+
+        return TorchUpscaler(entry, forward, self.device, self.device != "cpu")
+
+    def _enhance_forward(
+        self, entry: ModelEntry, module: nn.Module, batch: npt.NDArray[np.float32]
     ) -> npt.NDArray[np.float32]:
         import torch
 
-        with self._lock, torch.inference_mode():
+        with torch.inference_mode():
             try:
-                output = module(self._to_input(tile[None]))
+                output = module(self._to_input(batch))
             except RuntimeError as exc:
                 raise ModelError(f"model {entry.name} failed: {exc}") from exc
         if not isinstance(output, torch.Tensor) or output.ndim != 4 or output.shape[:2] != (1, 3):
             raise ModelError(f"model {entry.name} did not return a (1, 3, H, W) image")
         result: npt.NDArray[np.float32] = output[0].float().cpu().numpy()
         return result
+
+    def close(self) -> None:
+        """Stop the warm upscaler processes (the app's lane closes its engine at exit)."""
+        with self._lock:
+            upscalers, self._upscalers = list(self._upscalers.values()), {}
+        for upscaler in upscalers:
+            upscaler.close()
+
+
+@dataclass(frozen=True)
+class Upscaled:
+    entry: ModelEntry
+    image: npt.NDArray[np.uint8]
+    scale: int
+    device: str
+    note: str  # why the models before it in line did not run
 
 
 def _preprocess(image: npt.NDArray[Any], entry: ModelEntry) -> npt.NDArray[np.float32]:
@@ -310,6 +391,8 @@ def _preprocess(image: npt.NDArray[Any], entry: ModelEntry) -> npt.NDArray[np.fl
 
     rgb = as_rgb_uint8(image)
     width, height = entry.input_size
+    if entry.resize == "center-crop":
+        rgb = _centre_crop(rgb, width, height)
     if rgb.shape[:2] != (height, width):
         shrinking = rgb.shape[0] > height or rgb.shape[1] > width
         interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
@@ -319,11 +402,12 @@ def _preprocess(image: npt.NDArray[Any], entry: ModelEntry) -> npt.NDArray[np.fl
     return np.ascontiguousarray(normalised.transpose(2, 0, 1))
 
 
-def _with_note(result: ClassificationResult, note: str) -> ClassificationResult:
-    return ClassificationResult(
-        categories=result.categories,
-        path=result.path,
-        model=result.model,
-        device=result.device,
-        note=note,
-    )
+def _centre_crop(rgb: npt.NDArray[np.uint8], width: int, height: int) -> npt.NDArray[np.uint8]:
+    """The centre of the picture at the aspect of (width, height) / CROP_FRACTION: how ImageNet
+    models were evaluated (shorter side to 256 then the middle 224 for a 224 input)."""
+    source_height, source_width = rgb.shape[:2]
+    scale = min(source_width / width, source_height / height) * CROP_FRACTION
+    crop_w = max(1, min(source_width, round(width * scale)))
+    crop_h = max(1, min(source_height, round(height * scale)))
+    top, left = (source_height - crop_h) // 2, (source_width - crop_w) // 2
+    return rgb[top : top + crop_h, left : left + crop_w]

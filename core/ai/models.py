@@ -4,14 +4,20 @@ A model directory (``settings.model_dir``, a studio share, or ``AppPaths.model_d
 ``manifest.json`` and the model files it lists. Every file is size- and sha256-checked before torch
 ever reads it, so a truncated download or a tampered file is refused with a clear message instead of
 being loaded. Files with a ``url`` are fetched on demand (atomic rename into the directory).
+
+The app's own manifest (``resources/models/manifest.json``) lists models whose weights ship inside
+an installed Python package (``package``): the file is looked up in that package's folder and
+checked the same way, so a studio's model directory and the built-in models share one loader.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import os
+import pickle
 import tempfile
 import urllib.error
 import urllib.request
@@ -38,8 +44,14 @@ MANIFEST_SCHEMA_VERSION = 1
 _CHUNK = 1024 * 1024
 DEFAULT_FETCH_TIMEOUT_S = 30.0
 
-ModelTask = Literal["classify", "detect", "enhance"]
-ModelFormat = Literal["safetensors", "torchscript"]
+# "classify" sorts into the catalog's kinds (photograph, texture...); "subjects" is an ImageNet-1k
+# classifier whose 1000 classes and artist groups come from resources/models/imagenet_groups.json.
+ModelTask = Literal["classify", "subjects", "detect", "enhance"]
+# "pytorch-state-dict": a torch.save'd dict of tensors, read with weights_only=True (no pickle code).
+# "ncnn": an ncnn network (``graph``: the .param file; ``file``: the .bin weights), run by the
+# Real-ESRGAN ncnn runtime in a child process (core/ai/ncnn_upscaler.py), not by torch.
+ModelFormat = Literal["safetensors", "pytorch-state-dict", "torchscript", "ncnn"]
+ResizeMode = Literal["stretch", "center-crop"]
 ProgressCallback = Callable[[float], None]
 
 
@@ -59,6 +71,26 @@ class ChecksumMismatchError(ModelError):
     """The file on disk or the download is not the file the manifest describes."""
 
 
+def _relative_inside(value: str) -> str:
+    # A manifest from a share must not make us read or write outside the model directory.
+    pure = PurePosixPath(value.replace("\\", "/"))
+    if pure.is_absolute() or ".." in pure.parts:
+        raise ValueError("file must be a relative path inside the model directory")
+    return value
+
+
+class ModelFile(BaseModel):
+    """A second file a model needs (an ncnn network's .param graph), checked like the weights."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    file: str = Field(min_length=1)
+    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    size: int = Field(ge=0)
+
+    _inside_model_dir = field_validator("file")(_relative_inside)
+
+
 class ModelEntry(BaseModel):
     """One model in a manifest."""
 
@@ -73,13 +105,28 @@ class ModelEntry(BaseModel):
     licence: str = ""
     source: str = ""
     url: str | None = None
+    # The installed Python package whose folder holds ``file`` (built-in models), else None.
+    package: str | None = None
+    version: str = ""
     labels: tuple[str, ...] = ()
     # (width, height) the network is fed; a single int means a square.
     input_size: tuple[int, int] = (224, 224)
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    # "center-crop" is how ImageNet models were evaluated (shorter side to input/0.875, centre
+    # crop); "stretch" keeps the whole picture, which suits whole-image sorting.
+    resize: ResizeMode = "stretch"
     architecture: str | None = None
     architecture_params: dict[str, Any] = Field(default_factory=dict)
+    graph: ModelFile | None = None
+    # Enhance models: the upscale factor (None: read from the first tile's output), and the tiles
+    # the image is cut into. A tile is the unit of cancellation and of working memory, so ``tile``
+    # (input pixels a side, CPU) is sized for well under a second a tile on two cores; a GPU runs
+    # ``gpu_tile``. ``tile_pad`` pixels of neighbouring context hide the seams.
+    scale: int | None = Field(default=None, ge=1, le=8)
+    tile: int = Field(default=256, ge=16, le=4096)
+    gpu_tile: int | None = Field(default=None, ge=16, le=4096)
+    tile_pad: int = Field(default=16, ge=0, le=256)
 
     @field_validator("input_size", mode="before")
     @classmethod
@@ -102,30 +149,42 @@ class ModelEntry(BaseModel):
             raise ValueError("std components must be positive")
         return value
 
-    @field_validator("file")
-    @classmethod
-    def _inside_model_dir(cls, value: str) -> str:
-        # A manifest from a share must not make us read or write outside the model directory.
-        pure = PurePosixPath(value.replace("\\", "/"))
-        if pure.is_absolute() or ".." in pure.parts:
-            raise ValueError("file must be a relative path inside the model directory")
-        return value
+    _inside_model_dir = field_validator("file")(_relative_inside)
 
     @model_validator(mode="after")
     def _task_requirements(self) -> ModelEntry:
         if self.task == "classify" and not self.labels:
             raise ValueError("a classify model needs its labels")
-        if self.format == "safetensors" and not self.architecture:
-            raise ValueError("a safetensors model needs an architecture name")
+        if self.format == "ncnn":
+            if self.graph is None or self.task != "enhance" or self.scale is None:
+                raise ValueError("an ncnn model is an enhance model with its graph file and scale")
+        elif self.format != "torchscript" and not self.architecture:
+            raise ValueError(f"a {self.format} model needs an architecture name")
         return self
 
     def path_in(self, model_dir: Path) -> Path:
         return model_dir / PurePosixPath(self.file.replace("\\", "/"))
 
+    @property
+    def description(self) -> str:
+        """Name and version, for job documents and the inspector."""
+        return f"{self.name} {self.version}".strip()
 
-def default_manifest_path() -> Path:
-    """The example manifest shipped with the app (an empty list of models by default)."""
-    return Path(__file__).resolve().parents[2] / "resources" / "models" / MANIFEST_NAME
+
+def builtin_manifest_dir() -> Path:
+    """The folder of the app's own manifest: models whose weights ship in Python packages."""
+    return Path(__file__).resolve().parents[2] / "resources" / "models"
+
+
+def package_dir(package: str) -> Path | None:
+    """The folder of an installed package, found without importing it (None when absent)."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def resolve_model_dir(settings: Settings, paths: AppPaths) -> Path:
@@ -188,19 +247,21 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify_model_file(entry: ModelEntry, path: Path) -> None:
-    """Size first (cheap), then the streamed sha256. Raises ChecksumMismatchError."""
+def verify_model_file(entry: ModelEntry, path: Path, spec: ModelFile | None = None) -> None:
+    """Size first (cheap), then the streamed sha256 of the weights (or of ``spec``'s file).
+    Raises ChecksumMismatchError."""
+    expected: ModelEntry | ModelFile = spec or entry
     actual_size = path.stat().st_size
-    if actual_size != entry.size:
+    if actual_size != expected.size:
         raise ChecksumMismatchError(
             f"model {entry.name}: {path.name} is {actual_size} bytes, the manifest says "
-            f"{entry.size}; the file was not used"
+            f"{expected.size}; the file was not used"
         )
     actual = sha256_file(path)
-    if actual.lower() != entry.sha256.lower():
+    if actual.lower() != expected.sha256.lower():
         raise ChecksumMismatchError(
             f"model {entry.name}: checksum mismatch for {path.name} (sha256 {actual[:12]}…, "
-            f"expected {entry.sha256[:12]}…); the file was not used"
+            f"expected {expected.sha256[:12]}…); the file was not used"
         )
 
 
@@ -290,6 +351,8 @@ def ensure_model_file(
     cancel: CancelToken | None = None,
 ) -> Path:
     """The verified local file of ``entry``: present and intact, or fetched when a URL is given."""
+    if entry.package:
+        return packaged_model_file(entry)
     path = entry.path_in(model_dir)
     if path.is_file():
         verify_model_file(entry, path)
@@ -300,6 +363,37 @@ def ensure_model_file(
             + ("" if entry.url else " and the manifest gives no URL")
         )
     return fetch_model(entry, model_dir, progress, cancel=cancel)
+
+
+def packaged_model_file(entry: ModelEntry) -> Path:
+    """The verified file of a model that ships inside an installed Python package."""
+    path = entry.path_in(_package_folder(entry))
+    if not path.is_file():
+        raise ModelUnavailableError(f"model {entry.name} unavailable: {path} is missing from its package")
+    verify_model_file(entry, path)
+    return path
+
+
+def _package_folder(entry: ModelEntry) -> Path:
+    assert entry.package is not None
+    folder = package_dir(entry.package)
+    if folder is None:
+        raise ModelUnavailableError(
+            f"model {entry.name} unavailable: the Python package {entry.package} is not installed "
+            "(installers/bootstrap.sh installs it)"
+        )
+    return folder
+
+
+def ensure_graph_file(entry: ModelEntry, model_dir: Path) -> Path:
+    """The verified graph file of an ncnn model, beside its weights (in its package or the dir)."""
+    assert entry.graph is not None
+    folder = _package_folder(entry) if entry.package else model_dir
+    path = folder / PurePosixPath(entry.graph.file.replace("\\", "/"))
+    if not path.is_file():
+        raise ModelUnavailableError(f"model {entry.name} unavailable: {path} is missing")
+    verify_model_file(entry, path, entry.graph)
+    return path
 
 
 def load_model(
@@ -324,24 +418,35 @@ def load_model(
                     str(path), map_location=device
                 )
         else:
-            from safetensors.torch import load_file
-
             assert entry.architecture is not None  # enforced by the manifest validator
             params = dict(entry.architecture_params)
             if entry.task == "classify":
                 params.setdefault("num_classes", len(entry.labels))
             module = build_architecture(entry.architecture, params)
-            state = load_file(str(path), device="cpu")
-            module.load_state_dict(state, strict=True)
+            module.load_state_dict(_read_state_dict(entry, path), strict=True)
             module = module.to(device)
     except ArchitectureError as exc:
         raise ModelError(f"model {entry.name}: {exc}") from exc
-    except (RuntimeError, OSError, ValueError) as exc:
-        # torch/safetensors report corrupt files and shape mismatches as RuntimeError.
+    except (RuntimeError, OSError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        # torch/safetensors report corrupt files and shape mismatches as RuntimeError; torch.load
+        # with weights_only refuses anything but tensors with UnpicklingError.
         raise ModelError(f"model {entry.name} cannot be loaded from {path.name}: {exc}") from exc
     module.eval()
     log.info("Loaded model %s (%s, %s) on %s", entry.name, entry.task, entry.format, device)
     return module
+
+
+def _read_state_dict(entry: ModelEntry, path: Path) -> dict[str, Any]:
+    if entry.format == "safetensors":
+        from safetensors.torch import load_file
+
+        return dict(load_file(str(path), device="cpu"))
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise ModelError(f"model {entry.name}: {path.name} holds a {type(state).__name__}, not weights")
+    return state
 
 
 def entry_for_file(path: Path, **fields: Any) -> ModelEntry:

@@ -18,6 +18,7 @@ from core.ai.classify import ClassificationResult, ClassifyHints, SourceKind
 from core.ai.device import choose_device
 from core.ai.inference import InferenceEngine
 from core.ai.models import resolve_model_dir
+from core.ai.subjects import mean_result, tags_for
 from core.jobs.steps import InvalidInputError, Progress, RecoverableError, StepContext, StepOutput
 
 if TYPE_CHECKING:
@@ -34,6 +35,13 @@ log = logging.getLogger(__name__)
 CLASSIFY_MAX_SIDE = 1024
 FOCUS_MAX_SIDE = 1024
 ENHANCE_MAX_SIDE = 2048
+# x2 by default: Real-ESRGAN's compact x2 model costs ~20 s a megapixel on two CPU cores, x4plus
+# ~25 times that (README, measured figures); a GPU makes either quick.
+ENHANCE_SCALE = 2
+# A clip is sorted from this many frames spread over it, each at most this size (the model sees
+# 224 px; a larger decode only costs time).
+VIDEO_FRAMES = 5
+VIDEO_FRAME_SIDE = 512
 _FLOAT_SUFFIXES = frozenset({".exr", ".hdr"})
 _FLOAT_SOURCES = frozenset({"exr-tonemapped", "hdr-tonemapped"})
 
@@ -160,12 +168,14 @@ def _source_kind(ctx: StepContext) -> SourceKind:
 
 
 def engine_for(ctx: StepContext) -> InferenceEngine:
-    """The app's shared engine when passed in, else a new one for this step alone."""
+    """The app's shared engine when passed in, else a new one for this step alone; either way with
+    the models the user switched off as they are now (Preferences apply at once)."""
     engine = ctx.params.get("inference_engine")
-    if isinstance(engine, InferenceEngine):
-        return engine
-    choice = choose_device(ctx.settings.inference_device)
-    return InferenceEngine(choice, resolve_model_dir(ctx.settings, ctx.paths))
+    if not isinstance(engine, InferenceEngine):
+        choice = choose_device(ctx.settings.inference_device)
+        engine = InferenceEngine(choice, resolve_model_dir(ctx.settings, ctx.paths))
+    engine.disabled_models = frozenset(ctx.settings.disabled_models)
+    return engine
 
 
 def _artifact_name(ctx: StepContext, suffix: str) -> Path:
@@ -193,38 +203,74 @@ def write_png(path: Path, rgb: npt.NDArray[np.uint8]) -> Path:
     return path
 
 
-def classification_output(result: ClassificationResult) -> StepOutput:
+def classification_output(result: ClassificationResult, frames: int = 1) -> StepOutput:
+    """The job's record: confident tags in ``categories`` (what the catalog stores and counts),
+    the rest in ``hidden`` (shown only when asked for), and which models ran where."""
+    tags = tags_for(result)
     return {
-        "categories": [{"name": name, "confidence": conf} for name, conf in result.categories],
+        "categories": [t.as_output() for t in tags if t.confident],
+        "hidden": [t.as_output() for t in tags if not t.confident],
         "path": result.path,
         "model": result.model,
         "device": result.device,
         "note": result.note,
+        "subject_model": result.subject_model,
+        "subject_note": result.subject_note,
+        "frames": frames,
     }
 
 
+def _video_frames(ctx: StepContext) -> list[npt.NDArray[np.uint8]]:
+    """Frames spread over the clip (a poster alone misjudges a clip that changes scene); empty
+    when the clip cannot be opened here, so the caller falls back to the poster."""
+    from core.media.errors import MediaError
+    from core.video.filmstrip import filmstrip_indices
+    from core.video.steps import open_asset_clip
+
+    assert ctx.asset is not None
+    try:
+        with open_asset_clip(ctx) as clip:
+            return [
+                clip.frame_at(index, max_side=VIDEO_FRAME_SIDE)
+                for index in filmstrip_indices(clip.frame_count, VIDEO_FRAMES)
+            ]
+    except (InvalidInputError, RecoverableError, MediaError, OSError, ValueError) as exc:
+        log.info("Sorting %s from its poster: its frames cannot be read (%s)", ctx.asset.path.name, exc)
+        return []
+
+
 def classify_step(ctx: StepContext) -> Generator[Progress, None, StepOutput]:
-    source = _source_path(ctx)
-    yield Progress(0.05, f"Reading {source.name}")
-    loaded = load_rgb_for_ai(source, ctx.settings, CLASSIFY_MAX_SIDE)
-    ctx.cancel.raise_if_cancelled()
+    kind = _source_kind(ctx)
     metadata = ctx.asset.metadata if ctx.asset else {}
-    hints = ClassifyHints(
-        source_kind=_source_kind(ctx),
-        is_float_hdr=bool(ctx.params.get("is_float_hdr", metadata.get("is_float_hdr", loaded.is_float_hdr))),
-        width=loaded.source_width,
-        height=loaded.source_height,
-    )
+    frames = _video_frames(ctx) if kind == "video" and "preview_image" not in ctx.params else []
+    if frames:
+        yield Progress(0.05, f"Read {len(frames)} frames")
+        hints = ClassifyHints(source_kind=kind, width=frames[0].shape[1], height=frames[0].shape[0])
+    else:
+        source = _source_path(ctx)
+        yield Progress(0.05, f"Reading {source.name}")
+        loaded = load_rgb_for_ai(source, ctx.settings, CLASSIFY_MAX_SIDE)
+        frames = [loaded.rgb]
+        is_float = ctx.params.get("is_float_hdr", metadata.get("is_float_hdr", loaded.is_float_hdr))
+        hints = ClassifyHints(
+            source_kind=kind,
+            is_float_hdr=bool(is_float),
+            width=loaded.source_width,
+            height=loaded.source_height,
+        )
+    ctx.cancel.raise_if_cancelled()
     yield Progress(0.4, "Sorting")
+    engine = engine_for(ctx)
     batcher = ctx.params.get("classify_batcher")
     if batcher is not None:
-        # The app's inference lane: wait for a batched forward pass with other files.
-        result = batcher.classify(loaded.rgb, hints, ctx.cancel)
+        # The app's inference lane: each frame waits for a batched forward pass with other files.
+        results = [batcher.classify(frame, hints, ctx.cancel) for frame in frames]
     else:
-        (result,) = engine_for(ctx).classify_batch([loaded.rgb], [hints], cancel=ctx.cancel)
+        results = engine.classify_batch(frames, [hints] * len(frames), cancel=ctx.cancel)
+    result = mean_result(results)
     ctx.device = result.device
     yield Progress(1.0, f"Sorted as {result.top}")
-    return classification_output(result)
+    return classification_output(result, len(frames))
 
 
 def focus_crop_step(ctx: StepContext) -> Generator[Progress, None, StepOutput]:
@@ -258,23 +304,35 @@ def focus_crop_step(ctx: StepContext) -> Generator[Progress, None, StepOutput]:
 
 
 def enhance_step(ctx: StepContext) -> Generator[Progress, None, StepOutput]:
-    from core.ai.enhance import enhance_image
+    """An enhanced copy in the artifact dir (the original is only read). Cancellable between tiles."""
+    from core.ai.enhance import enhance_tiles
 
     source = _source_path(ctx)
     max_side = int(ctx.params.get("max_side", ENHANCE_MAX_SIDE))
+    scale = int(ctx.params.get("scale", ENHANCE_SCALE))
+    if scale not in (2, 4):
+        raise InvalidInputError(f"enhancement scale must be 2 or 4, got {scale}")
     yield Progress(0.05, f"Reading {source.name}")
     loaded = load_rgb_for_ai(source, ctx.settings, max_side)
     ctx.cancel.raise_if_cancelled()
-    yield Progress(0.3, "Enhancing")
-    engine = engine_for(ctx)
-    result = enhance_image(loaded.rgb, engine, cancel=ctx.cancel)
-    ctx.device = engine.device if result.method.startswith("model:") else "cpu"
+    yield Progress(0.1, "Enhancing")
+    tiles = enhance_tiles(loaded.rgb, engine_for(ctx), scale=scale, cancel=ctx.cancel)
+    while True:
+        try:
+            tile = next(tiles)
+        except StopIteration as done:
+            result = done.value
+            break
+        yield Progress(0.1 + 0.8 * tile.fraction, f"Enhancing: tile {tile.done} of {tile.total}")
+    ctx.device = result.device
     ctx.cancel.raise_if_cancelled()
     target = write_png(_artifact_name(ctx, "enhanced"), result.image)
     yield Progress(1.0, f"Enhanced ({result.method})")
     return {
         "path": str(target),
         "method": result.method,
+        "model": result.model,
+        "device": result.device,
         "scale": result.scale,
         "note": result.note,
         "width": int(result.image.shape[1]),

@@ -1,7 +1,9 @@
 """The local catalog: the client's offline truth.
 
 Thread-safe: every call takes its own connection from the pool. Reads are safe from the UI thread (they are
-index range scans of one page); writes come from one serialised writer in the app, or from the CLI.
+index range scans of one page). Job products are written by the app's one serialised writer lane (or the
+CLI); the artist's own edits (projects, notes, deletes) are single short transactions from the UI thread,
+which SQLite's WAL interleaves with the writer. Statements are built in ``core.catalog.queries``.
 """
 
 from __future__ import annotations
@@ -15,46 +17,45 @@ from sqlalchemy import (
     Engine,
     Row,
     and_,
-    column,
     delete,
     func,
     insert,
-    or_,
     select,
-    table,
     text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
 from core.catalog.database import create_catalog_engine, migrate
+from core.catalog.queries import (
+    FEW_MATCHES,
+    artifact_t,
+    asset_t,
+    filters_for,
+    kind_count_t,
+    project_t,
+    records_from_rows,
+    relevance_pages,
+    sorted_page,
+    tag_count_t,
+    tag_t,
+)
 from core.catalog.records import (
     ArtifactRecord,
     AssetQuery,
     AssetRecord,
     NewAsset,
     ProjectRecord,
-    TagRecord,
+    SortKey,
 )
-from core.catalog.search import fts_query
+from core.catalog.search import SearchMatch, search_match
 from core.catalog.stores import JobStore, NotificationStore
-from core.catalog.tables import Artifact, Asset, AssetKindCount, Project, Tag, TagCount
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from pathlib import Path
 
 log = logging.getLogger(__name__)
-
-project_t = Project.__table__  # type: ignore[attr-defined]
-asset_t = Asset.__table__  # type: ignore[attr-defined]
-tag_t = Tag.__table__  # type: ignore[attr-defined]
-artifact_t = Artifact.__table__  # type: ignore[attr-defined]
-kind_count_t = AssetKindCount.__table__  # type: ignore[attr-defined]
-tag_count_t = TagCount.__table__  # type: ignore[attr-defined]
-
-_fts_t = table("asset_fts", column("rowid"))
-_SORT_COLUMNS = {"name": asset_t.c.name, "created": asset_t.c.created_at, "size": asset_t.c.size_bytes}
 
 
 class CatalogError(Exception):
@@ -194,14 +195,11 @@ class Catalog:
             }
             for a in assets
         ]
+        # RETURNING names exactly the rows this statement inserted: another process ingesting the
+        # same files at the same time gets its rows ignored here, and reports them as duplicates.
+        statement = insert(asset_t).prefix_with("OR IGNORE").returning(asset_t.c.content_hash, asset_t.c.id)
         with self.engine.begin() as conn:
-            before = conn.execute(select(func.max(asset_t.c.id))).scalar() or 0
-            conn.execute(insert(asset_t).prefix_with("OR IGNORE"), rows)
-            inserted = conn.execute(
-                select(asset_t.c.content_hash, asset_t.c.project_id, asset_t.c.id).where(
-                    asset_t.c.id > before
-                )
-            )
+            inserted = conn.execute(statement, rows)
             return {r.content_hash: r.id for r in inserted}
 
     def set_thumbnail(self, asset_id: int, thumbnail: str | None, status: str = "ready") -> None:
@@ -440,46 +438,53 @@ class Catalog:
     def _assets_where(self, condition: Any) -> list[AssetRecord]:
         with self.engine.connect() as conn:
             rows = list(conn.execute(select(asset_t).where(condition)))
-            return self._records(conn, rows)
+            return records_from_rows(conn, rows)
 
     def page_assets(
         self, query: AssetQuery, after: AssetRecord | None = None, limit: int = 200
     ) -> list[AssetRecord]:
         """One page of the grid, strictly after ``after`` in the query's order (keyset paging).
 
-        A search is ordered newest first by id and driven from the FTS index (``ORDER BY rowid DESC``
-        streams matches), so a common word over a million assets still returns its first page at once.
+        Every order ends in the id, so it is total and the next page starts exactly where the last one
+        ended, at any depth. A search by relevance reads its index newest first, tier by tier.
         """
-        match = fts_query(query.search)
-        statement = select(asset_t).where(*self._filters(query, with_search=False))
-        if match is not None:
-            statement = statement.select_from(asset_t.join(_fts_t, _fts_t.c.rowid == asset_t.c.id)).where(
-                text("asset_fts MATCH :match").bindparams(match=match)
+        match = search_match(query.search)
+        if match is not None and query.sort == SortKey.RELEVANCE:
+            statements = relevance_pages(
+                query, match, after, lambda fts, tier: self._matches(fts, tier, after.id if after else 0)
             )
-            if after is not None:
-                statement = statement.where(_fts_t.c.rowid < after.id)
-            statement = statement.order_by(_fts_t.c.rowid.desc())
         else:
-            descending = query.sort.startswith("-")
-            key_columns = [_SORT_COLUMNS[query.sort.lstrip("-")], asset_t.c.id]
-            if after is not None:
-                statement = statement.where(self._after(key_columns, after, descending))
-            statement = statement.order_by(*[c.desc() if descending else c.asc() for c in key_columns])
+            few = match is not None and self._few_matches(match)
+            statements = [sorted_page(query, match, after, few_matches=few)]
+        rows: list[Row[Any]] = []
         with self.engine.connect() as conn:
-            rows = list(conn.execute(statement.limit(limit)))
-            return self._records(conn, rows)
+            for statement in statements:
+                rows += conn.execute(statement.limit(limit - len(rows)))
+                if len(rows) >= limit:
+                    break
+            return records_from_rows(conn, rows)
+
+    def _matches(self, fts_table: str, expression: str, asset_id: int) -> bool:
+        statement = text(f"SELECT 1 FROM {fts_table} WHERE {fts_table} MATCH :m AND rowid = :id")
+        with self.engine.connect() as conn:
+            return conn.execute(statement, {"m": expression, "id": asset_id}).first() is not None
+
+    def _few_matches(self, match: SearchMatch) -> bool:
+        fts_table, expression = match.parts()[0]
+        statement = text(
+            f"SELECT count(*) FROM (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH :m LIMIT :cap)"
+        )
+        with self.engine.connect() as conn:
+            found = conn.execute(statement, {"m": expression, "cap": FEW_MATCHES + 1}).scalar() or 0
+        return int(found) <= FEW_MATCHES
 
     def count_assets(self, query: AssetQuery, *, cap: int | None = None) -> int:
         """How many assets match; with ``cap``, counting stops there (the UI shows "10,000+")."""
         if query.project_id is not None and not (query.tag or query.search or query.recent_days):
             counts = self.kind_counts(query.project_id)
             return counts.get(query.kind, 0) if query.kind else sum(counts.values())
-        inner = select(asset_t.c.id).where(*self._filters(query, with_search=False))
-        match = fts_query(query.search)
-        if match is not None:
-            inner = inner.select_from(asset_t.join(_fts_t, _fts_t.c.rowid == asset_t.c.id)).where(
-                text("asset_fts MATCH :match").bindparams(match=match)
-            )
+        match = search_match(query.search)
+        inner = select(asset_t.c.id).where(*filters_for(query, match.parts() if match is not None else []))
         if cap is not None:
             inner = inner.limit(cap)
         statement = select(func.count()).select_from(inner.subquery())
@@ -494,72 +499,3 @@ class Catalog:
             if len(page) < batch:
                 return
             after = page[-1]
-
-    def _filters(self, query: AssetQuery, *, with_search: bool = True) -> list[Any]:
-        filters: list[Any] = []
-        if query.project_id is not None:
-            filters.append(asset_t.c.project_id == query.project_id)
-        if query.kind:
-            filters.append(asset_t.c.kind == query.kind)
-        if query.tag:
-            filters.append(
-                asset_t.c.id.in_(
-                    select(tag_t.c.asset_id).where(tag_t.c.name == query.tag, tag_t.c.rejected.is_(False))
-                )
-            )
-        if query.recent_days is not None:
-            filters.append(asset_t.c.created_at >= time.time() - query.recent_days * 86400)
-        match = fts_query(query.search) if with_search else None
-        if match is not None:
-            filters.append(
-                asset_t.c.id.in_(
-                    select(text("rowid"))
-                    .select_from(text("asset_fts"))
-                    .where(text("asset_fts MATCH :match").bindparams(match=match))
-                )
-            )
-        return filters
-
-    @staticmethod
-    def _after(key_columns: list[Any], after: AssetRecord, descending: bool) -> Any:
-        values = {"name": after.name, "created_at": after.created_at, "size_bytes": after.size_bytes}
-        first, tie = key_columns
-        value = values[first.name]
-        if descending:
-            return or_(first < value, and_(first == value, tie < after.id))
-        return or_(first > value, and_(first == value, tie > after.id))
-
-    def _records(self, conn: Any, rows: list[Row[Any]]) -> list[AssetRecord]:
-        if not rows:
-            return []
-        tags: dict[int, list[TagRecord]] = {}
-        ids = [r.id for r in rows]
-        tag_rows = conn.execute(
-            select(tag_t).where(tag_t.c.asset_id.in_(ids), tag_t.c.rejected.is_(False)).order_by(tag_t.c.name)
-        )
-        for t in tag_rows:
-            tags.setdefault(t.asset_id, []).append(
-                TagRecord(t.name, t.source, t.confidence, bool(t.is_category))
-            )
-        return [
-            AssetRecord(
-                id=r.id,
-                project_id=r.project_id,
-                name=r.name,
-                path=r.path,
-                kind=r.kind,
-                content_hash=r.content_hash,
-                size_bytes=r.size_bytes,
-                status=r.status,
-                error=r.error,
-                metadata=json.loads(r.metadata_json),
-                thumbnail=r.thumbnail,
-                copied=bool(r.copied),
-                frame_first=r.frame_first,
-                frame_last=r.frame_last,
-                created_at=r.created_at,
-                notes=r.notes,
-                tags=tuple(tags.get(r.id, ())),
-            )
-            for r in rows
-        ]

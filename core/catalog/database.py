@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 
 from core.catalog.migrations import HEAD_REVISION
@@ -54,16 +54,38 @@ def schema_revision(engine: Engine) -> str | None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (no-op when it already is)."""
+    """Bring the schema to the newest revision (no-op when it already is).
+
+    Two processes may open a fresh catalog at once (the app and ``stratopipe ingest``): the upgrade runs
+    in one ``BEGIN IMMEDIATE`` transaction, so the second waits for the first's write lock and then
+    finds the schema current. SQLite's DDL is transactional, so a cut migration leaves nothing half done.
+    """
     if schema_revision(engine) == HEAD_REVISION:
         return  # the common case at start-up: no need to import Alembic (~200 ms)
     from alembic import command
     from alembic.config import Config
 
-    log.info("Migrating catalog schema from %s to %s", schema_revision(engine), HEAD_REVISION)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
+    with engine.connect() as connection:
+        # pysqlite opens transactions lazily and never before DDL: take the write lock ourselves.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        current = _revision_on(connection)
+        if current == HEAD_REVISION:
+            connection.rollback()
+            return
+        log.info("Migrating catalog schema from %s to %s", current, HEAD_REVISION)
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        connection.commit()
     log.info("Catalog schema is up to date")
+
+
+def _revision_on(connection: Connection) -> str | None:
+    has_table = connection.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    ).scalar()
+    if not has_table:
+        return None
+    value = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    return str(value) if value is not None else None

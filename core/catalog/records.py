@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
-SortOrder = Literal["name", "-name", "created", "-created", "size", "-size"]
+from core.media.kinds import AssetKind
+
+
+class SortKey(StrEnum):
+    """What the grid is ordered by. Relevance applies to a search; without one it orders by name."""
+
+    RELEVANCE = "relevance"
+    NAME = "name"
+    CREATED = "created"
+    SIZE = "size"
+    KIND = "kind"
 
 
 @dataclass(frozen=True)
@@ -31,7 +42,7 @@ class AssetRecord:
     project_id: int
     name: str
     path: str
-    kind: str
+    kind: AssetKind
     content_hash: str
     size_bytes: int
     status: str
@@ -47,18 +58,22 @@ class AssetRecord:
 
     @property
     def is_sequence(self) -> bool:
-        return self.kind == "sequence"
+        return self.kind == AssetKind.SEQUENCE
 
 
 @dataclass(frozen=True)
 class AssetQuery:
-    """A grid view: which assets, in which order. ``search`` goes through FTS5."""
+    """A grid view: which assets, in which order. ``search`` goes through FTS5.
+
+    Every order is total (ties are broken by id) and reversible with ``descending``.
+    """
 
     project_id: int | None = None
     kind: str | None = None
     tag: str | None = None
     search: str = ""
-    sort: SortOrder = "name"
+    sort: SortKey = SortKey.NAME
+    descending: bool = False
     recent_days: float | None = None
 
 
@@ -69,7 +84,7 @@ class NewAsset:
     project_id: int
     name: str
     path: str
-    kind: str
+    kind: AssetKind
     content_hash: str
     size_bytes: int
     metadata: dict[str, Any] = field(default_factory=dict)

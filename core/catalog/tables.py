@@ -97,6 +97,9 @@ class Job(SQLModel, table=True):
     updated_at: float
     params_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
     steps_json: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    # The lease (migration 0003): "host:pid:nonce" of the process running or queueing the job.
+    owner: str | None = None
+    lease_expires_at: float | None = None
 
 
 class Notification(SQLModel, table=True):

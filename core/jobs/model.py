@@ -34,6 +34,14 @@ class StepStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+class Lane(StrEnum):
+    """One executor per scarce resource: jobs of a lane queue for it, never for each other."""
+
+    MEDIA = "media"  # decoding and thumbnails: a thread pool
+    RENDER = "render"  # one warm render child process (an OpenGL context belongs to one thread)
+    INFERENCE = "inference"  # the engine that owns the GPU
+
+
 MAX_ATTEMPTS = 3
 
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from core.catalog.stores import LEASE_RENEW_S
 from core.ingest import sequence_frames
-from core.jobs.model import JobDocument, JobState, StepStatus
+from core.jobs.model import JobDocument, JobState, Lane, StepStatus
 from core.jobs.runner import reset_for_retry, run_job
 from core.jobs.steps import AssetRef, CancelToken, StepContext, StepRegistry
 from core.notify import QUIET_KINDS, BatchSummary, BatchTracker
@@ -70,7 +71,7 @@ class _Outstanding:
             return self.condition.wait_for(lambda: self.count <= 0, timeout)
 
 
-LaneParams = Callable[[str], dict[str, Any]]
+LaneParams = Callable[[Lane], dict[str, Any]]
 
 
 class JobScheduler:
@@ -80,7 +81,7 @@ class JobScheduler:
         registry: StepRegistry,
         paths: AppPaths,
         settings: Settings,
-        lanes: Mapping[str, Executor],
+        lanes: Mapping[Lane, Executor],
         writer: Executor,
         *,
         listener: SchedulerListener | None = None,
@@ -100,6 +101,8 @@ class JobScheduler:
         self._batches = BatchTracker()
         self._job_batch: dict[int, str] = {}
         self._closed = False
+        self._heartbeat_stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
 
     # ---- public API -----------------------------------------------------------------------------
 
@@ -108,7 +111,15 @@ class JobScheduler:
             return
         for doc in docs:
             doc.state = JobState.QUEUED
+        known = [d.id for d in docs if d.id is not None]
         self._catalog.jobs.add([d for d in docs if d.id is None])
+        if known:
+            # A job another live process owns is its to run: never run one job twice.
+            owned = self._catalog.jobs.claim(known)
+            docs = [d for d in docs if d.id not in known or d.id in owned]
+            if not docs:
+                return
+        self._start_heartbeat()
         if batch_id is not None:
             self._batches.add_jobs(batch_id, batch_kind or docs[0].kind, docs)
         with self._lock:
@@ -158,14 +169,19 @@ class JobScheduler:
         doc = self._catalog.jobs.get(job_id)
         if doc is None or doc.state not in (JobState.FAILED, JobState.CANCELLED):
             return None
+        if job_id not in self._catalog.jobs.claim([job_id]):
+            return None
         reset_for_retry(doc)
         self._catalog.jobs.save(doc)
         self.submit([doc])
         return doc
 
     def recover(self) -> list[JobDocument]:
-        """Re-run jobs a crash left running or queued (their completed steps are kept)."""
-        recovered = self._catalog.jobs.recover_interrupted()
+        """Re-run jobs that a crashed or killed process left running or queued (their completed steps
+        are kept). Every entry point calls it at start; jobs a live process owns are left to it."""
+        with self._lock:
+            in_flight = list(self._tokens)
+        recovered = self._catalog.jobs.recover_interrupted(in_flight)
         if recovered:
             log.info("Recovered %d interrupted job(s)", len(recovered))
             self.submit(recovered)
@@ -181,6 +197,33 @@ class JobScheduler:
         """Stop accepting jobs and cancel the running ones; they are recovered at next start if cut."""
         self._closed = True
         self.cancel_all()
+        self._heartbeat_stop.set()
+
+    # ---- leases ---------------------------------------------------------------------------------
+
+    def _start_heartbeat(self) -> None:
+        with self._lock:
+            if self._heartbeat is not None:
+                return
+            self._heartbeat = threading.Thread(target=self._renew_leases, name="job-leases", daemon=True)
+        self._heartbeat.start()
+
+    def _renew_leases(self) -> None:
+        """Keep this process's jobs leased while it holds them. Its own thread rather than the writer
+        lane: a backlog of catalog writes must not let a live job's lease run out."""
+        while not self._heartbeat_stop.wait(LEASE_RENEW_S):
+            with self._lock:
+                held = list(self._tokens)
+            if not held:
+                continue
+            try:
+                kept = self._catalog.jobs.renew(held)
+            except Exception:
+                log.exception("Could not renew job leases")
+                continue
+            for job_id in set(held) - kept:
+                log.warning("Job %s was taken over by another process; stopping it here", job_id)
+                self.cancel(job_id)
 
     # ---- running --------------------------------------------------------------------------------
 
@@ -234,7 +277,9 @@ class JobScheduler:
 
     def _write(self, snapshot: JobDocument, newly_done: list[str]) -> None:
         try:
-            self._catalog.jobs.save(snapshot)
+            if not self._catalog.jobs.save(snapshot):
+                log.warning("Job %s belongs to another process now; not recording it here", snapshot.id)
+                return
             changed = False
             for step_name in newly_done:
                 changed |= apply_step_output(self._catalog, snapshot, step_name)

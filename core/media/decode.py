@@ -1,8 +1,10 @@
 """Decode images to 8-bit RGB(A) arrays for thumbnails and the full-size viewer.
 
-Every path checks dimensions from the header first (:func:`read_image_header`), so a bomb is refused
-before a byte of pixels is decoded. JPEGs use libjpeg's DCT scaling (``IMREAD_REDUCED_*``) when only a
-small image is wanted: decoding at 1/8 size is several times faster than a full decode.
+Every path checks dimensions and decoded size from the header first (:func:`read_image_header`), so a
+bomb is refused before a byte of pixels is decoded; decodes then wait for room in the process's decode
+budget, so parallel threads stay within it together. JPEGs use libjpeg's DCT scaling
+(``IMREAD_REDUCED_*``) when only a small image is wanted: decoding at 1/8 size is several times faster
+than a full decode.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.media.errors import InvalidMediaError, UnsupportedMediaError, unreadable
+from core.media.limits import DECODE_WORKING_FACTOR, decode_budget
 from core.media.probe_image import UNDECODABLE_FORMATS, ImageHeader, pillow, read_image_header
 
 if TYPE_CHECKING:
@@ -41,6 +44,11 @@ def load_image_with_source(
         raise UnsupportedMediaError(
             f"{path.name} is a {header.format} image, which this version cannot decode ({path})", path
         )
+    with decode_budget(limits).reserve(header.decoded_bytes * DECODE_WORKING_FACTOR):
+        return _decode(path, header, max_side)
+
+
+def _decode(path: Path, header: ImageHeader, max_side: int | None) -> tuple[np.ndarray, str]:
     if header.format == "EXR":
         image, source = _load_exr(path, max_side), "exr-tonemapped"
     elif header.format in _CV2_FORMATS:

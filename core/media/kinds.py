@@ -124,11 +124,6 @@ def detect_kind(path: Path) -> AssetKind:
     return _kind_from_text(head)
 
 
-def kind_from_extension(path: Path) -> AssetKind | None:
-    """The kind an extension suggests, without reading the file (None when unknown)."""
-    return _EXTENSION_KINDS.get(path.suffix.lower())
-
-
 def _kind_from_magic(path: Path, head: bytes, size: int) -> AssetKind | None:
     for signature, kind in _PREFIX_SIGNATURES:
         if head.startswith(signature):

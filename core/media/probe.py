@@ -58,10 +58,10 @@ def probe(path: Path, kind: AssetKind, limits: MediaLimits) -> dict[str, Any]:
 
         metadata = probe_video(path)
     elif kind is AssetKind.GEOMETRY:
-        from core.media.probe_geometry import probe_geometry
+        from core.media.geometry_sandbox import probe_geometry_sandboxed
 
         try:
-            metadata = probe_geometry(path, limits)
+            metadata = probe_geometry_sandboxed(path, limits)
         except UnsupportedMediaError as exc:
             # FBX, USD, Alembic...: valid assets we cannot inspect here; the render lane may.
             log.info("%s", exc)

@@ -30,6 +30,15 @@ _GLB_JSON_CHUNK = 0x4E4F534A
 
 
 def probe_geometry(path: Path, limits: MediaLimits) -> dict[str, Any]:
+    """Everything about the mesh. It parses the whole file: run it in the sandbox child."""
+    file_format = precheck_geometry(path, limits)
+    scene = _load_scene(path, file_format)
+    return _describe(path, file_format, scene, limits)
+
+
+def precheck_geometry(path: Path, limits: MediaLimits) -> str:
+    """The file's format, refusing what is known without parsing: formats we cannot inspect, and
+    counts over the limits that the header declares."""
     file_format = path.suffix.lower().lstrip(".") or _format_from_content(path)
     if file_format not in _TRIMESH_FORMATS:
         raise UnsupportedMediaError(
@@ -40,8 +49,7 @@ def probe_geometry(path: Path, limits: MediaLimits) -> dict[str, Any]:
     declared = declared_counts(path, file_format)
     if declared is not None:
         _check_counts(path, declared[0], declared[1], limits, declared=True)
-    scene = _load_scene(path, file_format)
-    return _describe(path, file_format, scene, limits)
+    return file_format
 
 
 def _format_from_content(path: Path) -> str:
@@ -162,6 +170,8 @@ def _load_scene(path: Path, file_format: str) -> Any:
         return trimesh.load_scene(str(path), file_type=file_format, process=False)
     except (FileNotFoundError, PermissionError) as exc:
         raise unreadable(path, exc) from exc
+    except MemoryError:
+        raise  # not a corrupt file: the sandbox that runs this says which limit it hit
     except Exception as exc:
         raise InvalidMediaError(
             f"{path.name} could not be read as {file_format.upper()} geometry (corrupt or "

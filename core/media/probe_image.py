@@ -1,4 +1,9 @@
-"""Image metadata from headers only: dimensions are known (and bombs refused) before any decode."""
+"""Image metadata from headers only: dimensions are known (and bombs refused) before any decode.
+
+A header says how much memory decoding the image takes (width x height x channels x bytes per
+channel); that figure is checked against the limits before anything that may touch pixel data runs,
+EXIF and ICC reads included.
+"""
 
 from __future__ import annotations
 
@@ -62,6 +67,20 @@ class ImageHeader:
     def pixels(self) -> int:
         return self.width * self.height
 
+    @property
+    def decoded_bytes(self) -> int:
+        """Memory of the decoded pixels: width x height x channels x bytes per channel."""
+        # A palette image decodes to RGB(A), not to its one index per pixel.
+        channels = 4 if self.details.get("mode") == "P" else self.details.get("channels")
+        return decoded_size(self.width, self.height, channels, self.details.get("bit_depth"))
+
+
+def decoded_size(width: int, height: int, channels: int | None, bit_depth: int | None) -> int:
+    # Unknown channel counts or depths count as RGBA, 8 bits: never less than a decoder allocates.
+    samples = max(int(channels or 4), 1)
+    depth = max(int(bit_depth or 8), 8)
+    return width * height * samples * ((depth + 7) // 8)
+
 
 def sniff_image_format(path: Path, head: bytes) -> str:
     for signature, name in _FORMAT_SIGNATURES:
@@ -106,12 +125,14 @@ def read_image_header(path: Path, limits: MediaLimits) -> ImageHeader:
     elif image_format in UNDECODABLE_FORMATS:
         header = _film_scan_header(path, image_format)
     else:
-        header = _pillow_header(path, image_format)
-    ensure_pixels_allowed(path, header.width, header.height, limits)
+        return _pillow_header(path, image_format, limits)
+    ensure_decodable(path, header, limits)
     return header
 
 
-def ensure_pixels_allowed(path: Path, width: int, height: int, limits: MediaLimits) -> None:
+def ensure_decodable(path: Path, header: ImageHeader, limits: MediaLimits) -> None:
+    """Refuse an image whose header promises more pixels, or more decoded bytes, than the limits."""
+    width, height = header.width, header.height
     if width <= 0 or height <= 0:
         raise InvalidMediaError(f"{path.name} claims an empty image ({width} x {height}) ({path})")
     pixels = width * height
@@ -120,6 +141,17 @@ def ensure_pixels_allowed(path: Path, width: int, height: int, limits: MediaLimi
             f"{path.name} is {width:,} x {height:,} pixels ({pixels / 1e6:,.0f} megapixels), over "
             f"the {limits.max_image_pixels / 1e6:,.0f} megapixel limit; it was not decoded (it may be "
             f"a decompression bomb) ({path})",
+            path,
+        )
+    needed = header.decoded_bytes
+    if needed > limits.max_decoded_bytes:
+        channels = header.details.get("channels") or 4
+        depth = header.details.get("bit_depth") or 8
+        raise InvalidMediaError(
+            f"{path.name} is {width:,} x {height:,} pixels with {channels} channels of {depth} bits: "
+            f"{needed / 2**20:,.0f} MB once decoded, over the {limits.max_decoded_bytes / 2**20:,.0f} MB "
+            f"an image may take of the {limits.decode_budget_bytes / 2**20:,.0f} MB ingest memory "
+            f"budget (ingest_memory_mb); it was not decoded (it may be a decompression bomb) ({path})",
             path,
         )
 
@@ -150,14 +182,18 @@ def _check_not_truncated(path: Path, image_format: str) -> None:
         )
 
 
-def _pillow_header(path: Path, image_format: str) -> ImageHeader:
+def _pillow_header(path: Path, image_format: str, limits: MediaLimits) -> ImageHeader:
     image_module = pillow()
     from PIL import UnidentifiedImageError
 
     try:
         with image_module.open(path) as image:
-            details = _pillow_details(path, image, image_format)
-            return ImageHeader(image.format or image_format, image.width, image.height, details)
+            name = image.format or image_format
+            layout = _pillow_layout(path, image, image_format)
+            # Before the details: some of Pillow's metadata reads decode the whole image.
+            ensure_decodable(path, ImageHeader(name, image.width, image.height, layout), limits)
+            details = {**layout, **_pillow_details(image)}
+            return ImageHeader(name, image.width, image.height, details)
     except UnidentifiedImageError as exc:
         raise InvalidMediaError(
             f"{path.name} is not an image this version can read (unknown or corrupt format) ({path})",
@@ -171,17 +207,20 @@ def _pillow_header(path: Path, image_format: str) -> ImageHeader:
         raise InvalidMediaError(f"{path.name} has a corrupt image header: {exc} ({path})") from exc
 
 
-def _pillow_details(path: Path, image: PILImage.Image, image_format: str) -> dict[str, Any]:
+def _pillow_layout(path: Path, image: PILImage.Image, image_format: str) -> dict[str, Any]:
+    """Channels and depth as the header states them (nothing here reads pixel data)."""
     bands = image.getbands()
     has_alpha = "A" in bands or "transparency" in image.info
-    bit_depth = _bit_depth(path, image, image_format)
-    details: dict[str, Any] = {
+    return {
         "channels": len(bands),
         "mode": image.mode,
-        "bit_depth": bit_depth,
+        "bit_depth": _bit_depth(path, image, image_format),
         "has_alpha": has_alpha,
-        "color_space": "sRGB",
     }
+
+
+def _pillow_details(image: PILImage.Image) -> dict[str, Any]:
+    details: dict[str, Any] = {"color_space": "sRGB"}
     icc = image.info.get("icc_profile")
     if icc:
         details["color_space"] = _icc_name(icc) or "ICC profile"
@@ -233,6 +272,10 @@ def _icc_name(icc: bytes) -> str | None:
 
 def _exif_subset(image: PILImage.Image) -> dict[str, Any]:
     """Camera, lens, date, ISO and exposure where the file has them; JSON-safe values only."""
+    if image.format == "PNG" and "exif" not in image.info:
+        # Pillow's PNG getexif() decodes the whole image to look for an eXIf chunk after the
+        # pixels; one placed there is not worth a full decode at ingest.
+        return {}
     try:
         exif = image.getexif()
         sub = exif.get_ifd(_EXIF_IFD)

@@ -28,18 +28,3 @@ class Renderer(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def create_renderer(backend: str, *, gl_platform: str, blender_path: str | None) -> Renderer:
-    """Build a backend by name; heavy modules are imported only for the one asked for."""
-    if backend == "pyrender":
-        from core.render.pyrender_backend import PyrenderRenderer
-
-        return PyrenderRenderer(gl_platform)
-    if backend == "blender":
-        from core.render.blender_backend import BlenderRenderer
-
-        return BlenderRenderer(blender_path)
-    from core.render.api import RenderError
-
-    raise RenderError(f"Unknown render backend {backend!r}")

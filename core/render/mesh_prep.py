@@ -122,14 +122,6 @@ def _sum_per_vertex(faces: IndexArray, per_face: FloatArray, vertex_count: int) 
     return summed
 
 
-def area_weighted_vertex_normals(vertices: FloatArray, faces: IndexArray) -> npt.NDArray[np.float32]:
-    """Plain smooth normals (no edge splitting); vertices without area point up."""
-    cross = face_cross_products(vertices, faces)
-    unit, valid = _normalise(_sum_per_vertex(faces, cross, len(vertices)))
-    unit[~valid] = (0.0, 1.0, 0.0)
-    return unit.astype(np.float32)
-
-
 def _corner_dots(
     vertex_normals: FloatArray, face_normals: FloatArray, faces: IndexArray
 ) -> npt.NDArray[np.float32]:

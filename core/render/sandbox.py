@@ -1,4 +1,5 @@
-"""Process hygiene for render children: a stripped environment, a memory ceiling, group kills.
+"""Process hygiene for sandboxed children (renders, geometry probes): a stripped environment, a memory
+ceiling, group kills.
 
 The parent starts each child in its own session (``start_new_session=True``), so the child and
 everything it starts (Blender, ffmpeg) form one process group that a cancel or a timeout can kill at
@@ -69,25 +70,26 @@ def current_virtual_memory_bytes() -> int | None:
 def apply_memory_limit(budget_mb: int) -> int | None:
     """Cap this process's address space at its current size plus ``budget_mb``; returns the cap.
 
-    Called by the render child once its GL context is up, so the cap bounds what a model file can
-    add rather than what the driver reserves. Platforms without RLIMIT_AS get no cap (logged).
+    Called by the render child once its GL context is up (and by the geometry probe child once its
+    imports are done), so the cap bounds what a model file can add rather than what the driver or
+    the libraries reserve. Platforms without RLIMIT_AS get no cap (logged).
     """
     try:
         import resource
     except ImportError:
-        log.warning("No resource module on %s: render memory is not limited", sys.platform)
+        log.warning("No resource module on %s: child memory is not limited", sys.platform)
         return None
     baseline = current_virtual_memory_bytes()
     if baseline is None:
-        log.warning("Cannot read this process's memory size: render memory is not limited")
+        log.warning("Cannot read this process's memory size: its memory is not limited")
         return None
     limit = baseline + budget_mb * 1024 * 1024
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ValueError, OSError) as exc:
-        log.warning("Cannot limit render memory to %d MB: %s", budget_mb, exc)
+        log.warning("Cannot limit this process's memory to %d MB: %s", budget_mb, exc)
         return None
-    log.info("Render memory limited to %d MB over a %d MB baseline", budget_mb, baseline // 2**20)
+    log.info("Memory limited to %d MB over a %d MB baseline", budget_mb, baseline // 2**20)
     return limit
 
 

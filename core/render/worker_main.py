@@ -20,7 +20,7 @@ import os
 import signal
 import sys
 import time
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from core.render.api import (
     RenderBackendUnavailableError,
@@ -29,12 +29,32 @@ from core.render.api import (
     RenderRequest,
     partial_output_path,
 )
-from core.render.backend import Renderer, create_renderer
 from core.render.sandbox import apply_memory_limit
+
+if TYPE_CHECKING:
+    from core.render.backend import Renderer
 
 log = logging.getLogger("core.render.worker")
 
 FAULTS_ENV = "STRATOPIPE_RENDER_ALLOW_FAULTS"
+
+
+def create_renderer(backend: str, *, gl_platform: str, blender_path: str | None) -> Renderer:
+    """Build a backend by name; heavy modules are imported only for the one asked for.
+
+    It lives with the child's entry point, the only place that builds backends: the backends import
+    the interface in ``core.render.backend``, and the interface imports none of them."""
+    if backend == "pyrender":
+        from core.render.pyrender_backend import PyrenderRenderer
+
+        return PyrenderRenderer(gl_platform)
+    if backend == "blender":
+        from core.render.blender_backend import BlenderRenderer
+
+        return BlenderRenderer(blender_path)
+    from core.render.api import RenderError
+
+    raise RenderError(f"Unknown render backend {backend!r}")
 
 
 class Channel:

@@ -4,15 +4,14 @@ It runs on its own asyncio loop (``start()`` puts it on a thread; ``run_forever(
 and talks to the UI only through two callbacks carrying plain dataclasses: ``on_status(SyncStatus)`` and
 ``on_event(SyncEvent)``. Both are called on the sync thread; a Qt bridge forwards them as signals.
 
-The facade methods (``add_comment``, ``create_task``, ``list_tasks``...) are synchronous, thread-safe and
-work offline: they write the local store at once and the loop sends the change when it can.
+The client writes nothing of its own: comments, tasks and assets are written to the ``LocalStore`` (at
+once, offline or not), and the store tells the running client, which wakes its outbox flush.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import threading
@@ -22,15 +21,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from core.sync.incoming import read_server_message
 from core.sync.local_store import (
-    CommentView,
     GapError,
+    HeldChanges,
     LocalStore,
     NotificationView,
     OutboxEntry,
-    TaskView,
+    UnreadableEvent,
 )
 from core.sync.protocol import (
     MAX_MESSAGE_BYTES,
@@ -42,9 +42,7 @@ from core.sync.protocol import (
     ErrorReply,
     EventsPage,
     FieldConflict,
-    LoginOk,
-    LoginRequest,
-    ProjectInfo,
+    ServerMessage,
     Subscribed,
     SubscribeRequest,
     UserInfo,
@@ -53,7 +51,6 @@ from core.sync.protocol import (
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Callable
-    from datetime import date
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +108,43 @@ class AuthProblem:
     message: str
 
 
-SyncEvent = RecordsChanged | NotificationsArrived | ChangeRejected | TaskConflicts | AuthProblem
+@dataclass(frozen=True)
+class EventsUnreadable:
+    """Server events this client could not read: skipped (recorded in the store) so the project's later
+    events still arrive. An administrator can redact them on the server."""
+
+    project_id: int
+    events: list[UnreadableEvent]
+
+
+@dataclass(frozen=True)
+class ChangesHeld:
+    """Unsent changes written under another sign-in (user or server) are kept, not sent and not
+    deleted: they go out when their owner signs in again, or as the user decides."""
+
+    held: HeldChanges
+
+
+@dataclass(frozen=True)
+class ServerRolledBack:
+    """The server was restored from an older backup and lost accepted events after ``head_seq``; this
+    client's own changes among them were queued again."""
+
+    project_id: int
+    head_seq: int
+    resent: int
+
+
+SyncEvent = (
+    RecordsChanged
+    | NotificationsArrived
+    | ChangeRejected
+    | TaskConflicts
+    | AuthProblem
+    | EventsUnreadable
+    | ChangesHeld
+    | ServerRolledBack
+)
 
 
 class AuthError(Exception):
@@ -123,36 +156,6 @@ class AuthError(Exception):
 
 class _Reconnect(Exception):
     """Drop this connection and start again (after the usual backoff)."""
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    token: str
-    expires_at: str
-    user: UserInfo
-    projects: list[ProjectInfo]
-
-
-async def login(
-    url: str, username: str, password: str, *, ssl_context: ssl.SSLContext | None = None
-) -> LoginResult:
-    """Exchange a user name and password for a token (then kept in the keyring by the caller)."""
-    try:
-        async with connect(url, ssl=ssl_context, open_timeout=10, compression=None) as ws:
-            request = LoginRequest(id="login", username=username, password=password)
-            await ws.send(request.model_dump_json())
-            reply = SERVER_MESSAGE.validate_json(await asyncio.wait_for(ws.recv(), 30))
-    except (OSError, InvalidHandshake, InvalidURI, TimeoutError, ConnectionClosed) as exc:
-        raise ConnectionError(f"Cannot reach the sync server at {url}: {exc}") from exc
-    if isinstance(reply, ErrorReply):
-        raise AuthError(reply.code, reply.message)
-    if not isinstance(reply, LoginOk):
-        raise AuthError("bad_request", f"Unexpected reply {reply.type!r} to login")
-    return LoginResult(reply.token, reply.expires_at, reply.user, reply.projects)
-
-
-def login_blocking(url: str, username: str, password: str) -> LoginResult:
-    return asyncio.run(login(url, username, password))
 
 
 class _Pacer:
@@ -209,6 +212,7 @@ class SyncClient:
         self._in_flight: dict[str, OutboxEntry] = {}
         self._last_sent = 0
         self._pacer = _Pacer(200.0, 500.0)
+        self._held_reported = 0
         self.user: UserInfo | None = None
 
     # -- running -------------------------------------------------------------------------------
@@ -249,8 +253,19 @@ class SyncClient:
         self._stop = asyncio.Event()
         self._wakeup = asyncio.Event()
         self._token_changed = asyncio.Event()
+        self.store.add_listener(self._on_local_change)
         if ready is not None:
             ready.set()
+        try:
+            await self._connect_until_stopped()
+        finally:
+            self.store.remove_listener(self._on_local_change)
+        self._connected = False
+        self._set_status("offline", "stopped")
+
+    async def _connect_until_stopped(self) -> None:
+        assert self._stop is not None
+        assert self._token_changed is not None
         attempt = 0
         while not self._stop.is_set():
             self._set_status("connecting")
@@ -284,8 +299,6 @@ class SyncClient:
             attempt = min(attempt + 1, 20)
             self._set_status("offline", f"reconnecting in {delay:.1f} s")
             await self._wait_any(self._token_changed.wait(), delay)
-        self._connected = False
-        self._set_status("offline", "stopped")
 
     async def _wait_any(self, other: Any, timeout: float | None) -> None:
         assert self._stop is not None
@@ -305,7 +318,22 @@ class SyncClient:
         if not isinstance(reply, AuthOk):
             raise _Reconnect(f"unexpected reply {reply.type}")
         self.user = reply.user
-        await asyncio.to_thread(self.store.save_session, reply.user, reply.projects, self.url)
+        held = await asyncio.to_thread(
+            self.store.save_session, reply.user, reply.projects, self.url, reply.server_id
+        )
+        if held.count and held.count != self._held_reported:
+            self._emit(ChangesHeld(held))
+        self._held_reported = held.count
+        for project in reply.projects:
+            resent = await asyncio.to_thread(self.store.resend_after_rollback, project.id, project.head_seq)
+            if resent:
+                log.warning(
+                    "event=server_rolled_back project=%d head=%d resent=%d",
+                    project.id,
+                    project.head_seq,
+                    resent,
+                )
+                self._emit(ServerRolledBack(project.id, project.head_seq, resent))
         self._pacer = _Pacer(reply.limits.rate_per_s * 0.8, reply.limits.burst / 2)
         self._connected = True
         self._in_flight.clear()
@@ -336,33 +364,81 @@ class SyncClient:
 
     # -- incoming ------------------------------------------------------------------------------
     async def _read_loop(self, ws: ClientConnection) -> None:
-        async for raw in ws:
-            message = SERVER_MESSAGE.validate_json(raw)
-            if isinstance(message, EventsPage):
-                await self._on_events(ws, message)
-            elif isinstance(message, Ack):
-                self._in_flight.pop(message.re or "", None)
-                # An ack carrying its event completes the outbox entry when the event is stored.
-                event_page = (
-                    EventsPage(project=message.project, events=[message.event])
-                    if message.event is not None
-                    else None
-                )
-                if event_page is None or not await self._on_events(ws, event_page):
-                    await asyncio.to_thread(self.store.mark_acked, message.change_id, message.seq)
-                self._wake()
-            elif isinstance(message, ErrorReply):
-                await self._on_error(ws, message)
-            elif isinstance(message, Subscribed):
-                remaining = message.project.head_seq - message.since_seq
-                self._catching_up[message.project.id] = remaining
-                await asyncio.to_thread(self.store.save_members, message.project.id, message.members)
-            self._update_status()
+        """Messages are handled in the order they arrive. Acks that queued up while earlier ones were
+        being stored are stored together, in one transaction: flushing a long outbox then costs a
+        write per batch, not per change, and keeps up with a server acking hundreds per second."""
+        inbox: asyncio.Queue[str | bytes | None] = asyncio.Queue()
+        receiver = asyncio.create_task(self._receive(ws, inbox))
+        try:
+            while True:
+                batch = [await inbox.get()]
+                while not inbox.empty():
+                    batch.append(inbox.get_nowait())
+                acks: list[tuple[Ack, list[UnreadableEvent]]] = []
+                for raw in batch:
+                    if raw is None:  # the connection ended; nothing follows
+                        break
+                    message, unreadable = read_server_message(raw)
+                    if isinstance(message, Ack):
+                        acks.append((message, unreadable))
+                        continue
+                    await self._on_acks(ws, acks)
+                    acks = []
+                    await self._on_message(ws, message, unreadable)
+                await self._on_acks(ws, acks)
+                self._update_status()
+                if batch[-1] is None:
+                    break
+            await receiver  # the reason the connection ended, if it failed
+        finally:
+            receiver.cancel()
 
-    async def _on_events(self, ws: ClientConnection, page: EventsPage) -> bool:
+    @staticmethod
+    async def _receive(ws: ClientConnection, inbox: asyncio.Queue[str | bytes | None]) -> None:
+        try:
+            async for raw in ws:
+                inbox.put_nowait(raw)
+        finally:
+            inbox.put_nowait(None)
+
+    async def _on_message(
+        self, ws: ClientConnection, message: ServerMessage, unreadable: list[UnreadableEvent]
+    ) -> None:
+        if isinstance(message, EventsPage):
+            await self._on_events(ws, message, unreadable)
+        elif isinstance(message, ErrorReply):
+            await self._on_error(ws, message)
+        elif isinstance(message, Subscribed):
+            remaining = message.project.head_seq - message.since_seq
+            self._catching_up[message.project.id] = remaining
+            await asyncio.to_thread(self.store.save_members, message.project.id, message.members)
+
+    async def _on_acks(self, ws: ClientConnection, acks: list[tuple[Ack, list[UnreadableEvent]]]) -> None:
+        """Acks in arrival order; those carrying their events complete their outbox entries when the
+        events are stored (one page per project), the others are marked accepted."""
+        if not acks:
+            return
+        by_project: dict[int, list[tuple[Ack, list[UnreadableEvent]]]] = {}
+        for ack, unreadable in acks:
+            self._in_flight.pop(ack.re or "", None)
+            by_project.setdefault(ack.project, []).append((ack, unreadable))
+        accepted: list[tuple[str, int]] = []
+        for project, project_acks in by_project.items():
+            events = [ack.event for ack, _ in project_acks if ack.event is not None]
+            unreadable = [item for _, items in project_acks for item in items]
+            page = EventsPage(project=project, events=events)
+            stored = bool(events or unreadable) and await self._on_events(ws, page, unreadable)
+            accepted += [(a.change_id, a.seq) for a, _ in project_acks if a.event is None or not stored]
+        if accepted:
+            await asyncio.to_thread(self.store.mark_acked, accepted)
+        self._wake()
+
+    async def _on_events(
+        self, ws: ClientConnection, page: EventsPage, unreadable: list[UnreadableEvent]
+    ) -> bool:
         """Store a page; False when it did not follow the cursor (then re-subscribes)."""
         try:
-            applied = await asyncio.to_thread(self.store.apply_events, page.project, page.events)
+            applied = await asyncio.to_thread(self.store.apply_events, page.project, page.events, unreadable)
         except GapError as exc:
             log.warning("event=sync_gap detail=%r", str(exc))
             await self._subscribe(ws, page.project)
@@ -380,6 +456,13 @@ class SyncClient:
             self._emit(NotificationsArrived(applied.notifications))
         for task_id, event in applied.conflicts:
             self._emit(TaskConflicts(task_id, event.project, event.seq, event.actor, event.conflicts))
+        if applied.unreadable:
+            log.warning(
+                "event=events_unreadable project=%d seqs=%s",
+                page.project,
+                [item.seq for item in applied.unreadable],
+            )
+            self._emit(EventsUnreadable(page.project, applied.unreadable))
         return True
 
     async def _on_error(self, ws: ClientConnection, error: ErrorReply) -> None:
@@ -404,12 +487,10 @@ class SyncClient:
             project_id = int(request_id[4:])
             self._catching_up.pop(project_id, None)
             if error.code == "invalid":
-                # Our cursor is ahead of the server (restored from a backup): replay everything.
-                log.warning("event=cursor_ahead project=%d", project_id)
-                await asyncio.to_thread(self.store.reset_cursor, project_id)
-                await self._subscribe(ws, project_id)
-            else:
-                log.warning("event=subscribe_refused project=%d code=%s", project_id, error.code)
+                # Our cursor is ahead of the server: it was restored from a backup after we signed in.
+                # Signing in again brings its head, and with it what to send again (``_session``).
+                raise _Reconnect(f"project {project_id}: the server is behind this client's cursor")
+            log.warning("event=subscribe_refused project=%d code=%s", project_id, error.code)
             return
         if error.code in AUTH_ERRORS:
             raise AuthError(error.code, error.message)
@@ -477,86 +558,10 @@ class SyncClient:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(callback)
 
-    def _local_change(self) -> None:
+    def _on_local_change(self, _record_kind: str) -> None:
+        """The store committed a local write (on the writer's thread): send it from the loop."""
         self._call_in_loop(self._after_local_change)
 
     def _after_local_change(self) -> None:
         self._wake()
         self._update_status()
-
-    # -- facade for the UI (any thread; works offline) -------------------------------------------
-    def publish_asset(
-        self,
-        project_id: int,
-        name: str,
-        kind: str,
-        content_hash: str = "",
-        metadata: dict[str, Any] | None = None,
-        thumbnail_b64: str | None = None,
-        asset_id: str | None = None,
-    ) -> str:
-        asset_id = self.store.publish_asset(
-            project_id, name, kind, content_hash, metadata, thumbnail_b64, asset_id
-        )
-        self._local_change()
-        return asset_id
-
-    def add_comment(
-        self,
-        project_id: int,
-        asset_id: str,
-        body: str,
-        frame: int | None = None,
-        annotation: Any = None,
-    ) -> CommentView:
-        comment = self.store.add_comment(project_id, asset_id, body, frame, annotation)
-        self._local_change()
-        return comment
-
-    def edit_comment(self, comment_id: str, body: str, annotation: Any = None) -> CommentView:
-        comment = self.store.edit_comment(comment_id, body, annotation)
-        self._local_change()
-        return comment
-
-    def delete_comment(self, comment_id: str) -> None:
-        self.store.delete_comment(comment_id)
-        self._local_change()
-
-    def create_task(
-        self,
-        project_id: int,
-        title: str,
-        description: str = "",
-        assignee: int | None = None,
-        status: str = "open",
-        due_date: date | str | None = None,
-        asset_id: str | None = None,
-    ) -> TaskView:
-        role = self.user.role if self.user else None
-        if role == "client":
-            raise PermissionError("The client role can comment but cannot create tasks")
-        task = self.store.create_task(project_id, title, description, assignee, status, due_date, asset_id)
-        self._local_change()
-        return task
-
-    def update_task(self, task_id: str, fields: dict[str, Any], base_version: int | None = None) -> TaskView:
-        if self.user is not None and self.user.role == "client":
-            raise PermissionError("The client role can comment but cannot change tasks")
-        task = self.store.update_task(task_id, fields, base_version)
-        self._local_change()
-        return task
-
-    def list_comments(self, asset_id: str) -> list[CommentView]:
-        return self.store.list_comments(asset_id)
-
-    def list_tasks(self, project_id: int, assignee: int | None = None) -> list[TaskView]:
-        return self.store.list_tasks(project_id, assignee)
-
-    def notifications(self, unread_only: bool = False) -> list[NotificationView]:
-        return self.store.notifications(unread_only)
-
-
-def describe_conflicts(conflicts: list[FieldConflict]) -> str:
-    """A sentence for the UI: which fields of a task lost a newer value."""
-    parts = [f"{c.field} (was {json.dumps(c.overwritten_value)})" for c in conflicts]
-    return "Overwrote newer values of " + ", ".join(parts)

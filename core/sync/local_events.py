@@ -12,24 +12,27 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.sync.local_records import (
-    AppliedEvents,
-    GapError,
-    NotificationView,
-    apply_local,
-    dump_json,
-    load_json,
-    row_values,
+from core.sync.local_records import AppliedEvents, GapError, NotificationView, UnreadableEvent, apply_local
+from core.sync.local_tables import (
+    RECORD_TABLES,
+    sync_cursor,
+    sync_notification,
+    sync_outbox,
+    sync_unreadable,
 )
-from core.sync.local_tables import RECORD_TABLES, sync_cursor, sync_notification, sync_outbox
-from core.sync.protocol import CHANGE
+from core.sync.protocol import CHANGE, Event
+from core.sync.records import dump_json, load_json, parse_record, record_row
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from core.sync.protocol import Event
+    from core.sync.records import SyncedRecord
+
+# Outbox states whose changes a row still shows on top of the server's snapshot.
+QUEUED_STATES = ("pending", "acked")
 
 _NOTIFICATION_COLUMNS = (
     "project_id",
@@ -106,40 +109,87 @@ def _conflicts_json(event: Event) -> str | None:
     return dump_json([c.model_dump() for c in event.conflicts])
 
 
-def apply_events(connection: Connection, project_id: int, events: list[Event], me: int) -> AppliedEvents:
-    """Store events idempotently (older than the cursor: skipped) and advance the cursor."""
+def _queued_for(
+    connection: Connection, owner: str, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], set[str]]:
+    """The records among ``keys`` with changes of ``owner`` still to show (pending or acknowledged),
+    with those changes' ids: one indexed lookup per record kind, whatever the outbox's length."""
+    found: dict[tuple[str, str], set[str]] = {}
+    by_kind: dict[str, list[str]] = {}
+    for kind, record_id in keys:
+        by_kind.setdefault(kind, []).append(record_id)
+    for kind, record_ids in by_kind.items():
+        rows = connection.execute(
+            sa.select(sync_outbox.c.record_id, sync_outbox.c.change_id).where(
+                sync_outbox.c.record_kind == kind,
+                sync_outbox.c.record_id.in_(record_ids),
+                sync_outbox.c.owner == owner,
+                sync_outbox.c.state.in_(QUEUED_STATES),
+            )
+        )
+        for record_id, change_id in rows:
+            found.setdefault((kind, record_id), set()).add(change_id)
+    return found
+
+
+def _record_unreadable(connection: Connection, item: UnreadableEvent) -> None:
+    statement = sqlite_insert(sync_unreadable).values(
+        project_id=item.project_id, seq=item.seq, change_id=item.change_id, reason=item.reason[:2000]
+    )
+    connection.execute(statement.on_conflict_do_nothing())
+
+
+def apply_events(
+    connection: Connection,
+    project_id: int,
+    events: list[Event],
+    me: int,
+    owner: str,
+    unreadable: list[UnreadableEvent] | None = None,
+) -> AppliedEvents:
+    """Store events idempotently (older than the cursor: skipped) and advance the cursor.
+
+    ``unreadable`` events (the client could not parse them) take their place in the sequence, as does
+    an event whose record does not fit its model: recorded, reported, and passed over, so one bad event
+    never stops the project's later ones."""
     cursor = read_cursor(connection, project_id)
     result = AppliedEvents(project_id=project_id, last_seq=cursor)
-    fresh = [e for e in events if e.seq > cursor]
+    items: list[Event | UnreadableEvent] = [*events, *(unreadable or ())]
+    fresh = sorted((item for item in items if item.seq > cursor), key=lambda item: item.seq)
     if not fresh:
         return result
     expected = cursor + 1
-    for event in fresh:
-        if event.seq != expected:
-            raise GapError(f"Expected event {expected} of project {project_id}, got {event.seq}")
+    for item in fresh:
+        if item.seq != expected:
+            raise GapError(f"Expected event {expected} of project {project_id}, got {item.seq}")
         expected += 1
-    outbox = connection.execute(
-        sa.select(sync_outbox.c.record_kind, sync_outbox.c.record_id, sync_outbox.c.change_id).where(
-            sync_outbox.c.project_id == project_id
-        )
-    ).all()
-    # Every outbox change id (a record may have several queued changes), and the records that have
-    # any: those are rebuilt as snapshot + what is still pending.
-    outbox_ids = {r.change_id for r in outbox}
-    pending = {(r.record_kind, r.record_id) for r in outbox}
+    readable: list[tuple[Event, SyncedRecord]] = []
+    for item in fresh:
+        if isinstance(item, Event):
+            try:
+                readable.append((item, parse_record(item.kind, item.record)))
+                continue
+            except (ValidationError, KeyError) as exc:
+                item = UnreadableEvent(project_id, item.seq, item.change_id, f"{item.kind}: {exc}")
+        _record_unreadable(connection, item)
+        result.unreadable.append(item)
+    queued = _queued_for(connection, owner, {(e.kind, str(e.record["id"])) for e, _record in readable})
     fast: dict[str, list[dict[str, Any]]] = {}
     notes: list[dict[str, Any]] = []
-    for event in fresh:
-        key = (event.kind, str(event.record["id"]))
-        if event.change_id in outbox_ids:
-            result.acked_change_ids.append(event.change_id)
-        if key in pending:
-            store_snapshot(connection, event)
-            if event.change_id in outbox_ids:
-                connection.execute(sync_outbox.delete().where(sync_outbox.c.change_id == event.change_id))
-            rebuild(connection, key[0], key[1], me)
+    for event, record in readable:
+        key = (event.kind, record.id)
+        if key in queued:
+            store_snapshot(connection, event, record)
+            if event.change_id in queued[key]:
+                # Ours: kept as a journal entry (see ``sync_outbox.state``), no longer shown as pending.
+                connection.execute(
+                    sync_outbox.update()
+                    .where(sync_outbox.c.change_id == event.change_id)
+                    .values(state="synced", seq=event.seq)
+                )
+            rebuild(connection, key[0], key[1], me, owner)
         else:
-            values = row_values(event.kind, event.record)
+            values = record_row(record)
             values.update(
                 sync_state="synced",
                 seq=event.seq,
@@ -175,9 +225,9 @@ def apply_events(connection: Connection, project_id: int, events: list[Event], m
     return result
 
 
-def store_snapshot(connection: Connection, event: Event) -> None:
+def store_snapshot(connection: Connection, event: Event, record: SyncedRecord) -> None:
     table = RECORD_TABLES[event.kind]
-    values = row_values(event.kind, event.record)
+    values = record_row(record)
     extra: dict[str, Any] = {"seq": event.seq, "server_json": json.dumps(event.record)}
     if event.kind == "task":
         extra["conflicts"] = _conflicts_json(event)
@@ -186,26 +236,32 @@ def store_snapshot(connection: Connection, event: Event) -> None:
     connection.execute(statement.on_conflict_do_update(index_elements=["id"], set_=updates))
 
 
-def rebuild(connection: Connection, kind: str, record_id: str, me: int) -> None:
-    """Row = last server snapshot + the pending (and acked, not yet echoed) changes, in order."""
+def rebuild(connection: Connection, kind: str, record_id: str, me: int, owner: str) -> None:
+    """Row = last server snapshot + the pending (and acked, not yet echoed) changes of the signed-in
+    ``owner``, in order (another sign-in's changes are held, not shown)."""
     table = RECORD_TABLES[kind]
     row = connection.execute(
         sa.select(table.c.server_json, table.c.local_order).where(table.c.id == record_id)
     ).one_or_none()
-    state: dict[str, Any] | None = load_json(row.server_json) if row is not None else None
-    entries = connection.execute(
-        sa.select(sync_outbox.c.message, sync_outbox.c.state, sync_outbox.c.created_at)
-        .where(sync_outbox.c.record_kind == kind, sync_outbox.c.record_id == record_id)
+    snapshot = load_json(row.server_json) if row is not None else None
+    state = parse_record(kind, snapshot) if snapshot is not None else None
+    queued = connection.execute(
+        sa.select(sync_outbox.c.message, sync_outbox.c.created_at)
+        .where(
+            sync_outbox.c.record_kind == kind,
+            sync_outbox.c.record_id == record_id,
+            sync_outbox.c.owner == owner,
+            sync_outbox.c.state.in_(QUEUED_STATES),
+        )
         .order_by(sync_outbox.c.position)
     ).all()
-    queued = [e for e in entries if e.state in ("pending", "acked")]
     for entry in queued:
         state = apply_local(state, CHANGE.validate_json(entry.message), me, entry.created_at)
     if state is None:
         if row is not None:
             connection.execute(table.update().where(table.c.id == record_id).values(sync_state="rejected"))
         return
-    values = row_values(kind, state)
+    values = record_row(state)
     values["sync_state"] = "pending" if queued else "synced"
     if row is None:
         order = connection.execute(

@@ -1,13 +1,11 @@
 """Plain data the local store hands out (views, outbox entries) and the pure functions that shape rows:
-a protocol record to table columns, and a pending change applied to a record."""
+a stored row to a view, and a pending change applied to a record."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.sync.local_tables import DISPLAY_COLUMNS
 from core.sync.protocol import (
     AddCommentChange,
     Change,
@@ -18,6 +16,7 @@ from core.sync.protocol import (
     FieldConflict,
     UpsertAssetChange,
 )
+from core.sync.records import AssetRecord, CommentRecord, SyncedRecord, TaskRecord, load_json
 
 
 class SyncNotReadyError(RuntimeError):
@@ -87,6 +86,26 @@ class OutboxEntry:
     message: str
 
 
+@dataclass(frozen=True)
+class UnreadableEvent:
+    """A server event this client could not read: skipped (its place in the sequence is taken) and
+    recorded, so the project's later events still arrive."""
+
+    project_id: int
+    seq: int
+    change_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class HeldChanges:
+    """Unsent changes written under another sign-in (another user, or another server), kept aside
+    until their owner signs in again or the user decides what to do with them."""
+
+    count: int
+    owners: list[str]  # "<server id>/<user id>" of whoever wrote them
+
+
 @dataclass
 class AppliedEvents:
     """What one page of events changed, for callbacks (plain data, safe to hand to another thread)."""
@@ -94,83 +113,101 @@ class AppliedEvents:
     project_id: int
     last_seq: int
     changed: dict[str, list[str]] = field(default_factory=dict)  # kind -> record ids
-    acked_change_ids: list[str] = field(default_factory=list)
     notifications: list[NotificationView] = field(default_factory=list)
     conflicts: list[tuple[str, Event]] = field(default_factory=list)  # (task id, event)
+    unreadable: list[UnreadableEvent] = field(default_factory=list)  # newly skipped
 
 
-def dump_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
+def comment_view(row: Any) -> CommentView:
+    return CommentView(
+        id=row.id,
+        project_id=row.project_id,
+        asset_id=row.asset_id,
+        author=row.author,
+        body=row.body,
+        frame=row.frame,
+        annotation=load_json(row.annotation),
+        created_at=row.created_at,
+        edited_at=row.edited_at,
+        deleted=bool(row.deleted),
+        version=row.version,
+        sync_state=row.sync_state,
+        seq=row.seq,
+    )
 
 
-def load_json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+def task_view(row: Any) -> TaskView:
+    conflicts = [FieldConflict.model_validate(c) for c in load_json(row.conflicts) or []]
+    return TaskView(
+        id=row.id,
+        project_id=row.project_id,
+        title=row.title,
+        description=row.description,
+        assignee=row.assignee,
+        creator=row.creator,
+        status=row.status,
+        due_date=row.due_date,
+        asset_id=row.asset_id,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        sync_state=row.sync_state,
+        seq=row.seq,
+        conflicts=conflicts,
+    )
 
 
-_JSON_COLUMNS = {"metadata", "annotation"}
-
-
-def row_values(kind: str, record: dict[str, Any]) -> dict[str, Any]:
-    """Map a protocol record (``project``) to the table's display columns (``project_id``)."""
-    values: dict[str, Any] = {}
-    for name in DISPLAY_COLUMNS[kind]:
-        source = "project" if name == "project_id" else name
-        value = record.get(source)
-        if name in _JSON_COLUMNS:
-            value = dump_json(value) if name == "annotation" else json.dumps(value or {})
-        values[name] = value
-    if kind == "task" and record.get("due_date") is not None:
-        values["due_date"] = str(record["due_date"])
-    return values
-
-
-def apply_local(state: dict[str, Any] | None, change: Change, me: int, at: str) -> dict[str, Any] | None:
+def apply_local(state: SyncedRecord | None, change: Change, me: int, at: str) -> SyncedRecord | None:
     """What a pending change makes of a record, as this client shows it until the server answers."""
     if isinstance(change, UpsertAssetChange):
-        return {
-            "id": change.asset_id,
-            "project": change.project,
-            "name": change.name,
-            "kind": change.kind,
-            "content_hash": change.content_hash,
-            "metadata": change.metadata,
-            "thumbnail_b64": change.thumbnail_b64,
-            "created_by": state["created_by"] if state else me,
-            "version": state["version"] if state else 0,
-        }
+        previous = state if isinstance(state, AssetRecord) else None
+        return AssetRecord(
+            id=change.asset_id,
+            project=change.project,
+            name=change.name,
+            kind=change.kind,
+            content_hash=change.content_hash,
+            metadata=change.metadata,
+            thumbnail_b64=change.thumbnail_b64,
+            created_by=previous.created_by if previous else me,
+            version=previous.version if previous else 0,
+        )
     if isinstance(change, AddCommentChange):
-        return {
-            "id": change.comment_id,
-            "project": change.project,
-            "asset_id": change.asset_id,
-            "author": me,
-            "body": change.body,
-            "frame": change.frame,
-            "annotation": change.annotation,
-            "created_at": at,
-            "edited_at": None,
-            "deleted": False,
-            "version": 0,
-        }
+        return CommentRecord(
+            id=change.comment_id,
+            project=change.project,
+            asset_id=change.asset_id,
+            author=me,
+            body=change.body,
+            frame=change.frame,
+            annotation=change.annotation,
+            created_at=at,
+            version=0,
+        )
     if isinstance(change, CreateTaskChange):
-        return {
-            "id": change.task_id,
-            "project": change.project,
-            "title": change.title,
-            "description": change.description,
-            "assignee": change.assignee,
-            "creator": me,
-            "status": change.status,
-            "due_date": change.due_date.isoformat() if change.due_date else None,
-            "asset_id": change.asset_id,
-            "version": 0,
-            "created_at": at,
-            "updated_at": at,
-        }
+        return TaskRecord(
+            id=change.task_id,
+            project=change.project,
+            title=change.title,
+            description=change.description,
+            assignee=change.assignee,
+            creator=me,
+            status=change.status,
+            due_date=change.due_date,
+            asset_id=change.asset_id,
+            version=0,
+            created_at=at,
+            updated_at=at,
+        )
     if state is None:
         return None
     if isinstance(change, EditCommentChange):
-        return {**state, "body": change.body, "annotation": change.annotation, "edited_at": at}
+        return state.model_copy(
+            update={"body": change.body, "annotation": change.annotation, "edited_at": at}
+        )
     if isinstance(change, DeleteCommentChange):
-        return {**state, "body": "", "annotation": None, "deleted": True, "edited_at": at}
-    return {**state, **change.fields.changed_fields(), "updated_at": at}
+        return state.model_copy(update={"body": "", "annotation": None, "deleted": True, "edited_at": at})
+    # Validated, not copied: a patch may set a field to null that the record needs (the server refuses
+    # that change too), and this keeps such a change out of the outbox.
+    fields = change.fields.model_dump(exclude_unset=True)
+    return type(state).model_validate({**state.model_dump(), **fields, "updated_at": at})

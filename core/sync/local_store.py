@@ -5,10 +5,16 @@ Tables are prefixed ``sync_`` and live on their own MetaData. What a row shows i
 queues the change in one transaction; a remote event replaces the snapshot and re-applies whatever is
 still pending; a rejected change is dropped and the row rebuilt, so the UI never keeps a value the
 server refused. The cursor of a project moves in the same transaction as the events it covers.
+
+Every local write of comments, tasks and assets goes through this store, whether or not the server is
+reachable; the role rules (``core.sync.roles``) are checked here, before a change is queued. Listeners
+hear of each write once it is committed: the running ``SyncClient`` wakes its outbox flush, the Qt
+bridge tells the UI.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from datetime import UTC, date, datetime
@@ -20,29 +26,35 @@ from pydantic import ValidationError
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core.sync import local_outbox
 from core.sync.local_events import apply_events, read_cursor, rebuild
+from core.sync.local_outbox import owner_of
+from core.sync.local_reads import LocalReads, sync_asset_id
 from core.sync.local_records import (
     AppliedEvents,
     CommentView,
     GapError,
+    HeldChanges,
     NotificationView,
     OutboxEntry,
     SyncNotReadyError,
     TaskView,
-    load_json,
+    UnreadableEvent,
 )
 from core.sync.local_tables import (
     RECORD_TABLES,
+    ensure_schema,
     metadata,
     sync_asset,
     sync_comment,
-    sync_cursor,
     sync_member,
     sync_meta,
     sync_notification,
     sync_outbox,
+    sync_pending,
     sync_project,
     sync_task,
+    sync_unreadable,
     sync_user,
 )
 from core.sync.protocol import (
@@ -52,29 +64,36 @@ from core.sync.protocol import (
     DeleteCommentChange,
     EditCommentChange,
     Event,
-    FieldConflict,
     ProjectInfo,
     TaskPatch,
     UpdateTaskChange,
     UpsertAssetChange,
     UserInfo,
 )
+from core.sync.roles import change_refusal
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger(__name__)
 
 # Re-exported: callers import the store's data types and tables from here.
 __all__ = [
     "AppliedEvents",
     "CommentView",
     "GapError",
+    "HeldChanges",
     "LocalStore",
     "NotificationView",
     "OutboxEntry",
     "SyncNotReadyError",
     "TaskView",
+    "UnreadableEvent",
     "metadata",
     "sync_asset",
+    "sync_asset_id",
     "sync_comment",
     "sync_notification",
     "sync_outbox",
@@ -95,10 +114,13 @@ def _tune(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # 16 MiB of page cache (the default is 2 MiB): records and outbox entries are keyed by random UUIDs,
+    # so a flush touches pages all over a large catalog's indexes.
+    cursor.execute("PRAGMA cache_size=-16384")
     cursor.close()
 
 
-class LocalStore:
+class LocalStore(LocalReads):
     """Thread-safe (one write lock) access to the ``sync_*`` tables of the local catalog file."""
 
     def __init__(self, catalog_file: Path | str | None = None, *, engine: Engine | None = None) -> None:
@@ -112,11 +134,21 @@ class LocalStore:
             sa_event.listen(engine, "connect", _tune)
         self.engine = engine
         self._lock = threading.RLock()
-        with self._lock:
-            metadata.create_all(engine, checkfirst=True)
+        self._listeners: tuple[Callable[[str], None], ...] = ()
+        with self._lock, engine.begin() as connection:
+            ensure_schema(connection)
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def add_listener(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(record_kind)`` after every committed local write, on the writing thread."""
+        with self._lock:
+            self._listeners = (*self._listeners, listener)
+
+    def remove_listener(self, listener: Callable[[str], None]) -> None:
+        with self._lock:
+            self._listeners = tuple(known for known in self._listeners if known != listener)
 
     # -- identity and directory ----------------------------------------------------------------
     def _meta(self, connection: Connection, key: str) -> str | None:
@@ -129,13 +161,35 @@ class LocalStore:
         statement = sqlite_insert(sync_meta).values(key=key, value=value)
         connection.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
 
-    def save_session(self, user: UserInfo, projects: list[ProjectInfo], server_url: str) -> None:
-        """Remember who signed in and their projects; a different user or server starts afresh."""
+    def save_session(
+        self, user: UserInfo, projects: list[ProjectInfo], server_url: str, server_id: str = ""
+    ) -> HeldChanges:
+        """Remember who signed in where, and their projects. A server is known by its own id, not by
+        the address it was reached at. Another user or another server: what came from the previous
+        server goes, but unsent changes never do: they stay with their owner (held) and come back
+        when that sign-in returns. Returns the changes now held, for the user to decide about."""
         with self._lock, self.engine.begin() as connection:
-            previous = (self._meta(connection, "user_id"), self._meta(connection, "server_url"))
-            if previous[0] is not None and previous != (str(user.id), server_url):
-                self._forget_everything(connection)
+            previous_user, previous_server = (
+                self._meta(connection, "user_id"),
+                self._meta(connection, "server_id"),
+            )
+            owner = owner_of(server_id, user.id)
+            if previous_user is not None:
+                previous = owner_of(previous_server, previous_user)
+                # Entries written before changes had owners belong to whoever was signed in.
+                connection.execute(
+                    sync_outbox.update().where(sync_outbox.c.owner.is_(None)).values(owner=previous)
+                )
+                if not previous_server and previous_user == str(user.id):
+                    # First contact since servers had ids: the same account, so the same server.
+                    connection.execute(
+                        sync_outbox.update().where(sync_outbox.c.owner == previous).values(owner=owner)
+                    )
+                elif previous != owner:
+                    self._forget_server_data(connection)
+                    local_outbox.show_owned(connection, user.id, owner)
             self._set_meta(connection, "user_id", str(user.id))
+            self._set_meta(connection, "server_id", server_id)
             self._set_meta(connection, "server_url", server_url)
             self._upsert_users(connection, [user])
             known = {p.id for p in projects}
@@ -150,10 +204,20 @@ class LocalStore:
                         set_={"name": project.name, "head_seq": project.head_seq},
                     )
                 )
+            return local_outbox.held(connection, owner)
 
-    def _forget_everything(self, connection: Connection) -> None:
+    def _forget_server_data(self, connection: Connection) -> None:
+        """Everything that came from a server; the outbox (every sign-in's changes) stays."""
         for table in reversed(metadata.sorted_tables):
-            connection.execute(table.delete())
+            if table not in (sync_outbox, sync_pending):
+                connection.execute(table.delete())
+
+    def _identity(self, connection: Connection) -> tuple[int, str]:
+        """(my user id, the owner my changes are written under); raises before the first sign-in."""
+        me = self._meta(connection, "user_id")
+        if me is None:
+            raise SyncNotReadyError("Sign in to the server once before working offline")
+        return int(me), owner_of(self._meta(connection, "server_id"), me)
 
     def _upsert_users(self, connection: Connection, members: list[UserInfo]) -> None:
         if not members:
@@ -184,28 +248,28 @@ class LocalStore:
             value = self._meta(connection, "user_id")
         return None if value is None else int(value)
 
-    def projects(self) -> list[ProjectInfo]:
-        with self.engine.connect() as connection:
-            rows = connection.execute(sa.select(sync_project).order_by(sync_project.c.id)).all()
-        return [ProjectInfo(id=r.id, name=r.name, head_seq=r.head_seq) for r in rows]
+    def _role(self, connection: Connection, user_id: int) -> str | None:
+        role = connection.execute(
+            sa.select(sync_user.c.role).where(sync_user.c.id == user_id)
+        ).scalar_one_or_none()
+        return None if role is None else str(role)
 
-    def users(self, project_id: int | None = None) -> list[UserInfo]:
-        query = sa.select(sync_user).order_by(sync_user.c.id)
-        if project_id is not None:
-            query = query.join(sync_member, sync_member.c.user_id == sync_user.c.id).where(
-                sync_member.c.project_id == project_id
-            )
+    def may(self, change_type: str) -> bool:
+        """Whether my role allows changes of ``change_type`` (a protocol change type, "create_task")."""
         with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
-        return [UserInfo(id=r.id, name=r.name, display_name=r.display_name, role=r.role) for r in rows]
+            me = self._meta(connection, "user_id")
+            role = self._role(connection, int(me)) if me is not None else None
+        return change_refusal(role, change_type) is None
 
     # -- local writes (offline first) ----------------------------------------------------------
     def _queue(self, change: Change, kind: str, record_id: str) -> None:
-        """Store the change in the outbox and rebuild the row it touches, in one transaction."""
+        """Store the change in the outbox and rebuild the row it touches, in one transaction; then
+        tell the listeners."""
         with self._lock, self.engine.begin() as connection:
-            me = self._meta(connection, "user_id")
-            if me is None:
-                raise SyncNotReadyError("Sign in to the server once before working offline")
+            me, owner = self._identity(connection)
+            refusal = change_refusal(self._role(connection, me), change.type)
+            if refusal is not None:
+                raise PermissionError(refusal)
             connection.execute(
                 sync_outbox.insert().values(
                     change_id=change.change_id,
@@ -214,9 +278,18 @@ class LocalStore:
                     record_id=record_id,
                     message=change.model_dump_json(exclude={"id"}),
                     created_at=_now(),
+                    owner=owner,
                 )
             )
-            rebuild(connection, kind, record_id, int(me))
+            rebuild(connection, kind, record_id, me, owner)
+        self._tell_listeners(kind)
+
+    def _tell_listeners(self, kind: str) -> None:
+        for listener in self._listeners:
+            try:
+                listener(kind)
+            except Exception:  # the write is committed; a listener's failure must not undo it for the UI
+                log.exception("event=local_change_listener_failed kind=%s", kind)
 
     @staticmethod
     def _validated(model: type[Any], **values: Any) -> Any:
@@ -250,6 +323,35 @@ class LocalStore:
         )
         self._queue(change, "asset", asset_id)
         return asset_id
+
+    def ensure_asset(
+        self,
+        project_id: int,
+        name: str,
+        kind: str,
+        content_hash: str,
+        metadata_: dict[str, Any] | None = None,
+        thumbnail_b64: str | None = None,
+    ) -> str:
+        """The synced asset for this content, published first (under ``sync_asset_id``) unless it is."""
+        existing = self.find_asset(project_id, content_hash)
+        if existing is not None:
+            return existing
+        try:
+            return self.publish_asset(
+                project_id,
+                name[:200],
+                kind[:32],
+                content_hash,
+                metadata_,
+                thumbnail_b64,
+                sync_asset_id(project_id, content_hash),
+            )
+        except PermissionError as exc:  # said for what the user was doing: commenting on this asset
+            raise PermissionError(
+                "This asset is not shared on the server yet; an artist has to share it before "
+                "clients can comment on it."
+            ) from exc
 
     def add_comment(
         self,
@@ -341,122 +443,18 @@ class LocalStore:
         self._queue(change, "task", task_id)
         return self.task(task_id)
 
-    # -- reads ---------------------------------------------------------------------------------
-    def comment(self, comment_id: str) -> CommentView:
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                sa.select(sync_comment).where(sync_comment.c.id == comment_id)
-            ).one_or_none()
-        if row is None:
-            raise KeyError(f"No comment {comment_id}")
-        return self._comment_view(row)
-
-    @staticmethod
-    def _comment_view(row: Any) -> CommentView:
-        return CommentView(
-            id=row.id,
-            project_id=row.project_id,
-            asset_id=row.asset_id,
-            author=row.author,
-            body=row.body,
-            frame=row.frame,
-            annotation=load_json(row.annotation),
-            created_at=row.created_at,
-            edited_at=row.edited_at,
-            deleted=bool(row.deleted),
-            version=row.version,
-            sync_state=row.sync_state,
-            seq=row.seq,
-        )
-
-    def list_comments(self, asset_id: str, include_deleted: bool = False) -> list[CommentView]:
-        """Server order first (by sequence), then this client's not-yet-sent comments."""
-        query = sa.select(sync_comment).where(sync_comment.c.asset_id == asset_id)
-        if not include_deleted:
-            query = query.where(sync_comment.c.deleted == sa.false())
-        query = query.order_by(
-            sync_comment.c.first_seq.is_(None), sync_comment.c.first_seq, sync_comment.c.local_order
-        )
-        with self.engine.connect() as connection:
-            return [self._comment_view(row) for row in connection.execute(query)]
-
-    def task(self, task_id: str) -> TaskView:
-        with self.engine.connect() as connection:
-            row = connection.execute(sa.select(sync_task).where(sync_task.c.id == task_id)).one_or_none()
-        if row is None:
-            raise KeyError(f"No task {task_id}")
-        return self._task_view(row)
-
-    @staticmethod
-    def _task_view(row: Any) -> TaskView:
-        conflicts = [FieldConflict.model_validate(c) for c in load_json(row.conflicts) or []]
-        return TaskView(
-            id=row.id,
-            project_id=row.project_id,
-            title=row.title,
-            description=row.description,
-            assignee=row.assignee,
-            creator=row.creator,
-            status=row.status,
-            due_date=row.due_date,
-            asset_id=row.asset_id,
-            version=row.version,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            sync_state=row.sync_state,
-            seq=row.seq,
-            conflicts=conflicts,
-        )
-
-    def list_tasks(self, project_id: int, assignee: int | None = None) -> list[TaskView]:
-        query = sa.select(sync_task).where(sync_task.c.project_id == project_id)
-        if assignee is not None:
-            query = query.where(sync_task.c.assignee == assignee)
-        query = query.order_by(sync_task.c.created_at, sync_task.c.id)
-        with self.engine.connect() as connection:
-            return [self._task_view(row) for row in connection.execute(query)]
-
-    def notifications(self, unread_only: bool = False) -> list[NotificationView]:
-        query = sa.select(sync_notification).order_by(sync_notification.c.id)
-        if unread_only:
-            query = query.where(sync_notification.c.read == sa.false())
-        with self.engine.connect() as connection:
-            return [NotificationView(**row._asdict()) for row in connection.execute(query)]
-
-    def mark_notifications_read(self, ids: list[int]) -> None:
-        with self._lock, self.engine.begin() as connection:
-            connection.execute(
-                sync_notification.update().where(sync_notification.c.id.in_(ids)).values(read=True)
-            )
-
-    # -- outbox ----------------------------------------------------------------------------------
+    # -- outbox (``core.sync.local_outbox``) ---------------------------------------------------
     def pending_changes(self, after_position: int = 0, limit: int = 100) -> list[OutboxEntry]:
+        """The signed-in user's unsent changes, in the order they were written."""
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(sync_outbox)
-                .where(sync_outbox.c.state == "pending", sync_outbox.c.position > after_position)
-                .order_by(sync_outbox.c.position)
-                .limit(limit)
-            ).all()
-        return [
-            OutboxEntry(
-                position=r.position,
-                change_id=r.change_id,
-                project_id=r.project_id,
-                record_kind=r.record_kind,
-                record_id=r.record_id,
-                message=r.message,
-            )
-            for r in rows
-        ]
+            _me, owner = self._identity(connection)
+            return local_outbox.pending_changes(connection, owner, after_position, limit)
 
     def pending_count(self) -> int:
         with self.engine.connect() as connection:
-            return int(
-                connection.execute(
-                    sa.select(sa.func.count()).where(sync_outbox.c.state == "pending")
-                ).scalar_one()
-            )
+            if self._meta(connection, "user_id") is None:
+                return 0
+            return local_outbox.pending_count(connection, self._identity(connection)[1])
 
     def rejected_changes(self) -> list[tuple[str, str, str, str]]:
         """(change id, record id, error code, message) of changes the server refused."""
@@ -471,55 +469,68 @@ class LocalStore:
             ).all()
         return [(r[0], r[1], r[2] or "", r[3] or "") for r in rows]
 
-    def mark_acked(self, change_id: str, seq: int) -> OutboxEntry | None:
-        """The server accepted the change. The entry stays (state ``acked``, still shown on the row)
-        until its event arrives with the server's snapshot, so the row never flickers back."""
+    def mark_acked(self, acks: list[tuple[str, int]]) -> None:
+        """The server accepted these changes ((change id, seq) each), in one transaction. An entry
+        stays (state ``acked``, still shown on the row) until its event arrives with the server's
+        snapshot, so the row never flickers back."""
         with self._lock, self.engine.begin() as connection:
-            row = connection.execute(
-                sa.select(sync_outbox).where(sync_outbox.c.change_id == change_id)
-            ).one_or_none()
-            if row is None:
-                return None
-            connection.execute(
-                sync_outbox.update().where(sync_outbox.c.change_id == change_id).values(state="acked")
-            )
-            table = RECORD_TABLES[row.record_kind]
-            connection.execute(
-                table.update().where(table.c.id == row.record_id, table.c.seq.is_(None)).values(seq=seq)
-            )
-        return OutboxEntry(
-            row.position, row.change_id, row.project_id, row.record_kind, row.record_id, row.message
-        )
+            for change_id, seq in acks:
+                kind = connection.execute(
+                    sa.select(sync_outbox.c.record_kind).where(sync_outbox.c.change_id == change_id)
+                ).scalar_one_or_none()
+                table = RECORD_TABLES[kind] if kind is not None else None
+                local_outbox.mark_acked(connection, change_id, seq, table)
 
     def mark_rejected(self, change_id: str, code: str, message: str) -> OutboxEntry | None:
         with self._lock, self.engine.begin() as connection:
-            row = connection.execute(
-                sa.select(sync_outbox).where(sync_outbox.c.change_id == change_id)
-            ).one_or_none()
-            if row is None:
-                return None
-            connection.execute(
-                sync_outbox.update()
-                .where(sync_outbox.c.change_id == change_id)
-                .values(state="rejected", error_code=code, error_message=message)
-            )
-            me = self._meta(connection, "user_id")
-            rebuild(connection, row.record_kind, row.record_id, int(me or 0))
-        return OutboxEntry(
-            row.position, row.change_id, row.project_id, row.record_kind, row.record_id, row.message
-        )
+            me, owner = self._identity(connection)
+            return local_outbox.mark_rejected(connection, change_id, code, message, me, owner)
+
+    def held_changes(self) -> HeldChanges:
+        """Unsent changes of other sign-ins, kept until their owner returns or the user decides."""
+        with self.engine.connect() as connection:
+            return local_outbox.held(connection, self._identity(connection)[1])
+
+    def send_held_as_me(self) -> int:
+        """The user's choice: send the held changes as the signed-in user."""
+        with self._lock, self.engine.begin() as connection:
+            me, owner = self._identity(connection)
+            adopted, kinds = local_outbox.adopt_held(connection, me, owner)
+        for kind in sorted(kinds):
+            self._tell_listeners(kind)
+        return adopted
+
+    def discard_held(self) -> int:
+        """The user's choice: drop the held changes."""
+        with self._lock, self.engine.begin() as connection:
+            return local_outbox.discard_held(connection, self._identity(connection)[1])
+
+    def resend_after_rollback(self, project_id: int, head: int) -> int:
+        """The same server is behind this client's cursor (restored from a backup): send again what
+        it lost of my accepted changes. 0 when the server is not behind."""
+        with self._lock, self.engine.begin() as connection:
+            if head >= read_cursor(connection, project_id):
+                return 0
+            me, owner = self._identity(connection)
+            return local_outbox.resend_after_rollback(connection, project_id, head, me, owner)
+
+    def unreadable_events(self) -> list[UnreadableEvent]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(sync_unreadable).order_by(sync_unreadable.c.project_id, sync_unreadable.c.seq)
+            ).all()
+        return [UnreadableEvent(r.project_id, r.seq, r.change_id, r.reason) for r in rows]
 
     # -- remote events -------------------------------------------------------------------------
     def cursor(self, project_id: int) -> int:
         with self.engine.connect() as connection:
             return read_cursor(connection, project_id)
 
-    def reset_cursor(self, project_id: int) -> None:
+    def apply_events(
+        self, project_id: int, events: list[Event], unreadable: list[UnreadableEvent] | None = None
+    ) -> AppliedEvents:
+        """Store events idempotently (older than the cursor: skipped) and advance the cursor; events
+        the client could not read take their place in the sequence and are recorded."""
         with self._lock, self.engine.begin() as connection:
-            connection.execute(sync_cursor.delete().where(sync_cursor.c.project_id == project_id))
-
-    def apply_events(self, project_id: int, events: list[Event]) -> AppliedEvents:
-        """Store events idempotently (older than the cursor: skipped) and advance the cursor."""
-        with self._lock, self.engine.begin() as connection:
-            me = int(self._meta(connection, "user_id") or 0)
-            return apply_events(connection, project_id, events, me)
+            me, owner = self._identity(connection)
+            return apply_events(connection, project_id, events, me, owner, unreadable)

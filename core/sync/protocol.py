@@ -12,6 +12,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,11 +21,21 @@ from pydantic import (
     field_serializer,
 )
 
+from core.sync.json_shape import shape_problem
+
 PROTOCOL_VERSION: Literal[1] = 1
 MAX_MESSAGE_BYTES = 256 * 1024
 MAX_THUMBNAIL_B64_CHARS = 64 * 1024
 EVENT_PAGE_SIZE = 500
 MAX_COMMENT_CHARS = 20_000
+# Free-form JSON (annotations, asset metadata) is bounded so that every event stays readable by every
+# client: pydantic's JSON parser refuses documents nested deeper than 200 levels, and an event sits a
+# few levels down inside a page. A drawing is two levels of lists under its strokes.
+MAX_JSON_DEPTH = 8
+MAX_JSON_VALUES = 20_000
+MAX_JSON_STRING_CHARS = 4_096
+MAX_ANNOTATION_STROKES = 200
+MAX_POINTS_PER_STROKE = 2_000
 
 Role = Literal["admin", "supervisor", "artist", "client"]
 ROLES: tuple[Role, ...] = ("admin", "supervisor", "artist", "client")
@@ -61,6 +72,41 @@ MENTION_PATTERN = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]+)")
 USER_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 
 
+def _bounded_json(value: Any) -> Any:
+    problem = shape_problem(
+        value, max_depth=MAX_JSON_DEPTH, max_nodes=MAX_JSON_VALUES, max_string_chars=MAX_JSON_STRING_CHARS
+    )
+    if problem is not None:
+        raise ValueError(f"the value {problem}")
+    return value
+
+
+def _annotation_shape(value: Any) -> Any:
+    """A drawing's strokes are counted too: within the generic bounds an annotation could still hold
+    far more points than any viewer draws."""
+    strokes = value.get("strokes") if isinstance(value, dict) else None
+    if strokes is None:
+        return value
+    if not isinstance(strokes, list) or len(strokes) > MAX_ANNOTATION_STROKES:
+        raise ValueError(f"strokes must be a list of at most {MAX_ANNOTATION_STROKES}")
+    for stroke in strokes:
+        points = stroke.get("points") if isinstance(stroke, dict) else None
+        if not isinstance(points, list) or len(points) > MAX_POINTS_PER_STROKE:
+            raise ValueError(f"each stroke needs a list of at most {MAX_POINTS_PER_STROKE} points")
+        if not all(
+            isinstance(point, list)
+            and len(point) == 2
+            and all(isinstance(c, int | float) and not isinstance(c, bool) for c in point)
+            for point in points
+        ):
+            raise ValueError("a point is a list of two numbers")
+    return value
+
+
+BoundedJson = Annotated[Any, AfterValidator(_bounded_json)]
+Annotation = Annotated[Any, AfterValidator(_bounded_json), AfterValidator(_annotation_shape)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -71,7 +117,7 @@ class _Message(_Model):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Records as the server stores and broadcasts them
+# Who, where, and what happened (the records themselves: ``core.sync.records``)
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -86,47 +132,6 @@ class ProjectInfo(_Model):
     id: int
     name: str
     head_seq: int = 0
-
-
-class AssetRecord(_Model):
-    id: Identifier
-    project: int
-    name: Name
-    kind: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    content_hash: Annotated[str, StringConstraints(max_length=128)]
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    thumbnail_b64: Annotated[str, StringConstraints(max_length=MAX_THUMBNAIL_B64_CHARS)] | None = None
-    created_by: int
-    version: int
-
-
-class CommentRecord(_Model):
-    id: Identifier
-    project: int
-    asset_id: Identifier
-    author: int
-    body: str
-    frame: int | None = None
-    annotation: Any = None
-    created_at: str
-    edited_at: str | None = None
-    deleted: bool = False
-    version: int
-
-
-class TaskRecord(_Model):
-    id: Identifier
-    project: int
-    title: str
-    description: str = ""
-    assignee: int | None = None
-    creator: int
-    status: TaskStatus = "open"
-    due_date: date | None = None
-    asset_id: Identifier | None = None
-    version: int
-    created_at: str
-    updated_at: str
 
 
 class FieldConflict(_Model):
@@ -147,7 +152,9 @@ class NotifyTarget(_Model):
 
 
 class Event(_Model):
-    """One accepted change, numbered in its project's sequence. ``record`` is the full new state."""
+    """One accepted change, numbered in its project's sequence. ``record`` is the full new state: the
+    server writes it straight from its row, the client validates it as the ``core.sync.records`` model
+    of ``kind`` before storing it."""
 
     seq: int
     project: int
@@ -230,7 +237,7 @@ class UpsertAssetChange(_Change):
     name: Name
     kind: Annotated[str, StringConstraints(min_length=1, max_length=32)]
     content_hash: Annotated[str, StringConstraints(max_length=128)] = ""
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Annotated[dict[str, Any], AfterValidator(_bounded_json)] = Field(default_factory=dict)
     thumbnail_b64: Annotated[str, StringConstraints(max_length=MAX_THUMBNAIL_B64_CHARS)] | None = None
 
 
@@ -240,14 +247,14 @@ class AddCommentChange(_Change):
     asset_id: Identifier
     body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_COMMENT_CHARS)]
     frame: int | None = Field(default=None, ge=0)
-    annotation: Any = None
+    annotation: Annotation = None
 
 
 class EditCommentChange(_Change):
     type: Literal["edit_comment"] = "edit_comment"
     comment_id: Identifier
     body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_COMMENT_CHARS)]
-    annotation: Any = None
+    annotation: Annotation = None
 
 
 class DeleteCommentChange(_Change):
@@ -358,6 +365,9 @@ class RateLimits(_Model):
 
 class LoginOk(_Reply):
     type: Literal["login_ok"] = "login_ok"
+    # The server's own identity (generated once, kept in its database): a client recognises the
+    # server by it, whatever address it was reached at. Empty from servers that predate it.
+    server_id: str = ""
     token: str
     expires_at: str
     user: UserInfo
@@ -367,6 +377,7 @@ class LoginOk(_Reply):
 
 class AuthOk(_Reply):
     type: Literal["auth_ok"] = "auth_ok"
+    server_id: str = ""
     user: UserInfo
     projects: list[ProjectInfo]
     limits: RateLimits
@@ -374,6 +385,7 @@ class AuthOk(_Reply):
 
 class Subscribed(_Reply):
     type: Literal["subscribed"] = "subscribed"
+    server_id: str = ""
     project: ProjectInfo
     since_seq: int
     members: list[UserInfo]

@@ -94,6 +94,7 @@ def test_render_and_classify_commands_on_catalog_assets_and_loose_files(tmp_path
     assert ok["device"].startswith("pyrender/")
     (thumbnail,) = ok["outputs"]
     image = cv2.imread(thumbnail["path"])
+    assert image is not None, "the render wrote a readable image"
     assert image.shape[:2] == (128, 128)
     assert "not a 3D model" in by_input[str(photo)]["error"]
     # The render became the asset's thumbnail in the catalog.

@@ -48,9 +48,8 @@ class RunningServer:
             self.thread = None
 
 
-@pytest.fixture
-def cast(tmp_path: Path) -> Cast:
-    data_dir = tmp_path / "server"
+def build_cast(data_dir: Path) -> Cast:
+    """Two projects and four people (alice, bob, carol the client on "show"; dave on "other show")."""
     data_dir.mkdir()
     url = default_db_url(data_dir)
     engine = open_database(url)
@@ -71,6 +70,11 @@ def cast(tmp_path: Path) -> Cast:
     admin.add_member(engine, "other show", "dave")
     engine.dispose()
     return result
+
+
+@pytest.fixture
+def cast(tmp_path: Path) -> Cast:
+    return build_cast(tmp_path / "server")
 
 
 @pytest.fixture

@@ -8,12 +8,15 @@ from typing import Any
 from core.sync.protocol import CHANGE, SERVER_MESSAGE, Ack, EventsPage
 from server.changes import ChangeResult
 from server.fanout import dispatch
+from server.ratelimit import TokenBucket
 from server.session import ServerConfig, Session, Subscription
 
 
 def _session() -> Session:
     # The socket is never touched: dispatch only queues frames for the session's sender task.
-    return Session(None, ServerConfig(db_url="sqlite://"))  # type: ignore[arg-type]
+    config = ServerConfig(db_url="sqlite://")
+    bucket = TokenBucket(config.rate_per_s, config.rate_burst)
+    return Session(None, config, "127.0.0.1", bucket)  # type: ignore[arg-type]
 
 
 def _frames(session: Session) -> list[Any]:

@@ -204,8 +204,9 @@ def test_non_member_cannot_read_write_or_subscribe(sync_server: RunningServer) -
         assert task["code"] == "not_member"
         missing = await dave.request({"type": "subscribe", "project": 999})
         assert missing["code"] == "not_member"
-        # Nothing of the project leaked to dave at any point.
-        await asyncio.sleep(0.1)
+        # Nothing of the project leaked to dave at any point (the server answers in order: once this
+        # reply is in, anything sent to dave before it is in his inbox too).
+        await dave.request({"type": "list_notifications"})
         assert all(m.get("type") != "events" or m["project"] != cast.project for m in dave.inbox)
         alice_view = await alice.subscribe(cast.project)
         assert len(alice_view) == 2
@@ -322,10 +323,8 @@ def test_unauthenticated_socket_is_closed_after_timeout(sync_server: RunningServ
 
     async def scenario() -> None:
         idle = await RawClient.open(sync_server.url)
-        started = time.monotonic()
         with pytest.raises(ConnectionClosed) as closed:
             await idle.ws.recv()
-        assert time.monotonic() - started < 3.0
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.reason == "authentication timeout"
         # Signed-in sockets outlive the deadline.
@@ -487,8 +486,13 @@ def test_comment_checks_keep_their_order_and_meaning(sync_server: RunningServer)
             comment_change(cast.project, asset["asset_id"], "again"), comment_id=comment["comment_id"]
         )
         assert (await alice.request(taken))["code"] == "duplicate_id"
-        elsewhere = comment_change(cast.project, foreign["asset_id"], "wrong show")
-        assert (await alice.request(elsewhere))["code"] == "duplicate_id"
+        # Another project's asset is refused in the words a missing one is: nothing says it exists.
+        elsewhere = await alice.request(comment_change(cast.project, foreign["asset_id"], "wrong show"))
+        missing = await alice.request(comment_change(cast.project, "no-such-asset", "wrong show"))
+        assert elsewhere["code"] == missing["code"] == "not_found"
+        assert elsewhere["message"].replace(foreign["asset_id"], "ID") == missing["message"].replace(
+            "no-such-asset", "ID"
+        )
         admin.remove_member(engine, "show", "alice")
         resent = await alice.request(comment)
         assert (resent["type"], resent["seq"], resent["duplicate"]) == ("ack", first["seq"], True)
@@ -507,7 +511,8 @@ def test_comment_checks_keep_their_order_and_meaning(sync_server: RunningServer)
 def test_slow_reader_is_cut_off_and_catches_up_exactly_once(sync_server: RunningServer) -> None:
     """Frames are written straight to the socket until it backs up, then queued up to the limit."""
     sync_server.stop()
-    sync_server.start(max_outgoing_messages=20, rate_per_s=1e6, rate_burst=1e6)
+    # About twenty of the pages below (each a ~19 KB comment) may wait in memory.
+    sync_server.start(max_outgoing_bytes=20 * 20_000, rate_per_s=1e6, rate_burst=1e6)
     cast = sync_server.cast
     # ~11 MB of events: more than the server's socket send buffer (at most 4 MiB here) and bob's small
     # receive buffer hold, so the server's transport backs up and frames queue in the session.
@@ -591,7 +596,6 @@ def test_removed_members_and_revoked_tokens_lose_their_live_streams(sync_server:
         assert (await alice.request(comment_change(cast.project, asset["asset_id"], "after")))[
             "type"
         ] == "ack"
-        await asyncio.sleep(0.3)
         assert all(m.get("type") != "events" for m in bob.inbox)
         with contextlib.suppress(asyncio.TimeoutError):
             stray = await bob.wait_for(lambda m: m.get("type") == "events", timeout=0.5)

@@ -40,8 +40,8 @@ def test_context_menu_queues_the_right_jobs_and_the_batch_notification_opens_the
 
     menu = window.asset_actions.build_menu(geometry, window.grid)
     actions = _actions(menu)
-    expected = ["Open", "Reveal in file manager", "Re-render", "Render turntable", "Classify again"]
-    assert list(actions) == [*expected, "Enhance", "Delete…"]
+    expected = ["Open", "Open with", "Reveal in file manager", "Copy path", "Re-render", "Render turntable"]
+    assert list(actions) == [*expected, "Classify again", "Enhance", "Delete…"]
     assert not actions["Enhance"].isEnabled(), "enhance is for images"
     actions["Re-render"].trigger()
     actions["Render turntable"].trigger()
@@ -52,6 +52,8 @@ def test_context_menu_queues_the_right_jobs_and_the_batch_notification_opens_the
     actions = _actions(window.asset_actions.build_menu(images, window.grid))
     assert not actions["Re-render"].isEnabled()
     assert not actions["Open"].isEnabled(), "Open is for one asset"
+    assert not actions["Open with"].isEnabled()
+    assert actions["Copy paths (2)"].isEnabled()
     actions["Enhance (2)"].trigger()
     assert _kinds(catalog, plate_a) == ["enhance"]
     assert _kinds(catalog, plate_b) == ["enhance"]

@@ -17,13 +17,12 @@ from tests.ui.conftest import new_assets, write_image
 from ui.library.asset_delegate import AssetDelegate
 from ui.library.asset_model import AssetListModel, AssetRole
 from ui.library.thumbnail_cache import ThumbnailCache
+from workers.background import BackgroundWork
 
 
 @pytest.fixture
-def cache(qapp: Any) -> Any:
-    cache = ThumbnailCache()
-    yield cache
-    cache.shutdown()
+def cache(background: BackgroundWork) -> ThumbnailCache:
+    return ThumbnailCache(background)
 
 
 @pytest.fixture

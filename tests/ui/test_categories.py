@@ -88,3 +88,31 @@ def test_classification_path_in_words() -> None:
     assert classification_text({"classification": {"path": "classical", "device": None}}).startswith(
         "Sorted by classical rules"
     )
+
+
+def test_low_confidence_guesses_are_hidden_uncounted_and_shown_when_asked(
+    qtbot: Any, window: MainWindow, catalog: Catalog
+) -> None:
+    project = catalog.create_project("Guesses")
+    asset = catalog.add_assets(new_assets(project.id, 1))["asset-image-0"]
+    catalog.set_ai_categories(asset, [("animals", 0.81)])
+    hidden = [{"name": "animals/tabby", "confidence": 0.31, "kind": "subject"},
+              {"name": "vehicles", "confidence": 0.12, "kind": "subject"}]  # fmt: skip
+    catalog.update_metadata(asset, {"classification": {"path": "classical", "hidden": hidden}})
+    window.sidebar.reload_projects(project.id)
+    assert _sidebar_categories(window) == {"animals": 1}, "guesses are never counted"
+
+    assert window.grid.select_asset(asset)
+    editor = window.inspector.categories
+    assert list(editor.rows) == ["animals"]
+    assert editor.guess_rows == {}
+    assert editor.guesses_button.text() == "Show 2 low-confidence guesses"
+
+    editor.guesses_button.click()
+    assert list(editor.guess_rows) == ["animals/tabby", "vehicles"], "most confident first"
+    assert editor.guesses_button.text() == "Hide 2 low-confidence guesses"
+    assert not editor.guess_rows["vehicles"].reject_button.isVisibleTo(editor)
+
+    editor.guess_rows["animals/tabby"].accept_button.click()  # the artist says the guess is right
+    assert _tags(catalog, asset) == {"animals": "ai", "animals/tabby": "user"}
+    assert list(editor.guess_rows) == ["vehicles"]

@@ -17,6 +17,7 @@ from ui.library.asset_grid import AssetGrid
 from ui.library.asset_model import AssetListModel
 from ui.library.filmstrip import FilmstripCache, cell_rect, filmstrip_cell
 from ui.library.thumbnail_cache import ThumbnailCache
+from workers.background import BackgroundWork
 
 # One colour per cell (BGR, as OpenCV writes them): blue, green, red, white.
 CELL_COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)]
@@ -50,17 +51,15 @@ def test_cell_choice_covers_the_whole_width() -> None:
 
 
 @pytest.fixture
-def grid(qtbot: Any, catalog: Catalog) -> Any:
-    thumbnails = ThumbnailCache()
-    strips = FilmstripCache(catalog)
+def grid(qtbot: Any, catalog: Catalog, background: BackgroundWork) -> Any:
+    thumbnails = ThumbnailCache(background)
+    strips = FilmstripCache(catalog, background)
     model = AssetListModel(catalog, thumbnails)
     widget = AssetGrid(model, filmstrips=strips)
     qtbot.addWidget(widget)
     widget.resize(900, 500)
     widget.show()
-    yield widget
-    strips.shutdown()
-    thumbnails.shutdown()
+    return widget
 
 
 def test_hover_scrub_paints_the_cell_under_the_mouse(

@@ -17,13 +17,12 @@ from tests.ui.conftest import write_image
 from ui.library.inspector import Inspector
 from ui.library.thumbnail_cache import ThumbnailCache
 from ui.viewer.viewer import AssetViewer
+from workers.background import BackgroundWork
 
 
 @pytest.fixture
-def cache(qapp: Any) -> Any:
-    cache = ThumbnailCache()
-    yield cache
-    cache.shutdown()
+def cache(background: BackgroundWork) -> ThumbnailCache:
+    return ThumbnailCache(background)
 
 
 def _form_text(inspector: Inspector) -> dict[str, str]:
@@ -46,7 +45,9 @@ def _add(catalog: Catalog, project_id: int, name: str, path: str, kind: str, met
     return ids[f"hash-{name}"]
 
 
-def test_inspector_formats_metadata_per_kind(qtbot: Any, catalog: Catalog, cache: ThumbnailCache) -> None:
+def test_inspector_formats_metadata_per_kind(
+    qtbot: Any, catalog: Catalog, cache: ThumbnailCache, background: BackgroundWork
+) -> None:
     project = catalog.create_project("Meta")
     image = _add(catalog, project.id, "plate.exr", "/p/plate.exr", "image",
                  {"format": "EXR", "width": 4096, "height": 2160, "bit_depth": 16, "color_space": "linear",
@@ -57,7 +58,7 @@ def test_inspector_formats_metadata_per_kind(qtbot: Any, catalog: Catalog, cache
     mesh = _add(catalog, project.id, "rock.obj", "/p/rock.obj", "geometry",
                 {"format": "obj", "vertices": 12_000, "faces": 24_000, "parts": 3,
                  "bounds": [[0, 0, 0], [2, 1, 0.5]], "has_uvs": True})  # fmt: skip
-    inspector = Inspector(catalog, cache)
+    inspector = Inspector(catalog, cache, background)
     qtbot.addWidget(inspector)
 
     inspector.set_assets(catalog.get_assets([image]))
@@ -82,12 +83,13 @@ def test_inspector_formats_metadata_per_kind(qtbot: Any, catalog: Catalog, cache
     assert rows["UVs"] == "yes"
 
 
-def test_tags_and_notes_persist_and_ai_categories_show_confidence(qtbot: Any, catalog: Catalog,
-                                                                  cache: ThumbnailCache) -> None:  # fmt: skip
+def test_tags_and_notes_persist_and_ai_categories_show_confidence(
+    qtbot: Any, catalog: Catalog, cache: ThumbnailCache, background: BackgroundWork
+) -> None:
     project = catalog.create_project("Tags")
     asset = _add(catalog, project.id, "hero.png", "/p/hero.png", "image", {"width": 10, "height": 10})
     catalog.set_ai_categories(asset, [("character", 0.92)])
-    inspector = Inspector(catalog, cache)
+    inspector = Inspector(catalog, cache, background)
     qtbot.addWidget(inspector)
     inspector.set_assets(catalog.get_assets([asset]))
     row = inspector.categories.rows["character"]
@@ -113,19 +115,22 @@ def test_tags_and_notes_persist_and_ai_categories_show_confidence(qtbot: Any, ca
     )
 
 
-def test_failed_asset_shows_its_error(qtbot: Any, catalog: Catalog, cache: ThumbnailCache) -> None:
+def test_failed_asset_shows_its_error(
+    qtbot: Any, catalog: Catalog, cache: ThumbnailCache, background: BackgroundWork
+) -> None:
     project = catalog.create_project("Errors")
     asset = _add(catalog, project.id, "bad.exr", "/p/bad.exr", "image", {})
     catalog.set_asset_failed(asset, "bad.exr is truncated: the file ends after 44 bytes")
-    inspector = Inspector(catalog, cache)
+    inspector = Inspector(catalog, cache, background)
     qtbot.addWidget(inspector)
     inspector.set_assets(catalog.get_assets([asset]))
     assert not inspector.error_label.isHidden()
     assert "truncated" in inspector.error_label.text()
 
 
-def test_copy_out_copies_every_frame_of_a_sequence(qtbot: Any, tmp_path: Path, catalog: Catalog,
-                                                   cache: ThumbnailCache) -> None:  # fmt: skip
+def test_copy_out_copies_every_frame_of_a_sequence(
+    qtbot: Any, tmp_path: Path, catalog: Catalog, cache: ThumbnailCache, background: BackgroundWork
+) -> None:
     frames_dir = tmp_path / "frames"
     for frame in range(1001, 1006):
         write_image(frames_dir / f"shot.{frame}.png", 16, 16)
@@ -133,7 +138,7 @@ def test_copy_out_copies_every_frame_of_a_sequence(qtbot: Any, tmp_path: Path, c
     sequence = {"directory": str(frames_dir), "pattern": "shot.####.png", "frames": list(range(1001, 1006))}
     asset = _add(catalog, project.id, "shot.[1001-1005].png", str(frames_dir / "shot.1001.png"), "sequence",
                  {"sequence": sequence}, frame_first=1001, frame_last=1005)  # fmt: skip
-    inspector = Inspector(catalog, cache)
+    inspector = Inspector(catalog, cache, background)
     qtbot.addWidget(inspector)
     inspector.set_assets(catalog.get_assets([asset]))
     destination = tmp_path / "out"
@@ -151,13 +156,12 @@ def test_copy_out_copies_every_frame_of_a_sequence(qtbot: Any, tmp_path: Path, c
 
 
 @pytest.fixture
-def viewer(qtbot: Any, catalog: Catalog) -> Any:
-    widget = AssetViewer(catalog, MediaLimits.from_settings(Settings()))
+def viewer(qtbot: Any, catalog: Catalog, background: BackgroundWork) -> AssetViewer:
+    widget = AssetViewer(catalog, MediaLimits.from_settings(Settings()), background)
     qtbot.addWidget(widget)
     widget.resize(800, 600)
     widget.show()
-    yield widget
-    widget.shutdown()
+    return widget
 
 
 def test_viewer_decodes_on_a_worker_then_fits_and_zooms(qtbot: Any, tmp_path: Path, catalog: Catalog,

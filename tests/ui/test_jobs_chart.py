@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt, QTimer
 
 from core.catalog.catalog import Catalog
 from core.jobs.model import JobDocument, JobState, StepStatus
@@ -56,8 +57,11 @@ def test_kind_filter_and_chart_of_durations_per_device(
     # A new job of another kind does not slip into the filtered table.
     queued = _job("thumbnail", asset, JobState.FAILED)
     catalog.jobs.add([queued])
-    jobs.job_updated.emit(queued)
-    qtbot.wait(250)
+    assert panel.counts_label.text().endswith("1 failed")
+    with qtbot.assertNotEmitted(panel.model.rowsInserted):
+        jobs.job_updated.emit(queued)
+        # The update was applied (in a batch) once the counts take in the new failure.
+        qtbot.waitUntil(lambda: panel.counts_label.text().endswith("2 failed"), timeout=3000)
     assert panel.model.rowCount() == 1
 
     panel.chart_button.click()
@@ -80,7 +84,9 @@ def test_kind_filter_and_chart_of_durations_per_device(
     qtbot.waitUntil(lambda: len(chart.series().get("cuda:0", [])) == 5, timeout=3000)
     assert chart.redraw_count == redraws
     qtbot.waitUntil(lambda: chart.redraw_count == redraws + 1, timeout=3000)
-    qtbot.wait(300)
+    # ...and nothing is left to draw: no second redraw is scheduled (the chart's own throttle timer).
+    assert not [t for t in chart.findChildren(QTimer, options=Qt.FindChildOption.FindDirectChildrenOnly)
+                if t.isActive()]  # fmt: skip
     assert chart.redraw_count == redraws + 1
     assert len(chart.plot.listDataItems()) == 2
     assert COLUMNS[0] == "Job"

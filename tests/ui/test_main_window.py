@@ -104,15 +104,36 @@ def test_a_real_drop_on_a_child_view_ingests_into_the_current_project(
     with qtbot.waitSignal(window.ingest.finished, timeout=30_000) as blocker:
         event = drop(window.grid.view.viewport(), [folder, loose])
         assert event.isAccepted()
-        assert window.ingest_progress.isVisibleTo(window), "progress with Cancel shows during ingest"
+        assert window.ingest_queue.progress.isVisibleTo(window), "progress with Cancel shows during ingest"
     report = blocker.args[0]
     assert report.project_id == project.id
     assert len(report.added) == 4
     assert catalog.count_assets(AssetQuery(project_id=project.id)) == 4
     qtbot.waitUntil(lambda: window.model.rowCount() == 4, timeout=5000)
-    assert not window.ingest_progress.isVisibleTo(window)
+    assert not window.ingest_queue.progress.isVisibleTo(window)
     assert "4 assets" in window.status_label.text()
     assert "offline" in window.status_label.text()
+
+
+def test_a_drop_during_an_ingest_waits_its_turn(
+    qtbot: Any, tmp_path: Path, window: MainWindow, catalog: Catalog
+) -> None:
+    project = catalog.create_project("Queue")
+    window.sidebar.reload_projects(project.id)
+    names = ("hero", "villain", "sky", "ground", "prop", "crowd")  # not numbered: no image sequence
+    first = [write_image(tmp_path / "first" / f"{n}.png", 48, 32, (i * 20, 0, 0))
+             for i, n in enumerate(names)]  # fmt: skip
+    second = write_image(tmp_path / "second" / "late.png", 40, 40)
+    reports: list[Any] = []
+    window.ingest.finished.connect(reports.append)
+    window.ingest_paths(first)
+    assert window.ingest.busy
+    window.ingest_paths([second])  # dropped while the first batch runs
+    assert window.statusBar().currentMessage().startswith("Queued")
+    qtbot.waitUntil(lambda: len(reports) == 2, timeout=30_000)
+    assert [len(r.added) for r in reports] == [6, 1], "one after the other, in the order dropped"
+    assert catalog.count_assets(AssetQuery(project_id=project.id)) == 7
+    assert not window.ingest_queue.progress.isVisibleTo(window)
 
 
 def test_drop_without_a_project_asks_for_one(qtbot: Any, tmp_path: Path, window: MainWindow,
@@ -162,7 +183,7 @@ def test_window_state_is_saved_to_the_profile_ini_and_restored(
     qtbot: Any, window: MainWindow, catalog: Catalog, settings: Any, paths: Any, controllers: Any
 ) -> None:
     window.grid.set_tile_size(300)
-    window.grid.sort_combo.setCurrentText("Largest")
+    window.grid.sort_combo.setCurrentText("Size")
     window.splitter.setSizes([300, 900, 400])
     window.notifications_dock.raise_()
     sizes = window.splitter.sizes()
@@ -173,14 +194,15 @@ def test_window_state_is_saved_to_the_profile_ini_and_restored(
     assert "tile_size=300" in ini.read_text()
 
     jobs, ingest = controllers
-    again = MainWindow(catalog, settings, paths, jobs, ingest, Notifier(catalog, settings, None))
+    notifier = Notifier(catalog, settings, None)
+    again = MainWindow(catalog, settings, paths, jobs, ingest, notifier, background=window.background)
     qtbot.addWidget(again)
     # The offscreen screen is 800 px wide, so Qt clamps the restored geometry; give the window the
     # size it had (as a real screen would) before the splitters are restored on first show.
     again.resize(window.size())
     again.show()
     assert again.grid.tile_size == 300
-    assert again.grid.sort_combo.currentText() == "Largest"
+    assert again.grid.sort_combo.currentText() == "Size"
     assert "geometry=" in ini.read_text()
     assert again.splitter.sizes() == sizes
 
@@ -201,4 +223,30 @@ def test_keyboard_opens_and_closes_the_viewer(qtbot: Any, tmp_path: Path, window
     assert window.viewer.record.name == "asset_00001.exr"
     assert window.grid.current_record() == window.viewer.record
     qtbot.keyClick(window.viewer.canvas, Qt.Key.Key_Escape)
+    assert window.centre.currentWidget() is window.grid
+
+
+def test_closing_the_window_while_a_clip_plays_stops_its_decode_thread(
+    qtbot: Any, tmp_path: Path, window: MainWindow, catalog: Catalog
+) -> None:
+    from core.catalog.records import NewAsset
+    from tests.core.video.clips import write_numbered_clip
+    from ui.viewer.player import VideoPlayer, live_decode_threads
+
+    clip = write_numbered_clip(tmp_path / "dailies.mov", frames=48, fps=24)
+    project = catalog.create_project("Dailies")
+    ids = catalog.add_assets([NewAsset(project.id, clip.name, str(clip), "video", "clip-hash", 10)])
+    window.sidebar.reload_projects(project.id)
+    before = live_decode_threads()
+    window.open_viewer(catalog.get_asset(ids["clip-hash"]))
+    player = window.viewer.findChild(VideoPlayer)
+    assert player is not None
+    with qtbot.waitSignal(player.clip_opened, timeout=10_000):
+        pass
+    player.play()
+    assert live_decode_threads() == before + 1
+    window.close()
+    # Left running, the thread would outlive the window and abort the process at exit
+    # ("QThread: Destroyed while thread is still running").
+    assert live_decode_threads() == before
     assert window.centre.currentWidget() is window.grid

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+    from workers.background import BackgroundWork
+
 FRAMES = 48
 
 
@@ -109,15 +111,17 @@ def test_seek_and_slider_show_the_exact_frame(qtbot: Any, player: VideoPlayer, c
 def test_plays_at_the_native_frame_rate(qtbot: Any, player: VideoPlayer, clip: Path) -> None:
     open_clip(qtbot, player, clip)
     shown: list[int] = []
+    shown_at: list[float] = []
     player.frame_shown.connect(shown.append)
+    player.frame_shown.connect(lambda _frame: shown_at.append(time.monotonic()))
     started = time.monotonic()
     player.play()
     qtbot.waitUntil(lambda: player.current_frame >= 18, timeout=5_000)
-    elapsed = time.monotonic() - started
     player.pause()
-    # Frame 18 is due 18/24 = 0.75 s after the start: never earlier. On a loaded machine the player
-    # drops frames rather than drift, so the upper bound only catches a stalled clock.
-    assert 0.72 <= elapsed < 4.0
+    # Frame n is due n/24 s after the start and never appears earlier (a loaded machine can only make
+    # it later, and then the player drops frames rather than drift: see the slow-decoding test).
+    early = [(n, at - started) for n, at in zip(shown, shown_at, strict=True) if at - started < n / 24 - 0.03]
+    assert early == []
     assert shown == sorted(shown)
     assert not player.is_playing
     assert shown_number(player) == player.current_frame
@@ -160,13 +164,11 @@ def test_slow_decoding_drops_frames_instead_of_drifting(qtbot: Any, player: Vide
     with qtbot.waitSignal(player.clip_opened, timeout=10_000):
         player.open_clip(lambda: SlowSource(clip))
     wait_for_frame(qtbot, player, 0)
-    started = time.monotonic()
     player.play()
     qtbot.waitUntil(lambda: player.current_frame >= 24, timeout=5_000)
-    elapsed = time.monotonic() - started
     player.pause()
-    # Showing every frame at 10 fps would take 2.4 s to reach frame 24; on the clock it is 1 s.
-    assert elapsed < 1.8
+    # Decoding manages 10 frames a second where the clip needs 24: a player that showed every frame
+    # would fall ever further behind; one that keeps to the clock skips the frames it cannot show.
     assert player.dropped_frames >= 8
 
 
@@ -237,7 +239,9 @@ def test_closing_or_deleting_the_player_stops_its_thread(qtbot: Any, clip: Path)
     qtbot.waitUntil(lambda: live_decode_threads() == before, timeout=5_000)
 
 
-def test_viewer_page_plays_videos_and_sequences(qtbot: Any, catalog: Any, clip: Path, tmp_path: Path) -> None:
+def test_viewer_page_plays_videos_and_sequences(
+    qtbot: Any, catalog: Any, clip: Path, tmp_path: Path, background: BackgroundWork
+) -> None:
     import cv2
 
     from core.catalog.records import NewAsset
@@ -257,7 +261,7 @@ def test_viewer_page_plays_videos_and_sequences(qtbot: Any, catalog: Any, clip: 
         NewAsset(project.id, "plate.####.png", str(frames[0]), "sequence", "seq-hash", 10, sequence_meta),
     ])  # fmt: skip
     limits = MediaLimits(max_file_size_bytes=1 << 20, max_image_pixels=1 << 20)
-    viewer = AssetViewer(catalog, limits)
+    viewer = AssetViewer(catalog, limits, background)
     qtbot.addWidget(viewer)
     factory = player_page_factory(limits)
     viewer.register_page("video", factory)
@@ -283,7 +287,6 @@ def test_viewer_page_plays_videos_and_sequences(qtbot: Any, catalog: Any, clip: 
     viewer.close_viewer()
     qtbot.waitUntil(lambda: not viewer.findChildren(VideoPlayer), timeout=5_000)
     qtbot.waitUntil(lambda: live_decode_threads() == before, timeout=5_000)
-    viewer.shutdown()
 
 
 def test_pictures_are_decoded_at_the_size_shown(qtbot: Any, tmp_path: Path) -> None:

@@ -23,10 +23,13 @@ if TYPE_CHECKING:
     from core.paths import AppPaths
     from tests.ui.conftest import RecordingTray
     from ui.shell.main_window import MainWindow
+    from workers.background import BackgroundWork
 
 
-def _dialog(qtbot: Any, settings: Settings, paths: AppPaths, **kwargs: Any) -> PreferencesDialog:
-    dialog = PreferencesDialog(settings, paths, **kwargs)
+def _dialog(
+    qtbot: Any, background: BackgroundWork, settings: Settings, paths: AppPaths, **kwargs: Any
+) -> PreferencesDialog:
+    dialog = PreferencesDialog(settings, paths, background, **kwargs)
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog
@@ -74,9 +77,9 @@ def test_menu_opens_preferences_and_apply_reaches_file_settings_and_notifier(
 
 
 def test_invalid_value_is_explained_inline_and_nothing_is_saved(
-    qtbot: Any, settings: Settings, paths: AppPaths
+    qtbot: Any, background: BackgroundWork, settings: Settings, paths: AppPaths
 ) -> None:
-    dialog = _dialog(qtbot, settings, paths)
+    dialog = _dialog(qtbot, background, settings, paths)
     dialog.page_list.setCurrentRow(4)  # elsewhere: a failed apply must bring the bad page up
     dialog.thumbnail_size.setValue(5)
     _pick(dialog.notify_combos["comment"], "off")
@@ -104,13 +107,13 @@ def test_invalid_value_is_explained_inline_and_nothing_is_saved(
 
 
 def test_environment_pinned_field_is_locked_and_file_keeps_its_own_value(
-    qtbot: Any, paths: AppPaths, monkeypatch: pytest.MonkeyPatch
+    qtbot: Any, background: BackgroundWork, paths: AppPaths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths.settings_file.write_text(json.dumps({"render_backend": "pyrender", "thumbnail_size": 300}))
     monkeypatch.setenv("STRATOPIPE_RENDER_BACKEND", "blender")
     settings = load_settings(paths.settings_file)
     assert settings.render_backend == "blender"
-    dialog = _dialog(qtbot, settings, paths)
+    dialog = _dialog(qtbot, background, settings, paths)
 
     assert not dialog.render_backend.isEnabled()
     assert dialog.render_backend.currentData() == "blender"
@@ -126,11 +129,13 @@ def test_environment_pinned_field_is_locked_and_file_keeps_its_own_value(
     assert settings.render_backend == "blender"  # this run keeps the override
 
 
-def test_cancel_changes_nothing(qtbot: Any, paths: AppPaths, catalog: Catalog) -> None:
+def test_cancel_changes_nothing(
+    qtbot: Any, background: BackgroundWork, paths: AppPaths, catalog: Catalog
+) -> None:
     settings = Settings()
     notifier = Notifier(catalog, settings, None)
     before = settings.model_dump()
-    dialog = _dialog(qtbot, settings, paths)
+    dialog = _dialog(qtbot, background, settings, paths)
     _pick(dialog.notify_combos["ingest"], "off")
     dialog.copy_into_library.setChecked(True)
     dialog.media_threads.setValue(3)
@@ -141,8 +146,10 @@ def test_cancel_changes_nothing(qtbot: Any, paths: AppPaths, catalog: Catalog) -
     assert notifier.mode_for("ingest") == "batched"
 
 
-def test_restart_only_settings_are_named_after_apply(qtbot: Any, settings: Settings, paths: AppPaths) -> None:
-    dialog = _dialog(qtbot, settings, paths)
+def test_restart_only_settings_are_named_after_apply(
+    qtbot: Any, background: BackgroundWork, settings: Settings, paths: AppPaths
+) -> None:
+    dialog = _dialog(qtbot, background, settings, paths)
     assert dialog.media_threads.text().startswith("Automatic")  # 0 means one per core
     dialog.media_threads.setValue(3)
     dialog.render_memory.setValue(2048)
@@ -160,7 +167,12 @@ def test_restart_only_settings_are_named_after_apply(qtbot: Any, settings: Setti
 
 
 def test_detect_finds_blender_off_the_ui_thread(
-    qtbot: Any, settings: Settings, paths: AppPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: Any,
+    background: BackgroundWork,
+    settings: Settings,
+    paths: AppPaths,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     install = tmp_path / "Blender 9.9"
     install.mkdir()
@@ -168,7 +180,7 @@ def test_detect_finds_blender_off_the_ui_thread(
     # A stand-in Blender that answers --version slowly, as a real one does while it starts.
     fake.write_text('#!/bin/sh\nsleep 0.3\necho "Blender 9.9.9"\necho "\tbuild date: today"\n')
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    dialog = _dialog(qtbot, settings, paths)
+    dialog = _dialog(qtbot, background, settings, paths)
     dialog.blender_path.setText(str(install))  # the install folder is enough
     dialog.detect_button.click()
     assert dialog.blender_status.text() == "Looking for Blender…"  # the click returned at once
@@ -187,7 +199,7 @@ def test_detect_finds_blender_off_the_ui_thread(
 
 
 def test_model_folder_lists_manifest_models_and_shows_errors_inline(
-    qtbot: Any, settings: Settings, paths: AppPaths, tmp_path: Path
+    qtbot: Any, background: BackgroundWork, settings: Settings, paths: AppPaths, tmp_path: Path
 ) -> None:
     share = tmp_path / "share"
     common = {"format": "torchscript", "sha256": "0" * 64, "size": 4}
@@ -202,7 +214,7 @@ def test_model_folder_lists_manifest_models_and_shows_errors_inline(
         ],
     )
     (share / "tagger.pt").write_bytes(b"1234")
-    dialog = _dialog(qtbot, settings, paths)
+    dialog = _dialog(qtbot, background, settings, paths)
     dialog.model_dir.setText(str(share))
     qtbot.waitUntil(lambda: dialog.model_list.topLevelItemCount() == 3, timeout=5000)
     rows = [
@@ -228,7 +240,7 @@ def test_model_folder_lists_manifest_models_and_shows_errors_inline(
 
 
 def test_sign_in_button_opens_the_sign_in_and_shows_the_new_server(
-    qtbot: Any, settings: Settings, paths: AppPaths
+    qtbot: Any, background: BackgroundWork, settings: Settings, paths: AppPaths
 ) -> None:
     opened: list[QDialog] = []
 
@@ -239,8 +251,8 @@ def test_sign_in_button_opens_the_sign_in_and_shows_the_new_server(
         opened.append(login)
         return login
 
-    dialog = _dialog(qtbot, settings, paths, open_sign_in=open_sign_in)
-    dialog.page_list.setCurrentRow(5)
+    dialog = _dialog(qtbot, background, settings, paths, open_sign_in=open_sign_in)
+    dialog.page_list.setCurrentRow(6)  # Collaboration
     assert dialog.sign_in_button.isVisible()
     assert dialog.account.text() == "Not signed in"
     qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
@@ -254,20 +266,48 @@ def test_sign_in_button_opens_the_sign_in_and_shows_the_new_server(
 
 
 def test_closing_while_a_check_runs_is_harmless(
-    qtbot: Any, settings: Settings, paths: AppPaths, tmp_path: Path
+    qtbot: Any, background: BackgroundWork, settings: Settings, paths: AppPaths, tmp_path: Path
 ) -> None:
     fake = tmp_path / "blender"
     fake.write_text('#!/bin/sh\nsleep 0.8\necho "Blender 9.9.9"\n')
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    dialog = PreferencesDialog(settings, paths)
+    dialog = PreferencesDialog(settings, paths, background)
     dialog.show()
     dialog.blender_path.setText(str(fake))
     dialog.detect_button.click()
-    finished: list[bool] = []
-    dialog._workers[-1].finished.connect(lambda: finished.append(True))
     dialog.reject()
     with qtbot.waitSignal(dialog.destroyed, timeout=2000):
         dialog.deleteLater()
-    assert not finished  # the check outlives its dialog...
-    qtbot.waitUntil(lambda: bool(finished), timeout=5000)  # ...and its answer goes nowhere, quietly
+    assert background.running == 1  # the check outlives its dialog...
+    qtbot.waitUntil(lambda: background.running == 0, timeout=5000)  # ...its answer goes nowhere, quietly
     assert not paths.settings_file.exists()
+
+
+def test_models_page_lists_installed_models_and_switches_one_off(
+    qtbot: Any, background: BackgroundWork, settings: Settings, paths: AppPaths
+) -> None:
+    dialog = _dialog(qtbot, background, settings, paths)
+    table = dialog.models_table
+    qtbot.waitUntil(lambda: table.topLevelItemCount() >= 5, timeout=60_000)
+    rows = {table.topLevelItem(i).text(0): table.topLevelItem(i) for i in range(table.topLevelItemCount())}
+    x2 = rows["realesr-animevideov3-x2"]
+    assert [x2.text(c) for c in (1, 3, 4, 5)] == ["enhance", "1.3 MB", "✓ verified", "cpu"]
+    assert "BSD-3-Clause" in x2.text(2)
+    assert rows["mobilenet-v2-imagenet"].text(1) == "subjects"
+    assert x2.checkState(0) == Qt.CheckState.Checked
+    assert dialog.models_status.text() == f"{len(rows)} of {len(rows)} models ready."
+
+    x2.setCheckState(0, Qt.CheckState.Unchecked)
+    assert dialog.apply_button.isEnabled()
+    assert dialog.apply()
+    assert settings.disabled_models == ["realesr-animevideov3-x2"]
+    assert _stored(paths)["disabled_models"] == ["realesr-animevideov3-x2"]
+
+    again = _dialog(qtbot, background, load_settings(paths.settings_file), paths)
+    qtbot.waitUntil(lambda: again.models_table.topLevelItemCount() >= 5, timeout=60_000)
+    states = {
+        again.models_table.topLevelItem(i).text(0): again.models_table.topLevelItem(i).checkState(0)
+        for i in range(again.models_table.topLevelItemCount())
+    }
+    assert states["realesr-animevideov3-x2"] == Qt.CheckState.Unchecked
+    assert states["realesrgan-x4plus"] == Qt.CheckState.Checked

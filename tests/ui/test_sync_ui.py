@@ -7,6 +7,7 @@ port to prove offline work is kept and delivered.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from core.catalog.catalog import Catalog
 from core.settings import Settings
 from core.sync.credentials import TokenStore
 from core.sync.local_store import LocalStore
+from core.sync.wording import describe_status
 from server import admin
 from server.app import ServerConfig
 from server.db import default_db_url, open_database
@@ -27,10 +29,12 @@ from server.embedded import ServerThread
 from tests.ui.conftest import new_assets
 from ui.collab.annotation import AnnotationOverlay, strokes_from_json
 from ui.collab.comments import CommentsPanel
-from ui.collab.login import LoginDialog, ProjectLinks, SyncUi
+from ui.collab.login import LoginDialog, ProjectLinks
 from ui.collab.tasks import TasksPanel
+from ui.shell.sync_wiring import SyncUi
 from ui.viewer.image_canvas import ImageCanvas
-from workers.sync_bridge import SyncBridge, describe_status
+from workers.background import BackgroundWork
+from workers.sync_bridge import SyncBridge
 
 if TYPE_CHECKING:
     from core.catalog.records import AssetRecord
@@ -85,7 +89,7 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
 
 def _bridge(qtbot: Any, tmp_path: Path, name: str) -> SyncBridge:
     store = LocalStore(tmp_path / f"{name}-catalog.db")
-    return SyncBridge(store, TokenStore(), Settings(), client_options=FAST_RECONNECT)
+    return SyncBridge(store, TokenStore(), Settings(), BackgroundWork(), client_options=FAST_RECONNECT)
 
 
 @pytest.fixture
@@ -313,3 +317,40 @@ def test_task_board_moves_and_conflicts(
     qtbot.waitUntil(lambda: boards["alice"].card_titles("completed") == ["Fix the comp edge"], timeout=10_000)
     qtbot.waitUntil(lambda: not boards["alice"].conflict_bar.isHidden(), timeout=10_000)
     assert "bob" in boards["alice"].conflict_label.text()
+
+
+def test_closing_the_bridge_mid_sign_in_leaves_nothing_running(qtbot: Any, tmp_path: Path) -> None:
+    # A server that accepts the connection and never answers: the sign-in would wait out its timeouts.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        bridge = _bridge(qtbot, tmp_path, "alice")
+        answers: list[object] = []
+        bridge.signed_in.connect(answers.append)
+        bridge.sign_in_failed.connect(answers.append)
+        bridge.sign_in(f"127.0.0.1:{silent.getsockname()[1]}", "alice", "alice-password")
+        silent.settimeout(10)
+        connection, _address = silent.accept()  # the sign-in is now waiting for an answer
+        with connection:
+            assert bridge.signing_in
+            bridge.close()
+            assert not bridge.signing_in, "close() waited for the sign-in worker to end"
+            # A late answer would be delivered by the event loop now.
+            with (
+                qtbot.assertNotEmitted(bridge.signed_in, wait=100),
+                qtbot.assertNotEmitted(bridge.sign_in_failed, wait=100),
+            ):
+                pass
+        assert answers == []
+        assert bridge.client is None
+
+
+def test_a_comment_written_through_the_store_is_announced_and_sent(
+    qtbot: Any, studio: Studio, people: dict[str, SyncBridge], shot: AssetRecord
+) -> None:
+    alice, bob = people["alice"], people["bob"]
+    asset_id = alice.store.ensure_asset(studio.project, shot.name, shot.kind, shot.content_hash)
+    with qtbot.waitSignal(alice.local_change, check_params_cb=lambda kind: kind == "comment"):
+        alice.store.add_comment(studio.project, asset_id, "straight to the store")
+    qtbot.waitUntil(
+        lambda: [c.body for c in bob.store.list_comments(asset_id)] == ["straight to the store"],
+        timeout=10_000,
+    )

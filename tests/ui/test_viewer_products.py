@@ -16,16 +16,16 @@ from core.media.limits import MediaLimits
 from core.settings import Settings
 from tests.ui.conftest import write_image
 from ui.viewer.viewer import AssetViewer
+from workers.background import BackgroundWork
 
 
 @pytest.fixture
-def viewer(qtbot: Any, catalog: Catalog) -> Any:
-    widget = AssetViewer(catalog, MediaLimits.from_settings(Settings()))
+def viewer(qtbot: Any, catalog: Catalog, background: BackgroundWork) -> AssetViewer:
+    widget = AssetViewer(catalog, MediaLimits.from_settings(Settings()), background)
     qtbot.addWidget(widget)
     widget.resize(1000, 600)
     widget.show()
-    yield widget
-    widget.shutdown()
+    return widget
 
 
 def _asset(catalog: Catalog, path: Path, kind: str, metadata: dict[str, Any]) -> AssetRecord:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QMouseEvent, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QColor, QIcon, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def strokes_to_json(strokes: list[Stroke]) -> dict[str, Any] | None:
     return {"version": ANNOTATION_VERSION, "strokes": [s.to_json() for s in drawn]}
 
 
-def strokes_from_json(annotation: Any) -> list[Stroke]:
+def strokes_from_json(annotation: object) -> list[Stroke]:
     """Strokes of a stored annotation; anything malformed (another client's bug) is skipped, logged."""
     if not isinstance(annotation, dict) or not isinstance(annotation.get("strokes"), list):
         return []
@@ -70,7 +70,7 @@ def strokes_from_json(annotation: Any) -> list[Stroke]:
     return strokes
 
 
-def has_strokes(annotation: Any) -> bool:
+def has_strokes(annotation: object) -> bool:
     return bool(strokes_from_json(annotation))
 
 
@@ -133,7 +133,7 @@ class AnnotationOverlay(QWidget):
     def annotation(self) -> dict[str, Any] | None:
         return strokes_to_json(self._strokes)
 
-    def show_annotation(self, annotation: Any) -> None:
+    def show_annotation(self, annotation: object) -> None:
         self.set_strokes(strokes_from_json(annotation))
 
     def undo(self) -> None:
@@ -194,7 +194,7 @@ class AnnotationOverlay(QWidget):
             self._current = None
             self.changed.emit()
 
-    def paintEvent(self, event: object) -> None:  # type: ignore[override]
+    def paintEvent(self, event: QPaintEvent) -> None:
         if not self._strokes:
             return
         rect = self._image_rect()

@@ -149,6 +149,8 @@ class CommentsPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("CommentsPanel")
         self.bridge = bridge
+        # Comments are read and written through the local store (sent to the server from there).
+        self.store, self.wording = bridge.store, bridge.wording
         self.frame_source = frame_source
         self.overlay = overlay
         self.project_id: int | None = None
@@ -219,7 +221,7 @@ class CommentsPanel(QWidget):
         """The synced asset id this panel lists (published on the first comment)."""
         if self.project_id is None or self.record is None:
             return None
-        return self.bridge.asset_key(self.project_id, self.record.content_hash)
+        return self.store.asset_key(self.project_id, self.record.content_hash)
 
     def set_context(self, project_id: int | None, record: AssetRecord | None, message: str = "") -> None:
         """Show ``record``'s comments in server project ``project_id``; ``message`` says why not."""
@@ -237,15 +239,15 @@ class CommentsPanel(QWidget):
 
     def reload(self) -> None:
         key = self.asset_key
-        self._comments = self.bridge.list_comments(key) if key is not None else []
+        self._comments = self.store.list_comments(key, include_deleted=True) if key is not None else []
         selected = self.selected_comment()
-        me = self.bridge.user_id
+        me = self.store.current_user_id()
         self.list.blockSignals(True)
         self.list.clear()
         for comment in self._comments:
             item = QListWidgetItem()
             item.setData(CommentRole, comment)
-            card = CommentCard(comment, self.bridge.user_name(comment.author), comment.author == me)
+            card = CommentCard(comment, self.wording.user_name(comment.author), comment.author == me)
             card.edit_requested.connect(self.start_edit)
             card.delete_requested.connect(self.delete)
             self.list.addItem(item)
@@ -297,7 +299,8 @@ class CommentsPanel(QWidget):
 
     def selected_comment(self) -> CommentView | None:
         item = self.list.currentItem()
-        return None if item is None else item.data(CommentRole)
+        comment: CommentView | None = None if item is None else item.data(CommentRole)
+        return comment
 
     def _on_records_changed(self, event: Any) -> None:
         if event.kind in ("comment", "asset"):
@@ -350,10 +353,10 @@ class CommentsPanel(QWidget):
         try:
             if self._editing is not None:
                 keep = annotation if annotation is not None else self._editing.annotation
-                comment = self.bridge.edit_comment(self._editing.id, body, keep)
+                comment = self.store.edit_comment(self._editing.id, body, keep)
             else:
                 record = self.record
-                asset_id = self.bridge.ensure_asset(
+                asset_id = self.store.ensure_asset(
                     self.project_id,
                     record.name,
                     record.kind,
@@ -362,7 +365,7 @@ class CommentsPanel(QWidget):
                     thumbnail_b64(record),
                 )
                 frame = self.current_frame() if self.frame_check.isChecked() else None
-                comment = self.bridge.add_comment(self.project_id, asset_id, body, frame, annotation)
+                comment = self.store.add_comment(self.project_id, asset_id, body, frame, annotation)
         except (ValueError, PermissionError, KeyError, RuntimeError) as exc:
             # Too long, not signed in yet, a client role on an unshared asset...: said here, kept typed.
             self._show_error(str(exc))
@@ -400,7 +403,7 @@ class CommentsPanel(QWidget):
             if answer != QMessageBox.StandardButton.Yes:
                 return
         try:
-            self.bridge.delete_comment(comment.id)
+            self.store.delete_comment(comment.id)
         except (KeyError, RuntimeError) as exc:
             self._show_error(str(exc))
             return

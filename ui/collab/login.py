@@ -1,20 +1,17 @@
-"""Signing in to the sync server, linking a local project to a server project, and the wiring that puts
-sync into the main window: the status bar's connection state (click it to sign in), File ▸ Sign in…/Sign
-out, comments in the inspector and beside the viewer (with drawings), the Tasks dock, and server
-notifications through the one notifier.
+"""Signing in to the sync server and linking a local project to a server project.
+
+``ui.shell.sync_wiring`` puts this dialog, the comments and the tasks into the main window.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QPointF, QRectF, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDockWidget,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -24,16 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.collab.annotation import AnnotationOverlay, AnnotationToolbar
-from ui.collab.comments import CommentsPanel, thumbnail_b64
-from ui.collab.tasks import TasksPanel
-from workers.sync_bridge import describe_status
+from ui.common.stored_values import stored_int
 
 if TYPE_CHECKING:
-    from core.catalog.records import AssetRecord, ProjectRecord
-    from core.sync.local_store import CommentView
-    from ui.shell.main_window import MainWindow
-    from workers.sync_bridge import SignInFailure, SignInOutcome, SyncBridge
+    from core.catalog.records import ProjectRecord
+    from core.sync.sign_in import SignInFailure, SignInOutcome
+    from workers.sync_bridge import SyncBridge
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +42,7 @@ class ProjectLinks:
     def server_project(self, local_project_id: int | None) -> int | None:
         if local_project_id is None:
             return None
-        value = self._state.value(f"sync/links/{local_project_id}", 0, type=int)
-        return int(value) or None
+        return stored_int(self._state, f"sync/links/{local_project_id}") or None
 
     def link(self, local_project_id: int, server_project_id: int | None) -> None:
         self._state.setValue(f"sync/links/{local_project_id}", server_project_id or 0)
@@ -60,7 +52,7 @@ class ProjectLinks:
         self._state.beginGroup("sync/links")
         try:
             keys = self._state.childKeys()
-            return [int(k) for k in keys if self._state.value(k, 0, type=int) == server_project_id]
+            return [int(k) for k in keys if stored_int(self._state, k) == server_project_id]
         finally:
             self._state.endGroup()
 
@@ -143,7 +135,7 @@ class LoginDialog(QDialog):
 
     def _refresh(self) -> None:
         signed_in = self.bridge.client is not None
-        me = self.bridge.user_name(self.bridge.user_id) if signed_in else ""
+        me = self.bridge.wording.user_name(self.bridge.store.current_user_id()) if signed_in else ""
         self.account_label.setText(
             f"Signed in as <b>{me}</b> on {self.bridge.url}" if signed_in else "Not signed in."
         )
@@ -151,7 +143,7 @@ class LoginDialog(QDialog):
         self._fill_links()
 
     def _fill_links(self) -> None:
-        projects = self.bridge.projects() if self.bridge.user_id is not None else []
+        projects = self.bridge.store.projects() if self.bridge.store.current_user_id() is not None else []
         self.link_row.setVisible(self.local_project is not None and bool(projects))
         if self.local_project is None:
             return
@@ -213,235 +205,3 @@ class LoginDialog(QDialog):
         self.bridge.sign_out()
         self.info_label.hide()
         self._refresh()
-
-
-def _fitted_rect(host: QWidget) -> QRectF:
-    """Where a host paints its picture: its own ``image_rect()``, else its ``image()`` fitted, centred."""
-    image_rect = getattr(host, "image_rect", None)
-    if callable(image_rect):
-        rect = image_rect()
-        return rect if isinstance(rect, QRectF) else QRectF(rect)
-    image = getattr(host, "image", None)
-    picture = image() if callable(image) else None
-    if picture is None or picture.isNull():
-        return QRectF()
-    size = picture.size().scaled(host.size(), Qt.AspectRatioMode.KeepAspectRatio)
-    left = (host.width() - size.width()) / 2
-    top = (host.height() - size.height()) / 2
-    return QRectF(QPointF(left, top), QRectF(0, 0, size.width(), size.height()).size())
-
-
-def _frame_widget(page: QWidget | None) -> Any:
-    """The video player inside a viewer page (``current_frame`` and ``seek``), if there is one."""
-    if page is None:
-        return None
-    for widget in (page, *page.findChildren(QWidget)):
-        if hasattr(widget, "current_frame") and callable(getattr(widget, "seek", None)):
-            return widget
-    return None
-
-
-class SyncUi(QObject):
-    """Puts sync into a built ``MainWindow``; ``app/gui.py`` makes one when it makes the bridge."""
-
-    def __init__(self, window: MainWindow, bridge: SyncBridge) -> None:
-        super().__init__(window)
-        self.window, self.bridge = window, bridge
-        self.links = ProjectLinks(window.ui_state)
-        self._records: list[AssetRecord] = []
-
-        # Inspector: comments on the selected asset.
-        self.inspector_comments = CommentsPanel(bridge)
-        window.inspector.add_section("Comments", self.inspector_comments)
-        # Viewer: comments at the shown frame, with a drawing over the picture.
-        viewer = window.viewer
-        self.overlay = AnnotationOverlay(viewer.canvas, lambda: _fitted_rect(viewer.canvas))
-        self.viewer_comments = CommentsPanel(bridge, frame_source=self._viewer_frame, overlay=self.overlay)
-        self.viewer_comments.comment_selected.connect(self._jump_to_comment)
-        self.annotation_tools = AnnotationToolbar(self.overlay)
-        side = QWidget()
-        side.setObjectName("ViewerComments")
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(10, 10, 10, 10)
-        title = QLabel("COMMENTS")
-        title.setObjectName("SectionTitle")
-        side_layout.addWidget(title)
-        side_layout.addWidget(self.annotation_tools)
-        side_layout.addWidget(self.viewer_comments, 1)
-        side.setMinimumWidth(280)
-        viewer.add_side_panel(side)
-        viewer.asset_shown.connect(self._on_viewer_asset)
-        viewer.closed.connect(self._on_viewer_closed)
-
-        # Tasks dock, tabbed with Jobs and Notifications.
-        self.tasks = TasksPanel(bridge, selected_asset=self._selected_asset)
-        self.tasks_dock = QDockWidget("Tasks", window)
-        self.tasks_dock.setObjectName("TasksDock")
-        self.tasks_dock.setWidget(self.tasks)
-        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.tasks_dock)
-        window.tabifyDockWidget(window.jobs_dock, self.tasks_dock)
-        window.jobs_dock.raise_()
-
-        # File menu and status bar.
-        file_menu = window.menuBar().actions()[0].menu()
-        quit_action = file_menu.actions()[-1]
-        self.sign_in_action = QAction("Sign in…", window)
-        self.sign_in_action.triggered.connect(lambda _c=False: self.open_login())
-        self.sign_out_action = QAction("Sign out", window)
-        self.sign_out_action.triggered.connect(lambda _c=False: bridge.sign_out())
-        file_menu.insertAction(quit_action, self.sign_in_action)
-        file_menu.insertAction(quit_action, self.sign_out_action)
-        file_menu.insertSeparator(quit_action)
-        window.connection_clicked.connect(self.open_login)
-
-        bridge.status_changed.connect(self._on_status)
-        bridge.signed_in.connect(lambda _o: self._on_account_changed())
-        bridge.signed_out.connect(self._on_account_changed)
-        bridge.auth_problem.connect(self._on_auth_problem)
-        bridge.notifications_arrived.connect(self._on_notifications)
-        bridge.conflict.connect(self._on_conflict)
-        bridge.records_changed.connect(self._on_records_changed)
-        window.sidebar.project_selected.connect(lambda _p: self.update_context())
-        window.grid.selection_changed.connect(self._on_selection)
-        self._on_status(bridge.status)
-        self._on_account_changed()
-
-    # ---- context -----------------------------------------------------------------------------
-
-    @property
-    def server_project(self) -> int | None:
-        project = self.window.current_project
-        return self.links.server_project(project.id if project else None)
-
-    def _why_not(self) -> str:
-        if self.bridge.user_id is None:
-            return "Sign in (File ▸ Sign in…) to comment and see the team's comments."
-        if self.window.current_project is None:
-            return ""
-        if self.server_project is None:
-            return "This project is not shared: pick a server project in File ▸ Sign in…"
-        return ""
-
-    def update_context(self) -> None:
-        project, why = self.server_project, self._why_not()
-        if why:
-            project = None
-        record = self._records[0] if len(self._records) == 1 else None
-        self.inspector_comments.set_context(project, record, why)
-        self.viewer_comments.set_context(project, self.window.viewer.record, why)
-        self.tasks.set_project(project, why or "Open a project to see its tasks.")
-
-    def _on_selection(self, records: list[AssetRecord]) -> None:
-        self._records = list(records)
-        self.update_context()
-
-    def _on_account_changed(self) -> None:
-        signed_in = self.bridge.client is not None
-        self.sign_in_action.setText("Sync account…" if signed_in else "Sign in…")
-        self.sign_out_action.setEnabled(signed_in)
-        self.update_context()
-
-    def _selected_asset(self, publish: bool) -> tuple[str, str] | None:
-        """(synced asset id, name) of the one selected asset; shares it with the server when asked."""
-        project = self.server_project
-        record = self._records[0] if len(self._records) == 1 else None
-        if project is None or record is None:
-            return None
-        if not publish:
-            return self.bridge.asset_key(project, record.content_hash), record.name
-        asset_id = self.bridge.ensure_asset(
-            project, record.name, record.kind, record.content_hash, {}, thumbnail_b64(record)
-        )
-        return asset_id, record.name
-
-    def open_login(self) -> LoginDialog:
-        dialog = LoginDialog(self.bridge, self.links, self.window.current_project, self.window)
-        dialog.link_changed.connect(lambda _id: self.update_context())
-        dialog.finished.connect(lambda _r: self.update_context())
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
-        return dialog
-
-    # ---- viewer ------------------------------------------------------------------------------
-
-    def _viewer_frame(self) -> int | None:
-        player = _frame_widget(self.window.viewer.current_page())
-        if player is None:
-            return None
-        frame = player.current_frame
-        return int(frame() if callable(frame) else frame)
-
-    def _on_viewer_asset(self, record: AssetRecord) -> None:
-        """Emitted as the viewer starts showing ``record``; its page (a player) exists a moment later."""
-        self._on_viewer_closed()  # off the previous page before it is deleted
-        why = self._why_not()
-        self.viewer_comments.set_context(None if why else self.server_project, record, why)
-        QTimer.singleShot(0, self._follow_viewer_page)
-
-    def _follow_viewer_page(self) -> None:
-        player = _frame_widget(self.window.viewer.current_page())
-        if player is None:
-            return
-        # The video's picture widget: the largest child that paints an image().
-        canvases = [w for w in player.findChildren(QWidget) if callable(getattr(w, "image", None))]
-        if not canvases:
-            return
-        host = max(canvases, key=lambda w: w.width() * w.height())
-        self.overlay.attach(host, lambda: _fitted_rect(host))
-        frame_shown = getattr(player, "frame_shown", None)
-        if frame_shown is not None:
-            frame_shown.connect(lambda _f: self.viewer_comments.refresh_frame())
-        self.viewer_comments.refresh_frame()
-
-    def _on_viewer_closed(self) -> None:
-        canvas = self.window.viewer.canvas
-        self.annotation_tools.draw_button.setChecked(False)
-        self.overlay.attach(canvas, lambda: _fitted_rect(canvas))
-        self.overlay.set_strokes([])
-
-    def _jump_to_comment(self, comment: CommentView) -> None:
-        player = _frame_widget(self.window.viewer.current_page())
-        if player is not None and comment.frame is not None:
-            player.seek(comment.frame)
-
-    # ---- what the server says ----------------------------------------------------------------
-
-    def _on_status(self, status: Any) -> None:
-        text = describe_status(status)
-        self.window.set_connection_state(text)
-
-    def _on_auth_problem(self, problem: Any) -> None:
-        self.window.set_connection_state("sign in again")
-        self.window.statusBar().showMessage(f"Sync stopped: {problem.message}. Sign in again.", 10000)
-
-    def _on_records_changed(self, event: Any) -> None:
-        if event.kind == "asset":
-            self.bridge.forget_names()
-
-    def _on_conflict(self, event: Any) -> None:
-        text = self.bridge.describe_conflict(event)
-        if text:
-            self.window.statusBar().showMessage(text, 15000)
-
-    def _on_notifications(self, event: Any) -> None:
-        for item in event.items:
-            notice = self.bridge.describe_notification(item)
-            target: dict[str, Any] = {"sync_record": [notice.record_kind, notice.record_id]}
-            local = self._local_asset(notice.asset_id)
-            if local is not None:
-                target["asset_id"] = local
-            self.window.notifier.notify(notice.kind, notice.title, notice.body, "info", target)
-
-    def _local_asset(self, sync_asset_id: str | None) -> int | None:
-        """The catalog asset with the same content in a local project linked to that server project."""
-        if sync_asset_id is None:
-            return None
-        found = self.bridge.asset_content_hash(sync_asset_id)
-        if found is None:
-            return None
-        server_project, content_hash = found
-        for local_project in self.links.local_projects(server_project):
-            hits = self.window.catalog.existing_hashes(local_project, [content_hash])
-            if content_hash in hits:
-                return int(hits[content_hash])
-        return None

@@ -212,6 +212,8 @@ class TasksPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("TasksPanel")
         self.bridge = bridge
+        # Tasks are read and written through the local store (sent to the server from there).
+        self.store, self.wording = bridge.store, bridge.wording
         # (publish) -> (synced asset id, name) of the asset selected in the grid; publish=True shares it.
         self.selected_asset = selected_asset
         self.project_id: int | None = None
@@ -289,7 +291,7 @@ class TasksPanel(QWidget):
             board_row.addLayout(box, 1)
             self.columns[status] = column
             self.column_titles[status] = title
-        self.views = QStackedWidget()
+        self.views: QStackedWidget = QStackedWidget()
         self.views.addWidget(self.table)
         self.views.addWidget(board)
         self.views.setCurrentIndex(1)
@@ -305,20 +307,20 @@ class TasksPanel(QWidget):
 
     def set_project(self, project_id: int | None, message: str = "") -> None:
         self.project_id = project_id
-        names = {p.id: p.name for p in self.bridge.projects()}
+        names = {p.id: p.name for p in self.store.projects()}
         if project_id is None:
             self.project_label.setText(message)
         else:
             self.project_label.setText(f"Server project: {names.get(project_id, project_id)}")
-        self.new_button.setEnabled(project_id is not None and self.bridge.role() != "client")
+        self.new_button.setEnabled(project_id is not None and self.store.may("create_task"))
         self.reload()
 
     def reload(self) -> None:
         if self.project_id is None:
             self._tasks = []
         else:
-            me = self.bridge.user_id if self.mine_check.isChecked() else None
-            self._tasks = self.bridge.list_tasks(self.project_id, me)
+            me = self.store.current_user_id() if self.mine_check.isChecked() else None
+            self._tasks = self.store.list_tasks(self.project_id, me)
             if self.mine_check.isChecked() and me is None:
                 self._tasks = []
         self.table.clear()
@@ -332,10 +334,10 @@ class TasksPanel(QWidget):
             self.column_titles[status].setText(f"{label}  {count}" if count else label)
 
     def _who(self, task: TaskView) -> str:
-        return self.bridge.user_name(task.assignee) if task.assignee is not None else "unassigned"
+        return self.wording.user_name(task.assignee) if task.assignee is not None else "unassigned"
 
     def _add_row(self, task: TaskView) -> None:
-        asset = self.bridge.asset_name(task.asset_id) if task.asset_id else ""
+        asset = self.store.asset_name(task.asset_id) if task.asset_id else ""
         pending = "pending" if task.sync_state == "pending" else ""
         row = QTreeWidgetItem(
             [task.title, STATUS_LABELS.get(task.status, task.status), self._who(task), task.due_date or "",
@@ -355,7 +357,7 @@ class TasksPanel(QWidget):
             overdue = task.status != "completed" and task.due_date < date.today().isoformat()
             details.append(("overdue " if overdue else "due ") + task.due_date)
         if task.asset_id:
-            details.append("on " + (self.bridge.asset_name(task.asset_id) or "an asset"))
+            details.append("on " + (self.store.asset_name(task.asset_id) or "an asset"))
         if task.sync_state == "pending":
             details.append("pending")
         item = QListWidgetItem(f"{task.title}\n{'  ·  '.join(details)}")
@@ -379,10 +381,10 @@ class TasksPanel(QWidget):
     def move_task(self, task_id: str, status: str) -> None:
         """A card dropped on another column (or a status picked): change the task's status."""
         try:
-            current = self.bridge.task(task_id)
+            current = self.store.task(task_id)
             if current.status == status:
                 return
-            self.bridge.update_task(task_id, {"status": status})
+            self.store.update_task(task_id, {"status": status})
         except (KeyError, ValueError, PermissionError, RuntimeError) as exc:
             self._show_error(str(exc))
             return
@@ -393,7 +395,7 @@ class TasksPanel(QWidget):
         if self.project_id is None:
             return
         linked = self._selected_asset_name()
-        dialog = TaskDialog(self.bridge.members(self.project_id), asset_name=linked, parent=self)
+        dialog = TaskDialog(self.store.users(self.project_id), asset_name=linked, parent=self)
         if dialog.exec():
             self.create_from(dialog.values(), link_asset=dialog.link_check.isChecked())
 
@@ -420,7 +422,7 @@ class TasksPanel(QWidget):
             found = self.selected_asset_info(publish=True)
             asset_id = found[0] if found else None
         try:
-            task = self.bridge.create_task(self.project_id, asset_id=asset_id, **values)
+            task = self.store.create_task(self.project_id, asset_id=asset_id, **values)
         except (ValueError, PermissionError, RuntimeError) as exc:
             self._show_error(str(exc))
             return None
@@ -432,10 +434,10 @@ class TasksPanel(QWidget):
         if task_id is None or self.project_id is None:
             return
         try:
-            task = self.bridge.task(task_id)
+            task = self.store.task(task_id)
         except KeyError:
             return
-        dialog = TaskDialog(self.bridge.members(self.project_id), task=task, parent=self)
+        dialog = TaskDialog(self.store.users(self.project_id), task=task, parent=self)
         if dialog.exec():
             self.apply_edit(task, dialog.values())
 
@@ -445,7 +447,7 @@ class TasksPanel(QWidget):
         if not changed:
             return
         try:
-            self.bridge.update_task(task.id, changed)
+            self.store.update_task(task.id, changed)
         except (KeyError, ValueError, PermissionError, RuntimeError) as exc:
             self._show_error(str(exc))
             return
@@ -455,7 +457,7 @@ class TasksPanel(QWidget):
     # ---- what the server said --------------------------------------------------------------------
 
     def on_conflict(self, event: Any) -> None:
-        text = self.bridge.describe_conflict(event)
+        text = self.wording.describe_conflict(event)
         if text:
             self.conflict_label.setText(text)
             self.conflict_bar.show()

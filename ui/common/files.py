@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,13 +30,30 @@ def asset_files(record: AssetRecord) -> list[Path]:
     return [Path(record.path)]
 
 
-def reveal_in_file_manager(path: Path) -> bool:
-    """Open the folder holding ``path`` (the portable part of "reveal": selecting needs per-OS tools)."""
+@dataclass(frozen=True)
+class RevealOutcome:
+    folder: Path
+    problem: str | None = None  # None: the file manager was asked to show the folder
+
+
+def reveal_in_file_manager(path: Path) -> RevealOutcome:
+    """Open the folder holding ``path`` (the portable part of "reveal": selecting needs per-OS tools).
+
+    A missing folder and a system that could not start a file manager are different problems with
+    different fixes (the files moved; no ``xdg-open`` or no default application), so they say so.
+    """
     folder = path if path.is_dir() else path.parent
     if not folder.exists():
         log.warning("Cannot reveal %s: the folder no longer exists", folder)
-        return False
-    return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))))
+        return RevealOutcome(folder, f"The folder {folder} no longer exists.")
+    if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+        log.warning("Cannot reveal %s: no file manager could be started", folder)
+        return RevealOutcome(
+            folder,
+            f"The folder {folder} exists, but no file manager could be started to show it. "
+            "The system has no default application for folders (on Linux, xdg-open from xdg-utils).",
+        )
+    return RevealOutcome(folder)
 
 
 def copy_out(

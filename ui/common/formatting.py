@@ -8,7 +8,7 @@ scans them, and the probes' other scalar keys follow under their own names, so n
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -270,7 +270,3 @@ def _scalar(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
-
-
-def join_counts(parts: Iterable[str]) -> str:
-    return " · ".join(p for p in parts if p)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QPoint,
     QRect,
@@ -95,7 +96,7 @@ def elapsed(doc: JobDocument, now: float) -> float | None:
 
 
 class JobTableModel(QAbstractTableModel):
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._jobs: list[JobDocument] = []
         self._row_of: dict[int, int] = {}
@@ -187,7 +188,7 @@ class ProgressDelegate(QStyledItemDelegate):
         doc: JobDocument | None = index.data(JobRole)
         if doc is None:
             return
-        rect: QRect = option.rect  # type: ignore[attr-defined]
+        rect: QRect = option.rect
         bar = QRectF(rect.adjusted(6, 6, -6, -6))
         fraction = 1.0 if doc.state == JobState.COMPLETED else max(0.0, min(1.0, doc.progress))
         painter.save()

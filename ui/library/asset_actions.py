@@ -1,5 +1,5 @@
-"""What a user can ask of assets (open, reveal, re-render, turntable, classify, enhance, delete) and the
-one place that turns those intents into job documents for the job controller.
+"""What a user can ask of assets (open, open with, reveal, copy paths, re-render, turntable, classify,
+enhance, delete) and the one place that turns those intents into job documents for the job controller.
 
 The grid's context menu and the viewer's buttons both go through :class:`AssetActions`, so an action
 means the same thing wherever it is triggered. Jobs for several assets at once form one batch, which
@@ -14,33 +14,36 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QWidget
 
 from core.jobs.scheduler import new_batch_id
-from core.pipeline import can_run, make_job
+from core.pipeline import JobKind, can_run, make_job
 from ui.common.files import reveal_in_file_manager
+from ui.library.drag import paths_text
+from ui.library.open_with import LaunchOutcome, open_with_default, open_with_program
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from core.catalog.records import AssetRecord
     from core.jobs.model import JobDocument
+    from core.settings import Settings
     from workers.job_controller import JobController
 
 log = logging.getLogger(__name__)
 
 # menu label -> job kind, in menu order
-JOB_ACTIONS: dict[str, str] = {
-    "Re-render": "render",
-    "Render turntable": "turntable",
-    "Classify again": "classify",
-    "Enhance": "enhance",
+JOB_ACTIONS: dict[str, JobKind] = {
+    "Re-render": JobKind.RENDER,
+    "Render turntable": JobKind.TURNTABLE,
+    "Classify again": JobKind.CLASSIFY,
+    "Enhance": JobKind.ENHANCE,
 }
-JOB_NOUNS = {
-    "render": "render",
-    "turntable": "turntable",
-    "classify": "classification",
-    "enhance": "enhancement",
+JOB_NOUNS: dict[str, str] = {
+    JobKind.RENDER: "render",
+    JobKind.TURNTABLE: "turntable",
+    JobKind.CLASSIFY: "classification",
+    JobKind.ENHANCE: "enhancement",
 }
 
 
@@ -49,11 +52,12 @@ class AssetActions(QObject):
     delete_requested = Signal()  # the grid's selection
     submitted = Signal(str, object)  # job kind, list[JobDocument]
 
-    def __init__(self, jobs: JobController, parent: QObject | None = None) -> None:
+    def __init__(self, jobs: JobController, settings: Settings, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._jobs = jobs
+        self._settings = settings  # read when a menu opens: Preferences update it in place
 
-    def submit(self, job_kind: str, records: Sequence[AssetRecord]) -> list[JobDocument]:
+    def submit(self, job_kind: JobKind, records: Sequence[AssetRecord]) -> list[JobDocument]:
         """Queue ``job_kind`` for every record it applies to; several form one notified batch."""
         docs = [make_job(job_kind, r.id, r.project_id) for r in records if can_run(job_kind, r)]
         if not docs:
@@ -78,8 +82,12 @@ class AssetActions(QObject):
         open_action.triggered.connect(lambda: self.open_requested.emit(single))
         reveal = QAction("Reveal in file manager", menu, enabled=single is not None)
         reveal.triggered.connect(lambda: self.reveal(single, parent))
+        copy = QAction("Copy path" if len(records) < 2 else f"Copy paths ({len(records)})", menu)
+        copy.triggered.connect(lambda: self.copy_paths(records))
         menu.addAction(open_action)
+        menu.addMenu(self._open_with_menu(single, menu))
         menu.addAction(reveal)
+        menu.addAction(copy)
         menu.addSeparator()
         for label, job_kind in JOB_ACTIONS.items():
             applicable = [r for r in records if can_run(job_kind, r)]
@@ -94,12 +102,39 @@ class AssetActions(QObject):
         menu.addAction(delete)
         return menu
 
+    def _open_with_menu(self, record: AssetRecord | None, menu: QMenu) -> QMenu:
+        submenu = QMenu("Open with", menu)
+        submenu.setEnabled(record is not None)
+        if record is None:
+            return submenu
+        parent = menu.parentWidget()
+        default = submenu.addAction("System default")
+        default.triggered.connect(lambda: _report("Open with", open_with_default(record), parent))
+        submenu.addSeparator()
+        for label, program in sorted(self._settings.open_with.items()):
+            action = submenu.addAction(label)
+            action.setToolTip(program)
+            action.triggered.connect(
+                lambda _c=False, lb=label, pg=program: _report(lb, open_with_program(lb, pg, record), parent)
+            )
+        if not self._settings.open_with:
+            hint = submenu.addAction("Add applications with the open_with setting")
+            hint.setEnabled(False)
+        return submenu
+
+    @staticmethod
+    def copy_paths(records: Sequence[AssetRecord]) -> None:
+        QApplication.clipboard().setText(paths_text(records))
+
     @staticmethod
     def reveal(record: AssetRecord | None, parent: QWidget) -> None:
-        if record is not None and not reveal_in_file_manager(Path(record.path)):
-            QMessageBox.warning(
-                parent, "Reveal in file manager", f"The folder of {record.path} no longer exists."
-            )
+        if record is not None and (problem := reveal_in_file_manager(Path(record.path)).problem):
+            QMessageBox.warning(parent, "Reveal in file manager", problem)
+
+
+def _report(title: str, outcome: LaunchOutcome, parent: QWidget | None) -> None:
+    if outcome.problem is not None:
+        QMessageBox.warning(parent, title, outcome.problem)
 
 
 def submitted_message(job_kind: str, docs: Sequence[JobDocument]) -> str:

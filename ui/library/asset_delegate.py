@@ -14,6 +14,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QS
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
+from core.media.kinds import AssetKind
 from ui.common import theme
 from ui.common.formatting import format_label, frame_range, human_duration, human_size, video_duration
 from ui.library.asset_model import AssetRole
@@ -55,8 +56,8 @@ class AssetDelegate(QStyledItemDelegate):
             return
         pixmap: QPixmap | None = index.data(AssetRole.Thumbnail)
         thumb_failed = bool(index.data(AssetRole.ThumbnailFailed))
-        rect: QRect = option.rect  # type: ignore[attr-defined]
-        state = option.state  # type: ignore[attr-defined]
+        rect: QRect = option.rect
+        state = option.state
         selected = bool(state & QStyle.StateFlag.State_Selected)
         hovered = bool(state & QStyle.StateFlag.State_MouseOver)
 
@@ -175,7 +176,7 @@ class AssetDelegate(QStyledItemDelegate):
         corner_text = None
         if record.is_sequence:
             corner_text = frame_range(record)
-        elif record.kind == "video":
+        elif record.kind == AssetKind.VIDEO:
             duration = video_duration(record.metadata)
             corner_text = human_duration(duration) if duration is not None else None
         if corner_text and self.tile_size >= 96:
@@ -246,7 +247,7 @@ def _detail_line(record: AssetRecord) -> str:
     if isinstance(width, int) and isinstance(height, int):
         parts.append(f"{width}×{height}")
     faces = record.metadata.get("faces")
-    if record.kind == "geometry" and isinstance(faces, int):
+    if record.kind == AssetKind.GEOMETRY and isinstance(faces, int):
         parts.append(f"{faces:,} faces")
     parts.append(human_size(record.size_bytes))
     return " · ".join(parts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QMouseEvent
@@ -17,24 +17,33 @@ from PySide6.QtWidgets import (
     QSlider,
     QStackedLayout,
     QStyleOptionViewItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 from superqt.utils import qdebounced
 
-from core.catalog.records import AssetQuery
+from core.catalog.records import AssetQuery, SortKey
 from core.media.kinds import AssetKind
 from ui.common import theme
 from ui.common.formatting import KIND_PLURALS
 from ui.library.asset_delegate import PADDING, AssetDelegate
 
 if TYPE_CHECKING:
-    from core.catalog.records import AssetRecord, SortOrder
+    from core.catalog.records import AssetRecord
     from ui.library.asset_model import AssetListModel
     from ui.library.filmstrip import FilmstripCache
 
 MIN_TILE, MAX_TILE, DEFAULT_TILE = 64, 512, 176
-SORTS: dict[str, SortOrder] = {"Name": "name", "Newest": "-created", "Largest": "-size"}
+SORTS: dict[str, SortKey] = {
+    "Relevance": SortKey.RELEVANCE,
+    "Name": SortKey.NAME,
+    "Date added": SortKey.CREATED,
+    "Size": SortKey.SIZE,
+    "Kind": SortKey.KIND,
+}
+# The direction a key starts in when chosen: newest and largest first, as artists look for them.
+STARTS_DESCENDING = {SortKey.CREATED, SortKey.SIZE}
 SEARCH_DEBOUNCE_MS = 150
 
 
@@ -74,8 +83,18 @@ class AssetGrid(QWidget):
         self.tag_combo = QComboBox()
         self.tag_combo.addItem("Any tag", None)
         self.sort_combo = QComboBox()
-        self.sort_combo.addItems(list(SORTS))
-        for combo in (self.kind_combo, self.tag_combo, self.sort_combo):
+        for label, key in SORTS.items():
+            self.sort_combo.addItem(label, key)
+        self.sort_combo.setCurrentIndex(self.sort_combo.findData(SortKey.NAME))
+        self._sort_before_search = SortKey.NAME
+        self.sort_combo.currentIndexChanged.connect(self._sort_chosen)
+        self.reverse_button = QToolButton()
+        self.reverse_button.setObjectName("SortDirection")
+        self.reverse_button.setCheckable(True)
+        self.reverse_button.toggled.connect(self._show_direction)
+        self.reverse_button.toggled.connect(self._emit_query)
+        self._show_direction(False)
+        for combo in (self.kind_combo, self.tag_combo):
             combo.currentIndexChanged.connect(self._emit_query)
             # Long tag names must not force a wide window: combos shrink and elide.
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -98,13 +117,17 @@ class AssetGrid(QWidget):
         sort_label.setObjectName("Dim")
         row.addWidget(sort_label)
         row.addWidget(self.sort_combo)
+        row.addWidget(self.reverse_button)
         row.addStretch(1)
         row.addWidget(self.count_label)
         row.addSpacing(8)
         row.addWidget(self.size_slider)
 
         self.delegate = AssetDelegate(self, DEFAULT_TILE)
-        self.view = QListView()
+        # Parented now: added to the not-yet-installed stack below, a parentless view stayed owned by
+        # Python as well as by this widget, and at interpreter exit PySide destroyed it on its own while
+        # this widget's event filter (on its viewport) was still live: a crash on quit.
+        self.view = QListView(self)
         self.view.setObjectName("AssetGrid")
         self.view.setViewMode(QListView.ViewMode.IconMode)
         self.view.setMovement(QListView.Movement.Static)
@@ -116,11 +139,12 @@ class AssetGrid(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.verticalScrollBar().setSingleStep(24)
-        # Drops belong to the main window (ingest); an item view must not take them.
-        self.view.setDragEnabled(False)
+        # Assets drag out as files (the model's mimeData); drops belong to the main window (ingest).
+        self.view.setDragEnabled(True)
         self.view.setAcceptDrops(False)
         self.view.viewport().setAcceptDrops(False)
-        self.view.setDragDropMode(QAbstractItemView.DragDropMode.NoDragDrop)
+        self.view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.view.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.view.setMouseTracking(True)
         self.view.setItemDelegate(self.delegate)
         self.delegate.filmstrips = filmstrips
@@ -160,7 +184,8 @@ class AssetGrid(QWidget):
             kind=self.kind_combo.currentData(),
             tag=self.tag_combo.currentData(),
             search=self.search_box.text().strip(),
-            sort=SORTS[self.sort_combo.currentText()],
+            sort=self.sort_combo.currentData(),
+            descending=self.reverse_button.isChecked(),
             recent_days=self._recent_days,
         )
 
@@ -204,7 +229,46 @@ class AssetGrid(QWidget):
 
     @qdebounced(timeout=SEARCH_DEBOUNCE_MS)
     def _search_typed(self) -> None:
+        # A search starts in relevance order; clearing it returns to the order chosen before.
+        searching = bool(self.search_box.text().strip())
+        current = self.sort_combo.currentData()
+        if searching and current != SortKey.RELEVANCE and not self.model.query.search:
+            self._sort_before_search = current
+            self._set_sort(SortKey.RELEVANCE)
+        elif not searching and current == SortKey.RELEVANCE:
+            self._set_sort(self._sort_before_search)
         self._emit_query()
+
+    def set_sort(self, key: SortKey, *, descending: bool | None = None) -> None:
+        """Order the grid by ``key``; its natural direction unless ``descending`` says otherwise."""
+        self._set_sort(key, descending)
+        self._emit_query()
+
+    def _set_sort(self, key: SortKey, descending: bool | None = None) -> None:
+        for widget in (self.sort_combo, self.reverse_button):
+            widget.blockSignals(True)
+        self.sort_combo.setCurrentIndex(self.sort_combo.findData(key))
+        self.reverse_button.setChecked(key in STARTS_DESCENDING if descending is None else descending)
+        self._show_direction(self.reverse_button.isChecked())
+        for widget in (self.sort_combo, self.reverse_button):
+            widget.blockSignals(False)
+
+    def _sort_chosen(self) -> None:
+        self._set_sort(self.sort_combo.currentData())
+        self._emit_query()
+
+    def _show_direction(self, descending: bool) -> None:
+        key = self.sort_combo.currentData()
+        if key == SortKey.RELEVANCE:
+            words = ("best matches first", "best matches last")
+        elif key in (SortKey.NAME, SortKey.KIND):
+            words = ("A to Z", "Z to A")
+        elif key == SortKey.CREATED:
+            words = ("oldest first", "newest first")
+        else:
+            words = ("smallest first", "largest first")
+        self.reverse_button.setText("↓" if descending else "↑")
+        self.reverse_button.setToolTip(f"Order: {words[descending]} (click to reverse)")
 
     def _update_count(self, total: int) -> None:
         loaded = self.model.rowCount()
@@ -264,7 +328,7 @@ class AssetGrid(QWidget):
             return
         index = self.view.indexAt(pos)
         record = self.model.record_at(index.row()) if index.isValid() else None
-        if record is None or record.kind != "video" or self.filmstrips.request(record) is None:
+        if record is None or record.kind != AssetKind.VIDEO or self.filmstrips.request(record) is None:
             self._set_scrub(None)
             return
         thumb_left = self.view.visualRect(index).x() + PADDING
@@ -322,7 +386,7 @@ class AssetGrid(QWidget):
         if not index.isValid():
             return
         flags = QItemSelectionModel.SelectionFlag.ClearAndSelect
-        self.view.selectionModel().setCurrentIndex(index, cast("QItemSelectionModel.SelectionFlag", flags))
+        self.view.selectionModel().setCurrentIndex(index, flags)
         self.view.scrollTo(index)
 
     def select_asset(self, asset_id: int) -> bool:

@@ -12,9 +12,19 @@ import logging
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 
 from core.catalog.records import AssetQuery
+from ui.library.drag import URI_LIST, asset_mime_data
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -55,7 +65,7 @@ class AssetListModel(QAbstractListModel):
         thumbnails: ThumbnailCache,
         *,
         page_size: int = PAGE_SIZE,
-        parent: Any = None,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._catalog = catalog
@@ -155,8 +165,25 @@ class AssetListModel(QAbstractListModel):
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        # Not drag-enabled: a drag inside the grid would be mistaken for an ingest drop.
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        # Drag-enabled so assets can be dragged out as files; the window's ingest drop ignores drags
+        # that start in this app, so a drag that ends back on the grid ingests nothing.
+        return (
+            Qt.ItemFlag.ItemIsEnabled
+            | Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemIsDragEnabled
+            | Qt.ItemFlag.ItemNeverHasChildren
+        )
+
+    def mimeTypes(self) -> list[str]:
+        return [URI_LIST, "text/plain"]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        """The dragged assets' files (a sequence's frames are read from its stored pattern, no disk I/O)."""
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        return asset_mime_data([self._rows[row] for row in rows if row < len(self._rows)])
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
 
     def record_at(self, row: int) -> AssetRecord | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None

@@ -23,10 +23,11 @@ from PySide6.QtWidgets import (
 )
 
 from core.ai.classify import CLASSICAL_CATEGORIES
+from core.catalog.records import TagRecord
 
 if TYPE_CHECKING:
     from core.catalog.catalog import Catalog
-    from core.catalog.records import AssetRecord, TagRecord
+    from core.catalog.records import AssetRecord
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ BAR_STYLE = (
     "QProgressBar::chunk { background: #b48cff; border-radius: 3px; }"
 )
 AI_NAME_STYLE = "color: #d9c8ff;"
+GUESS_NAME_STYLE = "color: #8f8a9c; font-style: italic;"
 USER_NAME_STYLE = "color: #f0f1f3; font-weight: 600;"
 BUTTON_STYLE = (
     "QToolButton { padding: 0 4px; border-radius: 4px; } QToolButton:hover { background: #34363c; }"
@@ -58,21 +60,42 @@ def classification_text(metadata: dict[str, object]) -> str:
     return f"Sorted by {what}" + (f" · {device}" if device else "")
 
 
+def hidden_guesses(metadata: dict[str, object]) -> list[TagRecord]:
+    """The classifier's guesses below its thresholds, most confident first (kept, never counted)."""
+    info = metadata.get("classification")
+    raw = info.get("hidden") if isinstance(info, dict) else None
+    if not isinstance(raw, list):
+        return []
+    guesses = [
+        TagRecord(str(item["name"]), "ai", float(item["confidence"]), is_category=True)
+        for item in raw
+        if isinstance(item, dict) and "name" in item and isinstance(item.get("confidence"), int | float)
+    ]
+    return sorted(guesses, key=lambda t: -(t.confidence or 0.0))
+
+
 class CategoryRow(QWidget):
     """One category: name, confidence (AI) or "yours" (confirmed), and its buttons."""
 
-    def __init__(self, tag: TagRecord, editor: CategoryEditor) -> None:
+    def __init__(self, tag: TagRecord, editor: CategoryEditor, *, guess: bool = False) -> None:
         super().__init__()
         self.name = tag.name
-        self.is_ai = tag.source == "ai"
+        self.is_ai = tag.source == "ai" or guess
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(6)
-        self.label = QLabel(("✦ " if self.is_ai else "✓ ") + tag.name)
-        self.label.setStyleSheet(AI_NAME_STYLE if self.is_ai else USER_NAME_STYLE)
+        marker = "? " if guess else "✦ " if self.is_ai else "✓ "
+        self.label = QLabel(marker + tag.name)
+        self.label.setStyleSheet(
+            GUESS_NAME_STYLE if guess else AI_NAME_STYLE if self.is_ai else USER_NAME_STYLE
+        )
         self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.label.setToolTip(
-            f"{tag.name}: suggested by the classifier" if self.is_ai else f"{tag.name}: confirmed by you"
+            f"{tag.name}: a guess below the classifier's confidence threshold, not counted"
+            if guess
+            else f"{tag.name}: suggested by the classifier"
+            if self.is_ai
+            else f"{tag.name}: confirmed by you"
         )
         row.addWidget(self.label, 1)
         self.confidence_bar: QProgressBar | None = None
@@ -102,6 +125,7 @@ class CategoryRow(QWidget):
         self.reject_button = self._button("✗", f"Wrong: remove “{tag.name}”; it will not be suggested again",
                                           "#ff6b6b")  # fmt: skip
         self.reject_button.clicked.connect(lambda: editor.reject(self.name))
+        self.reject_button.setVisible(not guess)  # a guess is not stored: there is nothing to remove
         row.addWidget(self.accept_button)
         row.addWidget(self.reject_button)
 
@@ -123,11 +147,21 @@ class CategoryEditor(QWidget):
         self._catalog = catalog
         self._record: AssetRecord | None = None
         self.rows: dict[str, CategoryRow] = {}
+        self.guess_rows: dict[str, CategoryRow] = {}
         self._rows_box = QVBoxLayout()
         self._rows_box.setContentsMargins(0, 0, 0, 0)
         self._rows_box.setSpacing(2)
         self.empty_label = QLabel("No categories yet")
         self.empty_label.setObjectName("Dim")
+        # Guesses below the confidence threshold are hidden (and never counted) unless asked for.
+        self.guesses_button = QToolButton()
+        self.guesses_button.setCheckable(True)
+        self.guesses_button.setAutoRaise(True)
+        self.guesses_button.setObjectName("Dim")
+        self.guesses_button.toggled.connect(lambda _on: self.set_record(self._record))
+        self._guesses_box = QVBoxLayout()
+        self._guesses_box.setContentsMargins(0, 0, 0, 0)
+        self._guesses_box.setSpacing(2)
         self.path_label = QLabel()
         self.path_label.setObjectName("Dim")
         self.path_label.setWordWrap(True)
@@ -146,6 +180,8 @@ class CategoryEditor(QWidget):
         layout.setSpacing(6)
         layout.addLayout(self._rows_box)
         layout.addWidget(self.empty_label)
+        layout.addWidget(self.guesses_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addLayout(self._guesses_box)
         layout.addWidget(self.add_combo)
         layout.addWidget(self.path_label)
 
@@ -155,12 +191,14 @@ class CategoryEditor(QWidget):
 
     def set_record(self, record: AssetRecord | None) -> None:
         self._record = record
-        while self._rows_box.count():
-            item = self._rows_box.takeAt(0)
-            widget = item.widget() if item is not None else None
-            if widget is not None:
-                widget.deleteLater()
-        self.rows = {}
+        for box in (self._rows_box, self._guesses_box):
+            while box.count():
+                item = box.takeAt(0)
+                widget = item.widget() if item is not None else None
+                if widget is not None:
+                    widget.deleteLater()
+        self.rows, self.guess_rows = {}, {}
+        self.guesses_button.hide()
         if record is None:
             return
         ai = sorted((t for t in record.tags if t.source == "ai"), key=lambda t: -(t.confidence or 0))
@@ -170,10 +208,26 @@ class CategoryEditor(QWidget):
             self.rows[tag.name] = row
             self._rows_box.addWidget(row)
         self.empty_label.setVisible(not self.rows)
+        self._show_guesses(record)
         text = classification_text(record.metadata)
         self.path_label.setText(text)
         self.path_label.setVisible(bool(text))
         self._fill_suggestions()
+
+    def _show_guesses(self, record: AssetRecord) -> None:
+        guesses = [g for g in hidden_guesses(record.metadata) if g.name not in self.rows]
+        if not guesses:
+            return
+        shown = self.guesses_button.isChecked()
+        count = f"{len(guesses)} low-confidence guess{'es' if len(guesses) != 1 else ''}"
+        self.guesses_button.setText(f"{'Hide' if shown else 'Show'} {count}")
+        self.guesses_button.show()
+        if not shown:
+            return
+        for guess in guesses:
+            row = CategoryRow(guess, self, guess=True)
+            self.guess_rows[guess.name] = row
+            self._guesses_box.addWidget(row)
 
     def _fill_suggestions(self) -> None:
         self.add_combo.blockSignals(True)

@@ -11,14 +11,16 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QRect, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRect, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
 if TYPE_CHECKING:
     from core.catalog.catalog import Catalog
     from core.catalog.records import AssetRecord
+    from workers.background import BackgroundWork
 
 log = logging.getLogger(__name__)
 
@@ -74,37 +76,31 @@ def filmstrip_of(catalog: Catalog, record: AssetRecord) -> Filmstrip | None:
     return None
 
 
-class _Relay(QObject):
-    loaded = Signal(object, QImage)  # Filmstrip, image (null on failure)
-
-
-class _LoadStrip(QRunnable):
-    def __init__(self, strip: Filmstrip, relay: _Relay) -> None:
-        super().__init__()
-        self._strip, self._relay = strip, relay
-
-    def run(self) -> None:
-        reader = QImageReader(self._strip.path)
-        image = reader.read()
-        if image.isNull():
-            log.warning("Cannot read filmstrip %s: %s", self._strip.path, reader.errorString())
-        self._relay.loaded.emit(self._strip, image)
+def _read_strip(strip: Filmstrip) -> tuple[Filmstrip, QImage]:
+    """A pool thread's work: the strip's JPEG (a null image when it cannot be read)."""
+    reader = QImageReader(strip.path)
+    image = reader.read()
+    if image.isNull():
+        log.warning("Cannot read filmstrip %s: %s", strip.path, reader.errorString())
+    return strip, image
 
 
 class FilmstripCache(QObject):
     ready = Signal(object)  # int asset id whose strip is now loaded
 
-    def __init__(self, catalog: Catalog, *, parent: QObject | None = None) -> None:
+    def __init__(
+        self, catalog: Catalog, background: BackgroundWork, *, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._catalog = catalog
+        self._background = background
         self._known: dict[int, Filmstrip | None] = {}
         self._pixmaps: OrderedDict[int, tuple[Filmstrip, QPixmap]] = OrderedDict()
         self._loading: set[Filmstrip] = set()
         self._failed: set[str] = set()
         self._pool = QThreadPool(self)
+        self._pool.setObjectName("filmstrips")
         self._pool.setMaxThreadCount(1)
-        self._relay = _Relay(self)
-        self._relay.loaded.connect(self._on_loaded)
 
     def request(self, record: AssetRecord) -> Filmstrip | None:
         """Called when the mouse enters a video tile: find its strip (once) and start loading it."""
@@ -118,7 +114,7 @@ class FilmstripCache(QObject):
             self._pixmaps.move_to_end(record.id)
         elif strip not in self._loading:
             self._loading.add(strip)
-            self._pool.start(_LoadStrip(strip, self._relay))
+            self._background.call(partial(_read_strip, strip), self._on_loaded, pool=self._pool)
         return strip
 
     def cached(self, asset_id: int) -> tuple[Filmstrip, QPixmap] | None:
@@ -130,11 +126,8 @@ class FilmstripCache(QObject):
         self._known.pop(asset_id, None)
         self._pixmaps.pop(asset_id, None)
 
-    def shutdown(self, timeout_ms: int = 3000) -> None:
-        self._pool.clear()
-        self._pool.waitForDone(timeout_ms)
-
-    def _on_loaded(self, strip: Filmstrip, image: QImage) -> None:
+    def _on_loaded(self, loaded: tuple[Filmstrip, QImage]) -> None:
+        strip, image = loaded
         self._loading.discard(strip)
         if image.isNull():
             self._failed.add(strip.path)

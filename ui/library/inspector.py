@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from core.catalog.catalog import Catalog
     from core.catalog.records import AssetRecord
     from ui.library.thumbnail_cache import ThumbnailCache
+    from workers.background import BackgroundWork
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +56,19 @@ def _user_tags(record: AssetRecord) -> list[str]:
 class Inspector(QFrame):
     asset_edited = Signal(object)  # AssetRecord re-read after tags or notes were saved
 
-    def __init__(self, catalog: Catalog, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        thumbnails: ThumbnailCache,
+        background: BackgroundWork,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("Inspector")
         self._catalog = catalog
         self._thumbnails = thumbnails
         self._records: list[AssetRecord] = []
-        self._copy_worker: Any = None
+        self._background = background
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -320,10 +327,8 @@ class Inspector(QFrame):
 
     def reveal(self) -> None:
         record = self.record
-        if record is not None and not reveal_in_file_manager(Path(record.path)):
-            QMessageBox.warning(
-                self, "Reveal in file manager", f"The folder of {record.path} no longer exists."
-            )
+        if record is not None and (problem := reveal_in_file_manager(Path(record.path)).problem):
+            QMessageBox.warning(self, "Reveal in file manager", problem)
 
     def ask_copy_out(self) -> None:
         if not self._records:
@@ -337,7 +342,10 @@ class Inspector(QFrame):
         progress = QProgressDialog("Copying…", "Cancel", 0, 0, self)
         progress.setWindowTitle("Copy out")
         progress.setMinimumDuration(400)
-        worker = create_worker(copy_out, list(self._records), destination, _start_thread=False)
+        # Errors are shown in the box below, so superqt need not re-raise them as uncaught.
+        worker = create_worker(
+            copy_out, list(self._records), destination, _start_thread=False, _ignore_errors=True
+        )
 
         def on_step(step: tuple[int, int, str]) -> None:
             done, total, name = step
@@ -356,6 +364,5 @@ class Inspector(QFrame):
         worker.returned.connect(on_done)
         worker.errored.connect(lambda exc: QMessageBox.warning(self, "Copy out", str(exc)))
         progress.canceled.connect(worker.quit)
-        self._copy_worker = worker
-        worker.start()
+        self._background.start(worker)
         return worker

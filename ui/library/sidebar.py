@@ -150,7 +150,7 @@ class Sidebar(QFrame):
     def select_project(self, project_id: int) -> None:
         for i in range(self.projects.topLevelItemCount()):
             item = self.projects.topLevelItem(i)
-            if item.data(0, DataRole).id == project_id:
+            if item is not None and item.data(0, DataRole).id == project_id:
                 self.projects.setCurrentItem(item)
                 return
 
@@ -228,8 +228,9 @@ class Sidebar(QFrame):
     def select_all_assets(self) -> None:
         if self.collections.topLevelItemCount():
             library = self.collections.topLevelItem(0)
-            if library.childCount():
-                self.collections.setCurrentItem(library.child(0))
+            first = library.child(0) if library is not None else None
+            if first is not None:
+                self.collections.setCurrentItem(first)
 
     def _section(self, title: str) -> QTreeWidgetItem:
         item = QTreeWidgetItem(self.collections, [title, ""])

@@ -1,8 +1,8 @@
 """Thumbnails for the grid: an LRU of pixmaps keyed by (content hash, size bucket).
 
 A miss never blocks: the JPEG the media lane already wrote is read and scaled on a small thread pool
-(QImage is safe off the UI thread, QPixmap is not), handed back through a queued signal, turned into a
-QPixmap on the UI thread, and announced with ``thumbnail_ready(content_hash)`` so the model can repaint
+(QImage is safe off the UI thread, QPixmap is not) by a background worker, handed back and turned into
+a QPixmap on the UI thread, and announced with ``thumbnail_ready(content_hash)`` so the model can repaint
 just those rows. Until then the delegate paints a placeholder.
 """
 
@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
 if TYPE_CHECKING:
     from core.catalog.records import AssetRecord
+    from workers.background import BackgroundWork
 
 log = logging.getLogger(__name__)
 
@@ -36,30 +38,18 @@ class _Key:
     size: int
 
 
-class _Relay(QObject):
-    """Lives on the UI thread; signals emitted from pool threads reach it queued."""
-
-    loaded = Signal(object, str, QImage)
-
-
-class _LoadThumbnail(QRunnable):
-    def __init__(self, key: _Key, path: str, relay: _Relay) -> None:
-        super().__init__()
-        self._key, self._path, self._relay = key, path, relay
-
-    def run(self) -> None:
-        reader = QImageReader(self._path)
-        reader.setAutoTransform(True)
-        source = reader.size()
-        if source.isValid() and max(source.width(), source.height()) > self._key.size:
-            # Scaled decoding: JPEG readers decode straight to the smaller size, much cheaper.
-            reader.setScaledSize(
-                source.scaled(self._key.size, self._key.size, Qt.AspectRatioMode.KeepAspectRatio)
-            )
-        image = reader.read()
-        if image.isNull():
-            log.warning("Cannot read thumbnail %s: %s", self._path, reader.errorString())
-        self._relay.loaded.emit(self._key, self._path, image)
+def _read_scaled(key: _Key, path: str) -> tuple[_Key, str, QImage]:
+    """A pool thread's work: the thumbnail JPEG at no more than the key's size (null when unreadable)."""
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)
+    source = reader.size()
+    if source.isValid() and max(source.width(), source.height()) > key.size:
+        # Scaled decoding: JPEG readers decode straight to the smaller size, much cheaper.
+        reader.setScaledSize(source.scaled(key.size, key.size, Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    if image.isNull():
+        log.warning("Cannot read thumbnail %s: %s", path, reader.errorString())
+    return key, path, image
 
 
 class ThumbnailCache(QObject):
@@ -67,6 +57,7 @@ class ThumbnailCache(QObject):
 
     def __init__(
         self,
+        background: BackgroundWork,
         *,
         budget_bytes: int = DEFAULT_BUDGET_BYTES,
         threads: int = 2,
@@ -78,15 +69,15 @@ class ThumbnailCache(QObject):
         self._pixmaps: OrderedDict[_Key, tuple[str, QPixmap]] = OrderedDict()
         self._pending: dict[_Key, str] = {}
         self._failed: dict[_Key, str] = {}
+        self._background = background
         self._pool = QThreadPool(self)
+        self._pool.setObjectName("thumbnails")
         self._pool.setMaxThreadCount(max(1, threads))
-        self._relay = _Relay(self)
-        self._relay.loaded.connect(self._on_loaded)
 
     def get(self, record: AssetRecord, size: int) -> QPixmap | None:
         """The cached pixmap, or None while it loads (a load is queued on the first miss).
 
-        Cheap enough for ``data()``: a dict lookup, at most one QRunnable queued, no I/O here.
+        Cheap enough for ``data()``: a dict lookup, at most one read queued, no I/O here.
         """
         path = record.thumbnail
         if not path:
@@ -99,7 +90,7 @@ class ThumbnailCache(QObject):
         if self._pending.get(key) == path or self._failed.get(key) == path:
             return hit[1] if hit is not None else None
         self._pending[key] = path
-        self._pool.start(_LoadThumbnail(key, path, self._relay))
+        self._background.call(partial(_read_scaled, key, path), self._on_loaded, pool=self._pool)
         # A replaced thumbnail (re-render) keeps showing the old one until the new one arrives.
         return hit[1] if hit is not None else None
 
@@ -107,12 +98,6 @@ class ThumbnailCache(QObject):
         """True when this record's thumbnail file could not be read (missing or corrupt)."""
         key = _Key(record.content_hash, size_bucket(size))
         return record.thumbnail is not None and self._failed.get(key) == record.thumbnail
-
-    def invalidate(self, content_hash: str) -> None:
-        for key in [k for k in self._pixmaps if k.content_hash == content_hash]:
-            self._drop(key)
-        for key in [k for k in self._failed if k.content_hash == content_hash]:
-            del self._failed[key]
 
     def clear(self) -> None:
         self._pixmaps.clear()
@@ -123,16 +108,8 @@ class ThumbnailCache(QObject):
     def pending_count(self) -> int:
         return len(self._pending)
 
-    @property
-    def used_bytes(self) -> int:
-        return self._used
-
-    def shutdown(self, timeout_ms: int = 3000) -> None:
-        """Stop queued loads and wait for running ones (call before the app quits)."""
-        self._pool.clear()
-        self._pool.waitForDone(timeout_ms)
-
-    def _on_loaded(self, key: _Key, path: str, image: QImage) -> None:
+    def _on_loaded(self, loaded: tuple[_Key, str, QImage]) -> None:
+        key, path, image = loaded
         if self._pending.get(key) == path:
             del self._pending[key]
         if image.isNull():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,14 +35,15 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QStackedWidget,
     QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import create_worker, qdebounced
+from superqt.utils import qdebounced
 
+from core.ai.installed import installed_models
 from core.settings import Settings, env_overrides, save_settings
 from ui.common import theme
+from ui.preferences.models_page import ModelsTable, models_field, show_folder_report, show_models_status
 from ui.preferences.preferences_fields import (
     NOTIFY_KINDS,
     NOTIFY_MODES,
@@ -54,6 +56,7 @@ from ui.preferences.preferences_fields import (
     combo_field,
     describe_model_dir,
     explain_error,
+    form_label,
     note,
     path_field,
     probe_blender,
@@ -66,7 +69,9 @@ from ui.preferences.preferences_fields import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from core.ai.installed import ModelsReport
     from core.paths import AppPaths
+    from workers.background import BackgroundWork
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +83,7 @@ class PreferencesDialog(QDialog):
         self,
         settings: Settings,
         paths: AppPaths,
+        background: BackgroundWork,
         *,
         open_sign_in: Callable[[], QDialog | None] | None = None,
         parent: QWidget | None = None,
@@ -91,7 +97,7 @@ class PreferencesDialog(QDialog):
         self._overrides = env_overrides()
         self._fields: dict[str, SettingField] = {}
         self._pending_restart: set[str] = set()
-        self._workers: list[Any] = []
+        self._background = background
         self._scanned_model_dir = ""
 
         self.page_list = QListWidget()
@@ -102,6 +108,7 @@ class PreferencesDialog(QDialog):
         self._build_limits()
         self._build_rendering()
         self._build_ai()
+        self._build_models()
         self._build_notifications()
         self._build_collaboration()
 
@@ -205,7 +212,7 @@ class PreferencesDialog(QDialog):
         item.error = note("", "FieldError")
         item.error.hide()
         column.addWidget(item.error)
-        form.addRow(_form_label(item.label), box)
+        form.addRow(form_label(item.label), box)
         self._fields[item.name] = item
         return item.editor
 
@@ -252,6 +259,12 @@ class PreferencesDialog(QDialog):
                 raw_unit="pixel",
             ),
             "Width × height in megapixels, checked before decoding (guards against decompression bombs).",
+        )
+        self.ingest_memory = self._add(
+            form,
+            spin_field("ingest_memory_mb", "Memory for decoding", " MB", 1_000_000),
+            "Decoded pictures held at once while ingesting; an image that alone would need more than a "
+            "third of it is refused, read from its header only.",
         )
 
     def _build_rendering(self) -> None:
@@ -335,6 +348,17 @@ class PreferencesDialog(QDialog):
         )
         self.model_dir.textChanged.connect(self._schedule_model_scan)
 
+    def _build_models(self) -> None:
+        form = self._page("Models", "The AI models installed (built in, and from the model folder), checked.")
+        self.models_table = ModelsTable()
+        self.models_status = note("Checking the models…", "Dim")
+        self._add(
+            form,
+            models_field(self.models_table),
+            "Untick a model to switch it off: its task uses the next model, then the classic method.",
+            self.models_status,
+        )
+
     def _build_notifications(self) -> None:
         form = self._page("Notifications", "<br>".join(f"<b>{t}</b>: {why}" for _v, t, why in NOTIFY_MODES))
         self.notify_combos: dict[str, QComboBox] = {}
@@ -354,8 +378,8 @@ class PreferencesDialog(QDialog):
         self.sign_in_button = QPushButton("Sign in…")
         self.sign_in_button.clicked.connect(self.open_sign_in)
         self.sign_in_button.setVisible(self._open_sign_in is not None)
-        form.addRow(_form_label("Server"), row(self.server_url, self.sign_in_button))
-        form.addRow(_form_label("Account"), self.account)
+        form.addRow(form_label("Server"), row(self.server_url, self.sign_in_button))
+        form.addRow(form_label("Account"), self.account)
         text = "The server and the account are chosen when you sign in (File ▸ Sign in…)."
         if "server_url" in self._overrides:
             text = f"Set by {self._overrides['server_url']} for this session. {text}"
@@ -511,12 +535,8 @@ class PreferencesDialog(QDialog):
     # ---- background probes -----------------------------------------------------------------------
 
     def _start(self, function: Callable[..., Any], argument: Any, on_result: Callable[[Any], None]) -> None:
-        worker = create_worker(function, argument, _start_thread=False)
-        worker.returned.connect(on_result)
-        worker.errored.connect(self._on_probe_error)
-        self._workers.append(worker)
-        worker.finished.connect(lambda: self._workers.remove(worker) if worker in self._workers else None)
-        worker.start()
+        # A check may outlive the dialog: its answer then goes nowhere, as the slots die with it.
+        self._background.call(partial(function, argument), on_result, errored=self._on_probe_error)
 
     def detect_blender(self) -> None:
         """Find Blender (the typed path first) and show its version; a worker runs ``--version``."""
@@ -547,25 +567,18 @@ class PreferencesDialog(QDialog):
         self._scanned_model_dir = str(directory)
         set_tone(self.model_status, "Dim", "Reading the model folder…")
         self._start(describe_model_dir, directory, self._on_models)
+        device = self._fields["inference_device"].get()
+        check = partial(installed_models, device_preference=device)
+        self._start(check, directory, partial(self._on_installed, str(directory)))
 
     def _on_models(self, report: ModelDirReport) -> None:
-        if report.directory != self._scanned_model_dir:
-            return  # an older folder's answer arrived after the user typed another
-        count = len(report.models)
-        if report.error:
-            set_tone(self.model_status, "FieldError", report.error)
-        elif not report.manifest_found:
-            set_tone(self.model_status, "Dim", "No manifest.json here: the classic methods will be used.")
-        else:
-            set_tone(self.model_status, "Dim", f"manifest.json lists {count} model{'s' * (count != 1)}.")
-        self.model_list.clear()
-        words = {"present": "present", "download": "fetched on first use", "missing": "missing"}
-        for name, task, state in report.models:
-            entry = QTreeWidgetItem([name, task, words[state]])
-            if state == "missing":
-                entry.setForeground(2, QColor(theme.ERROR))
-            self.model_list.addTopLevelItem(entry)
-        self.model_list.setVisible(count > 0)
+        if report.directory == self._scanned_model_dir:  # not an older folder's late answer
+            show_folder_report(self.model_status, self.model_list, report)
+
+    def _on_installed(self, directory: str, report: ModelsReport) -> None:
+        if directory == self._scanned_model_dir:
+            self.models_table.show_report(report)
+            show_models_status(self.models_status, report)
 
     def _on_probe_error(self, exc: BaseException) -> None:
         log.error("A preferences check failed", exc_info=exc)
@@ -583,9 +596,3 @@ class PreferencesDialog(QDialog):
         chosen = QFileDialog.getExistingDirectory(self, "Choose the model folder", start)
         if chosen:
             self.model_dir.setText(chosen)
-
-
-def _form_label(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setContentsMargins(0, 6, 0, 0)  # level with the editor's text, not its frame
-    return label

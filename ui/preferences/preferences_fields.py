@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.notify import NotificationKind
+
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
@@ -27,11 +29,15 @@ if TYPE_CHECKING:
 
 # (settings kind, label in plain words, what it is about)
 NOTIFY_KINDS = (
-    ("ingest", "Imported files", "Files you dropped or ingested have been catalogued."),
-    ("render", "Renders and AI jobs", "Thumbnails, previews, turntables and auto-tagging batches."),
-    ("mention", "Mentions", "Someone wrote @your-name in a comment."),
-    ("task_assigned", "Tasks assigned to me", "A task in a shared project was given to you."),
-    ("comment", "New comments", "Someone commented on an asset in a shared project."),
+    (NotificationKind.INGEST, "Imported files", "Files you dropped or ingested have been catalogued."),
+    (
+        NotificationKind.RENDER,
+        "Renders and AI jobs",
+        "Thumbnails, previews, turntables and auto-tagging batches.",
+    ),
+    (NotificationKind.MENTION, "Mentions", "Someone wrote @your-name in a comment."),
+    (NotificationKind.TASK_ASSIGNED, "Tasks assigned to me", "A task in a shared project was given to you."),
+    (NotificationKind.COMMENT, "New comments", "Someone commented on an asset in a shared project."),
 )
 NOTIFY_MODES = (
     ("immediate", "Immediately", "a pop-up as soon as it happens."),
@@ -44,6 +50,7 @@ RESTART_FIELDS = frozenset(
         "media_threads",
         "max_file_size_mb",
         "max_image_pixels",
+        "ingest_memory_mb",
         "inference_device",
         "model_dir",
     }
@@ -101,6 +108,12 @@ class SettingField:
     show: Callable[[Any], str] = str  # a raw value in the units on screen, for error messages
     page: int = 0
     error: QLabel = field(default_factory=QLabel)
+
+
+def form_label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setContentsMargins(0, 6, 0, 0)  # level with the editor's text, not its frame
+    return label
 
 
 def spin_field(name: str, label: str, suffix: str, maximum: int) -> SettingField:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QFont, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
 from ui.common import theme
@@ -47,7 +47,7 @@ class DropOverlay(QWidget):
         self.show()
         self.update()
 
-    def paintEvent(self, event: object) -> None:  # type: ignore[override]
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(self.rect(), QColor(20, 24, 32, 170))
@@ -83,7 +83,8 @@ class DropRouter(QObject):
             return False
         assert isinstance(event, QDragEnterEvent | QDropEvent)
         paths = local_paths(event.mimeData())
-        if not paths:
+        # A drag with a source began in this app (assets dragged out of the grid): not an ingest.
+        if not paths or event.source() is not None:
             return False
         event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()

@@ -9,7 +9,7 @@ import html
 import logging
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import (
@@ -26,18 +26,20 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QWidget,
 )
 from superqt.utils import create_worker, qthrottled
 
+from core.media.kinds import AssetKind
 from core.media.limits import MediaLimits
+from core.notify import NotificationKind, notification_kind_of_batch
+from core.pipeline import JobKind
 from ui.common import theme
 from ui.common.dialogs import IngestFailuresDialog, ProjectDialog, delete_assets_dialog, delete_project_dialog
 from ui.common.files import remove_library_copies
+from ui.common.stored_values import stored_int
 from ui.jobs.jobs_panel import JobsPanel
 from ui.library.asset_actions import AssetActions, submitted_message
 from ui.library.asset_grid import AssetGrid
@@ -48,32 +50,34 @@ from ui.library.sidebar import Collection, Sidebar
 from ui.library.thumbnail_cache import ThumbnailCache
 from ui.shell.device_status import DeviceStatus
 from ui.shell.drop import DropRouter
+from ui.shell.ingest_queue import IngestQueue
 from ui.shell.menus import build_menus
 from ui.shell.notifications import NotificationCentre
-from ui.shell.window_state import restore_splitters, restore_window_state, save_window_state
+from ui.shell.window_state import RememberedLayout
 from ui.viewer.player import player_page_factory
 from ui.viewer.viewer import AssetViewer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from PySide6.QtWidgets import QDialog
+
     from core.ai.device import DeviceChoice
     from core.catalog.catalog import Catalog
     from core.catalog.records import AssetRecord, ProjectRecord
-    from core.ingest import IngestProgress, IngestReport
+    from core.ingest import IngestReport
     from core.notify import BatchSummary
     from core.paths import AppPaths
     from core.settings import Settings
     from ui.preferences.preferences import PreferencesDialog
     from ui.shell.notifications import Notifier
+    from workers.background import BackgroundWork
     from workers.ingest_controller import IngestController
     from workers.job_controller import JobController
 
 log = logging.getLogger(__name__)
 
 UI_STATE_FILE = "ui.ini"
-# Batch kinds map to the notification preference that governs them (settings.notify_<kind>).
-NOTIFY_KIND = {"ingest": "ingest", "thumbnail": "ingest", "render": "render", "classify": "render"}
 MAX_STORED_FAILURES = 500
 
 
@@ -89,6 +93,7 @@ class MainWindow(QMainWindow):
         ingest: IngestController,
         notifier: Notifier,
         *,
+        background: BackgroundWork,
         thumbnails: ThumbnailCache | None = None,
         device_probe: Callable[[], DeviceChoice] | None = None,
     ) -> None:
@@ -98,23 +103,23 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(theme.icon("app"))
         self.catalog, self.settings, self.paths = catalog, settings, paths
         self.jobs, self.ingest, self.notifier = jobs, ingest, notifier
-        self.thumbnails = thumbnails or ThumbnailCache(parent=self)
+        self.background = background
+        self.thumbnails = thumbnails or ThumbnailCache(background, parent=self)
         self.ui_state = QSettings(str(paths.config_dir / UI_STATE_FILE), QSettings.Format.IniFormat)
         self._connection_state = "offline"
-        self._queued_ingests: list[tuple[list[Path], int]] = []
-        self._workers: list[Any] = []
+        self._open_sign_in: Callable[[], QDialog | None] | None = None  # see attach_sync
         self._splitters_restored = False
         self._preferences: PreferencesDialog | None = None
 
         self.model = AssetListModel(catalog, self.thumbnails, parent=self)
-        self.filmstrips = FilmstripCache(catalog, parent=self)
-        self.asset_actions = AssetActions(jobs, self)
+        self.filmstrips = FilmstripCache(catalog, background, parent=self)
+        self.asset_actions = AssetActions(jobs, settings, self)
         self.sidebar = Sidebar(catalog)
         self.grid = AssetGrid(self.model, filmstrips=self.filmstrips)
-        self.viewer = AssetViewer(catalog, MediaLimits.from_settings(settings))
-        for clip_kind in ("video", "sequence"):
+        self.viewer = AssetViewer(catalog, MediaLimits.from_settings(settings), background)
+        for clip_kind in (AssetKind.VIDEO, AssetKind.SEQUENCE):
             self.viewer.register_page(clip_kind, player_page_factory(MediaLimits.from_settings(settings)))
-        self.inspector = Inspector(catalog, self.thumbnails)
+        self.inspector = Inspector(catalog, self.thumbnails, background)
         self.centre = QStackedWidget()
         self.centre.addWidget(self.grid)
         self.centre.addWidget(self.viewer)
@@ -138,7 +143,13 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.jobs_dock], [220], Qt.Orientation.Vertical)
 
         self._build_status_bar(device_probe or partial(_choose_device, settings.inference_device))
-        build_menus(self)
+        self.menus = build_menus(
+            self,
+            self,
+            self.grid,
+            panels=(("Projects and collections", self.sidebar), ("Inspector", self.inspector)),
+            docks=(self.jobs_dock, self.notifications_dock),
+        )
         self._connect()
         self.drops = DropRouter(self, self._drop_target_text)
         self.drops.dropped.connect(self.ingest_paths)
@@ -147,8 +158,16 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.installEventFilter(self.drops)
         self.resize(1600, 1000)
-        self.restore_state()
-        self.sidebar.reload_projects(self.ui_state.value("session/project_id", None, type=int) or None)
+        self.layout_memory = RememberedLayout(
+            self,
+            self.ui_state,
+            {"window/splitter": self.splitter, "window/sidebar_splitter": self.sidebar.splitter},
+            self.grid,
+            self.jobs_panel.chart_button,
+            self.jobs_panel.show_chart,
+        )
+        self.layout_memory.restore()
+        self.sidebar.reload_projects(stored_int(self.ui_state, "session/project_id") or None)
         self._update_status()
 
     # ---- construction ----------------------------------------------------------------------------
@@ -165,20 +184,14 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self, device_probe: Callable[[], DeviceChoice]) -> None:
         status = self.statusBar()
-        self.device_status = DeviceStatus(device_probe)
+        self.device_status = DeviceStatus(device_probe, self.background)
         self.status_label = QLabel()
         # The sync state at the end of the line is a link: clicking it opens the sign-in dialog.
         self.status_label.setTextFormat(Qt.TextFormat.RichText)
         self.status_label.linkActivated.connect(lambda _link: self.connection_clicked.emit())
-        self.ingest_label = QLabel()
-        self.ingest_label.setObjectName("Dim")
-        self.ingest_progress = QProgressBar()
-        self.ingest_progress.setFixedWidth(220)
-        self.ingest_cancel = QPushButton("Cancel")
-        self.ingest_cancel.clicked.connect(self.ingest.cancel)
-        for widget in (self.ingest_label, self.ingest_progress, self.ingest_cancel):
-            status.addPermanentWidget(widget)
-            widget.hide()
+        self.ingest_queue = IngestQueue(
+            self.ingest, status, lambda: self.settings.copy_into_library, parent=self
+        )
         status.addPermanentWidget(self.status_label)
         status.addPermanentWidget(self.device_status)
         # Started by the app after the first frame: the probe imports torch, which would hold the
@@ -200,7 +213,9 @@ class MainWindow(QMainWindow):
         self.asset_actions.submitted.connect(
             lambda kind, docs: self.statusBar().showMessage(submitted_message(kind, docs), 5000)
         )
-        self.viewer.job_requested.connect(lambda kind, record: self.asset_actions.submit(kind, [record]))
+        self.viewer.job_requested.connect(
+            lambda kind, record: self.asset_actions.submit(JobKind(kind), [record])
+        )
         self.jobs.job_updated.connect(self.viewer.on_job_updated)
         self.notification_centre.job_requested.connect(self.show_job)
         self.model.total_changed.connect(lambda _t: self._update_status())
@@ -212,12 +227,9 @@ class MainWindow(QMainWindow):
         self.jobs.job_updated.connect(self._jobs_changed)
         self.jobs.asset_changed.connect(self._on_asset_changed)
         self.jobs.batch_finished.connect(self.on_batch_finished)
-        self.ingest.progress.connect(self._on_ingest_progress)
         self.ingest.assets_added.connect(self._on_assets_added)
         self.ingest.finished.connect(self._on_ingest_finished)
-        failed = getattr(self.ingest, "failed", None)
-        if failed is not None:
-            failed.connect(self._on_ingest_failed)
+        self.ingest.failed.connect(self._on_ingest_failed)
 
     # ---- projects --------------------------------------------------------------------------------
 
@@ -304,12 +316,7 @@ class MainWindow(QMainWindow):
                 remove_library_copies, records, self.paths.library_dir, _start_thread=False
             )
             worker.returned.connect(lambda n: log.info("Deleted %d copied-in files", n))
-            self._run(worker)
-
-    def _run(self, worker: Any) -> None:
-        self._workers.append(worker)
-        worker.finished.connect(lambda: self._workers.remove(worker) if worker in self._workers else None)
-        worker.start()
+            self.background.start(worker)
 
     def reveal_asset(self, asset_id: int) -> None:
         record = self.catalog.get_asset(asset_id)
@@ -434,28 +441,8 @@ class MainWindow(QMainWindow):
             )
             if project is None:
                 return
-        if self.ingest.busy:
-            self._queued_ingests.append((list(paths), project.id))
+        if self.ingest_queue.submit(list(paths), project.id):
             self.statusBar().showMessage("Queued: it starts when the current ingest finishes", 5000)
-            return
-        self._start_ingest(list(paths), project.id)
-
-    def _start_ingest(self, paths: list[Path], project_id: int) -> None:
-        self.ingest_label.setText("Scanning…")
-        self.ingest_progress.setRange(0, 0)
-        for widget in (self.ingest_label, self.ingest_progress, self.ingest_cancel):
-            widget.show()
-        self.ingest_cancel.setEnabled(True)
-        self.ingest.ingest(paths, project_id, copy=self.settings.copy_into_library)
-
-    def _on_ingest_progress(self, progress: IngestProgress) -> None:
-        if progress.total:
-            self.ingest_progress.setRange(0, progress.total)
-            self.ingest_progress.setValue(progress.done)
-        name = Path(progress.current).name if progress.current else ""
-        self.ingest_label.setText(
-            f"{progress.phase.capitalize()} {progress.done:,}/{progress.total:,}  {name}"[:90]
-        )
 
     def _on_assets_added(self, records: list[AssetRecord]) -> None:
         project = self.current_project
@@ -468,25 +455,12 @@ class MainWindow(QMainWindow):
         self._refresh_counts()
 
     def _on_ingest_finished(self, report: IngestReport) -> None:
-        self._hide_ingest_progress()
         self.statusBar().showMessage(report.summary, 8000)
         self._refresh_grid()
         self._refresh_counts()
-        self._start_next_ingest()
 
     def _on_ingest_failed(self, message: str) -> None:
-        self._hide_ingest_progress()
-        self.notifier.notify("ingest", "Ingest stopped", message, level="error")
-        self._start_next_ingest()
-
-    def _hide_ingest_progress(self) -> None:
-        for widget in (self.ingest_label, self.ingest_progress, self.ingest_cancel):
-            widget.hide()
-
-    def _start_next_ingest(self) -> None:
-        if self._queued_ingests and not self.ingest.busy:
-            paths, project_id = self._queued_ingests.pop(0)
-            self._start_ingest(paths, project_id)
+        self.notifier.notify(NotificationKind.INGEST, "Ingest stopped", message, level="error")
 
     def on_batch_finished(self, summary: BatchSummary) -> None:
         """One notification per batch; a batch with failures also opens the list of failed files."""
@@ -494,7 +468,7 @@ class MainWindow(QMainWindow):
         target = {**summary.target, "failures": failures}
         level = "warning" if summary.failed else "success"
         self.notifier.notify(
-            NOTIFY_KIND.get(summary.kind, summary.kind), summary.title, summary.body, level, target
+            notification_kind_of_batch(summary.kind), summary.title, summary.body, level, target
         )
         if summary.failures and summary.kind == "ingest":
             IngestFailuresDialog([(p, e) for p, e in failures], self, title=summary.title).show()
@@ -538,6 +512,10 @@ class MainWindow(QMainWindow):
             f"Catalog: {self.catalog.db_file}<br>Logs: {self.paths.log_dir}",
         )
 
+    def attach_sync(self, open_sign_in: Callable[[], QDialog | None]) -> None:
+        """Sync is built after the first frame (app/gui.py); from then on Preferences can sign in."""
+        self._open_sign_in = open_sign_in
+
     def open_preferences(self) -> PreferencesDialog:
         """Edit ▸ Preferences…: one dialog at a time; it updates ``self.settings`` in place on Apply."""
         from ui.preferences.preferences import PreferencesDialog
@@ -546,11 +524,11 @@ class MainWindow(QMainWindow):
             self._preferences.raise_()
             self._preferences.activateWindow()
             return self._preferences
-        sync_ui = getattr(self, "sync_ui", None)  # set by app/gui.py once sync is built
         dialog = PreferencesDialog(
             self.settings,
             self.paths,
-            open_sign_in=sync_ui.open_login if sync_ui is not None else None,
+            self.background,
+            open_sign_in=self._open_sign_in,
             parent=self,
         )
         dialog.settings_applied.connect(
@@ -580,30 +558,20 @@ class MainWindow(QMainWindow):
 
     # ---- window state ----------------------------------------------------------------------------
 
-    def save_state(self) -> None:
-        save_window_state(self)
-
-    def restore_state(self) -> None:
-        restore_window_state(self)
-
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if not self._splitters_restored:
             self._splitters_restored = True
-            restore_splitters(self)
+            self.layout_memory.restore_splitters()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.inspector.set_assets([])  # flushes unsaved notes
-        self.save_state()
+        self.close_viewer()  # a playing clip's decode thread stops now, not at interpreter exit
+        self.layout_memory.save()
         self.notifier.flush()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.drops)
-        self.viewer.shutdown()
-        self.thumbnails.shutdown()
-        self.filmstrips.shutdown()
-        for worker in list(self._workers):
-            worker.quit()
         super().closeEvent(event)
 
 

@@ -1,72 +1,121 @@
-"""The main window's menus: File, Edit, View, Help, and the grid's own shortcuts."""
+"""The main window's menus: File, Edit, View, Help, and the grid's own shortcuts.
+
+``build_menus`` returns the menus and the actions others extend (sync inserts Sign in… before Quit), so
+nobody finds a menu by its position. It sees the window only through :class:`WindowCommands`.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
 if TYPE_CHECKING:
-    from ui.shell.main_window import MainWindow
+    from collections.abc import Callable, Sequence
+
+    from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
+
+    from ui.library.asset_grid import AssetGrid
+
+Shortcut = str | QKeySequence.StandardKey
 
 
-def _action(window: MainWindow, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
+class WindowCommands(Protocol):
+    """What the menus ask of the window."""
+
+    def create_project(self) -> object: ...
+    def ask_ingest_files(self) -> None: ...
+    def ask_ingest_folder(self) -> None: ...
+    def delete_selected(self) -> bool: ...
+    def focus_search(self) -> None: ...
+    def open_preferences(self) -> object: ...
+    def refresh(self) -> None: ...
+    def open_viewer(self) -> None: ...
+    def show_about(self) -> None: ...
+    def open_log_folder(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class WindowMenus:
+    file: QMenu
+    edit: QMenu
+    view: QMenu
+    panels: QMenu
+    help: QMenu
+    quit: QAction
+    delete: QAction
+
+
+def _action(
+    window: QMainWindow,
+    menu: QMenu,
+    text: str,
+    slot: Callable[[], object],
+    shortcut: Shortcut | Sequence[str] | None = None,
+) -> QAction:
     action = QAction(text, window)
     if shortcut is not None:
-        shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
+        shortcuts = [shortcut] if isinstance(shortcut, str | QKeySequence.StandardKey) else shortcut
         action.setShortcuts([QKeySequence(s) for s in shortcuts])
     action.triggered.connect(lambda _checked=False: slot())
     menu.addAction(action)
     return action
 
 
-def build_menus(window: MainWindow) -> None:
-    """The menu bar and the grid-only shortcuts of the main window."""
+def build_menus(
+    window: QMainWindow,
+    commands: WindowCommands,
+    grid: AssetGrid,
+    panels: Sequence[tuple[str, QWidget]],
+    docks: Sequence[QDockWidget],
+) -> WindowMenus:
+    """The menu bar of ``window`` and the grid-only shortcuts; ``panels`` and ``docks`` can be hidden."""
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
-    _action(window, file_menu, "New project…", window.create_project, "Ctrl+N")
+    _action(window, file_menu, "New project…", commands.create_project, "Ctrl+N")
     file_menu.addSeparator()
-    _action(window, file_menu, "Ingest files…", window.ask_ingest_files, "Ctrl+I")
-    _action(window, file_menu, "Ingest folder…", window.ask_ingest_folder, "Ctrl+Shift+I")
+    _action(window, file_menu, "Ingest files…", commands.ask_ingest_files, "Ctrl+I")
+    _action(window, file_menu, "Ingest folder…", commands.ask_ingest_folder, "Ctrl+Shift+I")
     file_menu.addSeparator()
-    _action(window, file_menu, "Quit", window.close, QKeySequence.StandardKey.Quit)
+    quit_action = _action(window, file_menu, "Quit", window.close, QKeySequence.StandardKey.Quit)
 
     edit = bar.addMenu("&Edit")
-    window.delete_action = _action(
-        window, edit, "Delete", window.delete_selected, QKeySequence.StandardKey.Delete
-    )
-    _action(window, edit, "Select all", window.grid.view.selectAll, QKeySequence.StandardKey.SelectAll)
+    delete = _action(window, edit, "Delete", commands.delete_selected, QKeySequence.StandardKey.Delete)
+    _action(window, edit, "Select all", grid.view.selectAll, QKeySequence.StandardKey.SelectAll)
     edit.addSeparator()
-    _action(window, edit, "Find", window.focus_search, QKeySequence.StandardKey.Find)
+    _action(window, edit, "Find", commands.focus_search, QKeySequence.StandardKey.Find)
     edit.addSeparator()
-    preferences = _action(window, edit, "Preferences…", window.open_preferences, "Ctrl+,")
+    preferences = _action(window, edit, "Preferences…", commands.open_preferences, "Ctrl+,")
     preferences.setMenuRole(QAction.MenuRole.PreferencesRole)
 
     view = bar.addMenu("&View")
-    _action(window, view, "Larger thumbnails", lambda: window.grid.step_tile_size(1), ["Ctrl+=", "Ctrl++"])
-    _action(window, view, "Smaller thumbnails", lambda: window.grid.step_tile_size(-1), "Ctrl+-")
+    _action(window, view, "Larger thumbnails", lambda: grid.step_tile_size(1), ["Ctrl+=", "Ctrl++"])
+    _action(window, view, "Smaller thumbnails", lambda: grid.step_tile_size(-1), "Ctrl+-")
     for label, size in (("Small", 96), ("Medium", 176), ("Large", 320)):
-        _action(window, view, f"{label} thumbnails", lambda s=size: window.grid.set_tile_size(s))
+        _action(window, view, f"{label} thumbnails", partial(grid.set_tile_size, size))
     view.addSeparator()
-    _action(window, view, "Refresh", window.refresh, "F5")
+    _action(window, view, "Refresh", commands.refresh, "F5")
     view.addSeparator()
-    panels = view.addMenu("Panels")
-    for name, widget in (("Projects and collections", window.sidebar), ("Inspector", window.inspector)):
+    panels_menu = view.addMenu("Panels")
+    for name, widget in panels:
         toggle = QAction(name, window, checkable=True, checked=True)
         toggle.toggled.connect(widget.setVisible)
-        panels.addAction(toggle)
-    panels.addAction(window.jobs_dock.toggleViewAction())
-    panels.addAction(window.notifications_dock.toggleViewAction())
+        panels_menu.addAction(toggle)
+    for dock in docks:
+        panels_menu.addAction(dock.toggleViewAction())
 
     # Shortcuts that only make sense on the grid (Space and Enter must keep working in text fields).
-    for keys, slot in (([Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter], window.open_viewer),):
-        action = QAction("Open viewer", window.grid.view)
-        action.setShortcuts([QKeySequence(k) for k in keys])
-        action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        action.triggered.connect(lambda _c=False, s=slot: s())
-        window.grid.view.addAction(action)
+    open_viewer = QAction("Open viewer", grid.view)
+    keys = (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter)
+    open_viewer.setShortcuts([QKeySequence(k) for k in keys])
+    open_viewer.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+    open_viewer.triggered.connect(lambda _c=False: commands.open_viewer())
+    grid.view.addAction(open_viewer)
 
     help_menu = bar.addMenu("&Help")
-    _action(window, help_menu, "About StratoPipe", window.show_about)
-    _action(window, help_menu, "Open log folder", window.open_log_folder)
+    _action(window, help_menu, "About StratoPipe", commands.show_about)
+    _action(window, help_menu, "Open log folder", commands.open_log_folder)
+    return WindowMenus(file_menu, edit, view, panels_menu, help_menu, quit_action, delete)

@@ -33,7 +33,8 @@ from ui.common.dialogs import IngestFailuresDialog
 if TYPE_CHECKING:
     from core.catalog.catalog import Catalog
     from core.catalog.records import NotificationRecord
-    from core.settings import Settings
+    from core.notify import NotificationKind
+    from core.settings import NotifyMode, Settings
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +93,12 @@ class Notifier(QObject):
         self._batch_timer.setInterval(batch_window_ms)
         self._batch_timer.timeout.connect(self.flush)
 
-    def mode_for(self, kind: str) -> str:
-        mode = getattr(self._settings, f"notify_{kind}", "immediate")
-        return mode if mode in ("immediate", "batched", "off") else "immediate"
+    def mode_for(self, kind: NotificationKind) -> NotifyMode:
+        return self._settings.notify_mode(kind)
 
     def notify(
         self,
-        kind: str,
+        kind: NotificationKind,
         title: str,
         body: str = "",
         level: str = "info",

@@ -1,62 +1,76 @@
-"""The main window's remembered layout (geometry, docks, splitters, tile size, sort) in ui.ini."""
+"""The main window's remembered layout (geometry, docks, splitters, tile size, sort) in ui.ini.
+
+:class:`RememberedLayout` is given the parts it remembers, so it needs nothing else of the window.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray
+from PySide6.QtCore import QByteArray, QTimer
+
+from ui.common.stored_values import stored_bool, stored_int, stored_str
 
 if TYPE_CHECKING:
-    from ui.shell.main_window import MainWindow
+    from collections.abc import Callable, Mapping
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QAbstractButton, QMainWindow, QSplitter
+
+    from ui.library.asset_grid import AssetGrid
 
 STATE_VERSION = 1
 
 
-def save_window_state(window: MainWindow) -> None:
-    state = window.ui_state
-    state.setValue("window/version", STATE_VERSION)
-    state.setValue("window/geometry", window.saveGeometry())
-    state.setValue("window/state", window.saveState(STATE_VERSION))
-    state.setValue("window/splitter", window.splitter.saveState())
-    state.setValue("window/sidebar_splitter", window.sidebar.splitter.saveState())
-    state.setValue("grid/tile_size", window.grid.tile_size)
-    state.setValue("grid/sort", window.grid.sort_combo.currentText())
-    state.setValue("jobs/chart", window.jobs_panel.chart_button.isChecked())
-    state.sync()
+@dataclass(frozen=True)
+class RememberedLayout:
+    window: QMainWindow
+    state: QSettings
+    splitters: Mapping[str, QSplitter]  # ini key -> splitter
+    grid: AssetGrid
+    chart_button: QAbstractButton
+    show_chart: Callable[[bool], None]
 
+    def save(self) -> None:
+        state = self.state
+        state.setValue("window/version", STATE_VERSION)
+        state.setValue("window/geometry", self.window.saveGeometry())
+        state.setValue("window/state", self.window.saveState(STATE_VERSION))
+        for key, splitter in self.splitters.items():
+            state.setValue(key, splitter.saveState())
+        state.setValue("grid/tile_size", self.grid.tile_size)
+        state.setValue("grid/sort", self.grid.sort_combo.currentText())
+        state.setValue("jobs/chart", self.chart_button.isChecked())
+        state.sync()
 
-def restore_window_state(window: MainWindow) -> None:
-    state = window.ui_state
-    if state.value("window/version", 0, type=int) != STATE_VERSION:
-        return
-    geometry = state.value("window/geometry")
-    if isinstance(geometry, QByteArray):
-        window.restoreGeometry(geometry)
-    window_state = state.value("window/state")
-    if isinstance(window_state, QByteArray):
-        window.restoreState(window_state, STATE_VERSION)
-    window.grid.set_tile_size(state.value("grid/tile_size", window.grid.tile_size, type=int))
-    sort = state.value("grid/sort", "", type=str)
-    if sort and window.grid.sort_combo.findText(sort) >= 0:
-        window.grid.sort_combo.setCurrentText(sort)
+    def restore(self) -> None:
+        """Geometry, docks (including ones added after start-up, like Tasks), tile size and sort."""
+        state = self.state
+        if stored_int(state, "window/version") != STATE_VERSION:
+            return
+        geometry = state.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.window.restoreGeometry(geometry)
+        window_state = state.value("window/state")
+        if isinstance(window_state, QByteArray):
+            self.window.restoreState(window_state, STATE_VERSION)
+        self.grid.set_tile_size(stored_int(state, "grid/tile_size", self.grid.tile_size))
+        sort = stored_str(state, "grid/sort")
+        if sort and self.grid.sort_combo.findText(sort) >= 0:
+            self.grid.sort_combo.setCurrentText(sort)
 
+    def restore_splitters(self) -> None:
+        """Splitter sizes are proportional to the laid-out width: restore them once it is known (shown).
 
-def restore_splitters(window: MainWindow) -> None:
-    """Splitter sizes are proportional to the laid-out width: restore them once it is known (shown).
-
-    The jobs chart, if it was open, is rebuilt now too: after the first paint, so pyqtgraph's import
-    never delays the window appearing."""
-    state = window.ui_state
-    if state.value("window/version", 0, type=int) != STATE_VERSION:
-        return
-    for key, splitter in (
-        ("window/splitter", window.splitter),
-        ("window/sidebar_splitter", window.sidebar.splitter),
-    ):
-        value = state.value(key)
-        if isinstance(value, QByteArray):
-            splitter.restoreState(value)
-    if state.value("jobs/chart", False, type=bool):
-        from PySide6.QtCore import QTimer
-
-        QTimer.singleShot(0, lambda: window.jobs_panel.show_chart(True))
+        The jobs chart, if it was open, is rebuilt now too: after the first paint, so pyqtgraph's import
+        never delays the window appearing."""
+        state = self.state
+        if stored_int(state, "window/version") != STATE_VERSION:
+            return
+        for key, splitter in self.splitters.items():
+            value = state.value(key)
+            if isinstance(value, QByteArray):
+                splitter.restoreState(value)
+        if stored_bool(state, "jobs/chart"):
+            QTimer.singleShot(0, lambda: self.show_chart(True))

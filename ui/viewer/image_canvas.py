@@ -1,14 +1,15 @@
 """The viewer's drawing surface and its decoder: one image at a zoom and offset, with optional focus box
-and caption, whose view can follow another canvas (side-by-side comparison), and the worker task that
-decodes full-size pixels off the UI thread.
+and caption, whose view can follow another canvas (side-by-side comparison), and the decode that a
+background worker runs to get full-size pixels off the UI thread.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QPointF, QRectF, QRunnable, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -16,8 +17,10 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPainterPath,
+    QPaintEvent,
     QPen,
     QPixmap,
+    QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QWidget
@@ -167,7 +170,7 @@ class ImageCanvas(QWidget):
         self.update()
         self.view_changed.emit()
 
-    def resizeEvent(self, event: object) -> None:  # type: ignore[override]
+    def resizeEvent(self, event: QResizeEvent) -> None:
         if self._fit_mode:
             self.fit()
 
@@ -200,7 +203,7 @@ class ImageCanvas(QWidget):
         else:
             self.fit()
 
-    def paintEvent(self, event: object) -> None:  # type: ignore[override]
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), theme.BASE)
         if self._pixmap.isNull():
@@ -261,23 +264,22 @@ class ImageCanvas(QWidget):
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, self.caption)
 
 
-class DecodeRelay(QObject):
-    done = Signal(int, QImage, str)  # request id, image (null on error), error text
+@dataclass(frozen=True)
+class Decoded:
+    """A viewer decode's outcome: the pixels, or a null image and why (shown to the user)."""
+
+    request: int
+    image: QImage
+    error: str = ""
 
 
-class DecodeTask(QRunnable):
-    def __init__(self, request: int, path: Path, limits: MediaLimits | None, relay: DecodeRelay) -> None:
-        super().__init__()
-        self._request, self._path, self._limits, self._relay = request, path, limits, relay
-
-    def run(self) -> None:
-        try:
-            image = decode_to_qimage(self._path, self._limits)
-        except Exception as exc:  # noqa: BLE001 - any decoder failure is shown to the user, not raised
-            log.warning("Viewer cannot decode %s: %s", self._path, exc)
-            self._relay.done.emit(self._request, QImage(), str(exc) or type(exc).__name__)
-            return
-        self._relay.done.emit(self._request, image, "")
+def decode_for_viewer(request: int, path: Path, limits: MediaLimits | None) -> Decoded:
+    """A pool thread's work for the viewer: a decoder failure is an outcome to show, never a raise."""
+    try:
+        return Decoded(request, decode_to_qimage(path, limits))
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is shown to the user
+        log.warning("Viewer cannot decode %s: %s", path, exc)
+        return Decoded(request, QImage(), str(exc) or type(exc).__name__)
 
 
 def decode_to_qimage(path: Path, limits: MediaLimits | None) -> QImage:

@@ -27,7 +27,7 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QImage, QKeyEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -88,6 +88,18 @@ class _FrameCanvas(QWidget):
     def image(self) -> QImage:
         return self._image
 
+    def image_rect(self) -> QRectF:
+        """Where ``paintEvent`` puts the picture: fitted, centred (empty when there is none)."""
+        if self._image.isNull():
+            return QRectF()
+        return QRectF(self._fitted_target())
+
+    def _fitted_target(self) -> QRect:
+        size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRect(0, 0, size.width(), size.height())
+        target.moveCenter(self.rect().center())
+        return target
+
     def sizeHint(self) -> QSize:
         return QSize(640, 360)
 
@@ -101,11 +113,8 @@ class _FrameCanvas(QWidget):
                 self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._message
             )
         elif not self._image.isNull():
-            size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRect(0, 0, size.width(), size.height())
-            target.moveCenter(self.rect().center())
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            painter.drawImage(target, self._image)
+            painter.drawImage(self._fitted_target(), self._image)
         painter.end()
 
 
@@ -208,6 +217,23 @@ class VideoPlayer(QWidget):
         button.clicked.connect(slot)
         return button
 
+    # -- as a viewer page (ui.common.viewer_page.ViewerPage) ------------------------------------
+
+    def page_widget(self) -> QWidget:
+        return self
+
+    def picture_widget(self) -> QWidget:
+        return self.canvas
+
+    def picture_rect(self) -> QRectF:
+        return self.canvas.image_rect()
+
+    def watch_frames(self, on_frame_shown: Callable[[int], object]) -> None:
+        self.frame_shown.connect(on_frame_shown)
+
+    def close_page(self) -> None:
+        self.close_clip()
+
     # -- public API ---------------------------------------------------------------------------
 
     @property
@@ -218,10 +244,6 @@ class VideoPlayer(QWidget):
     @property
     def frame_count(self) -> int:
         return self._info.frame_count if self._info else 0
-
-    @property
-    def clip_info(self) -> ClipInfo | None:
-        return self._info
 
     @property
     def is_playing(self) -> bool:

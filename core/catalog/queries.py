@@ -1,0 +1,160 @@
+"""The catalog's asset queries as SQL statements: filters, keyset pages in every order, relevance tiers.
+
+Pure statement building (no connection): ``Catalog`` runs them. Every order ends in the id, so it is
+total and a page starts exactly where the last one ended, at any depth.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Row, column, literal, select, table, text, tuple_
+
+from core.catalog.records import AssetQuery, AssetRecord, SortKey, TagRecord
+from core.catalog.tables import Artifact, Asset, AssetKindCount, Project, Tag, TagCount
+from core.media.kinds import AssetKind
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from core.catalog.search import SearchMatch
+
+project_t = Project.__table__  # type: ignore[attr-defined]
+asset_t = Asset.__table__  # type: ignore[attr-defined]
+tag_t = Tag.__table__  # type: ignore[attr-defined]
+artifact_t = Artifact.__table__  # type: ignore[attr-defined]
+kind_count_t = AssetKindCount.__table__  # type: ignore[attr-defined]
+tag_count_t = TagCount.__table__  # type: ignore[attr-defined]
+
+SORT_COLUMNS = {
+    SortKey.NAME: [asset_t.c.name],
+    SortKey.CREATED: [asset_t.c.created_at],
+    SortKey.SIZE: [asset_t.c.size_bytes],
+    SortKey.KIND: [asset_t.c.kind, asset_t.c.name],
+}
+# sort column -> the AssetRecord field holding its value (the keyset cursor is the last record shown)
+RECORD_FIELDS = {
+    "name": "name",
+    "created_at": "created_at",
+    "size_bytes": "size_bytes",
+    "kind": "kind",
+    "id": "id",
+}
+# Up to this many matches, a sorted search sorts them; beyond, it walks the sort index (see sorted_page).
+FEW_MATCHES = 5_000
+
+
+def sorted_page(
+    query: AssetQuery, match: SearchMatch | None, after: AssetRecord | None, *, few_matches: bool
+) -> Any:
+    key = SortKey.NAME if query.sort == SortKey.RELEVANCE else query.sort
+    columns = [*SORT_COLUMNS[key], asset_t.c.id]
+    # A rare word: sorting its few matches beats walking the project's sort index to find them, which
+    # SQLite would do for the ORDER BY (and which costs a scan of the project when the word is rare).
+    walk_index = match is None or not few_matches
+    searches = match.parts() if match is not None else []
+    statement = select(asset_t).where(*filters_for(query, searches, project_index=walk_index))
+    if after is not None:
+        keyset = tuple_(*columns)
+        after_key = tuple_(*[literal(getattr(after, RECORD_FIELDS[c.name])) for c in columns])
+        statement = statement.where(keyset < after_key if query.descending else keyset > after_key)
+    return statement.order_by(*[c.desc() if query.descending else c.asc() for c in columns])
+
+
+def relevance_pages(
+    query: AssetQuery,
+    match: SearchMatch,
+    after: AssetRecord | None,
+    matches_first_tier: Callable[[str, str], bool],
+) -> list[Any]:
+    """Assets whose name matches come first, then those matching elsewhere (path, tags, notes);
+    newest first within each tier.
+
+    Both tiers stream from the index in rowid order, so the first page of a word in 100,000 names
+    costs what a rare word costs; a bm25 order would score every match before returning one.
+    ``matches_first_tier(fts_table, expression)`` says whether ``after`` (the last record shown) is in
+    the first tier, so the next page knows which tier it continues.
+    """
+    (driver, expression), *others = match.parts()
+    tiers = [f"name : ({expression})", f"({expression}) NOT (name : ({expression}))"]
+    if query.descending:
+        tiers.reverse()
+    fts = table(driver, column("rowid"))
+    if after is not None and not matches_first_tier(driver, tiers[0]):
+        tiers = tiers[1:]
+    filters = filters_for(query, others)
+    statements = []
+    for tier in tiers:
+        statement = (
+            select(asset_t)
+            .select_from(asset_t.join(fts, fts.c.rowid == asset_t.c.id))
+            .where(text(f"{driver} MATCH :tier").bindparams(tier=tier), *filters)
+        )
+        if after is not None and tier is tiers[0]:
+            statement = statement.where(
+                fts.c.rowid > after.id if query.descending else fts.c.rowid < after.id
+            )
+        statements.append(statement.order_by(fts.c.rowid.asc() if query.descending else fts.c.rowid.desc()))
+    return statements
+
+
+def filters_for(
+    query: AssetQuery, searches: Sequence[tuple[str, str]], *, project_index: bool = True
+) -> list[Any]:
+    """WHERE terms for a query; ``searches`` are (FTS table, MATCH expression) pairs, all required."""
+    filters: list[Any] = []
+    if query.project_id is not None and project_index:
+        filters.append(asset_t.c.project_id == query.project_id)
+    elif query.project_id is not None:
+        # The unary + keeps SQLite off every index that starts with the project (see sorted_page).
+        filters.append(text("+asset.project_id = :project_id").bindparams(project_id=query.project_id))
+    if query.kind:
+        filters.append(asset_t.c.kind == query.kind)
+    if query.tag:
+        filters.append(
+            asset_t.c.id.in_(
+                select(tag_t.c.asset_id).where(tag_t.c.name == query.tag, tag_t.c.rejected.is_(False))
+            )
+        )
+    if query.recent_days is not None:
+        filters.append(asset_t.c.created_at >= time.time() - query.recent_days * 86400)
+    for fts_table, expression in searches:
+        matching = text(f"{fts_table} MATCH :{fts_table}").bindparams(**{fts_table: expression})
+        filters.append(asset_t.c.id.in_(select(text("rowid")).select_from(text(fts_table)).where(matching)))
+    return filters
+
+
+def records_from_rows(conn: Any, rows: list[Row[Any]]) -> list[AssetRecord]:
+    if not rows:
+        return []
+    tags: dict[int, list[TagRecord]] = {}
+    ids = [r.id for r in rows]
+    tag_rows = conn.execute(
+        select(tag_t).where(tag_t.c.asset_id.in_(ids), tag_t.c.rejected.is_(False)).order_by(tag_t.c.name)
+    )
+    for t in tag_rows:
+        tags.setdefault(t.asset_id, []).append(TagRecord(t.name, t.source, t.confidence, bool(t.is_category)))
+    return [
+        AssetRecord(
+            id=r.id,
+            project_id=r.project_id,
+            name=r.name,
+            path=r.path,
+            kind=AssetKind(r.kind),
+            content_hash=r.content_hash,
+            size_bytes=r.size_bytes,
+            status=r.status,
+            error=r.error,
+            metadata=json.loads(r.metadata_json),
+            thumbnail=r.thumbnail,
+            copied=bool(r.copied),
+            frame_first=r.frame_first,
+            frame_last=r.frame_last,
+            created_at=r.created_at,
+            notes=r.notes,
+            tags=tuple(tags.get(r.id, ())),
+        )
+        for r in rows
+    ]

@@ -1,0 +1,254 @@
+"""Puts sync into the main window: the status bar's connection state (click it to sign in), File ▸ Sign
+in…/Sign out, comments in the inspector and beside the viewer (with drawings over the shown page), the
+Tasks dock, and server notifications through the one notifier.
+
+This is where ``ui.collab`` meets the library and the viewer; the collab widgets know neither.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget, QLabel, QMessageBox, QVBoxLayout, QWidget
+
+from core.sync.client import ChangesHeld
+from core.sync.wording import describe_status
+from ui.collab.annotation import AnnotationOverlay, AnnotationToolbar
+from ui.collab.comments import CommentsPanel, thumbnail_b64
+from ui.collab.login import LoginDialog, ProjectLinks
+from ui.collab.tasks import TasksPanel
+
+if TYPE_CHECKING:
+    from core.catalog.records import AssetRecord
+    from core.sync.client import (
+        AuthProblem,
+        EventsUnreadable,
+        NotificationsArrived,
+        RecordsChanged,
+        ServerRolledBack,
+        SyncStatus,
+        TaskConflicts,
+    )
+    from core.sync.local_store import CommentView
+    from ui.common.viewer_page import ViewerPage
+    from ui.shell.main_window import MainWindow
+    from workers.sync_bridge import SyncBridge
+
+log = logging.getLogger(__name__)
+
+
+class SyncUi(QObject):
+    """Puts sync into a built ``MainWindow``; ``app/gui.py`` makes one when it makes the bridge."""
+
+    def __init__(self, window: MainWindow, bridge: SyncBridge) -> None:
+        super().__init__(window)
+        self.window, self.bridge = window, bridge
+        self.links = ProjectLinks(window.ui_state)
+        self._records: list[AssetRecord] = []
+
+        # Inspector: comments on the selected asset.
+        self.inspector_comments = CommentsPanel(bridge)
+        window.inspector.add_section("Comments", self.inspector_comments)
+        # Viewer: comments at the shown frame, with a drawing over the shown page's picture.
+        viewer = window.viewer
+        page = viewer.current_page()
+        self.overlay = AnnotationOverlay(page.picture_widget(), page.picture_rect)
+        self.viewer_comments = CommentsPanel(bridge, frame_source=self._viewer_frame, overlay=self.overlay)
+        self.viewer_comments.comment_selected.connect(self._jump_to_comment)
+        self.annotation_tools = AnnotationToolbar(self.overlay)
+        side = QWidget()
+        side.setObjectName("ViewerComments")
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(10, 10, 10, 10)
+        title = QLabel("COMMENTS")
+        title.setObjectName("SectionTitle")
+        side_layout.addWidget(title)
+        side_layout.addWidget(self.annotation_tools)
+        side_layout.addWidget(self.viewer_comments, 1)
+        side.setMinimumWidth(280)
+        viewer.add_side_panel(side)
+        viewer.asset_shown.connect(self._on_viewer_asset)
+        viewer.page_changed.connect(self._follow_viewer_page)
+        viewer.closed.connect(lambda: self._follow_viewer_page(viewer.current_page()))
+
+        # Tasks dock, tabbed with Jobs and Notifications.
+        self.tasks = TasksPanel(bridge, selected_asset=self._selected_asset)
+        self.tasks_dock = QDockWidget("Tasks", window)
+        self.tasks_dock.setObjectName("TasksDock")
+        self.tasks_dock.setWidget(self.tasks)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.tasks_dock)
+        window.tabifyDockWidget(window.jobs_dock, self.tasks_dock)
+        window.jobs_dock.raise_()
+        window.menus.panels.addAction(self.tasks_dock.toggleViewAction())
+
+        # File menu and status bar.
+        file_menu, quit_action = window.menus.file, window.menus.quit
+        self.sign_in_action = QAction("Sign in…", window)
+        self.sign_in_action.triggered.connect(lambda _c=False: self.open_login())
+        self.sign_out_action = QAction("Sign out", window)
+        self.sign_out_action.triggered.connect(lambda _c=False: bridge.sign_out())
+        file_menu.insertAction(quit_action, self.sign_in_action)
+        file_menu.insertAction(quit_action, self.sign_out_action)
+        file_menu.insertSeparator(quit_action)
+        window.connection_clicked.connect(self.open_login)
+
+        bridge.status_changed.connect(self._on_status)
+        bridge.signed_in.connect(lambda _o: self._on_account_changed())
+        bridge.signed_out.connect(self._on_account_changed)
+        bridge.auth_problem.connect(self._on_auth_problem)
+        bridge.notifications_arrived.connect(self._on_notifications)
+        bridge.conflict.connect(self._on_conflict)
+        bridge.attention.connect(self._on_attention)
+        bridge.records_changed.connect(self._on_records_changed)
+        window.sidebar.project_selected.connect(lambda _p: self.update_context())
+        window.grid.selection_changed.connect(self._on_selection)
+        self._on_status(bridge.status)
+        self._on_account_changed()
+
+    # ---- context -----------------------------------------------------------------------------
+
+    @property
+    def server_project(self) -> int | None:
+        project = self.window.current_project
+        return self.links.server_project(project.id if project else None)
+
+    def _why_not(self) -> str:
+        if self.bridge.store.current_user_id() is None:
+            return "Sign in (File ▸ Sign in…) to comment and see the team's comments."
+        if self.window.current_project is None:
+            return ""
+        if self.server_project is None:
+            return "This project is not shared: pick a server project in File ▸ Sign in…"
+        return ""
+
+    def update_context(self) -> None:
+        project, why = self.server_project, self._why_not()
+        if why:
+            project = None
+        record = self._records[0] if len(self._records) == 1 else None
+        self.inspector_comments.set_context(project, record, why)
+        self.viewer_comments.set_context(project, self.window.viewer.record, why)
+        self.tasks.set_project(project, why or "Open a project to see its tasks.")
+
+    def _on_selection(self, records: list[AssetRecord]) -> None:
+        self._records = list(records)
+        self.update_context()
+
+    def _on_account_changed(self) -> None:
+        signed_in = self.bridge.client is not None
+        self.sign_in_action.setText("Sync account…" if signed_in else "Sign in…")
+        self.sign_out_action.setEnabled(signed_in)
+        self.update_context()
+
+    def _selected_asset(self, publish: bool) -> tuple[str, str] | None:
+        """(synced asset id, name) of the one selected asset; shares it with the server when asked."""
+        project = self.server_project
+        record = self._records[0] if len(self._records) == 1 else None
+        if project is None or record is None:
+            return None
+        if not publish:
+            return self.bridge.store.asset_key(project, record.content_hash), record.name
+        asset_id = self.bridge.store.ensure_asset(
+            project, record.name, record.kind, record.content_hash, {}, thumbnail_b64(record)
+        )
+        return asset_id, record.name
+
+    def open_login(self) -> LoginDialog:
+        dialog = LoginDialog(self.bridge, self.links, self.window.current_project, self.window)
+        dialog.link_changed.connect(lambda _id: self.update_context())
+        dialog.finished.connect(lambda _r: self.update_context())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    # ---- viewer ------------------------------------------------------------------------------
+
+    def _viewer_frame(self) -> int | None:
+        return self.window.viewer.current_page().current_frame
+
+    def _on_viewer_asset(self, record: AssetRecord) -> None:
+        """Emitted as the viewer starts showing ``record``: the last asset's drawing goes."""
+        self.annotation_tools.draw_button.setChecked(False)
+        self.overlay.set_strokes([])
+        why = self._why_not()
+        self.viewer_comments.set_context(None if why else self.server_project, record, why)
+
+    def _follow_viewer_page(self, page: ViewerPage) -> None:
+        """Drawings go over the page now shown; comments follow its frames."""
+        self.annotation_tools.draw_button.setChecked(False)
+        self.overlay.attach(page.picture_widget(), page.picture_rect)
+        self.overlay.set_strokes([])
+        page.watch_frames(lambda _frame: self.viewer_comments.refresh_frame())
+        self.viewer_comments.refresh_frame()
+
+    def _jump_to_comment(self, comment: CommentView) -> None:
+        if comment.frame is not None:
+            self.window.viewer.current_page().seek(comment.frame)
+
+    # ---- what the server says ----------------------------------------------------------------
+
+    def _on_status(self, status: SyncStatus | None) -> None:
+        self.window.set_connection_state(describe_status(status))
+
+    def _on_auth_problem(self, problem: AuthProblem) -> None:
+        self.window.set_connection_state("sign in again")
+        self.window.statusBar().showMessage(f"Sync stopped: {problem.message}. Sign in again.", 10000)
+
+    def _on_records_changed(self, event: RecordsChanged) -> None:
+        if event.kind == "asset":
+            self.bridge.wording.forget_names()
+
+    def _on_conflict(self, event: TaskConflicts) -> None:
+        text = self.bridge.wording.describe_conflict(event)
+        if text:
+            self.window.statusBar().showMessage(text, 15000)
+
+    def _on_attention(self, event: EventsUnreadable | ChangesHeld | ServerRolledBack) -> None:
+        text = self.bridge.wording.describe_attention(event)
+        self.window.statusBar().showMessage(text, 20000)
+        if isinstance(event, ChangesHeld):
+            self._ask_about_held(text)
+
+    def _ask_about_held(self, text: str) -> QMessageBox:
+        """Held changes stay until the user chooses; closing the question keeps them for later."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsent changes kept", text, parent=self.window)
+        send = box.addButton("Send as me", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Discard them", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Keep for later", QMessageBox.ButtonRole.RejectRole)
+
+        def decided(_result: int) -> None:
+            if box.clickedButton() is send:
+                self.bridge.store.send_held_as_me()
+            elif box.clickedButton() is discard:
+                self.bridge.store.discard_held()
+
+        box.finished.connect(decided)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
+
+    def _on_notifications(self, event: NotificationsArrived) -> None:
+        for item in event.items:
+            notice = self.bridge.wording.describe_notification(item)
+            target: dict[str, Any] = {"sync_record": [notice.record_kind, notice.record_id]}
+            local = self._local_asset(notice.asset_id)
+            if local is not None:
+                target["asset_id"] = local
+            self.window.notifier.notify(notice.kind, notice.title, notice.body, "info", target)
+
+    def _local_asset(self, sync_asset_id: str | None) -> int | None:
+        """The catalog asset with the same content in a local project linked to that server project."""
+        if sync_asset_id is None:
+            return None
+        found = self.bridge.store.asset_content_hash(sync_asset_id)
+        if found is None:
+            return None
+        server_project, content_hash = found
+        for local_project in self.links.local_projects(server_project):
+            hits = self.window.catalog.existing_hashes(local_project, [content_hash])
+            if content_hash in hits:
+                return int(hits[content_hash])
+        return None
