@@ -1,7 +1,13 @@
 """``stratopipe``: the desktop app (no arguments) and its headless commands.
 
 The command names, options and ``--json`` shapes are a stable interface: scripts and benchmarks use them.
-Exit codes: 0 when the command ran (per-file failures included), 2 for usage errors, 1 for fatal errors.
+Exit codes: 0 when at least one item succeeded (others may have failed: each is reported), 3 when every
+item of a batch failed (for ``sync``, ``comment`` and ``task``: not signed in, or refused by the server),
+2 for usage errors, 1 for fatal errors.
+
+Standard output carries only the command's result. While a command works, file descriptor 1 points at
+standard error, so text that a C library or a child process prints (an OpenEXR warning, a renderer's
+log) cannot land in front of the JSON that a script parses.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.cli_output import EXIT_FATAL, EXIT_OK, EXIT_USAGE, UsageError, batch_exit_code, result_stdout
 from app.logging_setup import configure_cli_logging
 
 if TYPE_CHECKING:
@@ -24,14 +31,6 @@ if TYPE_CHECKING:
     from core.catalog.records import AssetRecord
 
 log = logging.getLogger(__name__)
-
-EXIT_OK = 0
-EXIT_FATAL = 1
-EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """A command was called in a way that cannot work; the message says how to call it."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,6 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_parsers(commands)
 
+    relink = commands.add_parser(
+        "relink", help="point assets at files that moved (OLD_PREFIX -> NEW_PREFIX, or --roots)"
+    )
+    relink.add_argument("old_prefix", nargs="?", help="the folder the files were in")
+    relink.add_argument("new_prefix", nargs="?", help="the folder they are in now")
+    relink.add_argument("--roots", action="store_true", help="use this machine's `roots` setting")
+    relink.add_argument("--project", default=None, help="only this project's assets")
+    relink.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    relink.add_argument("--json", action="store_true")
+
+    from app.cli_sync import add_parsers as add_sync_parsers
+
+    add_sync_parsers(commands)
+
     doctor = commands.add_parser("doctor", help="report the platform StratoPipe runs on")
     doctor.add_argument("--json", action="store_true")
     return parser
@@ -98,21 +111,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_doctor(args.data_dir, as_json=args.json)
         from app.runtime import open_runtime
 
-        runtime = open_runtime(args.data_dir)
-        try:
-            if command in ("render", "classify", "enhance"):
-                from app.cli_media import run_media_command
+        with result_stdout() as args.out:
+            runtime = open_runtime(args.data_dir)
+            try:
+                if command in ("render", "classify", "enhance"):
+                    from app.cli_media import run_media_command
 
-                return run_media_command(runtime, command, args)
-            handler = {
-                "ingest": cmd_ingest,
-                "projects": cmd_projects,
-                "assets": cmd_assets,
-                "jobs": cmd_jobs,
-            }[command]
-            return handler(runtime, args)
-        finally:
-            runtime.close()
+                    return run_media_command(runtime, command, args)
+                if command in ("sync", "comment", "task"):
+                    from app.cli_sync import run_sync_command
+
+                    return run_sync_command(runtime, args)
+                handler = {
+                    "ingest": cmd_ingest,
+                    "projects": cmd_projects,
+                    "assets": cmd_assets,
+                    "jobs": cmd_jobs,
+                    "relink": cmd_relink,
+                }[command]
+                return handler(runtime, args)
+            finally:
+                runtime.close()
     except UsageError as exc:
         print(f"stratopipe {command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -144,7 +163,9 @@ def cmd_ingest(runtime: Runtime, args: argparse.Namespace) -> int:
     scheduler = headless_scheduler(runtime, lanes, resources=resources)
     progress_bar = TerminalProgress(enabled=not args.json and sys.stderr.isatty())
     try:
-        ingestor = Ingestor(runtime.catalog, runtime.paths, runtime.limits, lanes.media)
+        ingestor = Ingestor(
+            runtime.catalog, runtime.paths, runtime.limits, lanes.media, roots=runtime.settings.roots
+        )
         run = ingest_with_jobs(
             ingestor,
             scheduler,
@@ -189,17 +210,18 @@ def cmd_ingest(runtime: Runtime, args: argparse.Namespace) -> int:
         "seconds": round(time.perf_counter() - started, 3),
     }
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2), file=args.out)
     else:
         ready = len(added) - len(thumbnail_failures)
         print(
             f"{project.name}: {len(added)} new ({ready} ready), {len(report.duplicates)} already there, "
             f"{len(failed)} failed, in {result['seconds']:.1f} s"
-            + (" — cancelled" if report.cancelled else "")
+            + (" — cancelled" if report.cancelled else ""),
+            file=args.out,
         )
         for failure in failed:
-            print(f"  FAILED {failure['path']}: {failure['error']}")
-    return EXIT_OK
+            print(f"  FAILED {failure['path']}: {failure['error']}", file=args.out)
+    return batch_exit_code(len(added) - len(thumbnail_failures) + len(report.duplicates), len(failed))
 
 
 def _asset_json(asset: AssetRecord) -> dict[str, Any]:
@@ -250,6 +272,51 @@ class TerminalProgress:
             sys.stderr.flush()
 
 
+# ---- relink -------------------------------------------------------------------------------------
+
+
+def cmd_relink(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Rewrite stored paths for moved files; a file missing at its new place is reported, not relinked."""
+    from core.catalog.records import AssetQuery
+    from core.roots import plan_relink, plan_root_relink, relinked_metadata
+
+    if args.roots == bool(args.old_prefix and args.new_prefix):
+        raise UsageError("give OLD_PREFIX and NEW_PREFIX, or --roots (not both)")
+    projects = runtime.catalog.list_projects()
+    if args.project is not None:
+        projects = [p for p in projects if p.name == args.project]
+        if not projects:
+            raise UsageError(f"no project named {args.project!r} (see `stratopipe projects`)")
+    records = [a for p in projects for a in runtime.catalog.iter_assets(AssetQuery(project_id=p.id))]
+    if args.roots:
+        plan = plan_root_relink(records, runtime.settings.roots)
+    else:
+        plan = plan_relink(records, args.old_prefix, args.new_prefix)
+    by_id = {r.id: r for r in records}
+    ready = [move for move in plan if move.exists]
+    if not args.dry_run:
+        runtime.catalog.move_assets(
+            {
+                m.asset_id: (m.new_path, relinked_metadata(by_id[m.asset_id].metadata, m.new_path))
+                for m in ready
+            }
+        )
+    missing = [move for move in plan if not move.exists]
+    if args.json:
+        result = {
+            "dry_run": args.dry_run,
+            "relinked": [{"id": m.asset_id, "from": m.old_path, "to": m.new_path} for m in ready],
+            "missing": [{"id": m.asset_id, "from": m.old_path, "to": m.new_path} for m in missing],
+        }
+        print(json.dumps(result, indent=2), file=args.out)
+    else:
+        verb = "would relink" if args.dry_run else "relinked"
+        print(f"{verb} {len(ready)} asset(s); {len(missing)} not found at the new place", file=args.out)
+        for move in missing:
+            print(f"  MISSING {move.new_path} (asset {move.asset_id}, was {move.old_path})", file=args.out)
+    return batch_exit_code(len(ready), len(missing))
+
+
 # ---- listing ------------------------------------------------------------------------------------
 
 
@@ -263,11 +330,12 @@ def cmd_projects(runtime: Runtime, args: argparse.Namespace) -> int:
                     for p in projects
                 ],
                 indent=2,
-            )
+            ),
+            file=args.out,
         )
     else:
         for p in projects:
-            print(f"{p.id:>5}  {p.name}  ({p.asset_count} assets)")
+            print(f"{p.id:>5}  {p.name}  ({p.asset_count} assets)", file=args.out)
     return EXIT_OK
 
 
@@ -284,10 +352,10 @@ def cmd_assets(runtime: Runtime, args: argparse.Namespace) -> int:
         if args.limit and len(found) >= args.limit:
             break
     if args.json:
-        print(json.dumps([_asset_json(a) for a in found], indent=2))
+        print(json.dumps([_asset_json(a) for a in found], indent=2), file=args.out)
     else:
         for a in found:
-            print(f"{a.id:>7}  {a.kind:<9} {a.status:<8} {a.name}  {a.path}")
+            print(f"{a.id:>7}  {a.kind:<9} {a.status:<8} {a.name}  {a.path}", file=args.out)
     return EXIT_OK
 
 
@@ -297,11 +365,14 @@ def cmd_jobs(runtime: Runtime, args: argparse.Namespace) -> int:
     states = [JobState(args.state)] if args.state else None
     docs = runtime.catalog.jobs.find(states=states, limit=args.limit)
     if args.json:
-        print(json.dumps([d.to_json() for d in docs], indent=2))
+        print(json.dumps([d.to_json() for d in docs], indent=2), file=args.out)
     else:
         for d in docs:
             took = f"{d.duration_s:.2f}s" if d.duration_s is not None else "-"
-            print(f"{d.id:>7}  {d.kind:<10} {d.state:<10} asset {d.asset_id}  {took}  {d.error or ''}")
+            print(
+                f"{d.id:>7}  {d.kind:<10} {d.state:<10} asset {d.asset_id}  {took}  {d.error or ''}",
+                file=args.out,
+            )
     return EXIT_OK
 
 

@@ -2,21 +2,26 @@
 
 An ASSET_ID runs as a persisted job (its products recorded in the catalog, visible in the Jobs panel);
 a PATH runs the same steps on the file without registering it. Both print the same per-input results.
+Each input succeeds or fails on its own (a missing, empty or broken file is one failed result); the exit
+code is 3 only when every input failed.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.cli_output import batch_exit_code
 from app.runtime import HeadlessLanes, headless_scheduler
 from core.jobs.model import JobDocument, JobState, Lane
 from core.jobs.runner import run_job
 from core.jobs.steps import AssetRef, CancelToken, StepContext
 from core.lane_resources import LaneResources
+from core.media.errors import MediaError
 from core.media.kinds import AssetKind
 
 if TYPE_CHECKING:
@@ -24,6 +29,8 @@ if TYPE_CHECKING:
 
     from app.runtime import Runtime
     from core.jobs.scheduler import JobScheduler
+
+log = logging.getLogger(__name__)
 
 
 class InputError(Exception):
@@ -100,7 +107,14 @@ def run_media_command(runtime: Runtime, command: str, args: argparse.Namespace) 
     started = time.perf_counter()
     try:
         for raw in args.inputs:
-            results.append(_run_input(runtime, scheduler, command, args, raw, resources.params(lane), cancel))
+            try:
+                item = _run_input(runtime, scheduler, command, args, raw, resources.params(lane), cancel)
+            except Exception as exc:
+                # One input's surprise must not cost the others their results: it is that input's error.
+                log.exception("stratopipe %s: %s failed", command, raw)
+                item = {"input": raw, "outputs": [], "error": f"unexpected error: {exc}", "device": None}
+                item["seconds"] = 0.0
+            results.append(item)
             if cancel.cancelled:
                 break
     finally:
@@ -108,18 +122,20 @@ def run_media_command(runtime: Runtime, command: str, args: argparse.Namespace) 
         lanes.shutdown()
         resources.close()
         signal.signal(signal.SIGINT, previous)
+    seconds = round(time.perf_counter() - started, 3)
     if args.json:
-        print(json.dumps({"results": results, "seconds": round(time.perf_counter() - started, 3)}, indent=2))
+        print(json.dumps({"results": results, "seconds": seconds}, indent=2), file=args.out)
     else:
         for item in results:
             if item["error"]:
-                print(f"FAILED {item['input']}: {item['error']}")
+                print(f"FAILED {item['input']}: {item['error']}", file=args.out)
                 continue
             for out in item["outputs"]:
                 detail = _describe_output(out)
                 where = f"{item['device'] or '-'}, {item['seconds']:.2f} s"
-                print(f"{item['input']}: {out['step']} -> {detail} [{where}]")
-    return 0
+                print(f"{item['input']}: {out['step']} -> {detail} [{where}]", file=args.out)
+    failed = sum(1 for item in results if item["error"])
+    return batch_exit_code(len(results) - failed, failed)
 
 
 def _run_input(
@@ -135,7 +151,7 @@ def _run_input(
     started = time.perf_counter()
     try:
         asset, in_catalog = _resolve(runtime, raw)
-    except (InputError, OSError, ValueError) as exc:
+    except (InputError, MediaError, OSError, ValueError) as exc:
         item["error"] = str(exc)
         return item
     item["asset_id"] = asset.id if in_catalog else None

@@ -217,7 +217,14 @@ def build_desktop(runtime: Runtime) -> Desktop:
         runtime.catalog, runtime.registry, runtime.paths, runtime.settings, lanes, resources.params
     )
     ingest = IngestController(
-        runtime.catalog, runtime.paths, runtime.limits, lanes, jobs, runtime.registry, background
+        runtime.catalog,
+        runtime.paths,
+        runtime.limits,
+        lanes,
+        jobs,
+        runtime.registry,
+        background,
+        roots=runtime.settings.roots,
     )
     notifier = Notifier(runtime.catalog, runtime.settings, SystemTrayPresenter.create())
     window = MainWindow(

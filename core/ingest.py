@@ -17,20 +17,22 @@ import shutil
 import stat
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.catalog.records import NewAsset
 from core.jobs.steps import CancelToken
-from core.media.errors import MediaError
+from core.media.errors import MediaError, NotASequenceError
 from core.media.hashing import content_hash, sequence_hash
-from core.media.kinds import AssetKind, detect_kind, is_hidden_or_system
-from core.media.probe import check_file_size, probe, probe_sequence
+from core.media.kinds import IMAGE_EXTENSIONS, AssetKind, detect_kind, is_hidden_or_system
+from core.media.probe import check_file_size, check_sequence_frames, probe, probe_sequence
 from core.media.sequences import FrameSequence, group_sequences
+from core.media.sidecars import model_sidecars
+from core.roots import root_location
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Iterable, Sequence
+    from collections.abc import Generator, Iterable, Mapping, Sequence
     from concurrent.futures import Executor, Future
 
     from core.catalog.catalog import Catalog
@@ -50,6 +52,7 @@ UNSUPPORTED_MESSAGE = (
 class IngestCandidate:
     path: Path
     sequence: FrameSequence | None = None
+    sidecars: tuple[Path, ...] = ()  # files the model references (glTF buffers, OBJ materials, textures)
 
     @property
     def display_path(self) -> str:
@@ -116,12 +119,15 @@ def scan_paths(
     Whatever is not cataloged is said so, one failure per entry: names that are not valid UTF-8 (the
     catalog stores text), pipes, devices and sockets (reading one blocks or never ends), broken links,
     and links to folders outside the folder that was dropped (following one would ingest its parent).
+    Paths are made absolute here, so the catalog never holds a path that means something else when
+    read from another folder. A model's non-image sidecars (``.bin``, ``.mtl``) go with the model;
+    textures stay assets of their own as well.
     """
     files: list[Path] = []
     failures: list[IngestFailure] = []
     visited_dirs: set[tuple[int, int]] = set()
     for raw in paths:
-        path = Path(raw).expanduser()
+        path = Path(os.path.abspath(Path(raw).expanduser()))
         if cancel is not None and cancel.cancelled:
             break
         refusal = _refusal(path)
@@ -131,9 +137,16 @@ def scan_paths(
             _walk(path, files, failures, visited_dirs, cancel)
         else:
             files.append(path)
-    sequences, singles = group_sequences(files)
+    sidecars = {path: model_sidecars(path) for path in files if path.suffix.lower() in (".gltf", ".obj")}
+    claimed = {
+        sidecar
+        for found in sidecars.values()
+        for sidecar in found
+        if sidecar.suffix.lower() not in IMAGE_EXTENSIONS and sidecar not in sidecars
+    }
+    sequences, singles = group_sequences([path for path in files if path not in claimed])
     candidates = [IngestCandidate(s.paths[0], s) for s in sequences]
-    candidates.extend(IngestCandidate(p) for p in singles)
+    candidates.extend(IngestCandidate(p, sidecars=sidecars.get(p, ())) for p in singles)
     return candidates, failures
 
 
@@ -243,7 +256,9 @@ def examine(candidate: IngestCandidate, limits: MediaLimits) -> ExaminedFile:
         kind = detect_kind(sequence.paths[0])
         if kind != AssetKind.IMAGE:
             raise MediaError(f"{sequence.display_name}: frames are not images", candidate.path)
+        reason = check_sequence_frames(sequence, limits)
         metadata = probe_sequence(sequence, limits)
+        metadata["grouped_because"] = reason
         metadata["sequence"] = {
             "directory": str(sequence.directory),
             "pattern": sequence.pattern,
@@ -257,6 +272,8 @@ def examine(candidate: IngestCandidate, limits: MediaLimits) -> ExaminedFile:
         ext = f" ({path.suffix})" if path.suffix else ""
         raise MediaError(f"{path.name}: " + UNSUPPORTED_MESSAGE.format(ext=ext), path)
     metadata = probe(path, kind, limits)
+    if candidate.sidecars:
+        metadata["sidecars"] = [os.path.relpath(p, path.parent) for p in candidate.sidecars]
     return ExaminedFile(candidate, kind, content_hash(path), size, metadata)
 
 
@@ -266,11 +283,19 @@ def examine(candidate: IngestCandidate, limits: MediaLimits) -> ExaminedFile:
 class Ingestor:
     """Runs one ingest batch. Plain Python: the UI runs it on a worker, the CLI on a thread pool."""
 
-    def __init__(self, catalog: Catalog, paths: AppPaths, limits: MediaLimits, executor: Executor) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        paths: AppPaths,
+        limits: MediaLimits,
+        executor: Executor,
+        roots: Mapping[str, str] | None = None,
+    ) -> None:
         self._catalog = catalog
         self._paths = paths
         self._limits = limits
         self._executor = executor
+        self._roots = dict(roots or {})  # see core.roots: where each asset sits relative to a named root
 
     def run(
         self,
@@ -307,6 +332,13 @@ class Ingestor:
             candidate, future = pending.popleft()
             try:
                 examined.append(future.result())
+            except NotASequenceError as exc:
+                # Numbered alike, shaped differently: each file is examined as the image it is.
+                log.info("%s", exc)
+                queue.extend(IngestCandidate(frame) for frame in exc.frames)
+                total += len(exc.frames) - 1
+                yield IngestProgress(done, total, candidate.display_path, "examining")
+                continue
             except MediaError as exc:
                 report.failures.append(IngestFailure(candidate.display_path, str(exc)))
             except Exception as exc:
@@ -326,6 +358,33 @@ class Ingestor:
         report.cancelled = cancel.cancelled
         report.seconds = time.perf_counter() - started
         yield IngestProgress(done, total, "", "finished")
+        return report
+
+    def split_sequence(self, asset_id: int) -> IngestReport:
+        """Replace a sequence asset by one image asset per frame (the user's "this is no sequence").
+
+        Frames are examined as single images (hash, probe) on the caller's thread; a frame that fails
+        is reported and left out. The sequence's record goes in the same transaction that adds the
+        images. The report's ``added`` ids need thumbnail jobs, as after an ingest.
+        """
+        record = self._catalog.get_asset(asset_id)
+        if record is None or not record.is_sequence:
+            raise ValueError(f"Asset {asset_id} is not a sequence")
+        report = IngestReport(project_id=record.project_id, project_name="")
+        rows: list[NewAsset] = []
+        for frame in sequence_frames(record.metadata):
+            try:
+                item = examine(IngestCandidate(frame), self._limits)
+            except MediaError as exc:
+                report.failures.append(IngestFailure(readable_path(frame), str(exc)))
+                continue
+            row = self._new_asset(item, record.project_id, "", copy_into_library=False)
+            # Frames copied into the library are the library's files: deleting an image removes its copy.
+            rows.append(
+                replace(row, copied=record.copied, metadata={**row.metadata, "split_from": record.name})
+            )
+        inserted = self._catalog.replace_asset(asset_id, rows)
+        report.added.extend(inserted[r.content_hash] for r in rows if r.content_hash in inserted)
         return report
 
     def _register(
@@ -391,10 +450,24 @@ class Ingestor:
                     shutil.copy2(frame_path, seq_dir / frame_path.name)
                 path = seq_dir / sequence.paths[0].name
                 metadata = {**metadata, "sequence": {**metadata["sequence"], "directory": str(seq_dir)}}
+            elif candidate.sidecars:
+                # A model finds its buffers and materials by relative name: they move together.
+                model_dir = target_dir / f"{item.content_hash[:12]}_{_safe_folder(path.stem)}"
+                for source in (path, *candidate.sidecars):
+                    relative = os.path.relpath(source, path.parent)
+                    if relative.startswith(os.pardir):
+                        continue  # outside the model's folder: a copy could land outside the library
+                    target = model_dir / relative
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(source, target)
+                path = model_dir / path.name
             else:
                 target = target_dir / f"{item.content_hash[:12]}_{path.name}"
                 shutil.copy2(path, target)
                 path = target
+        location = root_location(path, self._roots)
+        if location is not None:
+            metadata = {**metadata, "location": location}
         return NewAsset(
             project_id=project_id,
             name=sequence.display_name if sequence is not None else candidate.path.name,

@@ -35,6 +35,9 @@ class Settings(BaseModel):
     # Decoded pixels held at once by ingest's decoders; an image that alone could not fit is refused.
     ingest_memory_mb: int = Field(default=2048, ge=64)
     copy_into_library: bool = False
+    # Root name -> this machine's folder for it ({"show": "/mnt/show"} here, "S:\\show" on Windows):
+    # assets under a root also remember their place relative to it, so a catalog moves between machines.
+    roots: dict[str, str] = Field(default_factory=dict)
 
     # Thumbnails
     thumbnail_size: int = Field(default=256, ge=32, le=2048)
@@ -59,6 +62,8 @@ class Settings(BaseModel):
     # Collaboration
     server_url: str = ""
     username: str = ""
+    # The studio's own certificate authority (PEM) for wss://, trusted besides the system's CAs.
+    ca_file: str = ""
 
     # Notifications, per kind
     notify_ingest: NotifyMode = "batched"
@@ -67,10 +72,11 @@ class Settings(BaseModel):
     notify_task_assigned: NotifyMode = "immediate"
     notify_comment: NotifyMode = "batched"
 
-    @field_validator("open_with", mode="before")
+    @field_validator("open_with", "roots", mode="before")
     @classmethod
     def _open_with_from_json(cls, value: object) -> object:
-        # An environment override arrives as text: STRATOPIPE_OPEN_WITH='{"Nuke": "/opt/nuke/Nuke15"}'.
+        # An environment override arrives as text: STRATOPIPE_OPEN_WITH='{"Nuke": "/opt/nuke/Nuke15"}',
+        # STRATOPIPE_ROOTS='{"show": "/mnt/show"}'.
         return json.loads(value) if isinstance(value, str) else value
 
     @field_validator("disabled_models", mode="before")

@@ -17,9 +17,10 @@ from superqt.utils import GeneratorWorker, create_worker
 from core.ingest import Ingestor, IngestProgress, IngestReport
 from core.ingest_jobs import ingest_with_jobs
 from core.jobs.steps import CancelToken
+from core.pipeline import jobs_after_ingest
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Mapping
     from pathlib import Path
 
     from core.catalog.catalog import Catalog
@@ -39,6 +40,7 @@ class IngestController(QObject):
     assets_added = Signal(object)  # list[AssetRecord]
     finished = Signal(object)  # IngestReport
     failed = Signal(str)  # a fatal error of the whole batch (not of one file)
+    sequence_split = Signal(int, object)  # the sequence's asset id (gone), IngestReport of its images
 
     def __init__(
         self,
@@ -49,11 +51,12 @@ class IngestController(QObject):
         jobs: JobController,
         registry: StepRegistry,
         background: BackgroundWork,
+        roots: Mapping[str, str] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._catalog = catalog
-        self._ingestor = Ingestor(catalog, paths, limits, lanes.media)
+        self._ingestor = Ingestor(catalog, paths, limits, lanes.media, roots=roots)
         self._jobs = jobs
         self._registry = registry
         self._background = background
@@ -81,6 +84,27 @@ class IngestController(QObject):
         worker.finished.connect(partial(self._forget, id(worker)))
         self._worker = worker
         self._background.start(worker)
+
+    def split_sequence(self, record: AssetRecord) -> None:
+        """The user says a sequence is separate images: replace it by one asset per frame, off the UI
+        thread, and queue their thumbnails as after an ingest."""
+        self._background.call(
+            partial(self._ingestor.split_sequence, record.id),
+            partial(self._on_split, record.id),
+            errored=self._on_split_failed,
+        )
+
+    def _on_split(self, sequence_id: int, report: IngestReport) -> None:
+        records = self._catalog.get_assets(report.added)
+        docs = [job for r in records for job in jobs_after_ingest(r.id, r.project_id, r.kind, self._registry)]
+        if docs:
+            self._jobs.submit(docs)
+        log.info("Split sequence %d into %d image(s)", sequence_id, len(records))
+        self.sequence_split.emit(sequence_id, report)
+
+    def _on_split_failed(self, exc: Exception) -> None:
+        log.error("Splitting a sequence failed: %s", exc, exc_info=exc)
+        self.failed.emit(f"Could not split the sequence: {exc}")
 
     def cancel(self) -> None:
         if self._cancel is not None:

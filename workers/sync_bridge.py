@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from core.settings import save_settings
-from core.sync.client import (
+from core.sync.client import SyncClient
+from core.sync.client_events import (
     AuthProblem,
     ChangeRejected,
     ChangesHeld,
@@ -26,7 +27,6 @@ from core.sync.client import (
     NotificationsArrived,
     RecordsChanged,
     ServerRolledBack,
-    SyncClient,
     SyncEvent,
     SyncStatus,
     TaskConflicts,
@@ -113,6 +113,7 @@ class SyncBridge(QObject):
             token,
             on_status=self._on_status,
             on_event=self._on_event,
+            ca_file=self.settings.ca_file,
             **self.client_options,
         )
         self._on_status(SyncStatus("connecting"))
@@ -154,9 +155,9 @@ class SyncBridge(QObject):
         """A sign-in worker is still running (waiting for the server, or winding down)."""
         return self._sign_in_pool.activeThreadCount() > 0
 
-    def sign_in(self, url: str, username: str, password: str) -> None:
+    def sign_in(self, url: str, username: str, password: str, *, ca_file: str | None = None) -> None:
         """Ask the server for a token on a worker: ``signed_in`` or ``sign_in_failed`` follows. A newer
-        sign-in replaces one still under way."""
+        sign-in replaces one still under way. ``ca_file`` (None: the saved one) is kept once it works."""
         try:
             url = normalise_server_url(url)
         except ValueError as exc:
@@ -166,7 +167,8 @@ class SyncBridge(QObject):
             self.sign_in_failed.emit(SignInFailure("auth_failed", "Enter your user name"))
             return
         self._cancel_sign_in()
-        attempt = SignInAttempt(url, username.strip(), password)
+        chosen_ca = self.settings.ca_file if ca_file is None else ca_file
+        attempt = SignInAttempt(url, username.strip(), password, chosen_ca)
         self._sign_in = attempt
         self._background.call(
             attempt.run, partial(self._on_sign_in_answered, attempt), pool=self._sign_in_pool
@@ -189,6 +191,7 @@ class SyncBridge(QObject):
         credentials = self.tokens.save(url, username, outcome.token)
         self.settings.server_url = url
         self.settings.username = username
+        self.settings.ca_file = attempt.ca_file
         if self.settings_file is not None:
             save_settings(self.settings, self.settings_file)
         # Known at once (offline writes need "me"); the client refreshes it on every connection and

@@ -52,7 +52,7 @@ from core.catalog.search import SearchMatch, search_match
 from core.catalog.stores import JobStore, NotificationStore
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -172,35 +172,15 @@ class Catalog:
         """
         if not assets:
             return {}
-        now = time.time()
-        rows = [
-            {
-                "project_id": a.project_id,
-                "name": a.name,
-                "path": a.path,
-                "kind": a.kind,
-                "content_hash": a.content_hash,
-                "size_bytes": a.size_bytes,
-                "status": "pending",
-                "error": None,
-                "metadata_json": json.dumps(a.metadata, default=str),
-                "thumbnail": None,
-                "copied": a.copied,
-                "frame_first": a.frame_first,
-                "frame_last": a.frame_last,
-                "tags_text": "",
-                "notes": "",
-                "created_at": now,
-                "modified_at": now,
-            }
-            for a in assets
-        ]
-        # RETURNING names exactly the rows this statement inserted: another process ingesting the
-        # same files at the same time gets its rows ignored here, and reports them as duplicates.
-        statement = insert(asset_t).prefix_with("OR IGNORE").returning(asset_t.c.content_hash, asset_t.c.id)
         with self.engine.begin() as conn:
-            inserted = conn.execute(statement, rows)
-            return {r.content_hash: r.id for r in inserted}
+            return _insert_assets(conn, assets)
+
+    def replace_asset(self, asset_id: int, assets: Sequence[NewAsset]) -> dict[str, int]:
+        """Remove one asset and register ``assets`` in its place, in one transaction (a sequence split
+        into its images never shows as both, or as neither). Returns content hash -> new asset id."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(asset_t).where(asset_t.c.id == asset_id))
+            return _insert_assets(conn, assets) if assets else {}
 
     def set_thumbnail(self, asset_id: int, thumbnail: str | None, status: str = "ready") -> None:
         with self.engine.begin() as conn:
@@ -230,6 +210,18 @@ class Catalog:
                 .where(asset_t.c.id == asset_id)
                 .values(metadata_json=json.dumps(merged, default=str), modified_at=time.time())
             )
+
+    def move_assets(self, moves: Mapping[int, tuple[str, dict[str, Any]]]) -> None:
+        """Point assets at files that moved: asset id -> (new path, metadata naming the new place)."""
+        with self.engine.begin() as conn:
+            for asset_id, (path, metadata) in moves.items():
+                conn.execute(
+                    update(asset_t)
+                    .where(asset_t.c.id == asset_id)
+                    .values(
+                        path=path, metadata_json=json.dumps(metadata, default=str), modified_at=time.time()
+                    )
+                )
 
     def set_notes(self, asset_id: int, notes: str) -> None:
         with self.engine.begin() as conn:
@@ -499,3 +491,36 @@ class Catalog:
             if len(page) < batch:
                 return
             after = page[-1]
+
+
+def _insert_assets(conn: Any, assets: Sequence[NewAsset]) -> dict[str, int]:
+    """Insert asset rows on ``conn``; rows whose content the project already holds are skipped.
+
+    RETURNING names exactly the rows this statement inserted: another process ingesting the same
+    files at the same time gets its rows ignored here, and reports them as duplicates.
+    """
+    now = time.time()
+    rows = [
+        {
+            "project_id": a.project_id,
+            "name": a.name,
+            "path": a.path,
+            "kind": a.kind,
+            "content_hash": a.content_hash,
+            "size_bytes": a.size_bytes,
+            "status": "pending",
+            "error": None,
+            "metadata_json": json.dumps(a.metadata, default=str),
+            "thumbnail": None,
+            "copied": a.copied,
+            "frame_first": a.frame_first,
+            "frame_last": a.frame_last,
+            "tags_text": "",
+            "notes": "",
+            "created_at": now,
+            "modified_at": now,
+        }
+        for a in assets
+    ]
+    statement = insert(asset_t).prefix_with("OR IGNORE").returning(asset_t.c.content_hash, asset_t.c.id)
+    return {r.content_hash: r.id for r in conn.execute(statement, rows)}

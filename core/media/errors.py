@@ -29,6 +29,14 @@ class UnsupportedMediaError(InvalidMediaError):
     """A valid file we have no decoder for (e.g. DPX): catalogued with a placeholder thumbnail."""
 
 
+class NotASequenceError(MediaError):
+    """Files named like frames whose headers disagree (size, format): ingest takes them one by one."""
+
+    def __init__(self, message: str, frames: tuple[Path, ...]) -> None:
+        super().__init__(message, frames[0])
+        self.frames = frames
+
+
 class UnreadableMediaError(MediaError):
     """Permission denied, vanished, or an I/O error: the file may be fine later."""
 

@@ -10,7 +10,13 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-from core.media.errors import InvalidMediaError, UnsupportedMediaError, unreadable
+from core.media.errors import (
+    InvalidMediaError,
+    MediaError,
+    NotASequenceError,
+    UnsupportedMediaError,
+    unreadable,
+)
 from core.media.kinds import AssetKind
 
 if TYPE_CHECKING:
@@ -93,6 +99,36 @@ def probe_sequence(seq: FrameSequence, limits: MediaLimits) -> dict[str, Any]:
         "fps": DEFAULT_SEQUENCE_FPS,
         "duration_s": round((seq.last - seq.first + 1) / DEFAULT_SEQUENCE_FPS, 6),
     }
+
+
+def check_sequence_frames(seq: FrameSequence, limits: MediaLimits) -> str:
+    """Why ``seq`` is one sequence: its name-level reason plus the format and size all frames share.
+
+    Raises :class:`NotASequenceError` when readable frames differ in format or size: files that only
+    happen to be numbered alike. A frame whose header cannot be read (a render that died mid-write)
+    does not split a sequence; the sequence's own probe and thumbnails report it.
+    """
+    from core.media.probe_image import read_image_header
+
+    shapes: dict[tuple[str, int, int], list[Path]] = {}
+    for frame in seq.paths:
+        try:
+            header = read_image_header(frame, limits)
+        except MediaError:
+            continue
+        shapes.setdefault((header.format, header.width, header.height), []).append(frame)
+    if len(shapes) > 1:
+        found = "; ".join(
+            f"{len(paths)} {fmt} {width}×{height}" for (fmt, width, height), paths in shapes.items()
+        )
+        raise NotASequenceError(
+            f"{seq.display_name}: numbered alike but not one sequence ({found}); kept as separate images",
+            seq.paths,
+        )
+    if not shapes:
+        return seq.reason
+    ((fmt, width, height),) = shapes
+    return f"{seq.reason}; every frame {fmt} {width}×{height}"
 
 
 def _probe_document(path: Path, size: int) -> dict[str, Any]:

@@ -16,19 +16,30 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from core.sync.client_events import (
+    AuthError,
+    AuthProblem,
+    ChangeRejected,
+    ChangesHeld,
+    EventsUnreadable,
+    NotificationsArrived,
+    RecordsChanged,
+    ServerRolledBack,
+    SyncEvent,
+    SyncState,
+    SyncStatus,
+    TaskConflicts,
+)
 from core.sync.incoming import read_server_message
 from core.sync.local_store import (
     GapError,
-    HeldChanges,
     LocalStore,
-    NotificationView,
     OutboxEntry,
     UnreadableEvent,
 )
@@ -41,117 +52,27 @@ from core.sync.protocol import (
     AuthRequest,
     ErrorReply,
     EventsPage,
-    FieldConflict,
     ServerMessage,
     Subscribed,
     SubscribeRequest,
     UserInfo,
 )
+from core.sync.tls import (
+    CertificateRefusedError,
+    TlsSetupError,
+    certificate_failure_message,
+    client_ssl_context,
+    is_certificate_failure,
+)
 
 if TYPE_CHECKING:
-    import ssl
     from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
-SyncState = Literal["offline", "connecting", "syncing", "online"]
+# What a one-shot run (``run_once``) waits for before it disconnects.
+OnceGoal = Literal["caught_up", "pushed"]
 AUTH_ERRORS = frozenset({"auth_failed", "token_expired", "token_revoked"})
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    state: SyncState
-    pending_changes: int = 0  # local changes not yet accepted by the server
-    catching_up: int = 0  # missed events still to download
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class RecordsChanged:
-    project_id: int
-    kind: str  # "asset" | "comment" | "task"
-    record_ids: list[str]
-
-
-@dataclass(frozen=True)
-class NotificationsArrived:
-    items: list[NotificationView]
-
-
-@dataclass(frozen=True)
-class ChangeRejected:
-    """The server refused a local change for good; the row was rebuilt without it."""
-
-    change_id: str
-    record_kind: str
-    record_id: str
-    code: str
-    message: str
-
-
-@dataclass(frozen=True)
-class TaskConflicts:
-    """A task change overwrote newer values its author had not seen (last writer in server order)."""
-
-    task_id: str
-    project_id: int
-    seq: int
-    actor: int
-    conflicts: list[FieldConflict]
-
-
-@dataclass(frozen=True)
-class AuthProblem:
-    """The token no longer works; the client stops reconnecting until ``set_token``."""
-
-    code: str
-    message: str
-
-
-@dataclass(frozen=True)
-class EventsUnreadable:
-    """Server events this client could not read: skipped (recorded in the store) so the project's later
-    events still arrive. An administrator can redact them on the server."""
-
-    project_id: int
-    events: list[UnreadableEvent]
-
-
-@dataclass(frozen=True)
-class ChangesHeld:
-    """Unsent changes written under another sign-in (user or server) are kept, not sent and not
-    deleted: they go out when their owner signs in again, or as the user decides."""
-
-    held: HeldChanges
-
-
-@dataclass(frozen=True)
-class ServerRolledBack:
-    """The server was restored from an older backup and lost accepted events after ``head_seq``; this
-    client's own changes among them were queued again."""
-
-    project_id: int
-    head_seq: int
-    resent: int
-
-
-SyncEvent = (
-    RecordsChanged
-    | NotificationsArrived
-    | ChangeRejected
-    | TaskConflicts
-    | AuthProblem
-    | EventsUnreadable
-    | ChangesHeld
-    | ServerRolledBack
-)
-
-
-class AuthError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class _Reconnect(Exception):
@@ -190,7 +111,7 @@ class SyncClient:
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 30.0,
         window: int = 64,
-        ssl_context: ssl.SSLContext | None = None,
+        ca_file: str = "",
     ) -> None:
         self.store = store
         self.url = url
@@ -200,7 +121,8 @@ class SyncClient:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self.window = window
-        self._ssl = ssl_context
+        self.ca_file = ca_file  # the studio's CA bundle for wss:// (``core.sync.tls``)
+        self._once: OnceGoal | None = None
         self._status = SyncStatus("offline")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -248,11 +170,23 @@ class SyncClient:
         self._token = token
         self._call_in_loop(lambda: self._token_changed.set() if self._token_changed else None)
 
-    async def run(self, ready: threading.Event | None = None) -> None:
+    def _prepare_loop(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._wakeup = asyncio.Event()
         self._token_changed = asyncio.Event()
+
+    def _connect(self) -> connect:
+        return connect(
+            self.url,
+            ssl=client_ssl_context(self.url, self.ca_file),
+            open_timeout=10,
+            max_size=MAX_MESSAGE_BYTES * 8,
+            compression=None,
+        )
+
+    async def run(self, ready: threading.Event | None = None) -> None:
+        self._prepare_loop()
         self.store.add_listener(self._on_local_change)
         if ready is not None:
             ready.set()
@@ -269,14 +203,9 @@ class SyncClient:
         attempt = 0
         while not self._stop.is_set():
             self._set_status("connecting")
+            problem = ""
             try:
-                async with connect(
-                    self.url,
-                    ssl=self._ssl,
-                    open_timeout=10,
-                    max_size=MAX_MESSAGE_BYTES * 8,
-                    compression=None,
-                ) as ws:
+                async with self._connect() as ws:
                     await self._session(ws)
                     attempt = 0
             except AuthError as error:
@@ -287,8 +216,13 @@ class SyncClient:
                 self._token_changed.clear()
                 await self._wait_any(self._token_changed.wait(), None)
                 continue
+            except TlsSetupError as exc:
+                problem = str(exc)
             except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError, _Reconnect) as exc:
                 log.info("event=sync_disconnected reason=%r", str(exc) or type(exc).__name__)
+                if is_certificate_failure(exc):
+                    # Kept refusing (the server's certificate may be fixed), never retried without TLS.
+                    problem = certificate_failure_message(self.url, exc)
             except (ValidationError, ValueError):
                 log.exception("event=sync_protocol_error")
             self._connected = False
@@ -297,7 +231,12 @@ class SyncClient:
             delay = min(self.backoff_max_s, self.backoff_initial_s * 2**attempt)
             delay = random.uniform(delay / 2, delay)  # jitter: a studio's clients do not stampede
             attempt = min(attempt + 1, 20)
-            self._set_status("offline", f"reconnecting in {delay:.1f} s")
+            if problem:
+                log.warning("event=sync_tls_refused url=%s problem=%r", self.url, problem)
+            self._set_status(
+                "offline",
+                f"{problem} Retrying in {delay:.1f} s." if problem else f"reconnecting in {delay:.1f} s",
+            )
             await self._wait_any(self._token_changed.wait(), delay)
 
     async def _wait_any(self, other: Any, timeout: float | None) -> None:
@@ -307,6 +246,26 @@ class SyncClient:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+
+    async def run_once(self, goal: OnceGoal) -> None:
+        """One connection, for scripts: sign in, catch up (and for ``pushed`` send the outbox and wait
+        for every ack), then disconnect. Never retries: failures are raised in words as ``AuthError``,
+        ``CertificateRefusedError``, ``TlsSetupError`` or ``ConnectionError``."""
+        self._prepare_loop()
+        self._once = goal
+        try:
+            async with self._connect() as ws:
+                await self._session(ws)
+        except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError, _Reconnect) as exc:
+            if is_certificate_failure(exc):
+                raise CertificateRefusedError(certificate_failure_message(self.url, exc)) from exc
+            raise ConnectionError(f"Sync with {self.url} did not finish: {exc}") from exc
+        finally:
+            self._once = None
+            self._connected = False
+        assert self._stop is not None
+        if not self._stop.is_set():
+            raise ConnectionError(f"The server at {self.url} closed the connection before sync finished")
 
     async def _session(self, ws: ClientConnection) -> None:
         await ws.send(AuthRequest(id="auth", token=self._token).model_dump_json())
@@ -551,6 +510,9 @@ class SyncClient:
         pending = self.store.pending_count()
         busy = pending > 0 or bool(self._catching_up)
         self._set_status("syncing" if busy else "online", pending=pending)
+        done = not self._catching_up and (self._once == "caught_up" or pending == 0)
+        if self._once is not None and done and self._stop is not None:
+            self._stop.set()
 
     def _call_in_loop(self, callback: Callable[[], Any]) -> None:
         loop = self._loop

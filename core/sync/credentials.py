@@ -1,19 +1,30 @@
 """Sync tokens in the OS keyring. Without a usable keyring (headless Linux: the fail or null backend)
 the token lives in memory for this session only, and the caller is told so; it is never written to a
-plain-text file behind the user's back."""
+plain-text file behind the user's back.
+
+Render nodes and pipeline scripts have no keyring and no session to keep a token in memory for: they
+name a token file explicitly (``stratopipe sync login --token-file``), created readable by its owner
+only, or pass the token in ``STRATOPIPE_TOKEN``.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import keyring
 from keyring.errors import KeyringError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 SERVICE = "StratoPipe sync"
 _UNUSABLE_BACKENDS = ("keyring.backends.fail", "keyring.backends.null")
+TOKEN_ENV = "STRATOPIPE_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -91,3 +102,25 @@ class TokenStore:
                 keyring.delete_password(self.service, account)
             except KeyringError as exc:
                 log.info("event=keyring_delete_skipped error=%r", str(exc))
+
+
+def write_token_file(path: Path, token: str) -> None:
+    """Write a token for a headless machine, readable and writable by its owner only (0600 from the
+    moment it exists: no window where another user could read it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as output:
+        output.write(token + "\n")
+    tmp.replace(path)
+
+
+def read_token_file(path: Path) -> str | None:
+    """The token in ``path``; None when the file is missing or empty."""
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    if path.stat().st_mode & 0o077:
+        log.warning("event=token_file_readable_by_others file=%s", path)
+    return token or None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from core.sync.local_events import QUEUED_STATES, rebuild, set_cursor
+from core.sync.local_private import PRIVATE_OWNER
 from core.sync.local_records import HeldChanges, OutboxEntry
 from core.sync.local_tables import sync_outbox, sync_pending
 
@@ -103,10 +104,15 @@ def mark_rejected(
     return entry
 
 
+def _held_by_others(owner: str) -> sa.ColumnElement[bool]:
+    """Queued entries of other sign-ins; private notes are nobody's to send until their project is linked."""
+    return sa.and_(sync_outbox.c.owner.not_in((owner, PRIVATE_OWNER)), sync_outbox.c.state.in_(QUEUED_STATES))
+
+
 def held(connection: Connection, owner: str) -> HeldChanges:
     rows = connection.execute(
         sa.select(sync_outbox.c.owner, sa.func.count())
-        .where(sync_outbox.c.owner != owner, sync_outbox.c.state.in_(QUEUED_STATES))
+        .where(_held_by_others(owner))
         .group_by(sync_outbox.c.owner)
         .order_by(sync_outbox.c.owner)
     ).all()
@@ -118,7 +124,7 @@ def _held_records(connection: Connection, owner: str) -> list[tuple[str, str]]:
         (str(r[0]), str(r[1]))
         for r in connection.execute(
             sa.select(sync_outbox.c.record_kind, sync_outbox.c.record_id)
-            .where(sync_outbox.c.owner != owner, sync_outbox.c.state.in_(QUEUED_STATES))
+            .where(_held_by_others(owner))
             .distinct()
         )
     ]
@@ -130,9 +136,7 @@ def adopt_held(connection: Connection, me: int, owner: str) -> tuple[int, set[st
     rejected, with its reason."""
     records = _held_records(connection, owner)
     result = connection.execute(
-        sync_outbox.update()
-        .where(sync_outbox.c.owner != owner, sync_outbox.c.state.in_(QUEUED_STATES))
-        .values(owner=owner, state="pending", seq=None)
+        sync_outbox.update().where(_held_by_others(owner)).values(owner=owner, state="pending", seq=None)
     )
     for kind, record_id in records:
         rebuild(connection, kind, record_id, me, owner)
@@ -141,9 +145,7 @@ def adopt_held(connection: Connection, me: int, owner: str) -> tuple[int, set[st
 
 def discard_held(connection: Connection, owner: str) -> int:
     """The user chose to drop held changes; returns how many."""
-    result = connection.execute(
-        sync_outbox.delete().where(sync_outbox.c.owner != owner, sync_outbox.c.state.in_(QUEUED_STATES))
-    )
+    result = connection.execute(sync_outbox.delete().where(_held_by_others(owner)))
     return int(result.rowcount)
 
 

@@ -23,7 +23,7 @@ from core.sync.local_tables import (
 from core.sync.protocol import ProjectInfo, UserInfo
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
 # Fixed namespace: the same (project, content hash) gives the same asset id on every client.
 ASSET_NAMESPACE = uuid.UUID("5b0e7f7e-3c1a-4d0e-9a57-2f1f6f4c8a10")
@@ -32,6 +32,20 @@ ASSET_NAMESPACE = uuid.UUID("5b0e7f7e-3c1a-4d0e-9a57-2f1f6f4c8a10")
 def sync_asset_id(project_id: int, content_hash: str) -> str:
     """The id a file's content is published under in a server project, the same on every client."""
     return str(uuid.uuid5(ASSET_NAMESPACE, f"{project_id}:{content_hash}"))
+
+
+def find_asset_in(connection: Connection, project_id: int, content_hash: str) -> str | None:
+    """``LocalReads.find_asset`` inside the caller's transaction."""
+    if not content_hash:
+        return None
+    query = (
+        sa.select(sync_asset.c.id)
+        .where(sync_asset.c.project_id == project_id, sync_asset.c.content_hash == content_hash)
+        .order_by(sync_asset.c.first_seq.is_(None), sync_asset.c.first_seq, sync_asset.c.local_order)
+        .limit(1)
+    )
+    found = connection.execute(query).scalar_one_or_none()
+    return None if found is None else str(found)
 
 
 class LocalReads:
@@ -56,17 +70,8 @@ class LocalReads:
     def find_asset(self, project_id: int, content_hash: str) -> str | None:
         """The synced asset with this content in the project, oldest first (local or from others):
         an asset someone published under another id is found too."""
-        if not content_hash:
-            return None
-        query = (
-            sa.select(sync_asset.c.id)
-            .where(sync_asset.c.project_id == project_id, sync_asset.c.content_hash == content_hash)
-            .order_by(sync_asset.c.first_seq.is_(None), sync_asset.c.first_seq, sync_asset.c.local_order)
-            .limit(1)
-        )
         with self.engine.connect() as connection:
-            found = connection.execute(query).scalar_one_or_none()
-        return None if found is None else str(found)
+            return find_asset_in(connection, project_id, content_hash)
 
     def asset_key(self, project_id: int, content_hash: str) -> str:
         """The id comments of this content are (or will be) filed under: no write, for listing."""

@@ -26,9 +26,10 @@ from pydantic import ValidationError
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.sync import local_outbox
+from core.sync import local_outbox, local_private
 from core.sync.local_events import apply_events, read_cursor, rebuild
 from core.sync.local_outbox import owner_of
+from core.sync.local_private import LOCAL_AUTHOR, PRIVATE_OWNER, is_private, private_project, show_private
 from core.sync.local_reads import LocalReads, sync_asset_id
 from core.sync.local_records import (
     AppliedEvents,
@@ -92,6 +93,7 @@ __all__ = [
     "TaskView",
     "UnreadableEvent",
     "metadata",
+    "private_project",
     "sync_asset",
     "sync_asset_id",
     "sync_comment",
@@ -207,9 +209,12 @@ class LocalStore(LocalReads):
             return local_outbox.held(connection, owner)
 
     def _forget_server_data(self, connection: Connection) -> None:
-        """Everything that came from a server; the outbox (every sign-in's changes) stays."""
+        """Everything that came from a server; the outbox (every sign-in's changes) and the private
+        notes of unlinked projects stay."""
         for table in reversed(metadata.sorted_tables):
-            if table not in (sync_outbox, sync_pending):
+            if table in RECORD_TABLES.values():
+                connection.execute(table.delete().where(table.c.project_id >= 0))
+            elif table not in (sync_outbox, sync_pending):
                 connection.execute(table.delete())
 
     def _identity(self, connection: Connection) -> tuple[int, str]:
@@ -248,6 +253,16 @@ class LocalStore(LocalReads):
             value = self._meta(connection, "user_id")
         return None if value is None else int(value)
 
+    def author_id(self) -> int:
+        """Who this machine's notes are written by: the signed-in user, or ``LOCAL_AUTHOR`` before
+        anyone signed in (private notes need no account)."""
+        with self.engine.connect() as connection:
+            return self._author(connection)
+
+    def _author(self, connection: Connection) -> int:
+        me = self._meta(connection, "user_id")
+        return LOCAL_AUTHOR if me is None else int(me)
+
     def _role(self, connection: Connection, user_id: int) -> str | None:
         role = connection.execute(
             sa.select(sync_user.c.role).where(sync_user.c.id == user_id)
@@ -264,12 +279,17 @@ class LocalStore(LocalReads):
     # -- local writes (offline first) ----------------------------------------------------------
     def _queue(self, change: Change, kind: str, record_id: str) -> None:
         """Store the change in the outbox and rebuild the row it touches, in one transaction; then
-        tell the listeners."""
+        tell the listeners. A change in a private project (``core.sync.local_private``) needs no
+        sign-in and no role: it stays on this machine, and the server judges it once it is shared."""
+        private = is_private(change.project)
         with self._lock, self.engine.begin() as connection:
-            me, owner = self._identity(connection)
-            refusal = change_refusal(self._role(connection, me), change.type)
-            if refusal is not None:
-                raise PermissionError(refusal)
+            if private:
+                me, owner = self._author(connection), PRIVATE_OWNER
+            else:
+                me, owner = self._identity(connection)
+                refusal = change_refusal(self._role(connection, me), change.type)
+                if refusal is not None:
+                    raise PermissionError(refusal)
             connection.execute(
                 sync_outbox.insert().values(
                     change_id=change.change_id,
@@ -281,7 +301,10 @@ class LocalStore(LocalReads):
                     owner=owner,
                 )
             )
-            rebuild(connection, kind, record_id, me, owner)
+            if private:
+                show_private(connection, kind, record_id, me)
+            else:
+                rebuild(connection, kind, record_id, me, owner)
         self._tell_listeners(kind)
 
     def _tell_listeners(self, kind: str) -> None:
@@ -442,6 +465,16 @@ class LocalStore(LocalReads):
         )
         self._queue(change, "task", task_id)
         return self.task(task_id)
+
+    def share_private_notes(self, local_project_id: int, server_project_id: int) -> int:
+        """The local project is now linked to ``server_project_id``: its private notes enter the
+        signed-in user's outbox, once (a second call finds none). Returns how many changes."""
+        with self._lock, self.engine.begin() as connection:
+            me, owner = self._identity(connection)
+            shared, kinds = local_private.share(connection, local_project_id, server_project_id, me, owner)
+        for kind in sorted(kinds):
+            self._tell_listeners(kind)
+        return shared
 
     # -- outbox (``core.sync.local_outbox``) ---------------------------------------------------
     def pending_changes(self, after_position: int = 0, limit: int = 100) -> list[OutboxEntry]:

@@ -19,8 +19,15 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from core.sync.client import AuthError
+from core.sync.client_events import AuthError
 from core.sync.protocol import SERVER_MESSAGE, ErrorReply, LoginOk, LoginRequest, ProjectInfo, UserInfo
+from core.sync.tls import (
+    CertificateRefusedError,
+    TlsSetupError,
+    certificate_failure_message,
+    client_ssl_context,
+    is_certificate_failure,
+)
 
 if TYPE_CHECKING:
     import ssl
@@ -51,7 +58,8 @@ class SignInOutcome:
 
 @dataclass(frozen=True)
 class SignInFailure:
-    code: str  # auth_failed | unreachable | bad_url | cancelled | internal | <protocol error code>
+    # auth_failed | unreachable | certificate | bad_ca | bad_url | cancelled | internal | <protocol code>
+    code: str
     message: str
 
 
@@ -86,6 +94,8 @@ async def login(
             await ws.send(request.model_dump_json())
             reply = SERVER_MESSAGE.validate_json(await asyncio.wait_for(ws.recv(), 30))
     except (OSError, InvalidHandshake, InvalidURI, TimeoutError, ConnectionClosed) as exc:
+        if is_certificate_failure(exc):
+            raise CertificateRefusedError(certificate_failure_message(url, exc)) from exc
         raise ConnectionError(f"Cannot reach the sync server at {url}: {exc}") from exc
     if isinstance(reply, ErrorReply):
         raise AuthError(reply.code, reply.message)
@@ -98,10 +108,11 @@ class SignInAttempt:
     """One sign-in: ``run()`` blocks its thread until the server answers; ``cancel()`` from any thread
     ends it early. Failures come back as a ``SignInFailure`` in words, never as an exception."""
 
-    def __init__(self, url: str, username: str, password: str) -> None:
+    def __init__(self, url: str, username: str, password: str, ca_file: str = "") -> None:
         self.url = url
         self.username = username
         self._password = password
+        self.ca_file = ca_file
         self._cancelled = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[LoginResult] | None = None
@@ -114,6 +125,10 @@ class SignInAttempt:
         except AuthError as exc:
             message = "Wrong user name or password" if exc.code == "auth_failed" else exc.message
             return SignInFailure(exc.code, message)
+        except CertificateRefusedError as exc:
+            return SignInFailure("certificate", str(exc))
+        except TlsSetupError as exc:
+            return SignInFailure("bad_ca", str(exc))
         except ConnectionError as exc:
             return SignInFailure("unreachable", str(exc))
         except Exception as exc:  # anything else is still an answer for the user
@@ -121,7 +136,10 @@ class SignInAttempt:
             return SignInFailure("internal", f"Sign-in failed: {exc}")
 
     async def _login(self) -> LoginResult:
-        self._task = asyncio.ensure_future(login(self.url, self.username, self._password))
+        context = client_ssl_context(self.url, self.ca_file)
+        self._task = asyncio.ensure_future(
+            login(self.url, self.username, self._password, ssl_context=context)
+        )
         self._loop = asyncio.get_running_loop()
         # Checked after the task is published: a cancel() before this point is seen here, one after it
         # finds the task to cancel.

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.notify import NotificationKind
-from core.sync.client import ChangesHeld, EventsUnreadable
+from core.sync.client_events import ChangesHeld, EventsUnreadable
 
 if TYPE_CHECKING:
-    from core.sync.client import ServerRolledBack, SyncStatus, TaskConflicts
+    from core.sync.client_events import ServerRolledBack, SyncStatus, TaskConflicts
     from core.sync.local_store import LocalStore, NotificationView
     from core.sync.protocol import FieldConflict
 

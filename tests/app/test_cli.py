@@ -106,3 +106,73 @@ def test_render_and_classify_commands_on_catalog_assets_and_loose_files(tmp_path
     categories = result["outputs"][0]["categories"]
     assert categories
     assert all(0 < c["confidence"] <= 1 for c in categories)
+
+
+def test_json_stays_parseable_when_c_code_prints_to_stdout(tmp_path: Path) -> None:
+    # A real child: libc's printf writes to descriptor 1 while the command works, as OpenEXR does.
+    script = (
+        "import ctypes, sys\n"
+        "from app import cli\n"
+        "listing = cli.cmd_projects\n"
+        "def noisy(runtime, args):\n"
+        "    ctypes.CDLL(None).printf(b'OpenEXR-style warning from C\\n')\n"
+        "    return listing(runtime, args)\n"
+        "cli.cmd_projects = noisy\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, "--data-dir", str(tmp_path), "projects", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+    assert "OpenEXR-style warning from C" in result.stderr
+
+
+def test_batch_commands_report_each_input_and_fail_only_when_all_fail(tmp_path: Path) -> None:
+    import trimesh
+
+    model = tmp_path / "crate.stl"
+    trimesh.creation.box().export(model)
+    empty = tmp_path / "empty.obj"
+    empty.write_bytes(b"")
+    data = tmp_path / "data"
+    mixed = stratopipe(data, "render", str(empty), str(model), "--size", "64", "--json", check=False)
+    assert mixed.returncode == 0, mixed.stderr
+    by_input = {r["input"]: r for r in json.loads(mixed.stdout)["results"]}
+    assert by_input[str(empty)]["error"]
+    assert by_input[str(model)]["error"] is None
+    for command in ("render", "classify", "enhance"):
+        failed = stratopipe(data, command, str(empty), str(tmp_path / "nope.png"), "--json", check=False)
+        assert failed.returncode == 3, (command, failed.stderr)
+        assert [bool(r["error"]) for r in json.loads(failed.stdout)["results"]] == [True, True]
+
+
+def test_relative_paths_are_stored_absolute_and_relink_follows_a_move(tmp_path: Path) -> None:
+    show = tmp_path / "show"
+    show.mkdir()
+    cv2.imwrite(str(show / "bg.png"), np.full((20, 30, 3), 90, np.uint8))
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if k != "STRATOPIPE_DATA_DIR"}
+    ingested = subprocess.run(
+        [sys.executable, "-m", "app", "--data-dir", str(data), "ingest", "bg.png", "--project", "P",
+         "--json", "--thumbnails-only"],
+        cwd=show, capture_output=True, text=True, env=env, timeout=120, check=True,
+    )  # fmt: skip
+    (asset,) = json.loads(ingested.stdout)["assets"]
+    assert asset["path"] == str(show / "bg.png")
+
+    moved = tmp_path / "moved"
+    not_there = stratopipe(data, "relink", str(show), str(moved), "--dry-run", "--json", check=False)
+    assert not_there.returncode == 3  # no file found at the new place: nothing could be relinked
+    dry = json.loads(not_there.stdout)
+    assert dry["relinked"] == []
+    assert [m["to"] for m in dry["missing"]] == [str(moved / "bg.png")]
+    show.rename(moved)
+    done = json.loads(stratopipe(data, "relink", str(show), str(moved), "--project", "P", "--json").stdout)
+    assert [m["to"] for m in done["relinked"]] == [str(moved / "bg.png")]
+    (listed,) = json.loads(stratopipe(data, "assets", "--project", "P", "--json").stdout)
+    assert listed["path"] == str(moved / "bg.png")

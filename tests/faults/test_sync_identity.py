@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from core.sync.client import ChangeRejected, ChangesHeld, ServerRolledBack
+from core.sync.client_events import ChangeRejected, ChangesHeld, ServerRolledBack
 from core.sync.local_store import LocalStore
 from server.db import DB_FILE_NAME, create_db_engine
 from tests.server.conftest import Cast, build_cast

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core.sync.client import EventsUnreadable
+from core.sync.client_events import EventsUnreadable
 from core.sync.protocol import AddCommentChange, UserInfo
 from server.auth import token_hash
 from server.changes import apply_batch

@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from core.sync.client import SyncClient, SyncEvent, SyncStatus
+from core.sync.client import SyncClient
+from core.sync.client_events import SyncEvent, SyncStatus
 from core.sync.local_store import LocalStore
 
 ROOT = Path(__file__).resolve().parents[2]

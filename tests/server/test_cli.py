@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from websockets.asyncio.client import connect
 
-from core.sync.client import AuthError
+from core.sync.client_events import AuthError
 from core.sync.sign_in import login
 from server.cli import main
 from server.db import create_db_engine, default_db_url

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from core.sync.client import ChangeRejected, SyncClient, SyncEvent, SyncStatus, TaskConflicts
+from core.sync.client import SyncClient
+from core.sync.client_events import ChangeRejected, SyncEvent, SyncStatus, TaskConflicts
 from core.sync.local_store import LocalStore
 from core.sync.protocol import UserInfo
 from server.db import create_db_engine

@@ -254,13 +254,13 @@ def test_drawing_round_trips_with_the_comment(
     assert "✎ drawing" in alice_panel.card(0).badges
 
     qtbot.waitUntil(lambda: len(bob_panel.comments()) == 1, timeout=10_000)
-    assert bob_overlay.strokes() == []
+    assert bob_overlay.visible_strokes() == []
     qtbot.mouseClick(bob_panel.list.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(20, 10))
-    assert len(bob_overlay.strokes()) == 1
+    assert len(bob_overlay.visible_strokes()) == 1
     # Normalised points stay on the same pixels at another zoom.
     canvases[1].zoom_by(2.0)
     rect = canvases[1].image_rect()
-    shown = bob_overlay.to_widget(bob_overlay.strokes()[0].points[0])
+    shown = bob_overlay.to_widget(bob_overlay.visible_strokes()[0].points[0])
     assert shown.x() == pytest.approx(rect.x() + 0.25 * rect.width(), abs=rect.width() * 0.02)
 
 
@@ -354,3 +354,93 @@ def test_a_comment_written_through_the_store_is_announced_and_sent(
         lambda: [c.body for c in bob.store.list_comments(asset_id)] == ["straight to the store"],
         timeout=10_000,
     )
+
+
+def test_sign_in_over_wss_with_a_studio_ca_through_the_dialog(
+    qtbot: Any, tmp_path: Path, catalog: Catalog
+) -> None:
+    from tests.core.sync.test_tls import add_studio_users, make_pki
+
+    pki = make_pki(tmp_path / "pki")
+    config = ServerConfig(
+        db_url=add_studio_users(tmp_path / "tls-server"),
+        port=0,
+        ping_interval_s=None,
+        ssl_context=pki.server_context(),
+    )
+    server = ServerThread(config).start()
+    bridge = _bridge(qtbot, tmp_path, "alice")
+    state = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    state.setValue("sync/links/99", 5)  # a link the app kept in ui.ini before the shared links file
+    links = ProjectLinks(state)
+    assert links.server_project(99) == 5
+    assert not state.contains("sync/links/99")
+    dialog = LoginDialog(bridge, links, catalog.create_project("show"))
+    qtbot.addWidget(dialog)
+    try:
+        dialog.url_edit.setText("ws://studio-server:8765")
+        assert not dialog.insecure_label.isHidden()
+        assert "without encryption" in dialog.insecure_label.text()
+        dialog.url_edit.setText(server.url)
+        assert dialog.insecure_label.isHidden()
+
+        dialog.ca_edit.setText(str(make_pki(tmp_path / "stranger", "Someone else's CA").ca_file))
+        dialog.user_edit.setText("alice")
+        dialog.password_edit.setText("alice-password")
+        with qtbot.waitSignal(bridge.sign_in_failed, timeout=10_000):
+            qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+        assert "certificate could not be verified" in dialog.error_label.text()
+        assert bridge.client is None
+
+        dialog.ca_edit.setText(str(pki.ca_file))
+        with qtbot.waitSignal(bridge.signed_in, timeout=10_000):
+            qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+        assert bridge.settings.ca_file == str(pki.ca_file)
+        # The running client trusts the same CA: it connects, over TLS.
+        qtbot.waitUntil(lambda: describe_status(bridge.status) == "online", timeout=10_000)
+    finally:
+        bridge.close()
+        server.stop()
+
+
+def test_a_note_written_without_a_server_is_shared_once_after_linking(
+    qtbot: Any,
+    tmp_path: Path,
+    studio: Studio,
+    people: dict[str, SyncBridge],
+    window: MainWindow,
+    shot: AssetRecord,
+) -> None:
+    laptop = _bridge(qtbot, tmp_path, "alice-laptop")  # never signed in yet
+    try:
+        ui = SyncUi(window, laptop)
+        window.sidebar.reload_projects(shot.project_id)
+        window.grid.select_asset(shot.id)
+        panel = ui.inspector_comments
+        qtbot.waitUntil(lambda: panel.record is not None, timeout=5000)
+        panel.compose.setPlainText("Written on the train")
+        note = panel.send()
+        assert note is not None
+        assert note.sync_state == "private"
+        assert "private" in panel.card(0).badges
+
+        laptop.start(studio.url, studio.tokens["alice"])
+        qtbot.waitUntil(lambda: describe_status(laptop.status) == "online", timeout=10_000)
+        assert laptop.store.pending_count() == 0, "signing in shares nothing unasked"
+        ui.links.link(shot.project_id, studio.project)
+        ui.update_context()
+        qtbot.waitUntil(lambda: laptop.store.pending_count() == 0, timeout=10_000)
+        qtbot.waitUntil(lambda: [c.sync_state for c in panel.comments()] == ["synced"], timeout=10_000)
+
+        bob = people["bob"]
+        asset = bob.store.asset_key(studio.project, shot.content_hash)
+        qtbot.waitUntil(lambda: len(bob.store.list_comments(asset)) == 1, timeout=10_000)
+        ui.update_context()  # linking again, or any later context change, shares nothing twice
+        assert laptop.store.share_private_notes(shot.project_id, studio.project) == 0
+        studio.stop()
+        studio.start()  # a reconnect replays nothing either
+        qtbot.waitUntil(lambda: describe_status(laptop.status) == "online", timeout=15_000)
+        assert [c.body for c in bob.store.list_comments(asset)] == ["Written on the train"]
+        assert [c.id for c in bob.store.list_comments(asset)] == [note.id]
+    finally:
+        laptop.close()

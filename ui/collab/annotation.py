@@ -4,10 +4,16 @@ Strokes are stored with the comment as JSON in normalised image coordinates (0..
 width and height; the pen width as a fraction of the image width), so a drawing lands on the same pixels
 at any zoom, pan or window size, and on another reviewer's screen::
 
-    {"version": 1, "strokes": [{"colour": "#ff453a", "width": 0.004, "points": [[0.1, 0.2], ...]}]}
+    {"version": 1, "strokes": [{"colour": "#ff453a", "width": 0.004, "points": [[0.1, 0.2], ...]}],
+     "hold": 3}
+
+A drawing belongs to a frame: the note it travels with is anchored there, and it shows on that frame only
+(or for ``hold`` frames from it, for a note about a moment rather than one picture); on a still, always.
 
 ``AnnotationOverlay`` sits on top of a host widget (the viewer's canvas) and asks it where the image is
-(``rect_provider``); ``AnnotationToolbar`` holds the pen and the draw/undo/clear actions.
+(``rect_provider``). It paints two layers: the draft being drawn (the only strokes a new note takes) and
+the drawing of the note the user picked (shown, never sent again). ``AnnotationToolbar`` holds the pen,
+the hold, and the draw/undo/clear actions.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen, QPixmap
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QSpinBox, QToolButton, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,6 +36,7 @@ PEN_COLOURS = ("#ff453a", "#ffd60a", "#30d158", "#0a84ff", "#ffffff")
 PEN_WIDTHS = (("Thin", 2.0), ("Medium", 4.0), ("Thick", 8.0))  # screen pixels when drawn
 MAX_POINTS_PER_STROKE = 2000  # keeps a comment far below the protocol's message size limit
 MAX_STROKES = 200
+MAX_HOLD = 1000  # frames a drawing may be held on screen
 
 
 @dataclass
@@ -46,11 +53,20 @@ class Stroke:
         }
 
 
-def strokes_to_json(strokes: list[Stroke]) -> dict[str, Any] | None:
+def strokes_to_json(strokes: list[Stroke], hold: int = 1) -> dict[str, Any] | None:
     drawn = [s for s in strokes if s.points]
     if not drawn:
         return None
-    return {"version": ANNOTATION_VERSION, "strokes": [s.to_json() for s in drawn]}
+    annotation: dict[str, Any] = {"version": ANNOTATION_VERSION, "strokes": [s.to_json() for s in drawn]}
+    if hold > 1:
+        annotation["hold"] = hold
+    return annotation
+
+
+def annotation_hold(annotation: object) -> int:
+    """For how many frames from its note's frame a drawing shows (1: that frame only)."""
+    hold = annotation.get("hold") if isinstance(annotation, dict) else None
+    return min(MAX_HOLD, hold) if isinstance(hold, int) and not isinstance(hold, bool) and hold > 1 else 1
 
 
 def strokes_from_json(annotation: object) -> list[Stroke]:
@@ -84,11 +100,17 @@ class AnnotationOverlay(QWidget):
         self.setObjectName("AnnotationOverlay")
         self._host = host
         self._rect_provider = rect_provider
-        self._strokes: list[Stroke] = []
+        self._strokes: list[Stroke] = []  # the draft: what the next note carries
+        self._draft_frame: int | None = None  # the frame the draft was drawn on
+        self._shown: list[Stroke] = []  # the picked note's drawing
+        self._shown_frame: int | None = None
+        self._shown_hold = 1
+        self._frame: int | None = None  # the frame on screen (None: a still)
         self._current: Stroke | None = None
         self._drawing = False
         self.colour = PEN_COLOURS[0]
         self.pen_pixels = PEN_WIDTHS[1][1]
+        self.hold = 1  # frames the draft shows for, from its frame
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground, True)
         self.setGeometry(host.rect())
@@ -115,30 +137,71 @@ class AnnotationOverlay(QWidget):
         return self._drawing
 
     def set_drawing(self, on: bool) -> None:
-        """Draw mode: the mouse draws strokes (the host's panning is suspended)."""
+        """Draw mode: the mouse draws strokes (the host's panning is suspended); a picked note's
+        drawing steps aside so the draft is seen alone."""
         self._drawing = on
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, not on)
         self.setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.ArrowCursor)
+        if on:
+            self.show_annotation(None)
         self.raise_()
 
+    def set_frame(self, frame: int | None) -> None:
+        """The frame now on screen, as the clip numbers it: drawings of other frames are hidden."""
+        if frame != self._frame:
+            self._frame = frame
+            self.update()
+
+    @property
+    def draft_frame(self) -> int | None:
+        """The frame the draft belongs to (where its first stroke was drawn)."""
+        return self._draft_frame
+
     def strokes(self) -> list[Stroke]:
+        """The draft's strokes."""
         return list(self._strokes)
 
     def set_strokes(self, strokes: list[Stroke]) -> None:
+        """Replace the draft; an empty one belongs to no frame until drawn on again."""
         self._strokes = list(strokes)
         self._current = None
+        if not self._strokes:
+            self._draft_frame = None
         self.update()
         self.changed.emit()
 
     def annotation(self) -> dict[str, Any] | None:
-        return strokes_to_json(self._strokes)
+        """The draft as stored with a note (None when nothing is drawn)."""
+        return strokes_to_json(self._strokes, self.hold)
 
-    def show_annotation(self, annotation: object) -> None:
-        self.set_strokes(strokes_from_json(annotation))
+    def show_annotation(self, annotation: object, frame: int | None = None) -> None:
+        """Show a note's drawing, anchored at the note's ``frame``; ``None`` hides it."""
+        self._shown = strokes_from_json(annotation)
+        self._shown_frame, self._shown_hold = frame, annotation_hold(annotation)
+        self.update()
+
+    def reset(self) -> None:
+        """Another asset or page: no draft, no picked drawing."""
+        self.show_annotation(None)
+        self.set_strokes([])
+
+    def visible_strokes(self) -> list[Stroke]:
+        """What is painted at the frame on screen."""
+        visible = list(self._strokes) if self._covers(self._draft_frame, self.hold) else []
+        if self._covers(self._shown_frame, self._shown_hold):
+            visible += self._shown
+        return visible
+
+    def _covers(self, anchor: int | None, hold: int) -> bool:
+        if anchor is None or self._frame is None:
+            return True
+        return anchor <= self._frame < anchor + hold
 
     def undo(self) -> None:
         if self._strokes:
             self._strokes.pop()
+            if not self._strokes:
+                self._draft_frame = None
             self.update()
             self.changed.emit()
 
@@ -177,6 +240,9 @@ class AnnotationOverlay(QWidget):
         rect = self._image_rect()
         if point is None or len(self._strokes) >= MAX_STROKES:
             return
+        if not self._strokes or not self._covers(self._draft_frame, self.hold):
+            # A new draft, or one left on another frame: the drawing now belongs to this frame.
+            self._strokes, self._draft_frame = [], self._frame
         self._current = Stroke(self.colour, self.pen_pixels / max(1.0, rect.width()), [point])
         self._strokes.append(self._current)
         self.update()
@@ -195,14 +261,13 @@ class AnnotationOverlay(QWidget):
             self.changed.emit()
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        if not self._strokes:
-            return
+        strokes = self.visible_strokes()
         rect = self._image_rect()
-        if rect.width() <= 0:
+        if not strokes or rect.width() <= 0:
             return
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        for stroke in self._strokes:
+        for stroke in strokes:
             pen = QPen(QColor(stroke.colour), max(1.0, stroke.width * rect.width()))
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
             pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
@@ -230,7 +295,7 @@ def _swatch(colour: str) -> QIcon:
 
 
 class AnnotationToolbar(QWidget):
-    """Draw toggle, pen colours and width, undo and clear, for one overlay."""
+    """Draw toggle, pen colours and width, hold, undo and clear, for one overlay."""
 
     def __init__(self, overlay: AnnotationOverlay, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -238,9 +303,9 @@ class AnnotationToolbar(QWidget):
         rows = QVBoxLayout(self)
         rows.setContentsMargins(0, 0, 0, 0)
         rows.setSpacing(4)
-        row = QHBoxLayout()  # pen: draw toggle and colours
+        row = QHBoxLayout()  # draw toggle, colours, undo and clear
         row.setSpacing(2)
-        tools = QHBoxLayout()  # width, undo, clear
+        tools = QHBoxLayout()  # pen width and hold: each needs room for its words
         tools.setSpacing(4)
         rows.addLayout(row)
         rows.addLayout(tools)
@@ -272,14 +337,24 @@ class AnnotationToolbar(QWidget):
         )
         row.addStretch(1)
         tools.addWidget(self.width_combo, 1)
+        self.hold_spin = QSpinBox()
+        self.hold_spin.setRange(1, MAX_HOLD)
+        self.hold_spin.setPrefix("hold ")
+        self.hold_spin.setSuffix(" fr")
+        self.hold_spin.setToolTip("Frames the drawing stays on screen, from the frame it is drawn on")
+        self.hold_spin.valueChanged.connect(self._set_hold)
+        self.hold_spin.setMinimumWidth(self.hold_spin.sizeHint().width() + 12)
+        tools.addWidget(self.hold_spin)
         self.undo_button = QToolButton()
-        self.undo_button.setText("Undo")
+        self.undo_button.setText("↶")  # glyphs: the row is as narrow as the side panel
+        self.undo_button.setToolTip("Undo the last stroke")
         self.undo_button.clicked.connect(overlay.undo)
         self.clear_button = QToolButton()
-        self.clear_button.setText("Clear")
+        self.clear_button.setText("✕")
+        self.clear_button.setToolTip("Clear the drawing")
         self.clear_button.clicked.connect(overlay.clear)
-        tools.addWidget(self.undo_button)
-        tools.addWidget(self.clear_button)
+        row.addWidget(self.undo_button)
+        row.addWidget(self.clear_button)
         overlay.changed.connect(self._update_buttons)
         self._update_buttons()
 
@@ -288,7 +363,12 @@ class AnnotationToolbar(QWidget):
         if not self.draw_button.isChecked():
             self.draw_button.setChecked(True)
 
+    def _set_hold(self, frames: int) -> None:
+        self.overlay.hold = frames
+        self.overlay.update()
+
     def _update_buttons(self) -> None:
+        self.draw_button.setChecked(self.overlay.drawing)  # a sent note ends drawing
         has = bool(self.overlay.strokes())
         self.undo_button.setEnabled(has)
         self.clear_button.setEnabled(has)

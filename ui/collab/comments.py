@@ -1,9 +1,12 @@
 """Comments on one asset, synced with the project's server: in the inspector and beside the viewer.
 
-Each comment shows its author, time, body, a frame badge (video), a drawing badge, "pending" until the
-server has it, and its edited/deleted state. The compose box sends on Ctrl+Enter; in the viewer a comment
-is anchored at the shown frame and carries the drawing on the overlay. Own comments can be edited and
-deleted. Everything here writes the local store at once (works offline); the sync thread sends it.
+Each comment shows its author, time, body, a frame badge (the clip's own frame number), a drawing badge,
+"pending" until the server has it ("private" while its project is linked to no server), and its
+edited/deleted state. Clicking anywhere on a comment jumps to its frame and shows its drawing. The compose
+box sends on Ctrl+Enter and owns the keyboard while focused (the viewer's one-key shortcuts stay out of
+the text); in the viewer a comment is anchored at the shown frame, or at the frame its drawing was drawn
+on, and carries that drawing once. Own comments can be edited and deleted. Everything here writes the
+local store at once (works offline, and without a server); the sync thread sends it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -30,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.sync.local_private import LOCAL_AUTHOR, PRIVATE_STATE
 from ui.collab.annotation import has_strokes
 
 if TYPE_CHECKING:
@@ -45,6 +49,9 @@ log = logging.getLogger(__name__)
 CommentRole = Qt.ItemDataRole.UserRole + 1
 MAX_THUMBNAIL_BYTES = 40_000  # base64 of it stays under the protocol's 64 Ki characters
 BADGE_STYLE = "background: #2c2f36; border: 1px solid #3a3d45; border-radius: 8px; padding: 0 6px;"
+COMMAND_MODIFIERS = (
+    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
+)
 PENDING_STYLE = "color: #f0b454; border: 1px solid #6b5524; border-radius: 8px; padding: 0 6px;"
 
 
@@ -72,10 +79,11 @@ def thumbnail_b64(record: AssetRecord) -> str | None:
 
 
 class CommentCard(QWidget):
-    """One comment: header (author, time, badges), body, and edit/delete for its author."""
+    """One comment: header (author, time, edit/delete for its author), badges, and body."""
 
     edit_requested = Signal(object)  # CommentView
     delete_requested = Signal(object)  # CommentView
+    activated = Signal()  # clicked anywhere but its buttons, selectable text included
 
     def __init__(self, comment: CommentView, author: str, mine: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -90,20 +98,29 @@ class CommentCard(QWidget):
         self.time_label.setObjectName("Dim")
         header.addWidget(self.author_label)
         header.addWidget(self.time_label)
+        header.addStretch(1)
+        # Badges get a row of their own: beside the author, time and buttons they were cut off in a
+        # narrow side panel.
+        badges = QHBoxLayout()
+        badges.setSpacing(4)
         self.badges: list[str] = []
         if comment.frame is not None:
-            self._badge(header, f"frame {comment.frame}", BADGE_STYLE)
+            self._badge(badges, f"frame {comment.frame}", BADGE_STYLE)
         if has_strokes(comment.annotation):
-            self._badge(header, "✎ drawing", BADGE_STYLE)
+            self._badge(badges, "✎ drawing", BADGE_STYLE)
         if comment.sync_state == "pending":
-            self._badge(header, "pending", PENDING_STYLE).setToolTip(
+            self._badge(badges, "pending", PENDING_STYLE).setToolTip(
                 "Not on the server yet: it is sent when the connection is back"
             )
+        elif comment.sync_state == PRIVATE_STATE:
+            self._badge(badges, "private", PENDING_STYLE).setToolTip(
+                "Kept on this computer: it is shared once the project is linked to a server (File ▸ Sign in…)"
+            )
         elif comment.sync_state == "rejected":
-            self._badge(header, "not sent", PENDING_STYLE).setToolTip("The server refused this comment")
+            self._badge(badges, "not sent", PENDING_STYLE).setToolTip("The server refused this comment")
         if comment.edited_at and not comment.deleted:
-            self._badge(header, "edited", "color: #8b8e96;")
-        header.addStretch(1)
+            self._badge(badges, "edited", "color: #8b8e96;")
+        badges.addStretch(1)
         if mine and not comment.deleted:
             for text, signal in (("Edit", self.edit_requested), ("Delete", self.delete_requested)):
                 button = QPushButton(text)
@@ -114,6 +131,8 @@ class CommentCard(QWidget):
                 button.clicked.connect(lambda _c=False, s=signal: s.emit(self.comment))
                 header.addWidget(button)
         layout.addLayout(header)
+        if self.badges:
+            layout.addLayout(badges)
         text = "This comment was deleted." if comment.deleted else comment.body
         self.body_label = QLabel(text)
         self.body_label.setWordWrap(True)
@@ -123,6 +142,17 @@ class CommentCard(QWidget):
         if comment.deleted:
             self.body_label.setStyleSheet("color: #6d7078; font-style: italic;")
         layout.addWidget(self.body_label)
+        # Selectable text takes its clicks for itself, so the list never hears of them: the card does.
+        self.body_label.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.MouseButtonRelease
+            and isinstance(event, QMouseEvent)
+            and event.button() == Qt.MouseButton.LeftButton
+        ):
+            self.activated.emit()
+        return super().eventFilter(watched, event)
 
     def _badge(self, row: QHBoxLayout, text: str, style: str) -> QLabel:
         label = QLabel(text)
@@ -231,6 +261,9 @@ class CommentsPanel(QWidget):
             self.cancel_edit()
             self.error_label.hide()
         usable = project_id is not None and record is not None
+        self.compose.setPlaceholderText(
+            "Add a comment… (@name to mention, Ctrl+Enter to send)" if usable else "Open an asset to comment"
+        )
         self.message_label.setText(message)
         self.message_label.setVisible(bool(message))
         for widget in (self.compose, self.send_button):
@@ -241,15 +274,17 @@ class CommentsPanel(QWidget):
         key = self.asset_key
         self._comments = self.store.list_comments(key, include_deleted=True) if key is not None else []
         selected = self.selected_comment()
-        me = self.store.current_user_id()
+        me = self.store.author_id()
         self.list.blockSignals(True)
         self.list.clear()
         for comment in self._comments:
             item = QListWidgetItem()
             item.setData(CommentRole, comment)
-            card = CommentCard(comment, self.wording.user_name(comment.author), comment.author == me)
+            author = "You" if comment.author == LOCAL_AUTHOR else self.wording.user_name(comment.author)
+            card = CommentCard(comment, author, comment.author == me)
             card.edit_requested.connect(self.start_edit)
             card.delete_requested.connect(self.delete)
+            card.activated.connect(lambda it=item: self._activate(it))
             self.list.addItem(item)
             self.list.setItemWidget(item, card)
             if selected is not None and comment.id == selected.id:
@@ -274,10 +309,16 @@ class CommentsPanel(QWidget):
                                        else card.sizeHint().height()))  # fmt: skip
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is not self.compose or not isinstance(event, QKeyEvent):
+            return super().eventFilter(watched, event)
+        typing = not event.modifiers() & COMMAND_MODIFIERS
+        if event.type() == QEvent.Type.ShortcutOverride and typing and event.key() != Qt.Key.Key_Escape:
+            # The compose box owns plain keys: the viewer's one-key shortcuts (E enhance, F focus, arrows
+            # to the next asset) sit on an ancestor and would otherwise take them from the text.
+            event.accept()
+            return True
         if (
-            watched is self.compose
-            and isinstance(event, QKeyEvent)
-            and event.type() == QEvent.Type.KeyPress
+            event.type() == QEvent.Type.KeyPress
             and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
             and event.modifiers() & Qt.KeyboardModifier.ControlModifier
         ):
@@ -317,8 +358,10 @@ class CommentsPanel(QWidget):
         return self.frame_source() if self.frame_source is not None else None
 
     def refresh_frame(self) -> None:
-        """The player moved: the "At frame N" box follows."""
+        """The player moved: the "At frame N" box and the drawings shown follow."""
         self._update_frame_check()
+        if self.overlay is not None:
+            self.overlay.set_frame(self.current_frame())
 
     def _update_frame_check(self) -> None:
         frame = self.current_frame()
@@ -326,12 +369,19 @@ class CommentsPanel(QWidget):
         if frame is not None:
             self.frame_check.setText(f"At frame {frame}")
 
+    def _activate(self, item: QListWidgetItem) -> None:
+        """A click on a card's text: select it, and jump even when it already was."""
+        if self.list.currentItem() is item:
+            self._on_clicked(item)
+        else:
+            self.list.setCurrentItem(item)
+
     def _on_clicked(self, item: QListWidgetItem | None) -> None:
         if item is None:
             return
         comment: CommentView = item.data(CommentRole)
         if self.overlay is not None and not self.overlay.drawing:
-            self.overlay.show_annotation(comment.annotation)
+            self.overlay.show_annotation(None if comment.deleted else comment.annotation, comment.frame)
         self.comment_selected.emit(comment)
 
     # ---- writing ---------------------------------------------------------------------------------
@@ -349,6 +399,7 @@ class CommentsPanel(QWidget):
         body = self.compose.toPlainText().strip()
         if not body or self.project_id is None or self.record is None:
             return None
+        # Only the draft travels: a drawing shown from another note is never stored again.
         annotation = self.overlay.annotation() if self.overlay is not None else None
         try:
             if self._editing is not None:
@@ -365,6 +416,9 @@ class CommentsPanel(QWidget):
                     thumbnail_b64(record),
                 )
                 frame = self.current_frame() if self.frame_check.isChecked() else None
+                drawn_at = self.overlay.draft_frame if self.overlay is not None else None
+                if annotation is not None and drawn_at is not None:
+                    frame = drawn_at  # the note goes where its drawing was drawn
                 comment = self.store.add_comment(self.project_id, asset_id, body, frame, annotation)
         except (ValueError, PermissionError, KeyError, RuntimeError) as exc:
             # Too long, not signed in yet, a client role on an unshared asset...: said here, kept typed.
@@ -374,9 +428,9 @@ class CommentsPanel(QWidget):
         self._editing = None
         self.cancel_button.hide()
         self.compose.clear()
-        if self.overlay is not None:
+        if self.overlay is not None:  # sent: the canvas is clean for the next note
             self.overlay.set_drawing(False)
-            self.overlay.show_annotation(comment.annotation)
+            self.overlay.reset()
         self.reload()
         self.comment_posted.emit(comment)
         return comment
@@ -386,7 +440,8 @@ class CommentsPanel(QWidget):
         self.compose.setPlainText(comment.body)
         self.compose.setFocus()
         if self.overlay is not None:
-            self.overlay.show_annotation(comment.annotation)
+            self.overlay.show_annotation(comment.annotation, comment.frame)
+        self.comment_selected.emit(comment)  # to its frame, where a new drawing for it would go
         self.cancel_button.show()
         self._update_buttons()
 

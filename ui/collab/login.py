@@ -6,12 +6,14 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -21,9 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.common.stored_values import stored_int
+from core.sync.links import LINKS_FILE
+from core.sync.links import ProjectLinks as SharedProjectLinks
+from core.sync.sign_in import normalise_server_url
+from core.sync.tls import insecure_connection_warning
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QSettings
+
     from core.catalog.records import ProjectRecord
     from core.sync.sign_in import SignInFailure, SignInOutcome
     from workers.sync_bridge import SyncBridge
@@ -31,30 +38,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "ws://localhost:8765"
+NOTICE_STYLE = (
+    "color: #ffd9a0; background: #3a2f1c; border: 1px solid #6b5524; border-radius: 4px; padding: 6px;"
+)
 
 
-class ProjectLinks:
-    """Which server project each local catalog project shares its comments and tasks with."""
+class ProjectLinks(SharedProjectLinks):
+    """The links file shared with ``stratopipe sync``, found beside the window's ``ui.ini`` (the config
+    dir). Links the app kept in ``ui.ini`` before are moved into it once and dropped from ``ui.ini``, so
+    a later save of the window state cannot bring stale ones back."""
 
     def __init__(self, state: QSettings) -> None:
-        self._state = state
-
-    def server_project(self, local_project_id: int | None) -> int | None:
-        if local_project_id is None:
-            return None
-        return stored_int(self._state, f"sync/links/{local_project_id}") or None
-
-    def link(self, local_project_id: int, server_project_id: int | None) -> None:
-        self._state.setValue(f"sync/links/{local_project_id}", server_project_id or 0)
-        self._state.sync()
-
-    def local_projects(self, server_project_id: int) -> list[int]:
-        self._state.beginGroup("sync/links")
-        try:
-            keys = self._state.childKeys()
-            return [int(k) for k in keys if stored_int(self._state, k) == server_project_id]
-        finally:
-            self._state.endGroup()
+        ui_state_file = Path(state.fileName())
+        state.sync()  # the migration reads the file: values still held in memory must be on disk
+        super().__init__(ui_state_file.parent / LINKS_FILE, ui_state_file)
+        state.remove("sync/links")
 
 
 class LoginDialog(QDialog):
@@ -84,10 +82,24 @@ class LoginDialog(QDialog):
         self.password_edit = QLineEdit()
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.password_edit.returnPressed.connect(self.sign_in)
+        self.ca_edit = QLineEdit(bridge.settings.ca_file)
+        self.ca_edit.setPlaceholderText("only for a studio certificate authority (PEM)")
+        ca_row = QHBoxLayout()
+        ca_row.addWidget(self.ca_edit, 1)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_ca_file)
+        ca_row.addWidget(browse)
         form.addRow("Server", self.url_edit)
+        form.addRow("CA file", ca_row)
         form.addRow("User name", self.user_edit)
         form.addRow("Password", self.password_edit)
         layout.addLayout(form)
+        self.insecure_label = QLabel()
+        self.insecure_label.setObjectName("WarningText")
+        self.insecure_label.setWordWrap(True)
+        layout.addWidget(self.insecure_label)
+        self.url_edit.textChanged.connect(self._warn_if_insecure)
+        self._warn_if_insecure(self.url_edit.text())
         self.error_label = QLabel()
         self.error_label.setObjectName("ErrorText")
         self.error_label.setWordWrap(True)
@@ -95,10 +107,8 @@ class LoginDialog(QDialog):
         layout.addWidget(self.error_label)
         self.info_label = QLabel()
         self.info_label.setWordWrap(True)
-        self.info_label.setStyleSheet(
-            "color: #ffd9a0; background: #3a2f1c; border: 1px solid #6b5524; border-radius: 4px;"
-            " padding: 6px;"
-        )
+        self.info_label.setStyleSheet(NOTICE_STYLE)
+        self.insecure_label.setStyleSheet(NOTICE_STYLE)
         self.info_label.hide()
         layout.addWidget(self.info_label)
 
@@ -132,6 +142,24 @@ class LoginDialog(QDialog):
         bridge.sign_in_failed.connect(self._on_failed)
         self._refresh()
         (self.password_edit if self.user_edit.text() else self.user_edit).setFocus()
+
+    def _warn_if_insecure(self, text: str) -> None:
+        try:
+            warning = insecure_connection_warning(normalise_server_url(text))
+        except ValueError:  # half-typed: the sign-in itself says what is wrong with it
+            warning = ""
+        self.insecure_label.setText(warning)
+        self.insecure_label.setVisible(bool(warning))
+
+    def _browse_ca_file(self) -> None:
+        chosen, _filter = QFileDialog.getOpenFileName(
+            self,
+            "Studio CA certificate",
+            self.ca_edit.text(),
+            "PEM certificates (*.pem *.crt);;All files (*)",
+        )
+        if chosen:
+            self.ca_edit.setText(chosen)
 
     def _refresh(self) -> None:
         signed_in = self.bridge.client is not None
@@ -176,14 +204,24 @@ class LoginDialog(QDialog):
         self.info_label.hide()
         self.sign_in_button.setEnabled(False)
         self.sign_in_button.setText("Signing in…")
-        self.bridge.sign_in(self.url_edit.text(), self.user_edit.text(), self.password_edit.text())
+        self.bridge.sign_in(
+            self.url_edit.text(),
+            self.user_edit.text(),
+            self.password_edit.text(),
+            ca_file=self.ca_edit.text().strip(),
+        )
 
     def _on_failed(self, failure: SignInFailure) -> None:
         self.sign_in_button.setEnabled(True)
         self.sign_in_button.setText("Sign in")
         self.error_label.setText(failure.message)
         self.error_label.show()
-        target = self.url_edit if failure.code in ("unreachable", "bad_url") else self.password_edit
+        if failure.code in ("certificate", "bad_ca"):
+            target = self.ca_edit
+        elif failure.code in ("unreachable", "bad_url"):
+            target = self.url_edit
+        else:
+            target = self.password_edit
         target.setFocus()
         target.selectAll()
 

@@ -176,6 +176,7 @@ _SEQUENCE_FIELDS: list[Field] = [
     ("Frame rate", ("fps",), _fps),
     ("Duration", ("duration_s",), lambda v: human_duration(float(v))),
     ("Gaps", ("missing_count",), _missing_frames),
+    ("Grouped because", ("grouped_because",), str),
 ]
 _GEOMETRY_FIELDS: list[Field] = [
     ("Format", ("format",), str),
@@ -186,6 +187,7 @@ _GEOMETRY_FIELDS: list[Field] = [
     ("UVs", ("has_uv", "uv", "has_uvs"), _yes_no),
     ("Materials", ("materials",), _count),
     ("Textures", ("textures",), _count),
+    ("Sidecar files", ("sidecars",), lambda v: ", ".join(str(name) for name in v)),
 ]
 _FIELDS_BY_KIND = {
     "image": _IMAGE_FIELDS,

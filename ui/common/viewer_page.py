@@ -27,6 +27,15 @@ class ViewerPage(Protocol):
     def seek(self, frame: int) -> None:
         """Show ``frame`` (a still ignores it)."""
 
+    @property
+    def display_frame(self) -> int | None:
+        """The frame on screen as the clip numbers it, what notes are anchored to and labelled with: an
+        image sequence's own numbers (``shot.1012.exr`` is 1012), a video's frame counted from its
+        start; None for a still."""
+
+    def seek_display(self, number: int) -> None:
+        """Show the frame the clip numbers ``number`` (see ``display_frame``; a still ignores it)."""
+
     def picture_widget(self) -> QWidget:
         """The widget that paints the picture: drawings are laid over it."""
 

@@ -50,6 +50,7 @@ JOB_NOUNS: dict[str, str] = {
 class AssetActions(QObject):
     open_requested = Signal(object)  # AssetRecord
     delete_requested = Signal()  # the grid's selection
+    split_requested = Signal(object)  # AssetRecord of a sequence the user says is separate images
     submitted = Signal(str, object)  # job kind, list[JobDocument]
 
     def __init__(self, jobs: JobController, settings: Settings, parent: QObject | None = None) -> None:
@@ -97,6 +98,10 @@ class AssetActions(QObject):
             action.triggered.connect(lambda _c=False, k=job_kind, rs=applicable: self.submit(k, rs))
             menu.addAction(action)
         menu.addSeparator()
+        split = QAction("Split sequence into images", menu)
+        split.setEnabled(single is not None and single.is_sequence)
+        split.triggered.connect(lambda: self.split_requested.emit(single))
+        menu.addAction(split)
         delete = QAction("Delete…", menu, enabled=bool(records))
         delete.triggered.connect(self.delete_requested.emit)
         menu.addAction(delete)

@@ -210,6 +210,8 @@ class MainWindow(QMainWindow):
         )
         self.asset_actions.open_requested.connect(self.open_viewer)
         self.asset_actions.delete_requested.connect(self.delete_selected)
+        self.asset_actions.split_requested.connect(self.ingest.split_sequence)
+        self.ingest.sequence_split.connect(self._on_sequence_split)
         self.asset_actions.submitted.connect(
             lambda kind, docs: self.statusBar().showMessage(submitted_message(kind, docs), 5000)
         )
@@ -331,6 +333,13 @@ class MainWindow(QMainWindow):
             self.grid.search_box.clear()
             self.grid.select_asset(asset_id)
 
+    def _on_sequence_split(self, sequence_id: int, report: IngestReport) -> None:
+        self.model.remove_assets([sequence_id])
+        self._refresh_grid()
+        self._refresh_counts()
+        failed = f", {len(report.failures)} frame(s) could not be read" if report.failures else ""
+        self.statusBar().showMessage(f"Split into {len(report.added)} images{failed}", 8000)
+
     def _on_asset_edited(self, record: AssetRecord) -> None:
         self.model.update_assets([record])
         self._refresh_counts()
@@ -387,7 +396,7 @@ class MainWindow(QMainWindow):
         position = f"{row + 1:,} of {self.model.total:,}" if row is not None else ""
         self.centre.setCurrentWidget(self.viewer)
         self.viewer.show_asset(record, position)
-        self.viewer.canvas.setFocus()
+        self.viewer.focus_picture()
 
     def step_viewer(self, delta: int) -> None:
         current = self.viewer.record

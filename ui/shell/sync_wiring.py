@@ -14,7 +14,8 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QLabel, QMessageBox, QVBoxLayout, QWidget
 
-from core.sync.client import ChangesHeld
+from core.sync.client_events import ChangesHeld
+from core.sync.local_store import private_project
 from core.sync.wording import describe_status
 from ui.collab.annotation import AnnotationOverlay, AnnotationToolbar
 from ui.collab.comments import CommentsPanel, thumbnail_b64
@@ -23,7 +24,7 @@ from ui.collab.tasks import TasksPanel
 
 if TYPE_CHECKING:
     from core.catalog.records import AssetRecord
-    from core.sync.client import (
+    from core.sync.client_events import (
         AuthProblem,
         EventsUnreadable,
         NotificationsArrived,
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from workers.sync_bridge import SyncBridge
 
 log = logging.getLogger(__name__)
+
+PRIVATE_NOTE = "Notes stay on this computer until the project is linked to a server (File ▸ Sign in…)."
 
 
 class SyncUi(QObject):
@@ -117,20 +120,32 @@ class SyncUi(QObject):
 
     def _why_not(self) -> str:
         if self.bridge.store.current_user_id() is None:
-            return "Sign in (File ▸ Sign in…) to comment and see the team's comments."
+            return "Sign in (File ▸ Sign in…) to see the team's comments and tasks."
         if self.window.current_project is None:
             return ""
         if self.server_project is None:
             return "This project is not shared: pick a server project in File ▸ Sign in…"
         return ""
 
+    def _notes_project(self, record: AssetRecord | None) -> tuple[int | None, str]:
+        """Where notes on ``record`` go, and what to say about it: the server project its local project
+        is linked to once signed in (its private notes are shared then, once); until then a private
+        project on this machine, so a note never waits for a server."""
+        if record is None:
+            return None, ""
+        server = self.links.server_project(record.project_id)
+        if server is not None and self.bridge.store.current_user_id() is not None:
+            self.bridge.store.share_private_notes(record.project_id, server)
+            return server, ""
+        return private_project(record.project_id), PRIVATE_NOTE
+
     def update_context(self) -> None:
         project, why = self.server_project, self._why_not()
         if why:
             project = None
         record = self._records[0] if len(self._records) == 1 else None
-        self.inspector_comments.set_context(project, record, why)
-        self.viewer_comments.set_context(project, self.window.viewer.record, why)
+        self.inspector_comments.set_context(self._notes_project(record)[0], record)
+        self._viewer_context(self.window.viewer.record)
         self.tasks.set_project(project, why or "Open a project to see its tasks.")
 
     def _on_selection(self, records: list[AssetRecord]) -> None:
@@ -167,26 +182,29 @@ class SyncUi(QObject):
     # ---- viewer ------------------------------------------------------------------------------
 
     def _viewer_frame(self) -> int | None:
-        return self.window.viewer.current_page().current_frame
+        return self.window.viewer.current_page().display_frame
 
     def _on_viewer_asset(self, record: AssetRecord) -> None:
-        """Emitted as the viewer starts showing ``record``: the last asset's drawing goes."""
-        self.annotation_tools.draw_button.setChecked(False)
-        self.overlay.set_strokes([])
-        why = self._why_not()
-        self.viewer_comments.set_context(None if why else self.server_project, record, why)
+        """Emitted as the viewer starts showing ``record``: the last asset's drawings go."""
+        self.overlay.set_drawing(False)
+        self.overlay.reset()
+        self._viewer_context(record)
+
+    def _viewer_context(self, record: AssetRecord | None) -> None:
+        project, message = self._notes_project(record)
+        self.viewer_comments.set_context(project, record, message)
 
     def _follow_viewer_page(self, page: ViewerPage) -> None:
-        """Drawings go over the page now shown; comments follow its frames."""
-        self.annotation_tools.draw_button.setChecked(False)
+        """Drawings go over the page now shown (the last one's go); notes follow its frames."""
+        self.overlay.set_drawing(False)
         self.overlay.attach(page.picture_widget(), page.picture_rect)
-        self.overlay.set_strokes([])
+        self.overlay.reset()
         page.watch_frames(lambda _frame: self.viewer_comments.refresh_frame())
         self.viewer_comments.refresh_frame()
 
     def _jump_to_comment(self, comment: CommentView) -> None:
         if comment.frame is not None:
-            self.window.viewer.current_page().seek(comment.frame)
+            self.window.viewer.current_page().seek_display(comment.frame)
 
     # ---- what the server says ----------------------------------------------------------------
 

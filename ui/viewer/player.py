@@ -20,6 +20,7 @@ shown late, so playback never drifts from real time.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import logging
 import time
@@ -467,8 +468,22 @@ class VideoPlayer(QWidget):
         self.frame_shown.emit(index)
 
     def set_source_frame_numbers(self, numbers: tuple[int, ...]) -> None:
-        """An image sequence's own frame numbers (``shot.1001.exr`` is frame 1001), shown in the label."""
+        """An image sequence's own frame numbers (``shot.1001.exr`` is frame 1001): shown in the label,
+        and what notes are anchored to (``display_frame``)."""
         self._source_numbers = tuple(numbers)
+
+    def frame_number(self, index: int) -> int:
+        """The clip's own number of the frame at ``index``: a sequence's file number, else the index."""
+        return self._source_numbers[index] if 0 <= index < len(self._source_numbers) else index
+
+    @property
+    def display_frame(self) -> int:
+        return self.frame_number(self._position)
+
+    def seek_display(self, number: int) -> None:
+        """Show the frame numbered ``number``; in a sequence with gaps, the next frame that exists."""
+        numbers = self._source_numbers
+        self.seek(min(bisect.bisect_left(numbers, number), len(numbers) - 1) if numbers else number)
 
     def _label(self, index: int) -> str:
         if 0 <= index < len(self._source_numbers):

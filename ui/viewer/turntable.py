@@ -80,6 +80,13 @@ class PosterPage(QWidget):
     def seek(self, frame: int) -> None:
         del frame  # a poster is one picture
 
+    @property
+    def display_frame(self) -> int | None:
+        return None
+
+    def seek_display(self, number: int) -> None:
+        del number  # a poster is one picture
+
     def picture_widget(self) -> QWidget:
         return self.picture
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from PySide6.QtCore import QRectF, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -78,6 +79,13 @@ class StillPage:
 
     def seek(self, frame: int) -> None:
         del frame  # a still has one picture
+
+    @property
+    def display_frame(self) -> int | None:
+        return None
+
+    def seek_display(self, number: int) -> None:
+        del number  # a still has one picture
 
     def picture_widget(self) -> QWidget:
         return self._canvas
@@ -404,7 +412,15 @@ class AssetViewer(QWidget):
         self._custom_page = page
         self.pages.addWidget(page.page_widget())
         self.pages.setCurrentWidget(page.page_widget())
+        focused = QApplication.focusWidget()
+        if focused is not None and self.isAncestorOf(focused):  # stepping from asset to asset in here
+            page.page_widget().setFocus()
         self.page_changed.emit(page)
+
+    def focus_picture(self) -> None:
+        """Keyboard focus to what is shown (the still canvas or a page such as a player), so a video
+        reached by keyboard takes Space at once."""
+        self.current_page().page_widget().setFocus()
 
     def fit(self) -> None:
         self.canvas.fit()
