@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     gui = commands.add_parser("gui", help="start the desktop app (the default)")
-    gui.add_argument("paths", nargs="*", type=Path, help="files or folders to ingest on start")
+    gui.add_argument(
+        "paths", nargs="*", help="files or folders to ingest, stratopipe:// links to open (see README)"
+    )
 
     ingest = commands.add_parser("ingest", help="catalog files and folders, make their thumbnails")
     ingest.add_argument("paths", nargs="+", type=Path)
@@ -53,6 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--thumbnails-only",
         action="store_true",
         help="stop after thumbnails (no renders or AI categories)",
+    )
+    ingest.add_argument("--profile", default=None, help="processing profile (default: the project's)")
+    ingest.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="settings",
+        help="change one profile value for this ingest (e.g. ai=false); repeatable",
     )
     ingest.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -90,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_sync_parsers(commands)
 
+    from app.cli_watch import add_parsers as add_watch_parsers
+
+    add_watch_parsers(commands)
+
     doctor = commands.add_parser("doctor", help="report the platform StratoPipe runs on")
     doctor.add_argument("--json", action="store_true")
     return parser
@@ -97,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_gui_by_default(parser, list(sys.argv[1:] if argv is None else argv)))
     command = args.command or "gui"
     if command == "gui":
         from app.gui import run_gui
@@ -118,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     from app.cli_media import run_media_command
 
                     return run_media_command(runtime, command, args)
+                if command in ("watch", "profile"):
+                    from app.cli_watch import run_watch_command
+
+                    return run_watch_command(runtime, args)
                 if command in ("sync", "comment", "task"):
                     from app.cli_sync import run_sync_command
 
@@ -141,6 +160,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FATAL
 
 
+def _gui_by_default(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``stratopipe FILE|LINK...`` means ``stratopipe gui FILE|LINK...``: file managers, the ``.desktop``
+    file's ``Exec`` and ``stratopipe://`` handlers launch the app with bare arguments."""
+    commands = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    index = 0
+    while index < len(argv) and argv[index].startswith("-"):
+        index += 2 if argv[index] == "--data-dir" else 1
+    if index < len(argv) and commands is not None and argv[index] not in commands:
+        return [*argv[:index], "gui", *argv[index:]]
+    return argv
+
+
 # ---- ingest -------------------------------------------------------------------------------------
 
 
@@ -150,10 +181,16 @@ def cmd_ingest(runtime: Runtime, args: argparse.Namespace) -> int:
     from core.ingest_jobs import ingest_with_jobs
     from core.jobs.steps import CancelToken
     from core.lane_resources import LaneResources
+    from core.profiles import ProfileError, load_profiles, profiles_file
 
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing and len(missing) == len(args.paths):
         raise UsageError("nothing to ingest: " + ", ".join(missing) + " not found")
+    try:
+        book = load_profiles(profiles_file(runtime.paths))
+        profile = book.for_ingest(args.project, args.profile).with_settings(args.settings)
+    except ProfileError as exc:
+        raise UsageError(str(exc)) from exc
     project = runtime.catalog.ensure_project(args.project)
     started = time.perf_counter()
     cancel = CancelToken()
@@ -177,6 +214,7 @@ def cmd_ingest(runtime: Runtime, args: argparse.Namespace) -> int:
             cancel=cancel,
             max_in_flight=2 * runtime.media_threads,
             follow_ups=not args.thumbnails_only,
+            profile=profile,
         )
         while True:
             try:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.cli_account import ACCOUNT_ACTIONS
+from app.cli_account import add_parsers as add_account_parsers
 from app.cli_output import EXIT_FATAL, EXIT_OK, UsageError
+from app.cli_tokens import Failed, Refused, signed_in_token, stored_token
 
 if TYPE_CHECKING:
     import argparse
@@ -34,14 +36,6 @@ SYNC_COMMANDS = ("sync", "comment", "task")
 TASK_STATUSES = ("open", "in_progress", "review", "completed")
 
 
-class Refused(Exception):
-    """Not signed in, or the server (or the user's role) said no: exit 3 with the message."""
-
-
-class Failed(Exception):
-    """The command could not do its work (network, certificate, time-out): exit 1 with the message."""
-
-
 def add_parsers(commands: Any) -> None:
     sync = commands.add_parser("sync", help="sign in to the sync server, push and pull comments and tasks")
     actions = sync.add_subparsers(dest="sync_command", metavar="ACTION", required=True)
@@ -50,8 +44,8 @@ def add_parsers(commands: Any) -> None:
     login.add_argument("--user", required=True)
     login.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     login.add_argument("--ca-file", help="the studio's CA certificate (PEM) for wss://")
+    add_account_parsers(actions)
     for name, helptext in (
-        ("logout", "forget the token (local comments and unsent changes stay)"),
         ("status", "who is signed in where, unsent changes, project links (no network)"),
         ("push", "connect, send unsent changes, wait for the server to accept them, disconnect"),
         ("pull", "connect, download what changed, disconnect"),
@@ -142,36 +136,6 @@ def _json_default(value: object) -> Any:
 # ---- signing in -----------------------------------------------------------------------------------
 
 
-def _token(runtime: Runtime, args: argparse.Namespace) -> tuple[str, str] | None:
-    """(token, where it came from): ``STRATOPIPE_TOKEN``, then ``--token-file``, then the keyring."""
-    from core.sync.credentials import TOKEN_ENV, TokenStore, read_token_file
-
-    if os.environ.get(TOKEN_ENV):
-        return os.environ[TOKEN_ENV], "environment"
-    token_file: Path | None = getattr(args, "token_file", None)
-    if token_file is not None:
-        token = read_token_file(token_file)
-        return (token, "file") if token else None
-    url, username = runtime.settings.server_url, runtime.settings.username
-    if not url or not username:
-        return None
-    token = TokenStore().load(url, username)
-    return (token, "keyring") if token else None
-
-
-def _signed_in_token(runtime: Runtime, args: argparse.Namespace) -> str:
-    from core.sync.credentials import TokenStore
-
-    found = _token(runtime, args)
-    if found is not None and runtime.settings.server_url:
-        return found[0]
-    hint = "run `stratopipe sync login --server URL --user NAME --password-stdin`"
-    status = TokenStore().keyring_status()
-    if not status.persistent:
-        hint += f" with --token-file, or set STRATOPIPE_TOKEN (no system keyring here: {status.backend})"
-    raise Refused(f"not signed in: {hint}")
-
-
 def cmd_login(runtime: Runtime, store: LocalStore, args: argparse.Namespace) -> dict[str, Any]:
     from core.settings import save_settings
     from core.sync.credentials import TokenStore, write_token_file
@@ -224,24 +188,10 @@ def cmd_login(runtime: Runtime, store: LocalStore, args: argparse.Namespace) -> 
     }
 
 
-def cmd_logout(runtime: Runtime, _store: LocalStore, args: argparse.Namespace) -> dict[str, Any]:
-    from core.settings import save_settings
-    from core.sync.credentials import TokenStore
-
-    settings = runtime.settings
-    if settings.server_url and settings.username:
-        TokenStore().delete(settings.server_url, settings.username)
-    if args.token_file is not None:
-        args.token_file.unlink(missing_ok=True)
-    user, settings.username = settings.username, ""
-    save_settings(settings, runtime.paths.settings_file)
-    return {"signed_out": user, "server": settings.server_url}
-
-
 def cmd_status(runtime: Runtime, store: LocalStore, args: argparse.Namespace) -> dict[str, Any]:
     from core.sync.links import ProjectLinks
 
-    found = _token(runtime, args)
+    found = stored_token(runtime, args)
     names = {p.id: p.name for p in store.projects()}
     links = ProjectLinks.in_config_dir(runtime.paths.config_dir).all()
     local = {p.id: p.name for p in runtime.catalog.list_projects()}
@@ -295,7 +245,7 @@ def _run_once(runtime: Runtime, store: LocalStore, args: argparse.Namespace, *, 
     from core.sync.client_events import AuthError, ChangeRejected, RecordsChanged, TaskConflicts
     from core.sync.tls import TlsSetupError
 
-    token = _signed_in_token(runtime, args)
+    token = signed_in_token(runtime, args)
     events: list[SyncEvent] = []
     client = SyncClient(
         store, runtime.settings.server_url, token, on_event=events.append, ca_file=runtime.settings.ca_file
@@ -467,7 +417,7 @@ def _task_write(write: Callable[[], Any]) -> dict[str, Any]:
 
 SYNC_ACTIONS = {
     "login": cmd_login,
-    "logout": cmd_logout,
+    **ACCOUNT_ACTIONS,
     "status": cmd_status,
     "link": cmd_link,
     "push": cmd_push,

@@ -22,12 +22,14 @@ if TYPE_CHECKING:
 
     from app.runtime import Runtime
     from core.lane_resources import LaneResources
+    from core.links import LaunchRequest
     from ui.shell.main_window import MainWindow
     from workers.background import BackgroundWork
     from workers.ingest_controller import IngestController
     from workers.job_controller import JobController
     from workers.lanes import Lanes
     from workers.sync_bridge import SyncBridge
+    from workers.watch_runner import WatchRunner
 
 log = logging.getLogger("app.startup")
 
@@ -74,11 +76,24 @@ def _route_qt_messages() -> None:
     qInstallMessageHandler(handler)
 
 
-def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
+def run_gui(data_dir: str | None, arguments: list[str]) -> int:
+    """``arguments``: files, folders, ``file://`` URIs and ``stratopipe://`` links (core/links.py)."""
     clock = StartupClock()
     from core.paths import AppPaths
 
     paths = AppPaths.resolve(data_dir).ensure()
+    from app.single_instance import Handover, InstanceServer, hand_over, server_name
+    from core.links import parse_launch_arguments
+
+    # Before logging and Qt start: a launch that only hands over its arguments stays quick and quiet.
+    instance_name = server_name(paths.data_dir)
+    handover = hand_over(instance_name, arguments, Path.cwd())
+    if handover is Handover.ACCEPTED:
+        print(f"StratoPipe is already running for {paths.data_dir}: it took the arguments")
+        return 0
+    if handover is Handover.NO_ANSWER:
+        print(f"StratoPipe is running for {paths.data_dir} but did not answer; try again", file=sys.stderr)
+        return 1
     log_file = configure_app_logging(paths.log_dir)
     clock.step("paths and logging")
     log.info("StratoPipe starting; data %s, log %s", paths.data_dir, log_file)
@@ -101,6 +116,11 @@ def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
         app.quit()
 
     quit_signals = QuitSignals(quit_on_signal)
+    instance = InstanceServer(instance_name, parent=app)
+    if instance.listen():
+        log.info("Listening for other launches on %s", instance.full_name)
+    else:
+        log.warning("This app will not receive files or links from other launches")
     clock.step("QApplication")
 
     from ui.common.theme import apply_theme
@@ -118,6 +138,7 @@ def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
 
     desktop = build_desktop(runtime)
     window = desktop.window
+    attach_tray_menu(desktop, app.quit)
     clock.step("main window built")
     window.show()
     clock.step("window shown")
@@ -129,9 +150,16 @@ def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
         recovered = desktop.jobs.scheduler.recover()
         if recovered:
             log.info("Re-queued %d job(s) interrupted last time", len(recovered))
-        if initial_paths:
-            window.ingest_paths(initial_paths)
+        follow_launch_request(window, parse_launch_arguments(arguments, Path.cwd()))
 
+    def on_handover(request: LaunchRequest) -> None:
+        if window.isMinimized():
+            window.showNormal()
+        window.raise_()
+        window.activateWindow()
+        follow_launch_request(window, request)
+
+    instance.request_received.connect(on_handover)
     QTimer.singleShot(0, after_first_paint)
     marker = os.environ.get(QUIT_AFTER_SHOWN_ENV)
     if marker:
@@ -143,6 +171,7 @@ def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
         QTimer.singleShot(0, note_and_quit)
     app.aboutToQuit.connect(desktop.shutdown)
     status = int(app.exec())
+    instance.close()  # a launch from now on starts a new app instead of waiting for this one
     # Destroy widgets while the QApplication still exists: left to interpreter shutdown, Qt would
     # call Python event filters on half-destroyed widgets and crash on exit.
     import shiboken6
@@ -153,6 +182,41 @@ def run_gui(data_dir: str | None, initial_paths: list[Path]) -> int:
     crashes.uninstall()
     log.info("StratoPipe shut down (exit status %d)", status)
     return status
+
+
+def follow_launch_request(window: MainWindow, request: LaunchRequest) -> None:
+    """Ingest the files, open the linked assets (revealed in the grid, then in the viewer)."""
+    for error in request.errors:
+        log.warning("Launch argument ignored: %s", error)
+        window.statusBar().showMessage(error, 8000)
+    if request.paths:
+        window.ingest_paths(list(request.paths))
+    for asset_id in request.asset_ids:
+        window.reveal_asset(asset_id)
+        record = window.catalog.get_asset(asset_id)
+        if record is not None:
+            window.open_viewer(record)
+
+
+def attach_tray_menu(desktop: Desktop, quit_app: Callable[[], object]) -> None:
+    """Show, pause/resume jobs and quit from the tray, where the desktop has one. Quit is the app's
+    quit, so it takes the same shutdown path as closing the window."""
+    from ui.shell.notifications import SystemTrayPresenter, TrayMenu
+
+    presenter = desktop.window.notifier.tray
+    if not isinstance(presenter, SystemTrayPresenter):
+        return
+    window = desktop.window
+
+    def show_window() -> None:
+        window.showNormal()
+        window.raise_()
+        window.activateWindow()
+
+    scheduler = desktop.jobs.scheduler
+    presenter.attach_menu(
+        TrayMenu(show_window, lambda paused: scheduler.pause() if paused else scheduler.resume(), quit_app)
+    )
 
 
 @dataclass
@@ -166,6 +230,7 @@ class Desktop:
     resources: LaneResources
     jobs: JobController
     ingest: IngestController
+    watches: WatchRunner
     sync: SyncBridge | None = None
 
     def start_sync(self) -> None:
@@ -175,12 +240,14 @@ class Desktop:
 
     def shutdown(self) -> None:
         """At quit, in dependency order: the window saves its state and flushes notes and
-        notifications (its closeEvent), running work is asked to stop and awaited, the sync client
-        closes, the lanes stop and the catalog writer drains, and only then the catalog closes."""
+        notifications (its closeEvent), the watch folder thread is joined (no new batch starts),
+        running work is asked to stop and awaited, the sync client closes, the lanes stop and the
+        catalog writer drains, and only then the catalog closes."""
         log.info("Shutting down")
         sync = self.sync
         steps: list[tuple[str, Callable[[], object]]] = [
             ("close the window", self._close_window),
+            ("stop watching folders", self.watches.stop),
             ("cancel ingest", self.ingest.cancel),
             ("await background work", lambda: self.background.quit_and_wait(BACKGROUND_QUIT_TIMEOUT_MS)),
             ("close sync", sync.close if sync is not None else lambda: None),
@@ -209,6 +276,7 @@ def build_desktop(runtime: Runtime) -> Desktop:
     from workers.ingest_controller import IngestController
     from workers.job_controller import JobController
     from workers.lanes import Lanes
+    from workers.watch_runner import WatchRunner
 
     background = BackgroundWork()
     lanes = Lanes.create(runtime.settings.media_threads)
@@ -230,7 +298,12 @@ def build_desktop(runtime: Runtime) -> Desktop:
     window = MainWindow(
         runtime.catalog, runtime.settings, runtime.paths, jobs, ingest, notifier, background=background
     )
-    return Desktop(runtime, window, background, lanes, resources, jobs, ingest)
+    watches = WatchRunner(runtime.paths, runtime.settings)
+    window.watch_folders.attach(watches)
+    # Started now, off the UI thread: files that landed while the app was closed settle meanwhile, and
+    # their batches wait in the event queue until the window runs.
+    watches.start()
+    return Desktop(runtime, window, background, lanes, resources, jobs, ingest, watches)
 
 
 def build_sync(runtime: Runtime, window: MainWindow, background: BackgroundWork) -> SyncBridge:

@@ -16,7 +16,9 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -60,6 +62,13 @@ def build(data_dir: Path, count: int) -> float:
                 "SELECT id, 'approved', 'user', NULL, 0, 0 FROM asset WHERE id > ? AND id % 10 = 0",
                 (start,),
             )
+            # Ratings spread evenly over 0-5 stars; one asset in sixteen per colour label (7/16 labelled).
+            conn.exec_driver_sql(
+                "UPDATE asset SET rating = (id * 7) % 6, label = CASE id % 16 WHEN 1 THEN 'red' "
+                "WHEN 2 THEN 'orange' WHEN 3 THEN 'yellow' WHEN 4 THEN 'green' WHEN 5 THEN 'blue' "
+                "WHEN 6 THEN 'purple' WHEN 7 THEN 'grey' ELSE 'none' END WHERE id > ?",
+                (start,),
+            )
         print(f"  built {min(start + batch, count):,} assets", file=sys.stderr)
     catalog.close()
     return time.perf_counter() - started
@@ -67,12 +76,13 @@ def build(data_dir: Path, count: int) -> float:
 
 def time_queries(data_dir: Path) -> dict[str, float]:
     from core.catalog.catalog import Catalog
-    from core.catalog.records import AssetQuery, SortKey
+    from core.catalog.records import AssetQuery, ColourLabel, SortKey
 
     catalog = Catalog(data_dir / "catalog.sqlite3")
     project = catalog.project_by_name("Bench")
     assert project is not None
     pid = project.id
+    by_rating = AssetQuery(project_id=pid, sort=SortKey.RATING, descending=True)
     relevance = SortKey.RELEVANCE  # the grid's order while searching
     queries = {
         "first page, by name": AssetQuery(project_id=pid),
@@ -81,6 +91,11 @@ def time_queries(data_dir: Path) -> dict[str, float]:
         "first page, by kind": AssetQuery(project_id=pid, sort=SortKey.KIND),
         "filter kind=video": AssetQuery(project_id=pid, kind="video"),
         "filter tag=approved": AssetQuery(project_id=pid, tag="approved"),
+        "first page, by rating": by_rating,
+        "filter rating>=4, by name": AssetQuery(project_id=pid, min_rating=4),
+        "filter rating>=4, by rating": replace(by_rating, min_rating=4),
+        "filter label=red": AssetQuery(project_id=pid, label=ColourLabel.RED),
+        "filter label=red, rating>=4": AssetQuery(project_id=pid, label=ColourLabel.RED, min_rating=4),
         "search common word 'robot'": AssetQuery(project_id=pid, search="robot", sort=relevance),
         "search prefix 'rob'": AssetQuery(project_id=pid, search="rob", sort=relevance),
         "search rare '0424242'": AssetQuery(project_id=pid, search="0424242", sort=relevance),
@@ -114,8 +129,26 @@ def time_queries(data_dir: Path) -> dict[str, float]:
     started = time.perf_counter()
     catalog.count_assets(AssetQuery(project_id=pid))
     results["count all (status bar)"] = (time.perf_counter() - started) * 1000
+    results.update(time_batch_edits(catalog, pid))
     catalog.close()
     return results
+
+
+def time_batch_edits(catalog: Any, pid: int) -> dict[str, float]:
+    """Rating 10,000 selected assets (one transaction) and the re-read the grid and inspector get."""
+    from core.catalog.records import AssetQuery
+
+    # A selection as the grid holds it: 10,000 consecutive assets in name order (ids scattered).
+    ids = [r.id for r in catalog.page_assets(AssetQuery(project_id=pid), None, 10_000)]
+    timings: dict[str, list[float]] = {"batch-rate 10,000 assets": [], "re-read 10,000 records": []}
+    for stars in (3, 4, 3):
+        started = time.perf_counter()
+        catalog.curation.set_rating(ids, stars)
+        timings["batch-rate 10,000 assets"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        catalog.get_assets(ids)
+        timings["re-read 10,000 records"].append(time.perf_counter() - started)
+    return {label: statistics.median(samples) * 1000 for label, samples in timings.items()}
 
 
 def time_first_paint(data_dir: Path) -> float:
@@ -198,7 +231,8 @@ def main() -> int:
         return 0
     print(f"Catalog with {args.assets:,} assets (built in {build_s:.0f} s this run)")
     for label, ms in report["queries_ms"].items():
-        print(f"  {label:<34} {ms:8.2f} ms   {'OK' if ms < 50 else 'OVER 50 ms'}")
+        over = ms >= 50 and not label.startswith(("batch", "re-read"))  # batch edits have no 50 ms target
+        print(f"  {label:<34} {ms:8.2f} ms   {'OVER 50 ms' if over else 'OK'}")
     paint = report["grid_first_paint_ms"]
     shown = report["window_shown_ms"]
     print(f"  {'grid first paint':<34} {paint:8.1f} ms   {'OK' if paint < 1000 else 'OVER 1 s'}")

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from core.catalog.records import AssetRecord
     from core.ingest import Ingestor, IngestProgress, IngestReport
     from core.jobs.steps import CancelToken, StepRegistry
+    from core.profiles import ProcessingProfile
 
 
 def ingest_with_jobs(
@@ -32,6 +33,7 @@ def ingest_with_jobs(
     cancel: CancelToken | None = None,
     max_in_flight: int = 8,
     follow_ups: bool = True,
+    profile: ProcessingProfile | None = None,
 ) -> Generator[tuple[IngestProgress, list[AssetRecord]], None, IngestReport]:
     batch_id = new_batch_id("ingest")
     run = ingestor.run(
@@ -46,7 +48,11 @@ def ingest_with_jobs(
         records: list[AssetRecord] = []
         if progress.registered:
             records = catalog.get_assets(list(progress.registered))
-            docs = [job for r in records for job in jobs_after_ingest(r.id, r.project_id, r.kind, registry)]
+            docs = [
+                job
+                for r in records
+                for job in jobs_after_ingest(r.id, r.project_id, r.kind, registry, profile)
+            ]
             if not follow_ups:
                 for doc in docs:
                     doc.params["no_follow_up"] = True

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from core.jobs.model import JobDocument, JobState, Lane, StepStatus
 from core.jobs.steps import Progress, StepContext, StepFunction, StepRegistry
 from core.media.kinds import AssetKind
+from core.profiles import ProcessingProfile
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -100,11 +101,15 @@ def lane_of(job_kind: str) -> Lane:
 
 
 def make_job(
-    job_kind: JobKind, asset_id: int, project_id: int | None, params: dict[str, Any] | None = None
+    job_kind: JobKind,
+    asset_id: int,
+    project_id: int | None,
+    params: dict[str, Any] | None = None,
+    steps: tuple[str, ...] | None = None,
 ) -> JobDocument:
-    doc = JobDocument.new(
-        job_kind, list(JOB_KINDS[job_kind][1]), asset_id=asset_id, project_id=project_id, params=params
-    )
+    """A queued job of ``job_kind``: all its steps, or the ``steps`` (of that kind) given."""
+    chosen = steps if steps is not None else JOB_KINDS[job_kind][1]
+    doc = JobDocument.new(job_kind, list(chosen), asset_id=asset_id, project_id=project_id, params=params)
     doc.state = JobState.QUEUED
     return doc
 
@@ -114,30 +119,60 @@ def _available(job_kind: JobKind, registry: StepRegistry) -> bool:
 
 
 def jobs_after_ingest(
-    asset_id: int, project_id: int, asset_kind: AssetKind, registry: StepRegistry
+    asset_id: int,
+    project_id: int,
+    asset_kind: AssetKind,
+    registry: StepRegistry,
+    profile: ProcessingProfile | None = None,
 ) -> list[JobDocument]:
+    """The first job of a new asset; it carries ``profile`` so that its follow-ups obey it."""
     del asset_kind  # every kind gets a thumbnail first; geometry's is a placeholder until rendered
     if not _available(JobKind.THUMBNAIL, registry):
         return []
-    return [make_job(JobKind.THUMBNAIL, asset_id, project_id)]
+    return [make_job(JobKind.THUMBNAIL, asset_id, project_id, (profile or ProcessingProfile()).job_params())]
 
 
 def jobs_after(finished: JobDocument, asset_kind: AssetKind, registry: StepRegistry) -> list[JobDocument]:
-    """Follow-up jobs once ``finished`` completed (nothing follows a failed or cancelled job)."""
-    if finished.state != JobState.COMPLETED or finished.asset_id is None:
+    """Follow-up jobs once ``finished`` completed (nothing follows a failed or cancelled job).
+
+    Which ones is the profile's choice, carried in the finished job's params.
+    """
+    asset_id = finished.asset_id
+    if finished.state != JobState.COMPLETED or asset_id is None or finished.params.get("no_follow_up"):
         return []
+    profile = ProcessingProfile.from_job_params(finished.params)
     follow: list[JobKind] = []
     if finished.kind == JobKind.THUMBNAIL:
-        follow.append(JobKind.RENDER if asset_kind == AssetKind.GEOMETRY else JobKind.CLASSIFY)
-        if asset_kind in (AssetKind.VIDEO, AssetKind.SEQUENCE):
+        if asset_kind == AssetKind.GEOMETRY and profile.render:
+            follow.append(JobKind.RENDER)
+        elif asset_kind != AssetKind.GEOMETRY and profile.ai:
+            follow.append(JobKind.CLASSIFY)
+        if asset_kind in (AssetKind.VIDEO, AssetKind.SEQUENCE) and profile.video:
             follow.append(JobKind.VIDEO)
     elif finished.kind == JobKind.RENDER:
-        follow.append(JobKind.CLASSIFY)
+        if profile.ai:
+            follow.append(JobKind.CLASSIFY)
+        if profile.turntable:
+            follow.append(JobKind.TURNTABLE)
     return [
-        make_job(kind, finished.asset_id, finished.project_id)
+        _profiled_job(kind, asset_id, finished.project_id, profile)
         for kind in follow
-        if _available(kind, registry) and not finished.params.get("no_follow_up")
+        if _available(kind, registry)
     ]
+
+
+def _profiled_job(
+    job_kind: JobKind, asset_id: int, project_id: int | None, profile: ProcessingProfile
+) -> JobDocument:
+    params = profile.job_params()
+    if job_kind in (JobKind.RENDER, JobKind.TURNTABLE) and profile.render_backend is not None:
+        params["backend"] = profile.render_backend
+    if job_kind == JobKind.TURNTABLE:
+        params["frames"] = profile.turntable_frames
+    steps = None
+    if job_kind == JobKind.RENDER and not profile.render_preview:
+        steps = ("render_thumbnail",)
+    return make_job(job_kind, asset_id, project_id, params, steps)
 
 
 def apply_step_output(catalog: Catalog, doc: JobDocument, step_name: str) -> bool:

@@ -59,6 +59,17 @@ class Settings(BaseModel):
     # "Open with" in the grid's menu: label -> program (a path, or a name found on PATH)
     open_with: dict[str, str] = Field(default_factory=dict)
 
+    # Viewer colour: an OpenColorIO config file; empty = $OCIO if set, else OCIO's built-in ACES config.
+    ocio_config: str = ""
+
+    # Watch folders (core/watch): how often folders are listed, how long a file or a sequence must stay
+    # unchanged before it is ingested, and whether file-system events wake the watcher early.
+    watch_poll_s: float = Field(default=2.0, gt=0)
+    watch_settle_s: float = Field(default=3.0, ge=0)
+    watch_sequence_quiet_s: float = Field(default=10.0, ge=0)
+    watch_rescan_s: float = Field(default=60.0, gt=0)
+    watch_events: bool = True
+
     # Collaboration
     server_url: str = ""
     username: str = ""

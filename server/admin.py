@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from core.sync.json_shape import raw_members
-from core.sync.protocol import ROLES, USER_NAME_PATTERN, ProjectInfo, Role, UserInfo
+from core.sync.protocol import EMAIL_PATTERN, ROLES, USER_NAME_PATTERN, ProjectInfo, Role, UserInfo
 from core.sync.records import record_from_row
 from server.auth import IssuedToken, check_password_strength, hash_password, new_token
 from server.db import assets, comments, events, memberships, projects, tasks, tokens, users
@@ -52,11 +53,23 @@ def _project_id(connection: Connection, name: str) -> int:
     return int(project_id)
 
 
-def add_user(engine: Engine, name: str, role: Role, password: str, display_name: str = "") -> int:
-    if not re.match(USER_NAME_PATTERN, name):
-        raise AdminError("User names use letters, digits, '.', '_' or '-' (at most 64)")
+def _check_role(role: str) -> None:
     if role not in ROLES:
         raise AdminError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}")
+
+
+def _check_email(email: str) -> None:
+    if len(email) > 254 or not re.match(EMAIL_PATTERN, email):
+        raise AdminError(f"{email!r} is not an email address")
+
+
+def add_user(
+    engine: Engine, name: str, role: Role, password: str, display_name: str = "", email: str = ""
+) -> int:
+    if not re.match(USER_NAME_PATTERN, name):
+        raise AdminError("User names use letters, digits, '.', '_' or '-' (at most 64)")
+    _check_role(role)
+    _check_email(email)
     try:
         check_password_strength(password, name)
     except ValueError as exc:
@@ -68,6 +81,7 @@ def add_user(engine: Engine, name: str, role: Role, password: str, display_name:
             users.insert().values(
                 name=name,
                 display_name=display_name or name,
+                email=email,
                 role=role,
                 password_hash=hash_password(password),
                 created_at=utc_now_iso(),
@@ -104,14 +118,60 @@ def remove_user(engine: Engine, name: str) -> None:
         revoke_user_tokens(connection, user_id)
 
 
-def list_users(engine: Engine) -> list[UserInfo]:
+def set_role(engine: Engine, name: str, role: Role) -> None:
+    """A session keeps the role it signed in with, so the user's sign-ins are revoked: their apps
+    sign in again and get the new role (a lowered role must not go on writing under the old one)."""
+    _check_role(role)
+    with engine.begin() as connection:
+        user_id = _user_row(connection, name).id
+        connection.execute(users.update().where(users.c.id == user_id).values(role=role))
+        revoke_user_tokens(connection, user_id)
+
+
+def set_disabled(engine: Engine, name: str, disabled: bool) -> None:
+    """Disable (sign out everywhere, refuse sign-ins) or enable an account; memberships are kept."""
+    with engine.begin() as connection:
+        user_id = _user_row(connection, name).id
+        connection.execute(users.update().where(users.c.id == user_id).values(disabled=disabled))
+        if disabled:
+            revoke_user_tokens(connection, user_id)
+
+
+def set_profile(engine: Engine, name: str, display_name: str | None, email: str | None) -> None:
+    values: dict[str, str] = {}
+    if display_name is not None:
+        if not display_name.strip() or len(display_name) > 200:
+            raise AdminError("Display names need 1 to 200 characters")
+        values["display_name"] = display_name
+    if email is not None:
+        _check_email(email)
+        values["email"] = email
+    with engine.begin() as connection:
+        user_id = _user_row(connection, name).id
+        if values:
+            connection.execute(users.update().where(users.c.id == user_id).values(**values))
+
+
+@dataclass(frozen=True)
+class UserListing:
+    """A user as an administrator sees them (``user list``)."""
+
+    user: UserInfo
+    disabled: bool
+
+
+def list_users(engine: Engine) -> list[UserListing]:
     with engine.connect() as connection:
         rows = connection.execute(
-            sa.select(users.c.id, users.c.name, users.c.display_name, users.c.role)
-            .where(users.c.removed == sa.false())
-            .order_by(users.c.name)
+            sa.select(users).where(users.c.removed == sa.false()).order_by(users.c.name)
         ).all()
-    return [UserInfo(id=r.id, name=r.name, display_name=r.display_name, role=r.role) for r in rows]
+    return [
+        UserListing(
+            UserInfo(id=r.id, name=r.name, display_name=r.display_name, role=r.role, email=r.email),
+            r.disabled,
+        )
+        for r in rows
+    ]
 
 
 def add_project(engine: Engine, name: str) -> int:

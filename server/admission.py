@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import resource
 from collections import Counter
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from server.ratelimit import KeyedBuckets, TokenBucket
+from server.throttle import FailureThrottle
 
 if TYPE_CHECKING:
     from server.session import ServerConfig
@@ -37,6 +39,12 @@ def raise_descriptor_limit() -> int:
     return soft
 
 
+@dataclass(frozen=True)
+class SignInRefusal:
+    wait_s: float
+    message: str
+
+
 class Admission:
     def __init__(self, config: ServerConfig, descriptor_limit: int) -> None:
         self.config = config
@@ -50,6 +58,15 @@ class Admission:
         )
         self.address_logins: KeyedBuckets[str] = KeyedBuckets(
             config.login_rate_per_address_per_s, config.login_burst_per_address
+        )
+        self.account_failures: FailureThrottle[str] = FailureThrottle(
+            config.login_failures_before_lock, config.login_lock_base_s, config.login_lock_max_s, config.clock
+        )
+        self.address_failures: FailureThrottle[str] = FailureThrottle(
+            config.address_failures_before_lock,
+            config.login_lock_base_s,
+            config.login_lock_max_s,
+            config.clock,
         )
 
     # -- connections ---------------------------------------------------------------------------
@@ -77,8 +94,32 @@ class Admission:
         return self.user_messages.get(user_id)
 
     # -- sign-in -------------------------------------------------------------------------------
-    def login_wait_s(self, address: str, username: str) -> float:
-        """0 when a password attempt may go ahead (and is counted), else seconds until one may."""
+    def sign_in_refusal(self, address: str, username: str | None) -> SignInRefusal | None:
+        """Why a sign-in may not go ahead now: a password (``username`` given) or a token (None).
+
+        A password attempt that may go ahead is counted against the account's and the address's rate.
+        Token sign-ins are only slowed once an address has failed too often."""
+        account_lock = self.account_failures.wait_s(username.casefold()) if username is not None else 0.0
+        if account_lock > 0:
+            return SignInRefusal(
+                account_lock,
+                f"This account is locked after too many failed sign-ins; try again in {account_lock:.0f} s",
+            )
+        address_lock = self.address_failures.wait_s(address)
+        if address_lock > 0:
+            return SignInRefusal(
+                address_lock,
+                f"Too many failed sign-ins from this address; try again in {address_lock:.0f} s",
+            )
+        if username is None:
+            wait_s = self.address_logins.get(address).retry_after_s()
+        else:
+            wait_s = self._take_password_attempt(address, username)
+        if wait_s > 0:
+            return SignInRefusal(wait_s, f"Too many sign-in attempts; try again in {wait_s:.0f} s")
+        return None
+
+    def _take_password_attempt(self, address: str, username: str) -> float:
         account = self.account_logins.get(username.casefold())
         place = self.address_logins.get(address)
         if account.allow():
@@ -88,9 +129,12 @@ class Admission:
             return place.retry_after_s()
         return account.retry_after_s()
 
-    def token_failed(self, address: str) -> None:
-        self.address_logins.allow(address)
+    def sign_in_failed(self, address: str, username: str | None) -> float:
+        """Count a failed sign-in; returns the lock-out it starts (0 for none)."""
+        if username is None:
+            self.address_logins.allow(address)
+        account_lock = self.account_failures.failed(username.casefold()) if username is not None else 0.0
+        return max(account_lock, self.address_failures.failed(address))
 
-    def token_wait_s(self, address: str) -> float:
-        """Token sign-ins are only slowed once an address has failed too often."""
-        return self.address_logins.get(address).retry_after_s()
+    def sign_in_succeeded(self, username: str) -> None:
+        self.account_failures.succeeded(username.casefold())

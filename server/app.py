@@ -26,36 +26,33 @@ from websockets.exceptions import ConnectionClosed
 
 from core.sync.protocol import (
     CLIENT_MESSAGE,
-    AuthOk,
     AuthRequest,
     Change,
+    ChangePasswordRequest,
     ListNotificationsRequest,
-    LoginOk,
     LoginRequest,
     LogoutRequest,
     MarkReadRequest,
     NotificationsReply,
     OkReply,
-    RateLimits,
     Subscribed,
     SubscribeRequest,
     UnsubscribeRequest,
+    UpdateProfileRequest,
 )
-from server import changes, fanout, store
+from server import accounts, changes, endpoints, fanout, store
 from server.admission import Admission, raise_descriptor_limit
 from server.db import checkpoint, create_db_engine, defer_checkpoints, open_database, server_id
+from server.metrics import ServerMetrics
 from server.ratelimit import budget_server_logs
 from server.session import ServerConfig, Session, Subscription
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
-    from websockets.http11 import Request, Response
 
 __all__ = ["ServerConfig", "SyncServer", "serve_until"]
 
 log = logging.getLogger(__name__)
-
-MAX_FAILED_LOGINS = 5
 
 
 class SyncServer:
@@ -68,7 +65,8 @@ class SyncServer:
         self._sessions: set[Session] = set()
         self._subscribers: dict[int, set[Subscription]] = {}
         self._heads: dict[int, int] = {}
-        self._write_queue: asyncio.Queue[tuple[Session, Change, str | None] | None] = asyncio.Queue()
+        # Each change with when it was read off its socket (the ack latency histogram starts there).
+        self._write_queue: asyncio.Queue[tuple[Session, Change, str | None, float] | None] = asyncio.Queue()
         self._write_executor = ThreadPoolExecutor(1, thread_name_prefix="sync-writer")
         self._read_executor = ThreadPoolExecutor(4, thread_name_prefix="sync-reader")
         self._writer_task: asyncio.Task[None] | None = None
@@ -80,6 +78,12 @@ class SyncServer:
         self._writes_started: dict[int, float] = {}
         self._write_numbers = itertools.count()
         self.admission = Admission(config, raise_descriptor_limit())
+        self.metrics = ServerMetrics()
+        self.metrics.watch(
+            connections=lambda: len(self._sessions),
+            write_queue=self._write_queue.qsize,
+            outgoing=lambda: sum(s.queued_characters for s in self._sessions),
+        )
         self.server_id = ""
         self.port = 0
 
@@ -106,7 +110,7 @@ class SyncServer:
             self._handle,
             self.config.host,
             self.config.port,
-            process_request=self._process_request,
+            process_request=lambda connection, request: endpoints.process_request(self, connection, request),
             # Messages between the protocol limit and this hard limit get a polite "too_large" error;
             # beyond it websockets closes the socket (1009) before buffering them.
             max_size=self.config.max_message_bytes * 4,
@@ -145,37 +149,26 @@ class SyncServer:
         log.info("event=stopped")
 
     # -- HTTP health -----------------------------------------------------------------------------
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if request.path.split("?", 1)[0] != "/health":
-            refusal = self.admission.refusal(_address(connection))
-            if refusal is None:
-                return None
-            log.warning("event=connection_refused status=%d address=%s", refusal[0], _address(connection))
-            return connection.respond(refusal[0], refusal[1] + "\n")
+    def health(self) -> dict[str, Any]:
         started = min(self._writes_started.values(), default=None)
-        body = json.dumps(
-            {
-                "status": "ok",
-                "protocol": 1,
-                "server_id": self.server_id,
-                "connections": len(self._sessions),
-                "authenticated": sum(1 for s in self._sessions if s.user is not None),
-                "uptime_s": round(time.monotonic() - self._started_at, 1),
-                # Seconds the write in progress has waited (a database locked from outside): reads
-                # still work, writes queue up and are acknowledged once it is free.
-                "write_wait_s": 0.0 if started is None else round(time.monotonic() - started, 1),
-            }
-        )
-        response = connection.respond(200, body)
-        del response.headers["Content-Type"]
-        response.headers["Content-Type"] = "application/json"
-        return response
+        return {
+            "status": "ok",
+            "protocol": 1,
+            "server_id": self.server_id,
+            "connections": len(self._sessions),
+            "authenticated": sum(1 for s in self._sessions if s.user is not None),
+            "uptime_s": round(time.monotonic() - self._started_at, 1),
+            # Seconds the write in progress has waited (a database locked from outside): reads
+            # still work, writes queue up and are acknowledged once it is free.
+            "write_wait_s": 0.0 if started is None else round(time.monotonic() - started, 1),
+        }
 
     # -- connections -----------------------------------------------------------------------------
     async def _handle(self, ws: ServerConnection) -> None:
-        address = _address(ws)
-        session = Session(ws, self.config, address, self.admission.address_bucket(address))
+        address = endpoints.address(ws)
+        session = Session(ws, self.config, address, self.admission.address_bucket(address), self.metrics)
         self.admission.opened(address)
+        self.metrics.connections_opened.inc()
         self._sessions.add(session)
         sender = asyncio.create_task(session.run_sender())
         loop = asyncio.get_running_loop()
@@ -231,10 +224,10 @@ class SyncServer:
             if session.user is None:
                 session.send_error("auth_required", "Sign in first (login or auth)", message.id)
             else:
-                self._write_queue.put_nowait((session, message, message.id))
+                self._write_queue.put_nowait((session, message, message.id, time.perf_counter()))
             return
         if isinstance(message, LoginRequest | AuthRequest):
-            await self._authenticate(session, message)
+            await accounts.authenticate(self, session, message)
             return
         if session.user is None:
             session.send_error("auth_required", "Sign in first (login or auth)", message.id)
@@ -246,17 +239,21 @@ class SyncServer:
             if subscription is not None:
                 self._drop_subscription(subscription)
             session.send(OkReply(re=message.id).model_dump_json())
+        elif isinstance(message, ChangePasswordRequest):
+            await accounts.change_password(self, session, message)
+        elif isinstance(message, UpdateProfileRequest):
+            await accounts.update_profile(self, session, message)
         elif isinstance(message, LogoutRequest):
-            await self._write(store.revoke_token, session.user.token_hash)
+            await self.write(store.revoke_token, session.user.token_hash)
             session.send(OkReply(re=message.id).model_dump_json())
             session.close_soon("signed out")
         elif isinstance(message, ListNotificationsRequest):
-            items = await self._read(
+            items = await self.read(
                 store.list_notifications, session.user.user.id, message.since_id, message.limit
             )
             session.send(NotificationsReply(re=message.id, items=items).model_dump_json())
         elif isinstance(message, MarkReadRequest):
-            await self._write(store.mark_notifications_read, session.user.user.id, message.ids)
+            await self.write(store.mark_notifications_read, session.user.user.id, message.ids)
             session.send(OkReply(re=message.id).model_dump_json())
 
     def _strike(self, session: Session) -> None:
@@ -296,11 +293,11 @@ class SyncServer:
         where = ".".join(str(part) for part in first["loc"])
         session.send_error("bad_request", f"{where}: {first['msg']}", request_id)
 
-    async def _read(self, function: Any, *args: Any) -> Any:
+    async def read(self, function: Any, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._read_executor, function, self.engine, *args)
 
-    async def _write(self, function: Any, *args: Any) -> Any:
+    async def write(self, function: Any, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
         key = next(self._write_numbers)
         self._writes_started[key] = time.monotonic()
@@ -309,68 +306,27 @@ class SyncServer:
         finally:
             del self._writes_started[key]
 
-    async def _authenticate(self, session: Session, message: LoginRequest | AuthRequest) -> None:
-        if session.user is not None:
-            session.send_error("bad_request", "Already signed in on this connection", message.id)
-            return
-        if isinstance(message, LoginRequest):
-            wait_s = self.admission.login_wait_s(session.address, message.username)
-        else:
-            wait_s = self.admission.token_wait_s(session.address)
-        if wait_s > 0:
-            log.warning("event=sign_in_throttled address=%s", session.address)
-            session.send_error(
-                "rate_limited", f"Too many sign-in attempts; try again in {wait_s:.0f} s", message.id
-            )
-            return
-        limits = RateLimits(rate_per_s=self.config.rate_per_s, burst=self.config.rate_burst)
-        try:
-            if isinstance(message, LoginRequest):
-                # scrypt takes ~50 ms of CPU (a reader thread); the token is a write (the writer).
-                user = await self._read(store.check_login, message.username, message.password)
-                issued, expires_at, projects = await self._write(
-                    store.issue_session, user, self.config.token_ttl_s
-                )
-                session.user = store.SessionUser(user, issued.token_hash)
-                reply: LoginOk | AuthOk = LoginOk(
-                    re=message.id,
-                    server_id=self.server_id,
-                    token=issued.token,
-                    expires_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires_at)),
-                    user=user,
-                    projects=projects,
-                    limits=limits,
-                )
-            else:
-                session.user, projects = await self._read(store.authenticate, message.token)
-                reply = AuthOk(
-                    re=message.id,
-                    server_id=self.server_id,
-                    user=session.user.user,
-                    projects=projects,
-                    limits=limits,
-                )
-        except store.DomainError as error:
-            session.failed_logins += 1
-            if isinstance(message, AuthRequest):
-                self.admission.token_failed(session.address)
-            log.info("event=auth_failed code=%s address=%s", error.code, session.address)
-            session.send_error(error.code, error.message, message.id)
-            if session.failed_logins >= MAX_FAILED_LOGINS:
-                session.close_soon("too many failed sign-ins")
-            return
-        # From now on the user's budget, shared by all of their connections.
-        session.bucket = self.admission.user_bucket(session.user.user.id)
-        log.info("event=signed_in user=%s", session.user_name)
-        session.send(reply.model_dump_json())
+    def close_user_sessions(self, user_id: int, keep: str) -> int:
+        """Close the user's live connections signed in with another token than ``keep`` now, rather
+        than at the next access check; returns how many."""
+        closing = [
+            s
+            for s in self._sessions
+            if s.user is not None
+            and s.user.user.id == user_id
+            and s.user.token_hash != keep
+            and not s.closing
+        ]
+        for session in closing:
+            session.send_error("token_revoked", "Your password was changed; sign in again", None)
+            session.close_soon("password changed")
+        return len(closing)
 
     # -- subscriptions ---------------------------------------------------------------------------
     async def _subscribe(self, session: Session, message: SubscribeRequest) -> None:
         assert session.user is not None
         try:
-            project, members = await self._read(
-                store.subscription_info, session.user.user.id, message.project
-            )
+            project, members = await self.read(store.subscription_info, session.user.user.id, message.project)
         except store.DomainError as error:
             session.send_error(error.code, error.message, message.id)
             return
@@ -413,13 +369,14 @@ class SyncServer:
         page_size = self.config.page_size
         try:
             while not session.closing:
-                read = await self._read(store.read_events, project, subscription.delivered, page_size)
+                read = await self.read(store.read_events, project, subscription.delivered, page_size)
                 rows = _within_bytes(read, self.config.page_bytes)
                 if rows:
                     subscription.delivered = rows[-1][0]
                 more_stored = len(read) == page_size or len(rows) < len(read)
                 done = not more_stored and subscription.delivered >= self._heads[project]
                 session.send(fanout.events_page(project, rows, catchup=True, more=not done))
+                self.metrics.events_delivered.inc(len(rows))
                 if done:
                     # No await between the check above and this flag: the fan-out cannot slip an
                     # event in between.
@@ -446,7 +403,7 @@ class SyncServer:
         user = session.user
         assert user is not None
         try:
-            result = await self._read(
+            result = await self.read(
                 store.check_access, user.token_hash, user.user.id, frozenset(session.subscriptions)
             )
         except Exception:
@@ -481,13 +438,15 @@ class SyncServer:
             except Exception:
                 log.exception("event=checkpoint_failed")
 
-    def _take_queued(self, batch: list[tuple[Session, Change, str | None]]) -> bool:
-        """Move queued changes into ``batch`` (up to ``max_batch``); True once the stop marker came."""
+    def _take_queued(self, batch: list[tuple[Session, Change, str | None]], received: list[float]) -> bool:
+        """Move queued changes into ``batch`` and when each arrived into ``received`` (up to
+        ``max_batch``); True once the stop marker came."""
         while len(batch) < self.config.max_batch and not self._write_queue.empty():
             item = self._write_queue.get_nowait()
             if item is None:
                 return True
-            batch.append(item)
+            batch.append(item[:3])
+            received.append(item[3])
         return False
 
     async def _run_writer(self) -> None:
@@ -496,8 +455,8 @@ class SyncServer:
             first = await self._write_queue.get()
             if first is None:
                 break
-            batch = [first]
-            stopping = self._take_queued(batch)
+            batch, received = [first[:3]], [first[3]]
+            stopping = self._take_queued(batch, received)
             # Group commit: one commit costs as much as applying several changes, so while changes
             # keep arriving give the loop a few more turns to read what already waits in other
             # sockets. Two turns that bring nothing end the wait (a lone change waits microseconds).
@@ -510,28 +469,39 @@ class SyncServer:
                     break
                 await asyncio.sleep(0)
                 before = len(batch)
-                stopping = self._take_queued(batch)
+                stopping = self._take_queued(batch, received)
                 quiet_turns = quiet_turns + 1 if len(batch) == before else 0
             assert self.engine is not None
             work = [(session.user, change) for session, change, _ in batch if session.user]
             try:
-                results = await self._write(changes.apply_batch, work)
+                results = await self.write(changes.apply_batch, work)
             except Exception:
                 log.exception("event=writer_failed size=%d", len(batch))
                 for session, _change, request_id in batch:
                     session.send_error("internal", "The server could not store this change", request_id)
                 continue
             self._commits += 1
-            fanout.dispatch(batch, results, self._subscribers, self._heads, self._catch_up_again)
+            delivered = fanout.dispatch(batch, results, self._subscribers, self._heads, self._catch_up_again)
+            self._count_batch(batch, results, received, delivered)
+
+    def _count_batch(
+        self,
+        batch: list[tuple[Session, Change, str | None]],
+        results: list[changes.ChangeResult],
+        received: list[float],
+        delivered: int,
+    ) -> None:
+        acked_at = time.perf_counter()
+        metrics = self.metrics
+        metrics.events_delivered.inc(delivered)
+        for (_session, change, _request_id), result, arrived in zip(batch, results, received, strict=True):
+            if result.error is None:
+                metrics.changes.labels(change.type).inc()
+                metrics.ack_latency.observe(acked_at - arrived)
 
     def _catch_up_again(self, subscription: Subscription) -> None:
         subscription.catching_up = True
         subscription.task = asyncio.create_task(self._catch_up(subscription))
-
-
-def _address(connection: ServerConnection) -> str:
-    peer = connection.remote_address
-    return str(peer[0]) if peer else "-"
 
 
 def _within_bytes(rows: list[tuple[int, str]], budget: int) -> list[tuple[int, str]]:

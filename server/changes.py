@@ -31,11 +31,12 @@ from core.sync.protocol import (
     FieldConflict,
     NotifyTarget,
     RecordKind,
+    SetReviewChange,
     UpdateTaskChange,
     UpsertAssetChange,
     mentioned_names,
 )
-from core.sync.records import dump_json, record_from_row
+from core.sync.records import UNREVIEWED, dump_json, record_from_row
 from core.sync.roles import change_refusal
 from server.admin import utc_now_iso
 from server.db import assets, comments, tasks
@@ -88,6 +89,7 @@ class _BatchApplier:
             "delete_comment": self.apply_delete_comment,
             "create_task": self.apply_create_task,
             "update_task": self.apply_update_task,
+            "set_review": self.apply_set_review,
         }
 
     # -- reads ---------------------------------------------------------------------------------
@@ -272,6 +274,9 @@ class _BatchApplier:
             "thumbnail_b64": change.thumbnail_b64,
             "updated_at": self.now,
         }
+        if row is None or row["content_hash"] != change.content_hash:
+            # A sign-off belongs to the content it judged: new content starts unreviewed.
+            values.update(UNREVIEWED)
         if row is None:
             stored = {
                 **values,
@@ -440,6 +445,35 @@ class _BatchApplier:
         if assignee is not None and assignee != session.user.id:
             notify.append(NotifyTarget(user=assignee, kind="task_assigned"))
         return self.record_event(session, change, "task", record, notify, conflicts)
+
+    def apply_set_review(self, session: SessionUser, change: SetReviewChange) -> ChangeResult:
+        """A sign-off: one asset's review status, stored on its row and broadcast as the asset's new
+        record; its publisher is notified. Linked tasks are moved by the reviewing client, as
+        ``update_task`` changes queued with the verdict (see ``core.sync.local_review``): every change
+        stays one event, acknowledged on its own."""
+        self.check_role(session, change)
+        row = self.existing(assets, change.asset_id, change.project)
+        if row["content_hash"] != change.content_hash:
+            raise DomainError("invalid", "The asset was published again since this review; review it again")
+        stored = {
+            **row,
+            "review_status": change.status,
+            "review_reason": change.reason if change.status == "changes_requested" else "",
+            "reviewed_by": None if change.status == "pending" else session.user.id,
+            "version": row["version"] + 1,
+            "updated_at": self.now,
+        }
+        self.sql.update_review.run(self.cursor, {**stored, "b_id": change.asset_id})
+        notify = []
+        publisher = int(row["created_by"])
+        if (
+            change.status != "pending"
+            and publisher != session.user.id
+            and self.is_member(publisher, change.project)
+        ):
+            kind = "review_approved" if change.status == "approved" else "review_changes_requested"
+            notify.append(NotifyTarget(user=publisher, kind=kind))
+        return self.record_event(session, change, "asset", record_from_row("asset", stored), notify)
 
 
 def _apply_in_one_transaction(engine: Engine, batch: list[tuple[SessionUser, Change]]) -> list[ChangeResult]:

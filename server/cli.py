@@ -132,17 +132,29 @@ def _engine(args: argparse.Namespace) -> Engine:
 def cmd_user(args: argparse.Namespace) -> int:
     engine = _engine(args)
     if args.user_command == "add":
-        user_id = admin.add_user(engine, args.name, args.role, _read_password(args), args.display_name)
+        password = _read_password(args)
+        user_id = admin.add_user(engine, args.name, args.role, password, args.display_name, args.email)
         print(f"Added user {args.name} (id {user_id}, role {args.role})")
     elif args.user_command == "passwd":
         admin.set_password(engine, args.name, _read_password(args))
         print(f"Password changed for {args.name}; their existing sign-ins were revoked")
+    elif args.user_command == "role":
+        admin.set_role(engine, args.name, args.role)
+        print(f"{args.name} is now {args.role}; their apps sign in again to get it")
+    elif args.user_command in ("disable", "enable"):
+        admin.set_disabled(engine, args.name, args.user_command == "disable")
+        print(f"{args.user_command.capitalize()}d {args.name}")
+    elif args.user_command == "profile":
+        admin.set_profile(engine, args.name, args.display_name, args.email)
+        print(f"Profile of {args.name} updated")
     elif args.user_command == "remove":
         admin.remove_user(engine, args.name)
         print(f"Removed user {args.name}")
     else:
-        for user in admin.list_users(engine):
-            print(f"{user.id}\t{user.name}\t{user.role}\t{user.display_name}")
+        for listing in admin.list_users(engine):
+            user = listing.user
+            state = "disabled" if listing.disabled else "active"
+            print(f"{user.id}\t{user.name}\t{user.role}\t{state}\t{user.display_name}\t{user.email}")
     engine.dispose()
     return 0
 
@@ -216,10 +228,22 @@ def build_parser() -> argparse.ArgumentParser:
     user_add.add_argument("name")
     user_add.add_argument("--role", choices=ROLES, default="artist")
     user_add.add_argument("--display-name", default="")
+    user_add.add_argument("--email", default="")
     user_add.add_argument("--password-stdin", action="store_true")
-    user_passwd = user_commands.add_parser("passwd", parents=[storage])
+    user_passwd = user_commands.add_parser(
+        "passwd", parents=[storage], help="reset a password (signs the user out everywhere)"
+    )
     user_passwd.add_argument("name")
     user_passwd.add_argument("--password-stdin", action="store_true")
+    user_role = user_commands.add_parser("role", parents=[storage], help="change a role (signs the user out)")
+    user_role.add_argument("name")
+    user_role.add_argument("role", choices=ROLES)
+    for action, what in (("disable", "refuse sign-ins and sign out everywhere"), ("enable", "allow again")):
+        user_commands.add_parser(action, parents=[storage], help=what).add_argument("name")
+    user_profile = user_commands.add_parser("profile", parents=[storage], help="set display name or email")
+    user_profile.add_argument("name")
+    user_profile.add_argument("--display-name")
+    user_profile.add_argument("--email")
     user_commands.add_parser("list", parents=[storage])
     user_remove = user_commands.add_parser("remove", parents=[storage])
     user_remove.add_argument("name")

@@ -39,6 +39,10 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(512), nullable=False),
     sa.Column("removed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.String(40), nullable=False),
+    # Migration 0003: a disabled account keeps its memberships (an administrator can enable it again)
+    # but cannot sign in; removed accounts lose everything but their past work.
+    sa.Column("email", sa.String(254), nullable=False, server_default=""),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 tokens = sa.Table(

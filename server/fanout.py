@@ -52,8 +52,10 @@ def dispatch(
     subscribers: dict[int, set[Subscription]],
     heads: dict[int, int],
     catch_up_again: Callable[[Subscription], None],
-) -> None:
-    """Send the replies to a committed batch, then the live pages (acks first, as before)."""
+) -> int:
+    """Send the replies to a committed batch, then the live pages (acks first, as before). Returns how
+    many events were delivered to subscribers (in acks or pages)."""
+    delivered = 0
     new_events: dict[int, list[tuple[int, str, Session]]] = {}
     for (session, _change, _request_id), result in zip(batch, results, strict=True):
         if result.error is None and result.event_json is not None:
@@ -74,6 +76,7 @@ def dispatch(
                 catch_up_again(subscription)
                 continue
             subscription.delivered = pending[-1][0]
+            delivered += len(pending)
             if subscription.ack_events and all(row[2] is subscription.session for row in pending):
                 in_acks.update((project, row[0]) for row in pending)
                 continue
@@ -92,3 +95,4 @@ def dispatch(
         session.send(ack_json(request_id, result, embedded))
     for session, text in pages:
         session.send(text)
+    return delivered

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,10 +19,12 @@ from server.db import DEFAULT_BUSY_TIMEOUT_S
 
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Callable
 
     from websockets.asyncio.server import ServerConnection
 
     from server import store
+    from server.metrics import ServerMetrics
     from server.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,15 @@ class ServerConfig:
     login_burst_per_account: float = 10.0
     login_rate_per_address_per_s: float = 1.0
     login_burst_per_address: float = 30.0
+    # Failed sign-ins (wrong password, unknown token, a wrong old password when changing it): from the
+    # Nth on, each locks the account (or address) out for twice as long as the last (server.throttle).
+    # An address gets more room: a studio signs in from behind one NAT address.
+    login_failures_before_lock: int = 5
+    address_failures_before_lock: int = 50
+    login_lock_base_s: float = 30.0
+    login_lock_max_s: float = 3600.0
+    # The throttle's clock (tests move it instead of sleeping).
+    clock: Callable[[], float] = time.monotonic
     # Open WebSocket connections, in all and from one address (a studio behind one NAT address needs
     # room: one per running app). Beyond them the handshake is refused (503 / 429).
     max_connections: int = 2_000
@@ -85,10 +97,18 @@ class Subscription:
 class Session:
     """One client connection: its user once authenticated, its subscriptions and its send queue."""
 
-    def __init__(self, ws: ServerConnection, config: ServerConfig, address: str, bucket: TokenBucket) -> None:
+    def __init__(
+        self,
+        ws: ServerConnection,
+        config: ServerConfig,
+        address: str,
+        bucket: TokenBucket,
+        metrics: ServerMetrics,
+    ) -> None:
         self.ws = ws
         self.config = config
         self.address = address
+        self.metrics = metrics
         self.user: store.SessionUser | None = None
         self.subscriptions: dict[int, Subscription] = {}
         # The address's bucket until sign-in, then the user's (``SyncServer`` swaps it).
@@ -149,8 +169,12 @@ class Session:
         ws.send_data()
         return True
 
-    def send_error(self, code: ErrorCode, message: str, request_id: str | None) -> None:
-        self.send(ErrorReply(code=code, message=message, re=request_id).model_dump_json())
+    def send_error(
+        self, code: ErrorCode, message: str, request_id: str | None, retry_after_s: float | None = None
+    ) -> None:
+        self.metrics.errors.labels(code).inc()
+        reply = ErrorReply(code=code, message=message, re=request_id, retry_after_s=retry_after_s)
+        self.send(reply.model_dump_json())
 
     async def wait_idle(self) -> None:
         await self._idle.wait()
@@ -182,6 +206,10 @@ class Session:
         self._close_reason = reason
         self._wakeup.set()
         log.info("event=closing_session user=%s reason=%r", self.user_name, reason)
+
+    @property
+    def queued_characters(self) -> int:
+        return self._outgoing_bytes
 
     @property
     def user_name(self) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from core.sync.protocol import TASK_FIELDS
+from core.sync.records import REVIEW_COLUMNS
 from server.db import assets, comments, events, memberships, notifications, projects, tasks, tokens, users
 from server.sql import CompiledStatement
 
@@ -108,6 +109,15 @@ class Statements:
             .where(assets.c.id == _param("b_id"))
             .values(
                 {name: _param(name) for name in ("name", "kind", "content_hash", "metadata", "thumbnail_b64")}
+                | {name: _param(name) for name in REVIEW_COLUMNS}
+                | {"version": _param("version"), "updated_at": _param("updated_at")}
+            )
+        )
+        self.update_review = compiled(
+            assets.update()
+            .where(assets.c.id == _param("b_id"))
+            .values(
+                {name: _param(name) for name in REVIEW_COLUMNS}
                 | {"version": _param("version"), "updated_at": _param("updated_at")}
             )
         )

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from core.sync.protocol import ErrorCode, NotificationItem, ProjectInfo, UserInfo
-from server.auth import IssuedToken, burn_password_check, new_token, token_hash, verify_password
+from server.auth import (
+    IssuedToken,
+    burn_password_check,
+    check_password_strength,
+    hash_password,
+    new_token,
+    token_hash,
+    verify_password,
+)
 from server.db import events, memberships, notifications, projects, tokens, users
 
 if TYPE_CHECKING:
@@ -44,8 +52,10 @@ class SessionUser:
 # ---------------------------------------------------------------------------------------------------
 
 
-def _user_info(row: Any) -> UserInfo:
-    return UserInfo(id=row.id, name=row.name, display_name=row.display_name, role=row.role)
+def _user_info(row: Any, *, own: bool = False) -> UserInfo:
+    """``own``: the record goes to the user it describes, who alone sees their email address."""
+    email = row.email if own else ""
+    return UserInfo(id=row.id, name=row.name, display_name=row.display_name, role=row.role, email=email)
 
 
 def member_projects(connection: Connection, user_id: int) -> list[ProjectInfo]:
@@ -69,7 +79,10 @@ def check_login(engine: Engine, username: str, password: str) -> UserInfo:
         raise DomainError("auth_failed", "Unknown user name or wrong password")
     if not verify_password(password, row.password_hash):
         raise DomainError("auth_failed", "Unknown user name or wrong password")
-    return _user_info(row)
+    if row.disabled:
+        # Said only to someone who knows the password: it tells nobody else that the account exists.
+        raise DomainError("auth_failed", "This account is disabled; ask an administrator")
+    return _user_info(row, own=True)
 
 
 def issue_session(
@@ -89,6 +102,7 @@ def issue_session(
 
 
 def token_problem(revoked: bool, expires_at: float, removed: bool) -> DomainError | None:
+    # A disabled account needs no check here: disabling it revoked its tokens and it gets no new ones.
     if revoked or removed:
         return DomainError("token_revoked", "This sign-in was revoked; sign in again")
     if expires_at <= time.time():
@@ -109,7 +123,7 @@ def authenticate(engine: Engine, token: str) -> tuple[SessionUser, list[ProjectI
         problem = token_problem(row.revoked, row.expires_at, row.removed)
         if problem is not None:
             raise problem
-        return SessionUser(_user_info(row), hashed), member_projects(connection, row.id)
+        return SessionUser(_user_info(row, own=True), hashed), member_projects(connection, row.id)
 
 
 @dataclass(frozen=True)
@@ -150,6 +164,44 @@ def check_access(engine: Engine, hashed: str, user_id: int, subscribed: frozense
 def revoke_token(engine: Engine, hashed: str) -> None:
     with engine.begin() as connection:
         connection.execute(tokens.update().where(tokens.c.token_hash == hashed).values(revoked=True))
+
+
+def new_password_hash(engine: Engine, user_id: int, old_password: str, new_password: str) -> str:
+    """The hash to store for ``new_password`` once ``old_password`` is checked (two scrypt runs: on a
+    reader thread, so the writer stores it without waiting for them)."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(users.c.name, users.c.password_hash).where(users.c.id == user_id)
+        ).one()
+    if not verify_password(old_password, row.password_hash):
+        raise DomainError("auth_failed", "The current password is wrong")
+    try:
+        check_password_strength(new_password, row.name)
+    except ValueError as exc:
+        raise DomainError("invalid", str(exc)) from exc
+    return hash_password(new_password)
+
+
+def store_password(engine: Engine, user_id: int, password_hash: str, keep_token_hash: str) -> None:
+    """Store a new password hash and revoke every sign-in of the user but the one that changed it."""
+    with engine.begin() as connection:
+        connection.execute(users.update().where(users.c.id == user_id).values(password_hash=password_hash))
+        connection.execute(
+            tokens.update()
+            .where(tokens.c.user_id == user_id, tokens.c.token_hash != keep_token_hash)
+            .values(revoked=True)
+        )
+
+
+def update_profile(engine: Engine, user_id: int, display_name: str | None, email: str | None) -> UserInfo:
+    values = {
+        name: value for name, value in (("display_name", display_name), ("email", email)) if value is not None
+    }
+    with engine.begin() as connection:
+        if values:
+            connection.execute(users.update().where(users.c.id == user_id).values(**values))
+        row = connection.execute(sa.select(users).where(users.c.id == user_id)).one()
+    return _user_info(row, own=True)
 
 
 def is_member(connection: Connection, user_id: int, project_id: int) -> bool:

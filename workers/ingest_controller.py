@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from core.jobs.steps import StepRegistry
     from core.media.limits import MediaLimits
     from core.paths import AppPaths
+    from core.profiles import ProcessingProfile
     from workers.background import BackgroundWork
     from workers.job_controller import JobController
     from workers.lanes import Lanes
@@ -68,14 +69,24 @@ class IngestController(QObject):
     def busy(self) -> bool:
         return self._worker is not None
 
-    def ingest(self, paths: list[Path], project_id: int, copy: bool = False) -> None:
+    def ingest(
+        self, paths: list[Path], project_id: int, copy: bool = False, profile: ProcessingProfile | None = None
+    ) -> None:
+        """Ingest on a worker; ``profile`` (None: the default one) says which follow-up jobs are queued."""
         if self._worker is not None:
             raise RuntimeError("An ingest is already running; wait for it or cancel it")
         cancel = CancelToken()
         self._cancel = cancel
         # A failure of the whole batch is reported by ``failed`` (and logged), not re-raised as uncaught.
         worker: GeneratorWorker[Any, Any, Any] = create_worker(
-            self._drive, list(paths), project_id, copy, cancel, _start_thread=False, _ignore_errors=True
+            self._drive,
+            list(paths),
+            project_id,
+            copy,
+            cancel,
+            profile,
+            _start_thread=False,
+            _ignore_errors=True,
         )
         worker.yielded.connect(self._on_yielded)
         worker.returned.connect(self._on_returned)
@@ -111,7 +122,12 @@ class IngestController(QObject):
             self._cancel.cancel()
 
     def _drive(
-        self, paths: list[Path], project_id: int, copy: bool, cancel: CancelToken
+        self,
+        paths: list[Path],
+        project_id: int,
+        copy: bool,
+        cancel: CancelToken,
+        profile: ProcessingProfile | None,
     ) -> Generator[tuple[IngestProgress, list[AssetRecord]], None, IngestReport]:
         return (
             yield from ingest_with_jobs(
@@ -124,6 +140,7 @@ class IngestController(QObject):
                 copy_into_library=copy,
                 cancel=cancel,
                 max_in_flight=max(4, 2 * self._media_threads),
+                profile=profile,
             )
         )
 

@@ -5,8 +5,9 @@ The UI reads and writes comments, tasks and assets through ``bridge.store``, the
 SQLite write that never waits on the server, after which the store wakes the running client's outbox
 flush and the bridge emits ``local_change``. Sentences for the user come from ``bridge.wording``.
 
-Sign-in talks to the network, so it runs on a superqt worker on a pool the bridge owns; ``close()``
-cancels it and waits for it, then stops the client, so nothing the bridge started outlives it.
+Sign-in and the account requests (password, profile, signing out on the server) talk to the network,
+so they run on superqt workers on pools the bridge owns; ``close()`` cancels them and waits for them,
+then stops the client, so nothing the bridge started outlives it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from core.settings import save_settings
+from core.sync import account
 from core.sync.client import SyncClient
 from core.sync.client_events import (
     AuthProblem,
@@ -38,8 +40,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from core.settings import Settings
+    from core.sync.account import AccountAction, AccountChanged, AccountRequest
     from core.sync.credentials import TokenStore
     from core.sync.local_store import LocalStore
+    from core.sync.protocol import UserInfo
     from core.sync.sign_in import LoginResult
     from workers.background import BackgroundWork
 
@@ -63,6 +67,10 @@ class SyncBridge(QObject):
     signed_in = Signal(object)  # SignInOutcome
     sign_in_failed = Signal(object)  # SignInFailure
     signed_out = Signal()
+    account_changed = Signal(object)  # AccountChanged (after signing out: the server revoked the token)
+    # (AccountAction, SignInFailure); after signing out the message says whether the server still
+    # accepts the forgotten token (offline: until it expires) or had already ended it.
+    account_failed = Signal(str, object)
     local_change = Signal(str)  # record kind written locally ("comment", "task", "asset")
 
     def __init__(
@@ -86,12 +94,21 @@ class SyncBridge(QObject):
         self.client: SyncClient | None = None
         self._status: SyncStatus | None = None
         self._sign_in: SignInAttempt | None = None
+        self._token = ""  # the running client's, sent with account requests and revoked at sign-out
+        # The signed-in user's own record as the server last sent it (with their email, which the
+        # local store does not keep); None until a sign-in or account request this session.
+        self.me: UserInfo | None = None
+        self._account_requests: set[AccountRequest] = set()
         self._background = background
         # Sign-ins run through the app's one owner of background work, on a pool of the bridge's own
         # so that ``close()`` waits for exactly its work (one sign-in at a time).
         self._sign_in_pool = QThreadPool(self)
         self._sign_in_pool.setObjectName("sync-sign-in")
         self._sign_in_pool.setMaxThreadCount(1)
+        # Account requests have a pool of their own so that ``signing_in`` means a sign-in only.
+        self._account_pool = QThreadPool(self)
+        self._account_pool.setObjectName("sync-account")
+        self._account_pool.setMaxThreadCount(1)
         store.add_listener(self._on_local_write)
 
     # ---- running ---------------------------------------------------------------------------------
@@ -107,6 +124,7 @@ class SyncBridge(QObject):
     def start(self, url: str, token: str) -> None:
         """(Re)start the client with a token; it connects, catches up and flushes the outbox."""
         self.stop()
+        self._token = token
         self.client = SyncClient(
             self.store,
             url,
@@ -139,11 +157,19 @@ class SyncBridge(QObject):
             log.info("event=sync_stopped")
 
     def close(self) -> None:
-        """At quit: cancel a sign-in and wait for its worker, stop the client (its thread is joined),
-        and release the store's database connections."""
+        """At quit: cancel a sign-in and account requests (a sign-out is let finish) and wait for their
+        workers, stop the client (its thread is joined), and release the store's database connections."""
         self._cancel_sign_in()
-        if not self._sign_in_pool.waitForDone(SIGN_IN_QUIT_TIMEOUT_MS):
-            log.warning("event=sign_in_still_running timeout_ms=%d", SIGN_IN_QUIT_TIMEOUT_MS)
+        for request in self._account_requests:
+            # A sign-out quitting right after it is let finish (within the bound below): cancelled, it
+            # would leave the token valid on the server.
+            if request.action != "logout":
+                request.cancel()
+        for pool in (self._sign_in_pool, self._account_pool):
+            if not pool.waitForDone(SIGN_IN_QUIT_TIMEOUT_MS):
+                log.warning(
+                    "event=%s_still_running timeout_ms=%d", pool.objectName(), SIGN_IN_QUIT_TIMEOUT_MS
+                )
         self.stop()
         self.store.remove_listener(self._on_local_write)
         self.store.close()
@@ -198,22 +224,86 @@ class SyncBridge(QObject):
         # reports changes held for another sign-in (``ChangesHeld``) once it is connected.
         self.store.save_session(outcome.user, outcome.projects, url, outcome.server_id)
         self.wording.forget_names()
+        self.me = outcome.user
         self.start(url, outcome.token)
         log.info("event=signed_in user=%s persistent=%s", username, credentials.persistent)
         self.signed_in.emit(SignInOutcome(url, outcome.user, outcome.projects, credentials))
 
     def sign_out(self) -> None:
-        """Stop syncing and forget the token. Local records and unsent changes stay on disk."""
-        url, username = self.url, self.settings.username
+        """Stop syncing, forget the token, and ask the server to revoke it: ``account_changed`` or
+        (offline) ``account_failed`` follows with words for the user. Signed out here at once either
+        way; local records and unsent changes stay on disk."""
+        url, username, token = self.url, self.settings.username, self._token
         self.stop()
         if url and username:
             self.tokens.delete(url, username)
         self.settings.username = ""
         if self.settings_file is not None:
             save_settings(self.settings, self.settings_file)
+        self._token, self.me = "", None
         self._status = None
         self.status_changed.emit(None)
         self.signed_out.emit()
+        if url and token:
+            self._run_account(account.sign_out(url, token, self.settings.ca_file))
+
+    # ---- the signed-in user's own account --------------------------------------------------------
+
+    def change_password(self, old: str, new: str) -> None:
+        """Other sign-ins of the user are revoked; this one keeps its token. Answered by
+        ``account_changed`` or ``account_failed``."""
+        if self._account_ready("password"):
+            self._run_account(account.change_password(self.url, self._token, old, new, self.settings.ca_file))
+
+    def update_profile(self, display_name: str | None, email: str | None) -> None:
+        """None leaves a field as the server has it. Answered by ``account_changed`` or
+        ``account_failed``."""
+        if not self._account_ready("profile"):
+            return
+        try:
+            request = account.update_profile(
+                self.url, self._token, display_name, email, self.settings.ca_file
+            )
+        except ValueError as exc:
+            self.account_failed.emit("profile", SignInFailure("invalid", str(exc)))
+            return
+        self._run_account(request)
+
+    def _account_ready(self, action: AccountAction) -> bool:
+        if self.client is None or not self._token:
+            self.account_failed.emit(action, SignInFailure("not_signed_in", "Sign in first."))
+            return False
+        return True
+
+    def _run_account(self, request: AccountRequest) -> None:
+        self._account_requests.add(request)
+        self._background.call(
+            request.run, partial(self._on_account_answered, request), pool=self._account_pool
+        )
+
+    def _on_account_answered(self, request: AccountRequest, outcome: AccountChanged | SignInFailure) -> None:
+        self._account_requests.discard(request)
+        if request.action == "logout":
+            revoked, words = account.sign_out_result(outcome)
+            log.info("event=signed_out token_revoked=%s", revoked)
+            if isinstance(outcome, SignInFailure):
+                self.account_failed.emit("logout", SignInFailure(outcome.code, words))
+            else:
+                self.account_changed.emit(outcome)
+            return
+        if isinstance(outcome, SignInFailure):
+            self.account_failed.emit(request.action, outcome)
+            return
+        if self.client is None:  # signed out while the request was under way
+            return
+        self.me = outcome.user
+        if request.action == "profile":
+            # The running connection only learns names on its next sign-in; the store (and so every
+            # name shown) takes the new record now, as a sign-in would.
+            self.store.save_session(outcome.user, outcome.projects, self.url, outcome.server_id)
+            self.wording.forget_names()
+        log.info("event=account_changed action=%s", request.action)
+        self.account_changed.emit(outcome)
 
     # ---- callbacks from the sync thread and the store --------------------------------------------
 

@@ -26,7 +26,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from core.catalog.curation import CurationStore
 from core.catalog.database import create_catalog_engine, migrate
+from core.catalog.errors import CatalogError as CatalogError  # re-exported: callers catch it here
 from core.catalog.queries import (
     FEW_MATCHES,
     artifact_t,
@@ -58,10 +60,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class CatalogError(Exception):
-    """A catalog operation the user asked for cannot be done (the message says why)."""
-
-
 class Catalog:
     def __init__(self, db_file: Path, *, engine: Engine | None = None) -> None:
         self.db_file = db_file
@@ -69,6 +67,7 @@ class Catalog:
         migrate(self.engine)
         self.jobs = JobStore(self.engine)
         self.notifications = NotificationStore(self.engine)
+        self.curation = CurationStore(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -472,7 +471,7 @@ class Catalog:
 
     def count_assets(self, query: AssetQuery, *, cap: int | None = None) -> int:
         """How many assets match; with ``cap``, counting stops there (the UI shows "10,000+")."""
-        if query.project_id is not None and not (query.tag or query.search or query.recent_days):
+        if query.project_id is not None and not query.narrowed:
             counts = self.kind_counts(query.project_id)
             return counts.get(query.kind, 0) if query.kind else sum(counts.values())
         match = search_match(query.search)

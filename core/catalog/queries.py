@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, column, literal, select, table, text, tuple_
 
-from core.catalog.records import AssetQuery, AssetRecord, SortKey, TagRecord
-from core.catalog.tables import Artifact, Asset, AssetKindCount, Project, Tag, TagCount
+from core.catalog.records import AssetQuery, AssetRecord, ColourLabel, SortKey, TagRecord
+from core.catalog.tables import Artifact, Asset, AssetKindCount, Project, SavedSearch, Tag, TagCount
 from core.media.kinds import AssetKind
 
 if TYPE_CHECKING:
@@ -27,12 +27,14 @@ tag_t = Tag.__table__  # type: ignore[attr-defined]
 artifact_t = Artifact.__table__  # type: ignore[attr-defined]
 kind_count_t = AssetKindCount.__table__  # type: ignore[attr-defined]
 tag_count_t = TagCount.__table__  # type: ignore[attr-defined]
+saved_search_t = SavedSearch.__table__  # type: ignore[attr-defined]
 
 SORT_COLUMNS = {
     SortKey.NAME: [asset_t.c.name],
     SortKey.CREATED: [asset_t.c.created_at],
     SortKey.SIZE: [asset_t.c.size_bytes],
     SortKey.KIND: [asset_t.c.kind, asset_t.c.name],
+    SortKey.RATING: [asset_t.c.rating],
 }
 # sort column -> the AssetRecord field holding its value (the keyset cursor is the last record shown)
 RECORD_FIELDS = {
@@ -40,6 +42,7 @@ RECORD_FIELDS = {
     "created_at": "created_at",
     "size_bytes": "size_bytes",
     "kind": "kind",
+    "rating": "rating",
     "id": "id",
 }
 # Up to this many matches, a sorted search sorts them; beyond, it walks the sort index (see sorted_page).
@@ -55,7 +58,9 @@ def sorted_page(
     # SQLite would do for the ORDER BY (and which costs a scan of the project when the word is rare).
     walk_index = match is None or not few_matches
     searches = match.parts() if match is not None else []
-    statement = select(asset_t).where(*filters_for(query, searches, project_index=walk_index))
+    statement = select(asset_t).where(
+        *filters_for(query, searches, project_index=walk_index, order=key if walk_index else None)
+    )
     if after is not None:
         keyset = tuple_(*columns)
         after_key = tuple_(*[literal(getattr(after, RECORD_FIELDS[c.name])) for c in columns])
@@ -101,9 +106,16 @@ def relevance_pages(
 
 
 def filters_for(
-    query: AssetQuery, searches: Sequence[tuple[str, str]], *, project_index: bool = True
+    query: AssetQuery,
+    searches: Sequence[tuple[str, str]],
+    *,
+    project_index: bool = True,
+    order: SortKey | None = None,
 ) -> list[Any]:
-    """WHERE terms for a query; ``searches`` are (FTS table, MATCH expression) pairs, all required."""
+    """WHERE terms for a query; ``searches`` are (FTS table, MATCH expression) pairs, all required.
+
+    ``order``: the sort whose index a page walks; None (a count, a search) lets every filter use its index.
+    """
     filters: list[Any] = []
     if query.project_id is not None and project_index:
         filters.append(asset_t.c.project_id == query.project_id)
@@ -118,8 +130,25 @@ def filters_for(
                 select(tag_t.c.asset_id).where(tag_t.c.name == query.tag, tag_t.c.rejected.is_(False))
             )
         )
+    # Walking a sort index, a rating or label filter keeps to it (the unary + hides the filter's own
+    # index) unless that index is also the order: taking it would mean sorting every match before the
+    # first page (250 ms for "rating >= 4" by name at 1M assets, against 17 ms walking the name index).
+    if query.min_rating:
+        rating = "+asset.rating" if order not in (None, SortKey.RATING) else "asset.rating"
+        filters.append(text(f"{rating} >= :min_rating").bindparams(min_rating=query.min_rating))
+    if query.label is not None:
+        label = "+asset.label" if order not in (None, SortKey.NAME) else "asset.label"
+        filters.append(text(f"{label} = :label").bindparams(label=str(query.label)))
     if query.recent_days is not None:
         filters.append(asset_t.c.created_at >= time.time() - query.recent_days * 86400)
+    if query.content_hashes is not None:
+        # One JSON parameter, not one per hash: the set may hold more hashes than SQLite takes variables.
+        hashes = json.dumps(sorted(query.content_hashes))
+        filters.append(
+            text("asset.content_hash IN (SELECT value FROM json_each(:content_hashes))").bindparams(
+                content_hashes=hashes
+            )
+        )
     for fts_table, expression in searches:
         matching = text(f"{fts_table} MATCH :{fts_table}").bindparams(**{fts_table: expression})
         filters.append(asset_t.c.id.in_(select(text("rowid")).select_from(text(fts_table)).where(matching)))
@@ -155,6 +184,8 @@ def records_from_rows(conn: Any, rows: list[Row[Any]]) -> list[AssetRecord]:
             created_at=r.created_at,
             notes=r.notes,
             tags=tuple(tags.get(r.id, ())),
+            rating=r.rating,
+            label=ColourLabel(r.label),
         )
         for r in rows
     ]

@@ -17,6 +17,23 @@ class SortKey(StrEnum):
     CREATED = "created"
     SIZE = "size"
     KIND = "kind"
+    RATING = "rating"
+
+
+class ColourLabel(StrEnum):
+    """An artist's colour label on an asset (Lightroom/Bridge style); ``NONE`` is no label."""
+
+    NONE = "none"
+    RED = "red"
+    ORANGE = "orange"
+    YELLOW = "yellow"
+    GREEN = "green"
+    BLUE = "blue"
+    PURPLE = "purple"
+    GREY = "grey"
+
+
+MAX_RATING = 5
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,8 @@ class AssetRecord:
     created_at: float
     notes: str = ""
     tags: tuple[TagRecord, ...] = ()
+    rating: int = 0  # 0 (unrated) to MAX_RATING stars
+    label: ColourLabel = ColourLabel.NONE
 
     @property
     def is_sequence(self) -> bool:
@@ -75,6 +94,33 @@ class AssetQuery:
     sort: SortKey = SortKey.NAME
     descending: bool = False
     recent_days: float | None = None
+    min_rating: int | None = None  # at least this many stars
+    label: ColourLabel | None = None
+    # Only assets with one of these contents: how a property kept outside the catalog (a synced review
+    # status) filters the grid without the catalog knowing of it. Not saved with a search: it is a
+    # snapshot of that other store, recomputed by whoever sets it.
+    content_hashes: frozenset[str] | None = None
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether anything beyond project and kind filters the assets (a per-kind count won't do)."""
+        return bool(
+            self.tag
+            or self.search
+            or self.recent_days
+            or self.min_rating
+            or self.label
+            or self.content_hashes is not None
+        )
+
+
+@dataclass(frozen=True)
+class SavedSearch:
+    """A named query (a smart collection) of one project; ``query`` carries that project's id."""
+
+    id: int
+    name: str
+    query: AssetQuery
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,10 @@ class Asset(SQLModel, table=True):
         Index("ix_asset_project_kind_name", "project_id", "kind", "name", "id"),
         Index("ix_asset_project_created", "project_id", "created_at", "id"),
         Index("ix_asset_project_size", "project_id", "size_bytes", "id"),
+        # Migration 0005: sort by rating (and rating >= N) is a range scan; a label filter in the
+        # default name order walks only that label's rows.
+        Index("ix_asset_project_rating", "project_id", "rating", "id"),
+        Index("ix_asset_project_label_name", "project_id", "label", "name", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -45,6 +49,8 @@ class Asset(SQLModel, table=True):
     notes: str = ""
     created_at: float
     modified_at: float
+    rating: int = 0
+    label: str = "none"
 
 
 class Tag(SQLModel, table=True):
@@ -61,6 +67,19 @@ class Tag(SQLModel, table=True):
     is_category: bool = False
     # A user's correction of an AI category is kept: a rejected tag is hidden and never re-added by AI.
     rejected: bool = False
+
+
+class SavedSearch(SQLModel, table=True):
+    """A named query of one project (migration 0005); the query is JSON so new filters need no migration."""
+
+    __tablename__ = "saved_search"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_saved_search_project_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
+    name: str
+    query_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    created_at: float
 
 
 class Artifact(SQLModel, table=True):

@@ -101,6 +101,8 @@ class JobScheduler:
         self._batches = BatchTracker()
         self._job_batch: dict[int, str] = {}
         self._closed = False
+        self._paused = False
+        self._held: list[JobDocument] = []
         self._heartbeat_stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
 
@@ -131,8 +133,7 @@ class JobScheduler:
         self._outstanding.add(len(docs))
         for doc in docs:
             self._listener.job_updated(copy.deepcopy(doc))
-            lane = self._lanes[lane_of(doc.kind)]
-            lane.submit(self._execute, doc)
+            self._dispatch(doc)
 
     def close_batch(
         self,
@@ -158,12 +159,32 @@ class JobScheduler:
             token = self._tokens.get(job_id)
         if token is not None:
             token.cancel()
+            self._release_held({job_id})
 
     def cancel_all(self) -> None:
         with self._lock:
-            tokens = list(self._tokens.values())
-        for token in tokens:
-            token.cancel()
+            tokens = list(self._tokens)
+        for job_id in tokens:
+            self.cancel(job_id)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Hold queued jobs (new ones too) until ``resume``; running jobs finish. Held jobs stay queued
+        and leased to this process, so quitting while paused leaves them for the next start's recover."""
+        with self._lock:
+            self._paused = True
+        log.info("Jobs paused: queued jobs wait, running ones finish")
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+            held, self._held = self._held, []
+        log.info("Jobs resumed (%d were waiting)", len(held))
+        for doc in held:
+            self._dispatch(doc)
 
     def retry(self, job_id: int) -> JobDocument | None:
         doc = self._catalog.jobs.get(job_id)
@@ -195,7 +216,7 @@ class JobScheduler:
 
     def shutdown(self) -> None:
         """Stop accepting jobs and cancel the running ones; they are recovered at next start if cut."""
-        self._closed = True
+        self._closed = True  # first: held jobs are not released into lanes that are stopping
         self.cancel_all()
         self._heartbeat_stop.set()
 
@@ -227,10 +248,31 @@ class JobScheduler:
 
     # ---- running --------------------------------------------------------------------------------
 
+    def _dispatch(self, doc: JobDocument) -> None:
+        with self._lock:
+            if self._paused:
+                self._held.append(doc)
+                return
+        self._lanes[lane_of(doc.kind)].submit(self._execute, doc)
+
+    def _release_held(self, job_ids: set[int]) -> None:
+        """A cancelled job leaves the hold to run through its lane, which records it as cancelled."""
+        with self._lock:
+            if self._closed:
+                return
+            released = [d for d in self._held if d.id in job_ids]
+            self._held = [d for d in self._held if d.id not in job_ids]
+        for doc in released:
+            self._lanes[lane_of(doc.kind)].submit(self._execute, doc)
+
     def _execute(self, doc: JobDocument) -> None:
         assert doc.id is not None
         with self._lock:
             token = self._tokens.setdefault(doc.id, CancelToken())
+            # Queued in a lane before the pause: hold it now rather than start it.
+            if self._paused and not token.cancelled:
+                self._held.append(doc)
+                return
         try:
             asset = self._asset_ref(doc.asset_id) if doc.asset_id is not None else None
             if doc.asset_id is not None and asset is None:

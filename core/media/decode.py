@@ -1,4 +1,4 @@
-"""Decode images to 8-bit RGB(A) arrays for thumbnails and the full-size viewer.
+"""Decode images to 8-bit RGB(A) arrays for thumbnails, and to float RGBA for the colour-managed viewer.
 
 Every path checks dimensions and decoded size from the header first (:func:`read_image_header`), so a
 bomb is refused before a byte of pixels is decoded; decodes then wait for room in the process's decode
@@ -10,13 +10,20 @@ than a full decode.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from core.media.errors import InvalidMediaError, UnsupportedMediaError, unreadable
 from core.media.limits import DECODE_WORKING_FACTOR, decode_budget
-from core.media.probe_image import UNDECODABLE_FORMATS, ImageHeader, pillow, read_image_header
+from core.media.probe_image import (
+    UNDECODABLE_FORMATS,
+    ImageHeader,
+    decoded_size,
+    pillow,
+    read_image_header,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -39,13 +46,74 @@ def load_image_with_source(
     path: Path, limits: MediaLimits, max_side: int | None = None
 ) -> tuple[np.ndarray, str]:
     """Like :func:`load_image_rgba`, also naming the decode path taken (for logs and benchmarks)."""
+    header = _decodable_header(path, limits)
+    with decode_budget(limits).reserve(header.decoded_bytes * DECODE_WORKING_FACTOR):
+        return _decode(path, header, max_side)
+
+
+@dataclass(frozen=True)
+class FloatImage:
+    """Full-size pixels for colour-managed viewing: float32 HxWx4 RGBA holding the values the file
+    stores: scene-linear and unclipped for float files (EXR, HDR, float TIFF), 0..1 code values for
+    8/16-bit files (still display-encoded: the input colour space says how)."""
+
+    pixels: np.ndarray
+    format: str
+    is_float: bool
+    details: dict[str, Any] = field(default_factory=dict)  # the header's (color_space, bit_depth...)
+
+
+def load_image_float(path: Path, limits: MediaLimits) -> FloatImage:
+    """Decode at full size to float RGBA without tone mapping or clipping (a missing alpha is 1)."""
+    header = _decodable_header(path, limits)
+    float_rgba = decoded_size(header.width, header.height, 4, 32)
+    with decode_budget(limits).reserve((header.decoded_bytes + float_rgba) * DECODE_WORKING_FACTOR):
+        raw, bgr = _decode_unchanged(path, header)
+        is_float = bool(np.issubdtype(raw.dtype, np.floating))
+        return FloatImage(_unit_float_rgba(raw, bgr=bgr), header.format, is_float, dict(header.details))
+
+
+def _decodable_header(path: Path, limits: MediaLimits) -> ImageHeader:
     header = read_image_header(path, limits)
     if header.format in UNDECODABLE_FORMATS:
         raise UnsupportedMediaError(
             f"{path.name} is a {header.format} image, which this version cannot decode ({path})", path
         )
-    with decode_budget(limits).reserve(header.decoded_bytes * DECODE_WORKING_FACTOR):
-        return _decode(path, header, max_side)
+    return header
+
+
+def _decode_unchanged(path: Path, header: ImageHeader) -> tuple[np.ndarray, bool]:
+    """The decoded array at its own depth (float, 16-bit...) and whether it is in BGR order."""
+    if header.format == "EXR":
+        return _exr_float(path, None), False
+    if header.format in _CV2_FORMATS and header.format != "JPEG":
+        import cv2
+
+        decoded = cv2.imdecode(_read_bytes(path), cv2.IMREAD_UNCHANGED)
+        if decoded is not None:
+            return np.asarray(decoded), True
+    # JPEG, PSD, TGA, GIF... and layouts OpenCV cannot read are 8-bit anyway.
+    return _decode(path, header, None)[0], False
+
+
+def _unit_float_rgba(image: np.ndarray, *, bgr: bool) -> np.ndarray:
+    """Any decoded array to float32 HxWx4 RGBA: integers scaled to 0..1, floats kept as they are."""
+    if np.issubdtype(image.dtype, np.floating):
+        values = image.astype(np.float32, copy=False)
+    else:
+        values = image.astype(np.float32) / np.float32(np.iinfo(image.dtype).max)
+    if values.ndim == 2:
+        values = values[:, :, None]
+    channels = values.shape[2]
+    if channels >= 3 and bgr:
+        values = _bgr_to_rgb(values[:, :, :4])
+    if channels <= 2:  # grey, or grey + alpha
+        grey = values[:, :, :1]
+        alpha = values[:, :, 1:2] if channels == 2 else np.ones_like(grey)
+        return np.ascontiguousarray(np.concatenate([grey, grey, grey, alpha], axis=2))
+    if values.shape[2] == 3:
+        values = np.concatenate([values, np.ones_like(values[:, :, :1])], axis=2)
+    return np.ascontiguousarray(values[:, :, :4])
 
 
 def _decode(path: Path, header: ImageHeader, max_side: int | None) -> tuple[np.ndarray, str]:
@@ -188,6 +256,11 @@ def tonemap_to_srgb(linear: np.ndarray, exposure: float = 0.0) -> np.ndarray:
 
 
 def _load_exr(path: Path, max_side: int | None) -> np.ndarray:
+    return tonemap_to_srgb(_exr_float(path, max_side))
+
+
+def _exr_float(path: Path, max_side: int | None) -> np.ndarray:
+    """The colour channels as float32 RGB(A), as stored; with ``max_side``, every n-th pixel only."""
     import OpenEXR
 
     try:
@@ -202,13 +275,11 @@ def _load_exr(path: Path, max_side: int | None) -> np.ndarray:
             f"{path.name} has no colour channels to show (channels: {', '.join(sorted(planes))}) ({path})",
             path,
         )
-    first = planes[names[0]]
     step = 1
     if max_side is not None:
         # Subsample before tone-mapping: the curve is per pixel, so this only saves work.
-        step = max(1, max(first.shape) // (max_side * 2))
-    stacked = np.dstack([np.asarray(planes[n], dtype=np.float32)[::step, ::step] for n in names])
-    return tonemap_to_srgb(stacked)
+        step = max(1, max(planes[names[0]].shape) // (max_side * 2))
+    return np.dstack([np.asarray(planes[n], dtype=np.float32)[::step, ::step] for n in names])
 
 
 def _exr_colour_channels(planes: dict[str, Any]) -> list[str] | None:

@@ -195,6 +195,12 @@ def _pillow_header(path: Path, image_format: str, limits: MediaLimits) -> ImageH
             details = {**layout, **_pillow_details(image)}
             return ImageHeader(name, image.width, image.height, details)
     except UnidentifiedImageError as exc:
+        if image_format == "TIFF":
+            # Pillow opens no multi-channel float TIFF (Nuke's, tifffile's); its own tags still say
+            # what it is, and OpenCV decodes it.
+            header = _tiff_header(path)
+            ensure_decodable(path, header, limits)
+            return header
         raise InvalidMediaError(
             f"{path.name} is not an image this version can read (unknown or corrupt format) ({path})",
             path,
@@ -372,6 +378,53 @@ def _exr_bit_depth(path: Path) -> int | None:
         depths.append(16 if pixel_type == 1 else 32)
         position = name_end + 1 + 16  # type, pLinear + 3 reserved, xSampling, ySampling
     return max(depths) if depths else None
+
+
+_TIFF_TYPES = {3: ("H", 2), 4: ("I", 4)}  # SHORT, LONG: the types the size and layout tags use
+_TIFF_FLOAT = 3  # SampleFormat (tag 339): IEEE floating point
+
+
+def _tiff_header(path: Path) -> ImageHeader:
+    """Size and layout from a classic TIFF's first directory (no pixel data is read)."""
+    with path.open("rb") as stream:
+        data = stream.read(_HEAD)
+    order = "<" if data[:2] == b"II" else ">"
+    if len(data) < 8 or struct.unpack_from(f"{order}H", data, 2)[0] != 42:
+        raise InvalidMediaError(f"{path.name} is a TIFF variant this version cannot read ({path})", path)
+    offset = struct.unpack_from(f"{order}I", data, 4)[0]
+    with path.open("rb") as stream:
+        stream.seek(offset)
+        count_bytes = stream.read(2)
+        if len(count_bytes) < 2:
+            raise InvalidMediaError(f"{path.name} has a truncated TIFF header ({path})", path)
+        count = struct.unpack(f"{order}H", count_bytes)[0]
+        entries = stream.read(12 * count)
+    tags: dict[int, int] = {}
+    for index in range(len(entries) // 12):
+        tag, kind, values = struct.unpack_from(f"{order}HHI", entries, 12 * index)
+        if kind in _TIFF_TYPES and values >= 1:
+            code, _size = _TIFF_TYPES[kind]
+            # One value sits in the entry itself; several (bits per sample) are all alike in practice,
+            # and the first of them sits at the entry only when it fits: read the first value stated.
+            if values == 1 or _size * values <= 4:
+                tags[tag] = struct.unpack_from(f"{order}{code}", entries, 12 * index + 8)[0]
+            else:
+                pointer = struct.unpack_from(f"{order}I", entries, 12 * index + 8)[0]
+                with path.open("rb") as stream:
+                    stream.seek(pointer)
+                    tags[tag] = struct.unpack(f"{order}{code}", stream.read(_size))[0]
+    if 256 not in tags or 257 not in tags:
+        raise InvalidMediaError(f"{path.name} has a TIFF header without a size ({path})", path)
+    channels = tags.get(277, 1)
+    floating = tags.get(339) == _TIFF_FLOAT
+    details = {
+        "channels": channels,
+        "mode": f"{'float' if floating else 'int'}{tags.get(258, 8)}x{channels}",
+        "bit_depth": tags.get(258, 8),
+        "has_alpha": channels == 4,
+        "color_space": "linear" if floating else "sRGB",
+    }
+    return ImageHeader("TIFF", tags[256], tags[257], details)
 
 
 def _film_scan_header(path: Path, image_format: str) -> ImageHeader:

@@ -21,6 +21,8 @@ from core.sync.local_tables import sync_outbox, sync_pending
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
+    from core.sync.protocol import Change
+
 
 def owner_of(server_id: str | None, user_id: int | str) -> str:
     return f"{server_id or ''}/{user_id}"
@@ -38,6 +40,21 @@ _ENTRY_COLUMNS = (
     sync_outbox.c.record_id,
     sync_outbox.c.message,
 )
+
+
+def enqueue(connection: Connection, change: Change, kind: str, record_id: str, owner: str, at: str) -> None:
+    """Add ``change`` (about record ``kind``/``record_id``) to the end of ``owner``'s outbox."""
+    connection.execute(
+        sync_outbox.insert().values(
+            change_id=change.change_id,
+            project_id=change.project,
+            record_kind=kind,
+            record_id=record_id,
+            message=change.model_dump_json(exclude={"id"}),
+            created_at=at,
+            owner=owner,
+        )
+    )
 
 
 def pending_changes(connection: Connection, owner: str, after_position: int, limit: int) -> list[OutboxEntry]:

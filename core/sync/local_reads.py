@@ -86,6 +86,24 @@ class LocalReads:
             row = connection.execute(query).one_or_none()
         return None if row is None else (int(row[0]), str(row[1]))
 
+    def asset_review(self, asset_id: str) -> tuple[str, str] | None:
+        """(review status, reason) of a synced asset as this client shows it."""
+        query = sa.select(sync_asset.c.review_status, sync_asset.c.review_reason).where(
+            sync_asset.c.id == asset_id
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).one_or_none()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def review_statuses(self, project_ids: list[int]) -> dict[str, str]:
+        """Content hash -> review status of the synced assets of these projects, for views that show
+        every asset at once and must not query per item."""
+        query = sa.select(sync_asset.c.content_hash, sync_asset.c.review_status).where(
+            sync_asset.c.project_id.in_(project_ids), sync_asset.c.content_hash != ""
+        )
+        with self.engine.connect() as connection:
+            return {str(row[0]): str(row[1]) for row in connection.execute(query)}
+
     def asset_name(self, asset_id: str) -> str:
         with self.engine.connect() as connection:
             name = connection.execute(

@@ -14,9 +14,10 @@ from core.sync.protocol import (
     EditCommentChange,
     Event,
     FieldConflict,
+    SetReviewChange,
     UpsertAssetChange,
 )
-from core.sync.records import AssetRecord, CommentRecord, SyncedRecord, TaskRecord, load_json
+from core.sync.records import UNREVIEWED, AssetRecord, CommentRecord, SyncedRecord, TaskRecord, load_json
 
 
 class SyncNotReadyError(RuntimeError):
@@ -161,6 +162,10 @@ def apply_local(state: SyncedRecord | None, change: Change, me: int, at: str) ->
     """What a pending change makes of a record, as this client shows it until the server answers."""
     if isinstance(change, UpsertAssetChange):
         previous = state if isinstance(state, AssetRecord) else None
+        # As the server does: the sign-off stays with unchanged content, new content starts unreviewed.
+        review = UNREVIEWED
+        if previous is not None and previous.content_hash == change.content_hash:
+            review = {name: getattr(previous, name) for name in UNREVIEWED}
         return AssetRecord(
             id=change.asset_id,
             project=change.project,
@@ -171,6 +176,7 @@ def apply_local(state: SyncedRecord | None, change: Change, me: int, at: str) ->
             thumbnail_b64=change.thumbnail_b64,
             created_by=previous.created_by if previous else me,
             version=previous.version if previous else 0,
+            **review,
         )
     if isinstance(change, AddCommentChange):
         return CommentRecord(
@@ -204,6 +210,14 @@ def apply_local(state: SyncedRecord | None, change: Change, me: int, at: str) ->
     if isinstance(change, EditCommentChange):
         return state.model_copy(
             update={"body": change.body, "annotation": change.annotation, "edited_at": at}
+        )
+    if isinstance(change, SetReviewChange):
+        return state.model_copy(
+            update={
+                "review_status": change.status,
+                "review_reason": change.reason if change.status == "changes_requested" else "",
+                "reviewed_by": None if change.status == "pending" else me,
+            }
         )
     if isinstance(change, DeleteCommentChange):
         return state.model_copy(update={"body": "", "annotation": None, "deleted": True, "edited_at": at})

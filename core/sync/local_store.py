@@ -18,6 +18,7 @@ import logging
 import threading
 import uuid
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ from core.sync.local_records import (
     TaskView,
     UnreadableEvent,
 )
+from core.sync.local_review import linked_task_moves
 from core.sync.local_tables import (
     RECORD_TABLES,
     ensure_schema,
@@ -66,6 +68,7 @@ from core.sync.protocol import (
     EditCommentChange,
     Event,
     ProjectInfo,
+    SetReviewChange,
     TaskPatch,
     UpdateTaskChange,
     UpsertAssetChange,
@@ -277,10 +280,17 @@ class LocalStore(LocalReads):
         return change_refusal(role, change_type) is None
 
     # -- local writes (offline first) ----------------------------------------------------------
-    def _queue(self, change: Change, kind: str, record_id: str) -> None:
+    def _queue(
+        self,
+        change: Change,
+        kind: str,
+        record_id: str,
+        follow_ups: Callable[[Connection], list[UpdateTaskChange]] | None = None,
+    ) -> None:
         """Store the change in the outbox and rebuild the row it touches, in one transaction; then
-        tell the listeners. A change in a private project (``core.sync.local_private``) needs no
-        sign-in and no role: it stays on this machine, and the server judges it once it is shared."""
+        tell the listeners. ``follow_ups`` are task changes that go with it, read in that transaction
+        (a sign-off's linked tasks). A change in a private project (``core.sync.local_private``) needs
+        no sign-in and no role: it stays on this machine, and the server judges it once it is shared."""
         private = is_private(change.project)
         with self._lock, self.engine.begin() as connection:
             if private:
@@ -290,22 +300,17 @@ class LocalStore(LocalReads):
                 refusal = change_refusal(self._role(connection, me), change.type)
                 if refusal is not None:
                     raise PermissionError(refusal)
-            connection.execute(
-                sync_outbox.insert().values(
-                    change_id=change.change_id,
-                    project_id=change.project,
-                    record_kind=kind,
-                    record_id=record_id,
-                    message=change.model_dump_json(exclude={"id"}),
-                    created_at=_now(),
-                    owner=owner,
-                )
-            )
-            if private:
-                show_private(connection, kind, record_id, me)
-            else:
-                rebuild(connection, kind, record_id, me, owner)
-        self._tell_listeners(kind)
+            queued: list[tuple[Change, str, str]] = [(change, kind, record_id)]
+            if follow_ups is not None:
+                queued += [(task, "task", task.task_id) for task in follow_ups(connection)]
+            for each, each_kind, each_id in queued:
+                local_outbox.enqueue(connection, each, each_kind, each_id, owner, _now())
+                if private:
+                    show_private(connection, each_kind, each_id, me)
+                else:
+                    rebuild(connection, each_kind, each_id, me, owner)
+        for told in sorted({each_kind for _each, each_kind, _id in queued}):
+            self._tell_listeners(told)
 
     def _tell_listeners(self, kind: str) -> None:
         for listener in self._listeners:
@@ -465,6 +470,25 @@ class LocalStore(LocalReads):
         )
         self._queue(change, "task", task_id)
         return self.task(task_id)
+
+    def set_review(self, asset_id: str, status: str, reason: str = "") -> None:
+        """Sign off the asset's content as this client has it (approved, changes requested with a
+        reason, or back to pending); the linked tasks move with it (``core.sync.local_review``)."""
+        found = self.asset_content_hash(asset_id)
+        if found is None:
+            raise KeyError(f"No asset {asset_id}")
+        project_id, content_hash = found
+        if is_private(project_id):
+            raise PermissionError("Link the project to a server to sign off its assets")
+        change = self._validated(
+            SetReviewChange,
+            project=project_id,
+            asset_id=asset_id,
+            content_hash=content_hash,
+            status=status,
+            reason=reason,
+        )
+        self._queue(change, "asset", asset_id, partial(linked_task_moves, review=change, new_id=_new_id))
 
     def share_private_notes(self, local_project_id: int, server_project_id: int) -> int:
         """The local project is now linked to ``server_project_id``: its private notes enter the

@@ -169,15 +169,23 @@ RECORD_TABLES: dict[str, sa.Table] = {"asset": sync_asset, "comment": sync_comme
 
 def ensure_schema(connection: sa.Connection) -> None:
     """Create the tables, and bring those made by an older version up to date: SQLite adds a nullable
-    column in place, and indexes are created when missing."""
+    column, or one with a default, in place, and indexes are created when missing."""
     metadata.create_all(connection, checkfirst=True)
     inspector = sa.inspect(connection)
     for table in metadata.sorted_tables:
         present = {column["name"] for column in inspector.get_columns(table.name)}
         for column in table.columns:
-            if column.name not in present and column.nullable:
-                kind = column.type.compile(dialect=connection.dialect)
-                connection.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
+            if column.name in present:
+                continue
+            kind = column.type.compile(dialect=connection.dialect)
+            default = column.server_default
+            if isinstance(default, sa.DefaultClause) and isinstance(default.arg, str):
+                # Defaults of record columns are plain words ("pending", ""), quoted as SQL text.
+                text = default.arg.replace("'", "''")
+                kind = f"{kind} NOT NULL DEFAULT '{text}'"
+            elif not column.nullable:
+                continue
+            connection.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
         for index in table.indexes:
             index.create(connection, checkfirst=True)
     for trigger in _PENDING_TRIGGERS:

@@ -19,6 +19,7 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     field_serializer,
+    model_validator,
 )
 
 from core.sync.json_shape import shape_problem
@@ -40,8 +41,12 @@ MAX_POINTS_PER_STROKE = 2_000
 Role = Literal["admin", "supervisor", "artist", "client"]
 ROLES: tuple[Role, ...] = ("admin", "supervisor", "artist", "client")
 TaskStatus = Literal["open", "in_progress", "review", "completed"]
+# An asset's sign-off: the status of the content it has now (its content hash is the version judged).
+ReviewStatus = Literal["pending", "approved", "changes_requested"]
 RecordKind = Literal["asset", "comment", "task"]
-NotificationKind = Literal["mention", "task_assigned", "comment_on_your_asset"]
+NotificationKind = Literal[
+    "mention", "task_assigned", "comment_on_your_asset", "review_approved", "review_changes_requested"
+]
 
 ErrorCode = Literal[
     "bad_request",  # not JSON, unknown type, schema violation
@@ -70,6 +75,9 @@ Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, patte
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 MENTION_PATTERN = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]+)")
 USER_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+# Enough to catch a typo (no "@", a space); whether the address exists is the mail server's business.
+EMAIL_PATTERN = r"^$|^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+MAX_PASSWORD_CHARS = 1024
 
 
 def _bounded_json(value: Any) -> Any:
@@ -126,6 +134,9 @@ class UserInfo(_Model):
     name: str
     display_name: str = ""
     role: Role
+    # Only in the signed-in user's own record (``login_ok``, ``auth_ok``, ``profile``): member lists
+    # leave it empty, so an address is shown to nobody but its owner.
+    email: str = ""
 
 
 class ProjectInfo(_Model):
@@ -187,7 +198,7 @@ class NotificationItem(_Model):
 class LoginRequest(_Message):
     type: Literal["login"] = "login"
     username: Annotated[str, StringConstraints(max_length=64)]
-    password: Annotated[str, StringConstraints(max_length=1024)]
+    password: Annotated[str, StringConstraints(max_length=MAX_PASSWORD_CHARS)]
 
 
 class AuthRequest(_Message):
@@ -197,6 +208,22 @@ class AuthRequest(_Message):
 
 class LogoutRequest(_Message):
     type: Literal["logout"] = "logout"
+
+
+class ChangePasswordRequest(_Message):
+    """The signed-in user's own password; every other sign-in of theirs is revoked, this one stays."""
+
+    type: Literal["change_password"] = "change_password"
+    old_password: Annotated[str, StringConstraints(max_length=MAX_PASSWORD_CHARS)]
+    new_password: Annotated[str, StringConstraints(min_length=1, max_length=MAX_PASSWORD_CHARS)]
+
+
+class UpdateProfileRequest(_Message):
+    """The signed-in user's own display name and email; a field left out stays as it is."""
+
+    type: Literal["update_profile"] = "update_profile"
+    display_name: Name | None = None
+    email: Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)] | None = None
 
 
 class SubscribeRequest(_Message):
@@ -304,6 +331,24 @@ class UpdateTaskChange(_Change):
         return fields.changed_fields()
 
 
+class SetReviewChange(_Change):
+    """A reviewer's verdict on the asset's content as ``content_hash`` names it: a verdict on a version
+    the asset has since left (an offline reviewer, a new publish meanwhile) is refused, never moved."""
+
+    type: Literal["set_review"] = "set_review"
+    asset_id: Identifier
+    content_hash: Annotated[str, StringConstraints(max_length=128)]
+    status: ReviewStatus
+    reason: Annotated[str, StringConstraints(max_length=MAX_COMMENT_CHARS)] = ""
+
+    @model_validator(mode="after")
+    def _reason_when_changes_requested(self) -> SetReviewChange:
+        # The artist has to know what to change; checked by both ends as part of the message's shape.
+        if self.status == "changes_requested" and not self.reason.strip():
+            raise ValueError("a reason is required when requesting changes")
+        return self
+
+
 Change = (
     UpsertAssetChange
     | AddCommentChange
@@ -311,15 +356,26 @@ Change = (
     | DeleteCommentChange
     | CreateTaskChange
     | UpdateTaskChange
+    | SetReviewChange
 )
 CHANGE_TYPES: frozenset[str] = frozenset(
-    {"upsert_asset", "add_comment", "edit_comment", "delete_comment", "create_task", "update_task"}
+    {
+        "upsert_asset",
+        "add_comment",
+        "edit_comment",
+        "delete_comment",
+        "create_task",
+        "update_task",
+        "set_review",
+    }
 )
 
 ClientMessage = Annotated[
     LoginRequest
     | AuthRequest
     | LogoutRequest
+    | ChangePasswordRequest
+    | UpdateProfileRequest
     | SubscribeRequest
     | UnsubscribeRequest
     | ListNotificationsRequest
@@ -329,7 +385,8 @@ ClientMessage = Annotated[
     | EditCommentChange
     | DeleteCommentChange
     | CreateTaskChange
-    | UpdateTaskChange,
+    | UpdateTaskChange
+    | SetReviewChange,
     Field(discriminator="type"),
 ]
 CLIENT_MESSAGE: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -350,6 +407,8 @@ class ErrorReply(_Reply):
     type: Literal["error"] = "error"
     code: ErrorCode
     message: str
+    # With ``rate_limited`` on a sign-in: seconds until the account or address may try again.
+    retry_after_s: float | None = None
 
 
 class OkReply(_Reply):
@@ -413,13 +472,28 @@ class Ack(_Reply):
     event: Event | None = None
 
 
+class ProfileReply(_Reply):
+    """Answers ``update_profile`` with the user's record as now stored."""
+
+    type: Literal["profile"] = "profile"
+    user: UserInfo
+
+
 class NotificationsReply(_Reply):
     type: Literal["notifications"] = "notifications"
     items: list[NotificationItem]
 
 
 ServerMessage = Annotated[
-    ErrorReply | OkReply | LoginOk | AuthOk | Subscribed | EventsPage | Ack | NotificationsReply,
+    ErrorReply
+    | OkReply
+    | LoginOk
+    | AuthOk
+    | Subscribed
+    | EventsPage
+    | Ack
+    | ProfileReply
+    | NotificationsReply,
     Field(discriminator="type"),
 ]
 SERVER_MESSAGE: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)

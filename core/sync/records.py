@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from core.sync.protocol import MAX_THUMBNAIL_B64_CHARS, Identifier, Name, TaskStatus
+from core.sync.protocol import MAX_THUMBNAIL_B64_CHARS, Identifier, Name, ReviewStatus, TaskStatus
 
 
 class _Record(BaseModel):
@@ -33,6 +33,12 @@ class AssetRecord(_Record):
     thumbnail_b64: Annotated[str, StringConstraints(max_length=MAX_THUMBNAIL_B64_CHARS)] | None = None
     created_by: int
     version: int
+    # The sign-off of the current content, on the asset itself rather than a record of its own: it is
+    # one value per asset, read wherever the asset is (the grid's badge, the viewer), and a new publish
+    # with other content resets it to pending in the same write.
+    review_status: ReviewStatus = "pending"
+    review_reason: str = ""
+    reviewed_by: int | None = None
 
 
 class CommentRecord(_Record):
@@ -94,6 +100,10 @@ def record_columns(kind: str) -> list[sa.Column[Any]]:
             sa.Column("thumbnail_b64", sa.Text, nullable=True),
             sa.Column("created_by", sa.Integer, nullable=False),
             sa.Column("version", sa.Integer, nullable=False),
+            # Defaults so both databases add them in place to the rows they already have.
+            sa.Column("review_status", sa.String(24), nullable=False, server_default="pending"),
+            sa.Column("review_reason", sa.Text, nullable=False, server_default=""),
+            sa.Column("reviewed_by", sa.Integer, nullable=True),
         ]
     if kind == "comment":
         return [
@@ -124,6 +134,10 @@ def record_columns(kind: str) -> list[sa.Column[Any]]:
         sa.Column("updated_at", sa.String(40), nullable=False),
     ]
 
+
+# An asset's sign-off columns, and their values for content nobody has judged yet.
+UNREVIEWED: dict[str, Any] = {"review_status": "pending", "review_reason": "", "reviewed_by": None}
+REVIEW_COLUMNS: tuple[str, ...] = tuple(UNREVIEWED)
 
 RECORD_COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     kind: tuple(column.name for column in record_columns(kind)) for kind in RECORD_MODELS

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from core.sync.protocol import Role
 
 WRITER_ROLES: frozenset[Role] = frozenset({"admin", "supervisor", "artist"})
+# Sign-off, setting it back to pending included: an artist gets back to pending by publishing new
+# content (which resets the status), never by undoing a reviewer's verdict.
+REVIEWER_ROLES: frozenset[Role] = frozenset({"admin", "supervisor"})
 # Changes only writers may make, named as the refusal says it; every role may comment.
 _WRITER_CHANGES: dict[str, str] = {
     "upsert_asset": "publish assets",
@@ -24,6 +27,10 @@ _WRITER_CHANGES: dict[str, str] = {
 def change_refusal(role: str | None, change_type: str) -> str | None:
     """Why ``role`` may not make a change of ``change_type`` (a protocol change type), or None when it
     may. An unknown role is not refused here: the server decides."""
+    if change_type == "set_review":
+        if role is None or role in REVIEWER_ROLES:
+            return None
+        return f"The {role} role cannot approve or request changes; supervisors and admins can"
     what = _WRITER_CHANGES.get(change_type)
     if what is None or role is None or role in WRITER_ROLES:
         return None

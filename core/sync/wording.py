@@ -101,6 +101,14 @@ class SyncWording:
             if task is not None:
                 asset_id = task.asset_id
                 body = task.title + (f"\ndue {task.due_date}" if task.due_date else "")
+        elif item.kind in ("review_approved", "review_changes_requested"):
+            asset_id = item.record_id
+            review = self.store.asset_review(item.record_id)
+            verdict = "approved" if item.kind == "review_approved" else "requested changes to"
+            title = f"{actor} {verdict} {self.store.asset_name(item.record_id) or 'your asset'}"
+            # The reason as it stands now (a later verdict may have replaced the one notified).
+            if item.kind == "review_changes_requested" and review is not None and review[1]:
+                body = f"Changes requested: {_snippet(review[1])}"
         else:
             title = f"{actor}: {item.kind.replace('_', ' ')}"
         return SyncNotice(kind, title, body, item.project_id, item.record_kind, item.record_id, asset_id)

@@ -8,6 +8,7 @@ from typing import Any
 from core.sync.protocol import CHANGE, SERVER_MESSAGE, Ack, EventsPage
 from server.changes import ChangeResult
 from server.fanout import dispatch
+from server.metrics import ServerMetrics
 from server.ratelimit import TokenBucket
 from server.session import ServerConfig, Session, Subscription
 
@@ -16,7 +17,7 @@ def _session() -> Session:
     # The socket is never touched: dispatch only queues frames for the session's sender task.
     config = ServerConfig(db_url="sqlite://")
     bucket = TokenBucket(config.rate_per_s, config.rate_burst)
-    return Session(None, config, "127.0.0.1", bucket)  # type: ignore[arg-type]
+    return Session(None, config, "127.0.0.1", bucket, ServerMetrics())  # type: ignore[arg-type]
 
 
 def _frames(session: Session) -> list[Any]:

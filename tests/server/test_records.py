@@ -22,6 +22,9 @@ ROWS = {
         "thumbnail_b64": None,
         "created_by": 1,
         "version": 2,
+        "review_status": "changes_requested",
+        "review_reason": "grade the sky",
+        "reviewed_by": 2,
     },
     "comment": {
         "id": "k1",

@@ -40,8 +40,9 @@ def test_context_menu_queues_the_right_jobs_and_the_batch_notification_opens_the
 
     menu = window.asset_actions.build_menu(geometry, window.grid)
     actions = _actions(menu)
-    expected = ["Open", "Open with", "Reveal in file manager", "Copy path", "Re-render", "Render turntable"]
-    assert list(actions) == [*expected, "Classify again", "Enhance", "Split sequence into images", "Delete…"]
+    expected = ["Open", "Open with", "Reveal in file manager", "Copy path", "Label", "Re-render"]
+    assert list(actions) == [*expected, "Render turntable", "Classify again", "Enhance",
+                             "Split sequence into images", "Delete…"]  # fmt: skip
     assert not actions["Enhance"].isEnabled(), "enhance is for images"
     assert not actions["Split sequence into images"].isEnabled(), "only a sequence splits"
     actions["Re-render"].trigger()

@@ -27,11 +27,13 @@ from core.sync.links import LINKS_FILE
 from core.sync.links import ProjectLinks as SharedProjectLinks
 from core.sync.sign_in import normalise_server_url
 from core.sync.tls import insecure_connection_warning
+from ui.collab.account_section import AccountSection
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QSettings
 
     from core.catalog.records import ProjectRecord
+    from core.sync.account import AccountChanged
     from core.sync.sign_in import SignInFailure, SignInOutcome
     from workers.sync_bridge import SyncBridge
 
@@ -122,6 +124,8 @@ class LoginDialog(QDialog):
         link_layout.addWidget(self.link_label)
         link_layout.addWidget(self.link_combo, 1)
         layout.addWidget(self.link_row)
+        self.account_section = AccountSection(bridge)
+        layout.addWidget(self.account_section)
 
         buttons = QHBoxLayout()
         self.sign_out_button = QPushButton("Sign out")
@@ -140,6 +144,8 @@ class LoginDialog(QDialog):
 
         bridge.signed_in.connect(self._on_signed_in)
         bridge.sign_in_failed.connect(self._on_failed)
+        bridge.account_changed.connect(self._on_account_changed)
+        bridge.account_failed.connect(self._on_account_failed)
         self._refresh()
         (self.password_edit if self.user_edit.text() else self.user_edit).setFocus()
 
@@ -168,6 +174,9 @@ class LoginDialog(QDialog):
             f"Signed in as <b>{me}</b> on {self.bridge.url}" if signed_in else "Not signed in."
         )
         self.sign_out_button.setVisible(signed_in)
+        self.account_section.setVisible(signed_in)
+        if signed_in:
+            self.account_section.refresh()
         self._fill_links()
 
     def _fill_links(self) -> None:
@@ -241,5 +250,18 @@ class LoginDialog(QDialog):
 
     def sign_out(self) -> None:
         self.bridge.sign_out()
-        self.info_label.hide()
+        self.info_label.setText("Signing out on the server…")
+        self.info_label.show()
         self._refresh()
+
+    def _on_account_changed(self, changed: AccountChanged) -> None:
+        if changed.action == "logout":
+            self.info_label.setText(changed.message)
+            self.info_label.show()
+        else:  # a new display name shows in "Signed in as"
+            self._refresh()
+
+    def _on_account_failed(self, action: str, failure: SignInFailure) -> None:
+        if action == "logout":  # offline: signed out here only, and the words say so
+            self.info_label.setText(failure.message)
+            self.info_label.show()

@@ -1,5 +1,6 @@
-"""What a user can ask of assets (open, open with, reveal, copy paths, re-render, turntable, classify,
-enhance, delete) and the one place that turns those intents into job documents for the job controller.
+"""What a user can ask of assets (open, open with, reveal, copy paths, label, re-render, turntable,
+classify, enhance, delete) and the one place that turns those intents into job documents for the job
+controller.
 
 The grid's context menu and the viewer's buttons both go through :class:`AssetActions`, so an action
 means the same thing wherever it is triggered. Jobs for several assets at once form one batch, which
@@ -13,12 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QIcon, QPixmap
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QWidget
 
+from core.catalog.records import ColourLabel
 from core.jobs.scheduler import new_batch_id
 from core.pipeline import JobKind, can_run, make_job
 from ui.common.files import reveal_in_file_manager
+from ui.library.curation import LABEL_COLOURS, label_text
 from ui.library.drag import paths_text
 from ui.library.open_with import LaunchOutcome, open_with_default, open_with_program
 
@@ -51,6 +54,7 @@ class AssetActions(QObject):
     open_requested = Signal(object)  # AssetRecord
     delete_requested = Signal()  # the grid's selection
     split_requested = Signal(object)  # AssetRecord of a sequence the user says is separate images
+    label_requested = Signal(object, object)  # list[AssetRecord], ColourLabel
     submitted = Signal(str, object)  # job kind, list[JobDocument]
 
     def __init__(self, jobs: JobController, settings: Settings, parent: QObject | None = None) -> None:
@@ -89,6 +93,7 @@ class AssetActions(QObject):
         menu.addMenu(self._open_with_menu(single, menu))
         menu.addAction(reveal)
         menu.addAction(copy)
+        menu.addMenu(self._label_menu(records, menu))
         menu.addSeparator()
         for label, job_kind in JOB_ACTIONS.items():
             applicable = [r for r in records if can_run(job_kind, r)]
@@ -106,6 +111,21 @@ class AssetActions(QObject):
         delete.triggered.connect(self.delete_requested.emit)
         menu.addAction(delete)
         return menu
+
+    def _label_menu(self, records: list[AssetRecord], menu: QMenu) -> QMenu:
+        submenu = QMenu("Label", menu)
+        current = {r.label for r in records}
+        for label in ColourLabel:
+            action = submenu.addAction(label_text(label))
+            if label in LABEL_COLOURS:
+                swatch = QPixmap(12, 12)
+                swatch.fill(LABEL_COLOURS[label])
+                action.setIcon(QIcon(swatch))
+            action.setCheckable(True)
+            action.setChecked(current == {label})
+            action.setData(label)
+            action.triggered.connect(lambda _c=False, lb=label: self.label_requested.emit(records, lb))
+        return submenu
 
     def _open_with_menu(self, record: AssetRecord | None, menu: QMenu) -> QMenu:
         submenu = QMenu("Open with", menu)

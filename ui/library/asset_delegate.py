@@ -1,4 +1,6 @@
-"""Paints one grid tile: thumbnail (aspect kept, centred), elided name, a detail line and badges.
+"""Paints one grid tile: thumbnail (aspect kept, centred), elided name, a detail line, badges, the
+asset's stars and its colour label (a bar along the thumbnail's bottom edge and a dot by the name), and
+the team's review verdict on a shared asset (a ✓ or ✗ in the thumbnail's top-right corner).
 
 Everything painted comes from the model's roles (a loaded record and a cached pixmap): no query, no
 file access and no decoding here. Placeholders are vector drawings and the theme's cached icons. A
@@ -18,6 +20,7 @@ from core.media.kinds import AssetKind
 from ui.common import theme
 from ui.common.formatting import format_label, frame_range, human_duration, human_size, video_duration
 from ui.library.asset_model import AssetRole
+from ui.library.curation import LABEL_COLOURS, stars
 from ui.library.filmstrip import cell_rect, filmstrip_cell
 
 if TYPE_CHECKING:
@@ -27,6 +30,11 @@ if TYPE_CHECKING:
 PADDING = 6
 TEXT_HEIGHT = 38
 RADIUS = 6.0
+# The verdicts a tile shows; "pending" shows nothing, as most assets are and a badge on each is noise.
+REVIEW_BADGES: dict[str, tuple[str, QColor]] = {
+    "approved": ("✓", theme.SUCCESS),
+    "changes_requested": ("✗", QColor("#f08c2e")),
+}
 
 
 class AssetDelegate(QStyledItemDelegate):
@@ -81,6 +89,9 @@ class AssetDelegate(QStyledItemDelegate):
         else:
             self._draw_placeholder(painter, thumb_rect, record, thumb_failed)
         self._draw_badges(painter, thumb_rect, record)
+        self._draw_curation(painter, thumb_rect, index)
+        if record.status != "failed":  # the failure badge holds that corner
+            self._draw_review(painter, thumb_rect, index)
         self._draw_text(painter, rect, thumb_rect, record, selected)
 
         if selected:
@@ -191,6 +202,39 @@ class AssetDelegate(QStyledItemDelegate):
             painter.setFont(self._badge_font)
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "!")
 
+    def _draw_curation(
+        self, painter: QPainter, area: QRect, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        colour = LABEL_COLOURS.get(index.data(AssetRole.Label))
+        if colour is not None:
+            # Along the bottom edge, where it reads at every tile size and hides no picture content.
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour)
+            painter.drawRoundedRect(QRectF(area.x(), area.bottom() - 4, area.width(), 5), 2, 2)
+        rating = int(index.data(AssetRole.Rating) or 0)
+        if rating:
+            # Small tiles show the count only, so the stars never cover most of the thumbnail.
+            text = stars(rating) if self.tile_size >= 96 else f"{rating}★"
+            self._pill(painter, area.left() + 4, area.bottom() - 7, text, QColor(0, 0, 0, 170),
+                       Qt.AlignmentFlag.AlignLeft, from_bottom=True, text_colour=theme.WARNING)  # fmt: skip
+
+    def _draw_review(
+        self, painter: QPainter, area: QRect, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        badge = REVIEW_BADGES.get(index.data(AssetRole.Review))
+        if badge is None:
+            return
+        glyph, colour = badge
+        side = 19 if self.tile_size >= 96 else 15
+        circle = QRectF(area.right() - side - 5, area.top() + 5, side, side)
+        # A dark ring keeps the badge readable on a light or same-coloured thumbnail.
+        painter.setPen(QPen(QColor(0, 0, 0, 150), 1.5))
+        painter.setBrush(colour)
+        painter.drawEllipse(circle)
+        painter.setPen(QColor("#1b1c1f"))
+        painter.setFont(self._badge_font)
+        painter.drawText(circle, Qt.AlignmentFlag.AlignCenter, glyph)
+
     def _pill(
         self,
         painter: QPainter,
@@ -201,6 +245,7 @@ class AssetDelegate(QStyledItemDelegate):
         align: Qt.AlignmentFlag,
         *,
         from_bottom: bool = False,
+        text_colour: QColor | None = None,
     ) -> None:
         metrics = QFontMetrics(self._badge_font)
         width = metrics.horizontalAdvance(text) + 10
@@ -214,7 +259,7 @@ class AssetDelegate(QStyledItemDelegate):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(fill)
         painter.drawRoundedRect(pill, 4, 4)
-        painter.setPen(QColor("#ffffff"))
+        painter.setPen(text_colour or QColor("#ffffff"))
         painter.setFont(self._badge_font)
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
 

@@ -1,11 +1,13 @@
-"""The centre panel: filter bar (search, kind, tag, sort, tile size) over the lazily paged asset grid."""
+"""The centre panel: filter bar (search, kind, tag, rating, label, review status, sort, tile size) over
+the lazily paged asset grid. Keys 0-5 rate the selection."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -23,13 +25,16 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import qdebounced
 
-from core.catalog.records import AssetQuery, SortKey
+from core.catalog.records import MAX_RATING, AssetQuery, SortKey
 from core.media.kinds import AssetKind
 from ui.common import theme
 from ui.common.formatting import KIND_PLURALS
 from ui.library.asset_delegate import PADDING, AssetDelegate
+from ui.library.curation import add_label_items
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from core.catalog.records import AssetRecord
     from ui.library.asset_model import AssetListModel
     from ui.library.filmstrip import FilmstripCache
@@ -41,10 +46,13 @@ SORTS: dict[str, SortKey] = {
     "Date added": SortKey.CREATED,
     "Size": SortKey.SIZE,
     "Kind": SortKey.KIND,
+    "Rating": SortKey.RATING,
 }
 # The direction a key starts in when chosen: newest and largest first, as artists look for them.
-STARTS_DESCENDING = {SortKey.CREATED, SortKey.SIZE}
+STARTS_DESCENDING = {SortKey.CREATED, SortKey.SIZE, SortKey.RATING}
 SEARCH_DEBOUNCE_MS = 150
+RATING_KEYS = {getattr(Qt.Key, f"Key_{n}"): n for n in range(MAX_RATING + 1)}
+REVIEW_FILTERS = {"Pending": "pending", "Approved": "approved", "Changes requested": "changes_requested"}
 
 
 class AssetGrid(QWidget):
@@ -53,6 +61,8 @@ class AssetGrid(QWidget):
     open_requested = Signal(object)  # AssetRecord
     tile_size_changed = Signal(int)
     context_menu_requested = Signal(object, object)  # list[AssetRecord], QPoint (global)
+    rating_keyed = Signal(object, int)  # list[AssetRecord] (the selection), stars 0-5
+    save_search_requested = Signal(object)  # AssetQuery: the filters shown now
 
     def __init__(
         self,
@@ -67,6 +77,7 @@ class AssetGrid(QWidget):
         self.filmstrips = filmstrips
         self._project_id: int | None = None
         self._recent_days: float | None = None
+        self._reviews: Mapping[str, str] = MappingProxyType({})
 
         bar = QFrame()
         bar.setObjectName("GridToolbar")
@@ -82,6 +93,28 @@ class AssetGrid(QWidget):
             self.kind_combo.addItem(theme.kind_icon(str(kind)), KIND_PLURALS[kind], str(kind))
         self.tag_combo = QComboBox()
         self.tag_combo.addItem("Any tag", None)
+        self.rating_combo = QComboBox()
+        self.rating_combo.addItem("Any rating", None)
+        for rating in range(1, MAX_RATING):
+            self.rating_combo.addItem(f"≥{rating}★", rating)
+        self.rating_combo.addItem(f"{MAX_RATING}★", MAX_RATING)
+        self.label_combo = QComboBox()
+        self.label_combo.addItem("Any label", None)
+        add_label_items(self.label_combo)
+        # The team's verdicts live in the sync store, not the catalog: whoever knows them hands the grid
+        # a content hash -> status map (``set_review_statuses``), which shows the combo.
+        self.review_combo = QComboBox()
+        self.review_combo.addItem("Any review status", None)
+        for text, status in REVIEW_FILTERS.items():
+            self.review_combo.addItem(text, status)
+        self.review_combo.setToolTip("Review status: the team's sign-off of shared assets")
+        self.review_combo.setVisible(False)
+        self.save_search_button = QToolButton()
+        self.save_search_button.setObjectName("Flat")
+        # An icon: the bar is full, and the saved search shows up in the sidebar, which explains it.
+        self.save_search_button.setIcon(theme.icon("add"))
+        self.save_search_button.setToolTip("Save search… (these filters and this order, in the sidebar)")
+        self.save_search_button.clicked.connect(lambda: self.save_search_requested.emit(self.current_query()))
         self.sort_combo = QComboBox()
         for label, key in SORTS.items():
             self.sort_combo.addItem(label, key)
@@ -94,11 +127,17 @@ class AssetGrid(QWidget):
         self.reverse_button.toggled.connect(self._show_direction)
         self.reverse_button.toggled.connect(self._emit_query)
         self._show_direction(False)
-        for combo in (self.kind_combo, self.tag_combo):
+        for combo in (self.kind_combo, self.tag_combo, self.review_combo):
             combo.currentIndexChanged.connect(self._emit_query)
             # Long tag names must not force a wide window: combos shrink and elide.
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(4)
+        for combo in (self.rating_combo, self.label_combo):
+            # Short, fixed items: shown whole when there is room, yet they give way in a narrow window.
+            combo.currentIndexChanged.connect(self._emit_query)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            combo.setMinimumWidth(56)
+        self.search_box.setMinimumWidth(120)  # the filters give way before the search box does
         self.count_label = QLabel()
         self.count_label.setObjectName("Dim")
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
@@ -113,11 +152,15 @@ class AssetGrid(QWidget):
         row.addWidget(self.search_box, 2)
         row.addWidget(self.kind_combo)
         row.addWidget(self.tag_combo)
+        row.addWidget(self.rating_combo)
+        row.addWidget(self.label_combo)
+        row.addWidget(self.review_combo)
         sort_label = QLabel("Sort")
         sort_label.setObjectName("Dim")
         row.addWidget(sort_label)
         row.addWidget(self.sort_combo)
         row.addWidget(self.reverse_button)
+        row.addWidget(self.save_search_button)
         row.addStretch(1)
         row.addWidget(self.count_label)
         row.addSpacing(8)
@@ -153,6 +196,7 @@ class AssetGrid(QWidget):
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._on_context_menu)
         self.view.viewport().installEventFilter(self)
+        self.view.installEventFilter(self)  # the rating keys, before the view's type-to-find takes them
         self.view.setModel(model)
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._emit_selection())
         self.view.activated.connect(self._on_activated)
@@ -187,7 +231,29 @@ class AssetGrid(QWidget):
             sort=self.sort_combo.currentData(),
             descending=self.reverse_button.isChecked(),
             recent_days=self._recent_days,
+            min_rating=self.rating_combo.currentData(),
+            label=self.label_combo.currentData(),
+            content_hashes=self._reviewed_hashes(),
         )
+
+    def _reviewed_hashes(self) -> frozenset[str] | None:
+        status = self.review_combo.currentData()
+        if status is None:
+            return None
+        return frozenset(h for h, s in self._reviews.items() if s == status)
+
+    def set_review_statuses(self, statuses: Mapping[str, str] | None) -> None:
+        """The project's review statuses (content hash -> status) for the tiles and the status filter;
+        None when the project is not shared, which hides the filter."""
+        shared = statuses is not None
+        self._reviews = MappingProxyType(dict(statuses or {}))
+        self.model.set_review_statuses(self._reviews)
+        if not shared and self.review_combo.currentData() is not None:
+            _choose(self.review_combo, None)
+            self._emit_query()
+        self.review_combo.setVisible(shared)
+        if self.review_combo.currentData() is not None and self.model.query != self.current_query():
+            self._emit_query()  # the filtered assets changed status
 
     def set_project(self, project_id: int | None, tags: list[tuple[str, int]]) -> None:
         self._project_id = project_id
@@ -208,15 +274,26 @@ class AssetGrid(QWidget):
 
     def apply_collection(self, kind: str | None, tag: str | None, recent_days: float | None) -> None:
         """A sidebar collection sets the filters in one go (one query, not three)."""
-        for combo, value in ((self.kind_combo, kind), (self.tag_combo, tag)):
-            combo.blockSignals(True)
-            index = combo.findData(value)
-            if index < 0 and value is not None:
-                combo.addItem(value, value)
-                index = combo.count() - 1
-            combo.setCurrentIndex(max(0, index))
-            combo.blockSignals(False)
+        _choose(self.kind_combo, kind)
+        _choose(self.tag_combo, tag)
         self._recent_days = recent_days
+        self._emit_query()
+
+    def apply_query(self, query: AssetQuery) -> None:
+        """Show a saved search: every filter, the search text and the order, as one query."""
+        if query == self.current_query():
+            return
+        _choose(self.kind_combo, query.kind)
+        _choose(self.tag_combo, query.tag)
+        _choose(self.rating_combo, query.min_rating)
+        _choose(self.label_combo, query.label)
+        _choose(self.review_combo, None)  # a saved search keeps no review status (a sync-side snapshot)
+        self.search_box.blockSignals(True)
+        self.search_box.setText(query.search)
+        self.search_box.blockSignals(False)
+        self._sort_before_search = SortKey.NAME if query.sort == SortKey.RELEVANCE else query.sort
+        self._set_sort(query.sort, query.descending)
+        self._recent_days = None
         self._emit_query()
 
     def _emit_query(self) -> None:
@@ -265,6 +342,8 @@ class AssetGrid(QWidget):
             words = ("A to Z", "Z to A")
         elif key == SortKey.CREATED:
             words = ("oldest first", "newest first")
+        elif key == SortKey.RATING:
+            words = ("lowest rated first", "highest rated first")
         else:
             words = ("smallest first", "largest first")
         self.reverse_button.setText("↓" if descending else "↑")
@@ -283,7 +362,7 @@ class AssetGrid(QWidget):
         query = self.current_query()
         if self._project_id is None:
             text = "Create a project (Ctrl+N), then drop files or folders anywhere in this window."
-        elif query.search or query.kind or query.tag or query.recent_days:
+        elif query.kind or query.narrowed:
             text = "No assets match these filters."
         else:
             text = "This project is empty.\nDrop files or folders anywhere in this window, or press Ctrl+I."
@@ -311,6 +390,12 @@ class AssetGrid(QWidget):
         self.tile_size_changed.emit(size)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.view and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            rating = RATING_KEYS.get(Qt.Key(event.key()))
+            plain = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier == Qt.KeyboardModifier.NoModifier
+            if rating is not None and plain and (records := self.selected_records()):
+                self.rating_keyed.emit(records, rating)
+                return True
         if watched is self.view.viewport():
             if event.type() == QEvent.Type.Resize:
                 self._fit_columns()
@@ -407,3 +492,14 @@ class AssetGrid(QWidget):
         record = self.model.record_at(index.row())
         if record is not None:
             self.open_requested.emit(record)
+
+
+def _choose(combo: QComboBox, value: object) -> None:
+    """Select ``value`` without emitting; a tag the combo does not list yet is added (a collection's)."""
+    combo.blockSignals(True)
+    index = combo.findData(value)
+    if index < 0 and value is not None:
+        combo.addItem(str(value), value)
+        index = combo.count() - 1
+    combo.setCurrentIndex(max(0, index))
+    combo.blockSignals(False)

@@ -27,7 +27,7 @@ from core.catalog.records import AssetQuery
 from ui.library.drag import URI_LIST, asset_mime_data
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from core.catalog.catalog import Catalog
     from core.catalog.records import AssetRecord
@@ -48,6 +48,9 @@ class AssetRole(IntEnum):
     Status = Qt.ItemDataRole.UserRole + 4
     AssetId = Qt.ItemDataRole.UserRole + 5
     ThumbnailFailed = Qt.ItemDataRole.UserRole + 6
+    Rating = Qt.ItemDataRole.UserRole + 7  # int, 0 (unrated) to 5
+    Label = Qt.ItemDataRole.UserRole + 8  # ColourLabel
+    Review = Qt.ItemDataRole.UserRole + 9  # str: the synced review status, None when not reviewed
 
 
 AssetRecordRole = AssetRole.Record
@@ -75,6 +78,7 @@ class AssetListModel(QAbstractListModel):
         self._rows: list[AssetRecord] = []
         self._row_of_id: dict[int, int] = {}
         self._rows_of_hash: dict[str, list[int]] = {}
+        self._reviews: Mapping[str, str] = {}
         self._exhausted = True
         self._total = 0
         self.thumbnail_size = 256
@@ -156,6 +160,12 @@ class AssetListModel(QAbstractListModel):
             return record.status
         if role == AssetRole.AssetId:
             return record.id
+        if role == AssetRole.Rating:
+            return record.rating
+        if role == AssetRole.Label:
+            return record.label
+        if role == AssetRole.Review:
+            return self._reviews.get(record.content_hash)
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
                 record.path if record.status != "failed" else f"{record.path}\n\n{record.error or 'Failed'}"
@@ -222,6 +232,16 @@ class AssetListModel(QAbstractListModel):
         self._reindex()
         self._total = max(0, self._total - len(rows))
         self.total_changed.emit(self._total)
+
+    def set_review_statuses(self, statuses: Mapping[str, str]) -> None:
+        """Content hash -> review status, computed by whoever knows the synced records; the tiles whose
+        status changed repaint (batched)."""
+        old, self._reviews = self._reviews, statuses
+        changed = {h for h in old.keys() | statuses.keys() if old.get(h) != statuses.get(h)}
+        for content_hash in changed:
+            self._dirty_rows.update(self._rows_of_hash.get(content_hash, ()))
+        if self._dirty_rows and not self._flush_timer.isActive():
+            self._flush_timer.start()
 
     def set_thumbnail_size(self, size: int) -> None:
         self.thumbnail_size = size

@@ -1,4 +1,5 @@
-"""The inspector: what one asset is (metadata per kind), its tags, AI categories, notes and files."""
+"""The inspector: what one asset is (metadata per kind), its rating and label, tags, AI categories, notes
+and files; for several assets, their rating and label and tags/notes added to all of them at once."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from superqt.utils import create_worker, qdebounced
 from ui.common.files import copy_out, reveal_in_file_manager
 from ui.common.formatting import KIND_LABELS, exif_rows, human_size, metadata_rows
 from ui.library.categories import CategoryEditor
+from ui.library.curation import BatchEditor, Curator, RatingLabelEditor
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -69,6 +71,11 @@ class Inspector(QFrame):
         self._thumbnails = thumbnails
         self._records: list[AssetRecord] = []
         self._background = background
+        # The library's one write path for ratings, labels and batch edits; the window routes the grid's
+        # rating keys and context menu through it too.
+        self.curator = Curator(catalog, self)
+        self.curation = RatingLabelEditor(self.curator)
+        self.batch = BatchEditor(self.curator)
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -144,6 +151,16 @@ class Inspector(QFrame):
         details.addWidget(_section("File"))
         details.addWidget(self.path_label)
         details.addLayout(file_buttons)
+        details.addSpacing(6)
+        details.addWidget(_section("Rating and label"))
+        details.addWidget(self.curation)
+        self._many_only = QWidget()
+        many = QVBoxLayout(self._many_only)
+        many.setContentsMargins(0, 6, 0, 0)
+        many.setSpacing(8)
+        many.addWidget(_section("All selected"))
+        many.addWidget(self.batch)
+        details.addWidget(self._many_only)
         self._single_only = QWidget()
         single = QVBoxLayout(self._single_only)
         single.setContentsMargins(0, 6, 0, 0)
@@ -180,6 +197,9 @@ class Inspector(QFrame):
         self.empty_label.setVisible(not records)
         self._details.setVisible(bool(records))
         self._single_only.setVisible(len(records) == 1)
+        self._many_only.setVisible(len(records) > 1)
+        self.curation.set_records(self._records)
+        self.batch.set_records(self._records)
         if not records:
             return
         if len(records) > 1:
@@ -222,12 +242,16 @@ class Inspector(QFrame):
         self.notes_edit.setPlainText(record.notes)
         self.notes_edit.blockSignals(False)
 
-    def refresh_record(self, record: AssetRecord) -> None:
-        """A job changed this asset (thumbnail, status, categories): update what the user is not editing."""
-        if not any(r.id == record.id for r in self._records):
+    def refresh_records(self, records: Sequence[AssetRecord]) -> None:
+        """A job or a batch edit changed these assets: update what the user is not editing."""
+        fresh = {r.id: r for r in records}
+        if not any(r.id in fresh for r in self._records):
             return
-        self._records = [record if r.id == record.id else r for r in self._records]
-        if self.record is None:
+        self._records = [fresh.get(r.id, r) for r in self._records]
+        self.curation.set_records(self._records)
+        self.batch.set_records(self._records)
+        record = self.record
+        if record is None:
             return
         if self.tags_edit.hasFocus() or self.notes_edit.hasFocus():
             self._update_preview()

@@ -1,4 +1,5 @@
-"""The left panel: projects (create, rename, describe, delete) and smart collections with counts."""
+"""The left panel: projects (create, rename, describe, delete), smart collections with counts, and the
+project's saved searches (save, restore, rename, delete)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QMenu,
+    QMessageBox,
     QSplitter,
     QToolButton,
     QTreeWidget,
@@ -21,13 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.catalog.errors import CatalogError
+from core.catalog.records import SavedSearch
 from core.media.kinds import AssetKind
 from ui.common import theme
 from ui.common.formatting import KIND_PLURALS
 
 if TYPE_CHECKING:
     from core.catalog.catalog import Catalog
-    from core.catalog.records import ProjectRecord
+    from core.catalog.records import AssetQuery, ProjectRecord
 
 DataRole = Qt.ItemDataRole.UserRole + 1
 RECENT_DAYS = 7.0
@@ -75,9 +80,12 @@ def _count_item(
 class Sidebar(QFrame):
     project_selected = Signal(object)  # ProjectRecord | None
     collection_selected = Signal(object)  # Collection
+    saved_search_selected = Signal(object)  # SavedSearch
     new_project_requested = Signal()
     edit_project_requested = Signal(object)  # ProjectRecord
     delete_project_requested = Signal(object)  # ProjectRecord
+    watch_folder_requested = Signal(object)  # ProjectRecord
+    watched_folders_requested = Signal()
 
     def __init__(self, catalog: Catalog, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -107,6 +115,11 @@ class Sidebar(QFrame):
         self.collections = _tree()
         self.collections.setRootIsDecorated(False)
         self.collections.currentItemChanged.connect(self._on_collection_changed)
+        # A click on the saved search already current restores it too (the filters may have moved since).
+        # (the grid ignores a query it already shows, so the click after a change costs nothing).
+        self.collections.itemClicked.connect(self._on_item_clicked)
+        self.collections.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.collections.customContextMenuRequested.connect(self._collection_menu)
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -167,8 +180,8 @@ class Sidebar(QFrame):
         new = QAction("New project…", menu)
         new.triggered.connect(self.new_project_requested)
         menu.addAction(new)
-        if item is not None:
-            project = item.data(0, DataRole)
+        project = item.data(0, DataRole) if item is not None else None
+        if project is not None:
             edit = QAction("Rename / describe…", menu)
             edit.triggered.connect(lambda: self.edit_project_requested.emit(project))
             delete = QAction("Delete project…", menu)
@@ -176,6 +189,14 @@ class Sidebar(QFrame):
             menu.addSeparator()
             menu.addAction(edit)
             menu.addAction(delete)
+        menu.addSeparator()
+        if project is not None:
+            watch = QAction("Watch a folder…", menu)
+            watch.triggered.connect(lambda: self.watch_folder_requested.emit(project))
+            menu.addAction(watch)
+        watched = QAction("Watched folders…", menu)
+        watched.triggered.connect(self.watched_folders_requested)
+        menu.addAction(watched)
         menu.exec(self.projects.viewport().mapToGlobal(pos))
 
     # ---- collections -----------------------------------------------------------------------------
@@ -188,7 +209,8 @@ class Sidebar(QFrame):
 
     def reload_collections(self, *, keep: bool = True) -> None:
         """Counts per kind, AI category and tag for the current project (a few GROUP BYs)."""
-        previous = self.current_collection if keep else ALL_ASSETS
+        current = self.collections.currentItem()
+        previous = current.data(0, DataRole) if keep and current is not None else ALL_ASSETS
         self.collections.blockSignals(True)
         self.collections.clear()
         project = self._project
@@ -220,6 +242,13 @@ class Sidebar(QFrame):
                 item = _count_item(section, name, count, icon)
                 item.setData(0, DataRole, Collection(name, tag=name))
                 items.append(item)
+        searches = self._catalog.curation.saved_searches(project.id)
+        if searches:
+            section = self._section("SAVED SEARCHES")
+            for search in searches:
+                item = _count_item(section, search.name, None, "search")
+                item.setData(0, DataRole, search)
+                items.append(item)
         self.collections.expandAll()
         chosen = next((i for i in items if i.data(0, DataRole) == previous), items[0])
         self.collections.setCurrentItem(chosen)
@@ -249,3 +278,71 @@ class Sidebar(QFrame):
         data = current.data(0, DataRole) if current is not None else None
         if isinstance(data, Collection):
             self.collection_selected.emit(data)
+        elif isinstance(data, SavedSearch):
+            self.saved_search_selected.emit(data)
+
+    def _on_item_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        data = item.data(0, DataRole)
+        if isinstance(data, SavedSearch):
+            self.saved_search_selected.emit(data)
+
+    # ---- saved searches --------------------------------------------------------------------------
+
+    def save_search(self, query: AssetQuery, name: str | None = None) -> SavedSearch | None:
+        """Store ``query`` in the current project under ``name`` (asked for when not given)."""
+        project = self._project
+        if project is None:
+            return None
+        if name is None:
+            name, ok = QInputDialog.getText(self, "Save search", "Name of this search:")
+            if not ok:
+                return None
+        try:
+            saved = self._catalog.curation.save_search(project.id, name, query)
+        except CatalogError as exc:
+            QMessageBox.warning(self, "Save search", str(exc))
+            return None
+        self.reload_collections()
+        self._select_data(saved)
+        return saved
+
+    def rename_saved_search(self, search: SavedSearch, name: str | None = None) -> None:
+        if name is None:
+            name, ok = QInputDialog.getText(self, "Rename saved search", "New name:", text=search.name)
+            if not ok:
+                return
+        try:
+            self._catalog.curation.rename_search(search.id, name)
+        except CatalogError as exc:
+            QMessageBox.warning(self, "Rename saved search", str(exc))
+            return
+        self.reload_collections()
+
+    def delete_saved_search(self, search: SavedSearch) -> None:
+        self._catalog.curation.delete_search(search.id)
+        self.reload_collections()
+
+    def _select_data(self, data: object) -> None:
+        """Make the item holding ``data`` current without emitting (the grid already shows it)."""
+        self.collections.blockSignals(True)
+        for section in range(self.collections.topLevelItemCount()):
+            parent = self.collections.topLevelItem(section)
+            for row in range(parent.childCount() if parent is not None else 0):
+                item = parent.child(row) if parent is not None else None
+                if item is not None and item.data(0, DataRole) == data:
+                    self.collections.setCurrentItem(item)
+        self.collections.blockSignals(False)
+
+    def _collection_menu(self, pos: QPoint) -> None:
+        item = self.collections.itemAt(pos)
+        search = item.data(0, DataRole) if item is not None else None
+        if not isinstance(search, SavedSearch):
+            return
+        menu = QMenu(self)
+        rename = QAction("Rename…", menu)
+        rename.triggered.connect(lambda: self.rename_saved_search(search))
+        delete = QAction("Delete saved search", menu)
+        delete.triggered.connect(lambda: self.delete_saved_search(search))
+        menu.addAction(rename)
+        menu.addAction(delete)
+        menu.exec(self.collections.viewport().mapToGlobal(pos))

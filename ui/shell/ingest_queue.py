@@ -1,8 +1,10 @@
 """The status bar's ingest line (what is being scanned, a progress bar, Cancel) and the ingests that
-wait behind the running one: a drop during an ingest is queued, never refused or run alongside."""
+wait behind the running one: a drop (or a watch folder's batch) during an ingest is queued, never
+refused or run alongside."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,9 +17,18 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QStatusBar
 
     from core.ingest import IngestProgress, IngestReport
+    from core.profiles import ProcessingProfile
     from workers.ingest_controller import IngestController
 
 MAX_LINE_CHARS = 90
+
+
+@dataclass(frozen=True)
+class _Ingest:
+    paths: list[Path]
+    project_id: int
+    profile: ProcessingProfile | None
+    ended: Callable[[], object] | None
 
 
 class IngestQueue(QObject):
@@ -31,7 +42,8 @@ class IngestQueue(QObject):
         super().__init__(parent)
         self._ingest = ingest
         self._copy_into_library = copy_into_library
-        self._waiting: list[tuple[list[Path], int]] = []
+        self._waiting: list[_Ingest] = []
+        self._running: _Ingest | None = None
         self.label = QLabel()
         self.label.setObjectName("Dim")
         self.progress = QProgressBar()
@@ -49,21 +61,33 @@ class IngestQueue(QObject):
     def _widgets(self) -> tuple[QLabel, QProgressBar, QPushButton]:
         return self.label, self.progress, self.cancel
 
-    def submit(self, paths: list[Path], project_id: int) -> bool:
-        """Start ingesting ``paths`` into the project, or queue them: True when they wait their turn."""
+    def submit(
+        self,
+        paths: list[Path],
+        project_id: int,
+        *,
+        profile: ProcessingProfile | None = None,
+        ended: Callable[[], object] | None = None,
+    ) -> bool:
+        """Start ingesting ``paths`` into the project, or queue them: True when they wait their turn.
+
+        ``ended`` is called once this ingest has finished or failed (a watch folder records its batch then).
+        """
+        item = _Ingest(list(paths), project_id, profile, ended)
         if self._ingest.busy:
-            self._waiting.append((list(paths), project_id))
+            self._waiting.append(item)
             return True
-        self._start(list(paths), project_id)
+        self._start(item)
         return False
 
-    def _start(self, paths: list[Path], project_id: int) -> None:
+    def _start(self, item: _Ingest) -> None:
         self.label.setText("Scanning…")
         self.progress.setRange(0, 0)
         for widget in self._widgets:
             widget.show()
         self.cancel.setEnabled(True)
-        self._ingest.ingest(paths, project_id, copy=self._copy_into_library())
+        self._running = item
+        self._ingest.ingest(item.paths, item.project_id, copy=self._copy_into_library(), profile=item.profile)
 
     def _on_progress(self, progress: IngestProgress) -> None:
         if progress.total:
@@ -75,8 +99,12 @@ class IngestQueue(QObject):
         )
 
     def _on_done(self, _outcome: IngestReport | str) -> None:
+        if self._ingest.busy:
+            return  # a failed sequence split, reported while an ingest runs on
         for widget in self._widgets:
             widget.hide()
+        finished, self._running = self._running, None
+        if finished is not None and finished.ended is not None:
+            finished.ended()
         if self._waiting and not self._ingest.busy:
-            paths, project_id = self._waiting.pop(0)
-            self._start(paths, project_id)
+            self._start(self._waiting.pop(0))

@@ -37,7 +37,7 @@ from core.media.limits import MediaLimits
 from core.notify import NotificationKind, notification_kind_of_batch
 from core.pipeline import JobKind
 from ui.common import theme
-from ui.common.dialogs import IngestFailuresDialog, ProjectDialog, delete_assets_dialog, delete_project_dialog
+from ui.common.dialogs import IngestFailuresDialog, delete_assets_dialog, delete_project_dialog
 from ui.common.files import remove_library_copies
 from ui.common.stored_values import stored_int
 from ui.jobs.jobs_panel import JobsPanel
@@ -53,6 +53,8 @@ from ui.shell.drop import DropRouter
 from ui.shell.ingest_queue import IngestQueue
 from ui.shell.menus import build_menus
 from ui.shell.notifications import NotificationCentre
+from ui.shell.project_dialogs import create_project_interactively, edit_project_interactively
+from ui.shell.watch_wiring import WatchFolders
 from ui.shell.window_state import RememberedLayout
 from ui.viewer.player import player_page_factory
 from ui.viewer.viewer import AssetViewer
@@ -116,7 +118,9 @@ class MainWindow(QMainWindow):
         self.asset_actions = AssetActions(jobs, settings, self)
         self.sidebar = Sidebar(catalog)
         self.grid = AssetGrid(self.model, filmstrips=self.filmstrips)
-        self.viewer = AssetViewer(catalog, MediaLimits.from_settings(settings), background)
+        self.viewer = AssetViewer(
+            catalog, MediaLimits.from_settings(settings), background, ocio_config=settings.ocio_config
+        )
         for clip_kind in (AssetKind.VIDEO, AssetKind.SEQUENCE):
             self.viewer.register_page(clip_kind, player_page_factory(MediaLimits.from_settings(settings)))
         self.inspector = Inspector(catalog, self.thumbnails, background)
@@ -151,6 +155,7 @@ class MainWindow(QMainWindow):
             docks=(self.jobs_dock, self.notifications_dock),
         )
         self._connect()
+        self.watch_folders = WatchFolders(self, catalog, paths, self.sidebar, self.ingest_queue, notifier)
         self.drops = DropRouter(self, self._drop_target_text)
         self.drops.dropped.connect(self.ingest_paths)
         self.setAcceptDrops(True)
@@ -222,6 +227,11 @@ class MainWindow(QMainWindow):
         self.notification_centre.job_requested.connect(self.show_job)
         self.model.total_changed.connect(lambda _t: self._update_status())
         self.inspector.asset_edited.connect(self._on_asset_edited)
+        self.inspector.curator.assets_changed.connect(self._on_assets_curated)
+        self.grid.rating_keyed.connect(self.inspector.curator.set_rating)
+        self.asset_actions.label_requested.connect(self.inspector.curator.set_label)
+        self.grid.save_search_requested.connect(self.sidebar.save_search)
+        self.sidebar.saved_search_selected.connect(lambda search: self.grid.apply_query(search.query))
         self.viewer.closed.connect(self._on_viewer_closed)
         self.viewer.navigate.connect(self.step_viewer)
         self.notification_centre.asset_requested.connect(self.reveal_asset)
@@ -240,33 +250,17 @@ class MainWindow(QMainWindow):
         return self.sidebar.current_project
 
     def create_project(self, *, message: str = "", suggested_name: str = "") -> ProjectRecord | None:
-        dialog = ProjectDialog(self, title="New project", name=suggested_name, message=message)
-        while dialog.exec():
-            try:
-                project = self.catalog.create_project(dialog.name, dialog.description)
-            except Exception as exc:  # noqa: BLE001 - CatalogError: the message is for the user
-                QMessageBox.warning(self, "New project", str(exc))
-                continue
+        project = create_project_interactively(
+            self, self.catalog, message=message, suggested_name=suggested_name
+        )
+        if project is not None:
             self.sidebar.reload_projects(project.id)
-            return project
-        return None
+        return project
 
     def edit_project(self, project: ProjectRecord | None = None) -> None:
         project = project or self.current_project
-        if project is None:
-            return
-        dialog = ProjectDialog(self, title="Project", name=project.name, description=project.description)
-        while dialog.exec():
-            try:
-                if dialog.name != project.name:
-                    self.catalog.rename_project(project.id, dialog.name)
-                if dialog.description != project.description:
-                    self.catalog.set_project_description(project.id, dialog.description)
-            except Exception as exc:  # noqa: BLE001 - CatalogError: the message is for the user
-                QMessageBox.warning(self, "Project", str(exc))
-                continue
+        if project is not None and edit_project_interactively(self, self.catalog, project):
             self.sidebar.reload_projects(project.id)
-            return
 
     def delete_project(self, project: ProjectRecord | None = None) -> bool:
         project = project or self.current_project
@@ -344,10 +338,15 @@ class MainWindow(QMainWindow):
         self.model.update_assets([record])
         self._refresh_counts()
 
+    def _on_assets_curated(self, records: list[AssetRecord]) -> None:
+        self.model.update_assets(records)
+        self.inspector.refresh_records(records)
+        self._refresh_counts()
+
     def _on_asset_changed(self, record: AssetRecord) -> None:
         self.filmstrips.forget(record.id)
         self.model.update_assets([record])
-        self.inspector.refresh_record(record)
+        self.inspector.refresh_records([record])
         self.viewer.refresh_asset(record)
 
     def show_job(self, job_id: int) -> None:
@@ -574,6 +573,7 @@ class MainWindow(QMainWindow):
             self.layout_memory.restore_splitters()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.watch_folders.stop()  # no new ingest starts while the app closes
         self.inspector.set_assets([])  # flushes unsaved notes
         self.close_viewer()  # a playing clip's decode thread stops now, not at interpreter exit
         self.layout_memory.save()

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QSystemTrayIcon,
     QVBoxLayout,
@@ -31,6 +32,8 @@ from ui.common import theme
 from ui.common.dialogs import IngestFailuresDialog
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from core.catalog.catalog import Catalog
     from core.catalog.records import NotificationRecord
     from core.notify import NotificationKind
@@ -46,11 +49,39 @@ class TrayPresenter(Protocol):
     def show_message(self, title: str, body: str, level: str) -> None: ...
 
 
+class TrayMenu(QMenu):
+    """The tray icon's menu: bring the window back, hold or release queued jobs, quit."""
+
+    def __init__(
+        self,
+        show_window: Callable[[], None],
+        set_jobs_paused: Callable[[bool], None],
+        quit_app: Callable[[], object],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._set_jobs_paused = set_jobs_paused
+        self.show_action = self.addAction("Show StratoPipe")
+        self.show_action.triggered.connect(lambda: show_window())
+        self.pause_action = self.addAction("Pause jobs")
+        self.pause_action.setCheckable(True)
+        self.pause_action.setToolTip("Queued jobs wait; running ones finish")
+        self.pause_action.toggled.connect(self._on_pause_toggled)
+        self.addSeparator()
+        self.quit_action = self.addAction("Quit")
+        self.quit_action.triggered.connect(lambda: quit_app())
+
+    def _on_pause_toggled(self, paused: bool) -> None:
+        self.pause_action.setText("Resume jobs" if paused else "Pause jobs")
+        self._set_jobs_paused(paused)
+
+
 class SystemTrayPresenter:
-    """Balloons through the desktop's system tray."""
+    """Balloons through the desktop's system tray, and its menu once attached."""
 
     def __init__(self, tray: QSystemTrayIcon) -> None:
         self.tray = tray
+        self.menu: TrayMenu | None = None
 
     @classmethod
     def create(cls, parent: QObject | None = None) -> SystemTrayPresenter | None:
@@ -62,6 +93,16 @@ class SystemTrayPresenter:
         tray.setToolTip("StratoPipe")
         tray.show()
         return cls(tray)
+
+    def attach_menu(self, menu: TrayMenu) -> None:
+        """Right click opens the menu; a left click (``Trigger``) shows the window, as tray apps do."""
+        self.menu = menu  # the tray does not own its context menu: keep it alive here
+        self.tray.setContextMenu(menu)
+        self.tray.activated.connect(self._on_activated)
+
+    def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if self.menu is not None and reason == QSystemTrayIcon.ActivationReason.Trigger:
+            self.menu.show_action.trigger()
 
     def show_message(self, title: str, body: str, level: str) -> None:
         icons = {
@@ -92,6 +133,10 @@ class Notifier(QObject):
         self._batch_timer.setSingleShot(True)
         self._batch_timer.setInterval(batch_window_ms)
         self._batch_timer.timeout.connect(self.flush)
+
+    @property
+    def tray(self) -> TrayPresenter | None:
+        return self._tray
 
     def mode_for(self, kind: NotificationKind) -> NotifyMode:
         return self._settings.notify_mode(kind)

@@ -1,5 +1,6 @@
 """Puts sync into the main window: the status bar's connection state (click it to sign in), File ▸ Sign
 in…/Sign out, comments in the inspector and beside the viewer (with drawings over the shown page), the
+shown asset's review sign-off beside the viewer and the verdicts on the grid's tiles and filter, the
 Tasks dock, and server notifications through the one notifier.
 
 This is where ``ui.collab`` meets the library and the viewer; the collab widgets know neither.
@@ -14,12 +15,14 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QLabel, QMessageBox, QVBoxLayout, QWidget
 
+from core.sync.account import AccountChanged
 from core.sync.client_events import ChangesHeld
 from core.sync.local_store import private_project
 from core.sync.wording import describe_status
 from ui.collab.annotation import AnnotationOverlay, AnnotationToolbar
 from ui.collab.comments import CommentsPanel, thumbnail_b64
 from ui.collab.login import LoginDialog, ProjectLinks
+from ui.collab.review_status import ReviewStatusPanel
 from ui.collab.tasks import TasksPanel
 
 if TYPE_CHECKING:
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
         TaskConflicts,
     )
     from core.sync.local_store import CommentView
+    from core.sync.sign_in import SignInFailure
     from ui.common.viewer_page import ViewerPage
     from ui.shell.main_window import MainWindow
     from workers.sync_bridge import SyncBridge
@@ -66,6 +70,12 @@ class SyncUi(QObject):
         side.setObjectName("ViewerComments")
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(10, 10, 10, 10)
+        self.review = ReviewStatusPanel(bridge)
+        review_title = QLabel("REVIEW")
+        review_title.setObjectName("SectionTitle")
+        side_layout.addWidget(review_title)
+        side_layout.addWidget(self.review)
+        side_layout.addSpacing(8)
         title = QLabel("COMMENTS")
         title.setObjectName("SectionTitle")
         side_layout.addWidget(title)
@@ -102,10 +112,15 @@ class SyncUi(QObject):
         bridge.signed_in.connect(lambda _o: self._on_account_changed())
         bridge.signed_out.connect(self._on_account_changed)
         bridge.auth_problem.connect(self._on_auth_problem)
+        # Signing out from File ▸ Sign out: say whether the server revoked the token (the dialog, when
+        # open, says it too); offline, the user must know the token still works until it expires.
+        bridge.account_changed.connect(self._on_account_answer)
+        bridge.account_failed.connect(lambda action, failure: self._on_account_answer(failure, action))
         bridge.notifications_arrived.connect(self._on_notifications)
         bridge.conflict.connect(self._on_conflict)
         bridge.attention.connect(self._on_attention)
         bridge.records_changed.connect(self._on_records_changed)
+        bridge.local_change.connect(lambda kind: self._show_reviews() if kind == "asset" else None)
         window.sidebar.project_selected.connect(lambda _p: self.update_context())
         window.grid.selection_changed.connect(self._on_selection)
         self._on_status(bridge.status)
@@ -140,6 +155,10 @@ class SyncUi(QObject):
         return private_project(record.project_id), PRIVATE_NOTE
 
     def update_context(self) -> None:
+        self._selection_context()
+        self._show_reviews()
+
+    def _selection_context(self) -> None:
         project, why = self.server_project, self._why_not()
         if why:
             project = None
@@ -150,7 +169,7 @@ class SyncUi(QObject):
 
     def _on_selection(self, records: list[AssetRecord]) -> None:
         self._records = list(records)
-        self.update_context()
+        self._selection_context()  # the project's verdicts are as they were
 
     def _on_account_changed(self) -> None:
         signed_in = self.bridge.client is not None
@@ -193,6 +212,31 @@ class SyncUi(QObject):
     def _viewer_context(self, record: AssetRecord | None) -> None:
         project, message = self._notes_project(record)
         self.viewer_comments.set_context(project, record, message)
+        self.review.set_context(*self._review_target(record))
+
+    def _review_target(self, record: AssetRecord | None) -> tuple[str | None, str]:
+        """(synced asset id, or why there is none) for the sign-off of ``record``: only the team's
+        copy of an asset is reviewed, so a private project or an unshared asset has none."""
+        if record is None:
+            return None, "Open an asset to review it."
+        if self.bridge.store.current_user_id() is None:
+            return None, "Sign in (File ▸ Sign in…) to review assets with the team."
+        server = self.links.server_project(record.project_id)
+        if server is None:
+            return None, "This project is not shared: pick a server project in File ▸ Sign in…"
+        return self.bridge.store.find_asset(server, record.content_hash), ""
+
+    # ---- grid ----------------------------------------------------------------------------------
+
+    def _show_reviews(self) -> None:
+        """The grid's badges and status filter follow the shown project's verdicts: one query per
+        change of the synced assets, never one per tile."""
+        project = self.window.current_project
+        server = self.links.server_project(project.id) if project is not None else None
+        if server is None or self.bridge.store.current_user_id() is None:
+            self.window.grid.set_review_statuses(None)
+        else:
+            self.window.grid.set_review_statuses(self.bridge.store.review_statuses([server]))
 
     def _follow_viewer_page(self, page: ViewerPage) -> None:
         """Drawings go over the page now shown (the last one's go); notes follow its frames."""
@@ -211,6 +255,12 @@ class SyncUi(QObject):
     def _on_status(self, status: SyncStatus | None) -> None:
         self.window.set_connection_state(describe_status(status))
 
+    def _on_account_answer(self, outcome: AccountChanged | SignInFailure, action: str = "") -> None:
+        if isinstance(outcome, AccountChanged):
+            action = outcome.action
+        if action == "logout":
+            self.window.statusBar().showMessage(outcome.message, 15000)
+
     def _on_auth_problem(self, problem: AuthProblem) -> None:
         self.window.set_connection_state("sign in again")
         self.window.statusBar().showMessage(f"Sync stopped: {problem.message}. Sign in again.", 10000)
@@ -218,6 +268,7 @@ class SyncUi(QObject):
     def _on_records_changed(self, event: RecordsChanged) -> None:
         if event.kind == "asset":
             self.bridge.wording.forget_names()
+            self._show_reviews()
 
     def _on_conflict(self, event: TaskConflicts) -> None:
         text = self.bridge.wording.describe_conflict(event)

@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -30,6 +30,9 @@ from ui.common import theme
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import numpy as np
+
+    from core.media.decode import FloatImage
     from core.media.limits import MediaLimits
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,7 @@ class ImageCanvas(QWidget):
 
     zoom_changed = Signal(float)
     view_changed = Signal()
+    hovered = Signal(object)  # (x, y) image pixel under the cursor, or None off the image
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -109,9 +113,23 @@ class ImageCanvas(QWidget):
         return self._pixmap.size()
 
     def set_image(self, image: QImage) -> None:
+        self.replace_image(image)
+        self.fit()
+
+    def replace_image(self, image: QImage) -> None:
+        """Show other pixels of the same picture (a colour change) keeping zoom and pan."""
         self._pixmap = QPixmap.fromImage(image)
         self._has_alpha = image.hasAlphaChannel()
-        self.fit()
+        self.update()
+
+    def image_pixel(self, point: QPointF) -> tuple[int, int] | None:
+        """The image pixel under a widget point, or None off the image."""
+        if self._pixmap.isNull():
+            return None
+        image_point = (point - self._offset) / self._zoom
+        x, y = int(image_point.x() // 1), int(image_point.y() // 1)
+        inside = 0 <= x < self._pixmap.width() and 0 <= y < self._pixmap.height()
+        return (x, y) if inside else None
 
     def image(self) -> QImage:
         return self._pixmap.toImage()
@@ -186,6 +204,7 @@ class ImageCanvas(QWidget):
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self.hovered.emit(self.image_pixel(event.position()))
         if self._drag_from is not None:
             self._offset += event.position() - self._drag_from
             self._drag_from = event.position()
@@ -196,6 +215,9 @@ class ImageCanvas(QWidget):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         self._drag_from = None
         self.unsetCursor()
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self.hovered.emit(None)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if self._fit_mode:
@@ -271,6 +293,7 @@ class Decoded:
     request: int
     image: QImage
     error: str = ""
+    float_image: FloatImage | None = None  # the still's float pixels, for colour controls and the probe
 
 
 def decode_for_viewer(request: int, path: Path, limits: MediaLimits | None) -> Decoded:
@@ -291,7 +314,11 @@ def decode_to_qimage(path: Path, limits: MediaLimits | None) -> QImage:
         return image
     from core.media.decode import load_image_rgba  # lazy: numpy/cv2/OpenEXR
 
-    pixels = load_image_rgba(path, limits)
+    return pixels_to_qimage(load_image_rgba(path, limits))
+
+
+def pixels_to_qimage(pixels: np.ndarray) -> QImage:
+    """uint8 HxW, HxWx3 or HxWx4 to a QImage that owns a copy of the pixels."""
     height, width = pixels.shape[:2]
     channels = pixels.shape[2] if pixels.ndim == 3 else 1
     formats = {

@@ -1,7 +1,8 @@
 """The full-size viewer: zoom around the cursor, pan, 1:1, fit, a checkerboard under alpha.
 
-Pixels are decoded on a worker thread with ``core.media.decode.load_image_rgba`` (EXR tone mapping,
-16-bit, PSD...) while a "loading" page shows; a stale decode (the user already moved on) is dropped.
+Pixels are decoded on a worker thread while a "loading" page shows; a stale decode (the user already
+moved on) is dropped. Image files are kept as float pixels and shown through the colour bar's
+OpenColorIO display/view, exposure and channel controls (``ui.viewer.colour_bar``).
 Each kind picks what to show: images and sequences their pixels (a sequence its first frame), videos
 their poster frame, geometry its best render. A kind can get its own page instead (a video player):
 ``AssetViewer.register_page(kind, factory)``.
@@ -33,12 +34,15 @@ from PySide6.QtWidgets import (
 )
 
 from core.jobs.model import JobState
+from core.media.colour import config_source
 from core.media.kinds import AssetKind
 from core.pipeline import JobKind, can_run
 from ui.common import theme
 from ui.common.files import asset_files
 from ui.common.formatting import KIND_LABELS
+from ui.viewer.colour_bar import ColourBar
 from ui.viewer.image_canvas import WHEEL_STEP, Decoded, ImageCanvas, decode_for_viewer, decode_to_qimage
+from ui.viewer.still_page import StillPage
 from ui.viewer.turntable import turntable_page
 
 if TYPE_CHECKING:
@@ -62,42 +66,6 @@ VIDEO_ARTIFACTS = ("poster", "thumbnail")
 
 class PageFactory(Protocol):
     def __call__(self, record: AssetRecord, parent: QWidget, /) -> ViewerPage: ...
-
-
-class StillPage:
-    """The canvas as a viewer page: one picture, no frames."""
-
-    def __init__(self, canvas: ImageCanvas) -> None:
-        self._canvas = canvas
-
-    def page_widget(self) -> QWidget:
-        return self._canvas
-
-    @property
-    def current_frame(self) -> int | None:
-        return None
-
-    def seek(self, frame: int) -> None:
-        del frame  # a still has one picture
-
-    @property
-    def display_frame(self) -> int | None:
-        return None
-
-    def seek_display(self, number: int) -> None:
-        del number  # a still has one picture
-
-    def picture_widget(self) -> QWidget:
-        return self._canvas
-
-    def picture_rect(self) -> QRectF:
-        return self._canvas.image_rect()
-
-    def watch_frames(self, on_frame_shown: Callable[[int], object]) -> None:
-        del on_frame_shown  # a still never shows another frame
-
-    def close_page(self) -> None:
-        """Nothing runs behind a still."""
 
 
 def focus_rect(record: AssetRecord, shown: QSize) -> QRectF | None:
@@ -140,7 +108,13 @@ class AssetViewer(QWidget):
     job_requested = Signal(str, object)  # JobKind (enhance, turntable), AssetRecord
 
     def __init__(
-        self, catalog: Catalog, limits: MediaLimits, background: BackgroundWork, parent: QWidget | None = None
+        self,
+        catalog: Catalog,
+        limits: MediaLimits,
+        background: BackgroundWork,
+        parent: QWidget | None = None,
+        *,
+        ocio_config: str = "",
     ) -> None:
         super().__init__(parent)
         self._catalog = catalog
@@ -201,6 +175,7 @@ class AssetViewer(QWidget):
         row.addWidget(self.zoom_label)
         for button in buttons:
             row.addWidget(button)
+        self.colour_bar = ColourBar(catalog, background, self.canvas, config_source(ocio_config), self._pool)
 
         self.loading_label = QLabel("Loading…")
         self.message_label = QLabel()
@@ -221,6 +196,7 @@ class AssetViewer(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(bar)
+        layout.addWidget(self.colour_bar)
         layout.addWidget(self.pages, 1)
 
         shortcuts: list[tuple[str | QKeySequence.StandardKey, Callable[[], None]]] = [
@@ -239,6 +215,7 @@ class AssetViewer(QWidget):
             ("E", self.toggle_enhance),
             ("F", self.focus_button.toggle),
             ("T", self.toggle_turntable),
+            ("C", self.colour_bar.cycle_channel),
         ]
         for key, slot in shortcuts:
             shortcut = QShortcut(QKeySequence(key), self)
@@ -296,6 +273,7 @@ class AssetViewer(QWidget):
         self.info.setText("  ·  ".join(p for p in (KIND_LABELS.get(record.kind, record.kind), position) if p))
         self._drop_custom_page()
         self._hide_compare()
+        self.colour_bar.clear()
         self._update_tools()
         factory = self._page_factories.get(record.kind)
         if factory is not None:
@@ -314,9 +292,12 @@ class AssetViewer(QWidget):
         self.canvas.clear()
         self.pages.setCurrentWidget(self.loading_label)
         self.loading_label.setText(f"Loading {record.name}…")
-        self._background.call(
-            partial(decode_for_viewer, self._request, source, limits), self._on_decoded, pool=self._pool
+        work = (
+            self.colour_bar.decode_job(self._request, source, limits, record)
+            if limits is not None  # the file itself, not a render or poster of it
+            else partial(decode_for_viewer, self._request, source, limits)
         )
+        self._background.call(work, self._on_decoded, pool=self._pool)
 
     def refresh_asset(self, record: AssetRecord) -> None:
         """A job changed the shown asset: show new products (enhanced copy, turntable, better render)."""
@@ -387,6 +368,7 @@ class AssetViewer(QWidget):
         if not self.turntable_shown:
             self.pages.setCurrentWidget(self.stage)
         self.canvas.set_image(image)
+        self.colour_bar.show_decoded(self._record, decoded)
         size = self.canvas.image_size()
         kind = KIND_LABELS.get(self._record.kind, self._record.kind)
         self.info.setText(f"{kind}  ·  {size.width()} × {size.height()}")
@@ -560,6 +542,7 @@ class AssetViewer(QWidget):
         self._request += 1
         self._drop_custom_page()
         self._hide_compare()
+        self.colour_bar.clear()
         self.canvas.clear()
         self._record = None
         self._turntable_pending = self._enhance_pending = False

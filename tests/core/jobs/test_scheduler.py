@@ -176,3 +176,52 @@ def test_background_analysis_batches_only_speak_up_when_something_failed(
     assert summary.failed == 1
     for pool in pools:
         pool.shutdown()
+
+
+def test_pause_holds_queued_jobs_lets_running_ones_finish_and_resume_runs_them(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    first, second, third = _assets(catalog, 3)
+    gate = threading.Event()
+    scheduler, pools = _scheduler(catalog, tmp_path, _thumbnail_registry(gate), Listener())
+    running = make_job("thumbnail", first, 1)
+    scheduler.submit([running])
+    assert running.id is not None
+    while (doc := catalog.jobs.get(running.id)) is None or doc.state != JobState.RUNNING:
+        assert not scheduler.wait_idle(0.01)
+    scheduler.pause()
+    queued = [make_job("thumbnail", second, 1), make_job("thumbnail", third, 1)]
+    scheduler.submit(queued)
+    gate.set()
+    # The running job finishes despite the pause; the two held ones stay outstanding.
+    while scheduler.active_count() != 2:
+        assert not scheduler.wait_idle(0.01), "held jobs must keep the scheduler busy"
+    done = catalog.jobs.get(running.id)
+    assert done is not None
+    assert done.state == JobState.COMPLETED
+    held_ids = [d.id for d in queued if d.id is not None]
+    assert [d.state for d in catalog.jobs.find() if d.id in held_ids] == [JobState.QUEUED] * 2
+    scheduler.cancel(held_ids[0])
+    scheduler.resume()
+    assert not scheduler.paused
+    assert scheduler.wait_idle(10)
+    states = {d.id: d.state for d in catalog.jobs.find()}
+    assert states[held_ids[0]] == JobState.CANCELLED, "cancelling a held job ends it"
+    assert states[held_ids[1]] == JobState.COMPLETED
+    for pool in pools:
+        pool.shutdown()
+
+
+def test_jobs_held_at_shutdown_stay_queued_for_the_next_start(catalog: Catalog, tmp_path: Path) -> None:
+    (asset_id,) = _assets(catalog, 1)
+    scheduler, pools = _scheduler(catalog, tmp_path, _thumbnail_registry(), Listener())
+    scheduler.pause()
+    held = make_job("thumbnail", asset_id, 1)
+    scheduler.submit([held])
+    scheduler.shutdown()
+    for pool in pools:
+        pool.shutdown()
+    assert held.id is not None
+    kept = catalog.jobs.get(held.id)
+    assert kept is not None
+    assert kept.state == JobState.QUEUED
