@@ -129,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with result_stdout() as args.out:
             runtime = open_runtime(args.data_dir)
             try:
-                if command in ("render", "classify", "enhance"):
+                if command in ("render", "classify", "enhance", "analyze"):
                     from app.cli_media import run_media_command
 
                     return run_media_command(runtime, command, args)

@@ -1,4 +1,4 @@
-"""``stratopipe render|classify|enhance``: run media jobs on catalog assets or on loose files, and wait.
+"""``stratopipe render|classify|enhance|analyze``: run media jobs on catalog assets or loose files, and wait.
 
 An ASSET_ID runs as a persisted job (its products recorded in the catalog, visible in the Jobs panel);
 a PATH runs the same steps on the file without registering it. Both print the same per-input results.
@@ -55,6 +55,12 @@ def add_parsers(commands: Any) -> None:
         "--scale", type=int, choices=(2, 4), default=2, help="upscale factor (x4 is far slower on a CPU)"
     )
     enhance.add_argument("--json", action="store_true")
+    analyze = commands.add_parser("analyze", help="per-frame shot analysis of videos and image sequences")
+    analyze.add_argument("inputs", nargs="+", help="asset ids or video files")
+    analyze.add_argument(
+        "--csv", type=Path, default=None, help="export per-frame metrics (a folder when several inputs)"
+    )
+    analyze.add_argument("--json", action="store_true")
 
 
 def _steps_for(command: str, args: argparse.Namespace) -> list[tuple[str, list[str], dict[str, Any]]]:
@@ -71,6 +77,8 @@ def _steps_for(command: str, args: argparse.Namespace) -> list[tuple[str, list[s
         return jobs
     if command == "classify":
         return [("classify", ["classify", "focus_crop"], {"no_follow_up": True})]
+    if command == "analyze":
+        return [("analysis", ["analysis"], {"no_follow_up": True})]
     return [("enhance", ["enhance"], {"scale": args.scale, "no_follow_up": True})]
 
 
@@ -102,7 +110,7 @@ def run_media_command(runtime: Runtime, command: str, args: argparse.Namespace) 
     lanes = HeadlessLanes(1)
     scheduler = headless_scheduler(runtime, lanes, resources=resources)
     cancel.on_cancel(scheduler.cancel_all)
-    lane = Lane.RENDER if command == "render" else Lane.INFERENCE
+    lane = {"render": Lane.RENDER, "analyze": Lane.MEDIA}.get(command, Lane.INFERENCE)
     results: list[dict[str, Any]] = []
     started = time.perf_counter()
     try:
@@ -159,6 +167,9 @@ def _run_input(
     if command == "render" and asset.kind != AssetKind.GEOMETRY:
         item["error"] = f"{asset.path.name} is {asset.kind}, not a 3D model"
         return item
+    if command == "analyze" and asset.kind not in (AssetKind.VIDEO, AssetKind.SEQUENCE):
+        item["error"] = f"{asset.path.name} is {asset.kind}, not a video or an image sequence"
+        return item
     for kind, steps, params in _steps_for(command, args):
         doc = JobDocument.new(kind, steps, asset_id=asset.id if in_catalog else None, params=params)
         if in_catalog:
@@ -183,8 +194,19 @@ def _run_input(
             break
         for step in doc.steps:
             item["outputs"].append({"step": step.name, **step.output})
+    if command == "analyze" and args.csv is not None and not item["error"]:
+        item["outputs"][-1]["csv"] = str(_export_csv(item["outputs"][-1], args.csv, raw, len(args.inputs)))
     item["seconds"] = round(time.perf_counter() - started, 3)
     return item
+
+
+def _export_csv(output: dict[str, Any], target: Path, raw: str, inputs: int) -> Path:
+    """Write an analysis's per-frame CSV: to ``target``, or into it (a folder) when several inputs."""
+    from core.video.analysis import read_json, write_csv
+
+    path = target if inputs == 1 else target / f"{Path(raw).name}.analysis.csv"
+    write_csv(path, read_json(Path(output["path"])))
+    return path
 
 
 def _describe_output(out: dict[str, Any]) -> str:
@@ -193,4 +215,7 @@ def _describe_output(out: dict[str, Any]) -> str:
         return f"{found} ({out.get('path')})"
     if "box" in out:
         return f"focus box {out['box']} ({out.get('method')})"
+    if "complexity" in out:
+        shots = ", ".join(f"{s['start']}-{s['end'] - 1}: {s['complexity']}" for s in out["shots"])
+        return f"complexity {out['complexity']} (shots {shots}) ({out['path']})"
     return str(out.get("path"))

@@ -36,6 +36,7 @@ STEP_SOURCES: dict[str, tuple[str, str]] = {
     "enhance": ("core.ai.steps", "enhance_step"),
     "filmstrip": ("core.video.steps", "filmstrip_step"),
     "scene_cuts": ("core.video.steps", "scene_cuts_step"),
+    "analysis": ("core.video.steps", "analysis_step"),
 }
 
 
@@ -46,6 +47,7 @@ class JobKind(StrEnum):
     CLASSIFY = "classify"
     ENHANCE = "enhance"
     VIDEO = "video"
+    ANALYSIS = "analysis"  # on request only: optical flow on every frame costs far more than the rest
 
 
 # job kind -> (lane, steps)
@@ -56,6 +58,7 @@ JOB_KINDS: dict[JobKind, tuple[Lane, tuple[str, ...]]] = {
     JobKind.CLASSIFY: (Lane.INFERENCE, ("classify", "focus_crop")),
     JobKind.ENHANCE: (Lane.INFERENCE, ("enhance",)),
     JobKind.VIDEO: (Lane.MEDIA, ("filmstrip", "scene_cuts")),
+    JobKind.ANALYSIS: (Lane.MEDIA, ("analysis",)),
 }
 
 # job kind -> asset kinds it makes sense for (classify/enhance read the render or poster of the others)
@@ -64,6 +67,7 @@ JOB_ASSET_KINDS: dict[JobKind, tuple[AssetKind, ...]] = {
     JobKind.TURNTABLE: (AssetKind.GEOMETRY,),
     JobKind.CLASSIFY: (AssetKind.IMAGE, AssetKind.GEOMETRY, AssetKind.VIDEO),
     JobKind.ENHANCE: (AssetKind.IMAGE,),
+    JobKind.ANALYSIS: (AssetKind.VIDEO, AssetKind.SEQUENCE),
 }
 
 # What a classify job leaves in the asset's metadata besides its tags.
@@ -213,7 +217,7 @@ def apply_step_output(catalog: Catalog, doc: JobDocument, step_name: str) -> boo
             },
         )
         return True
-    if step_name in ("filmstrip", "scene_cuts"):
+    if step_name in ("filmstrip", "scene_cuts", "analysis"):
         from core.video.steps import record_video_output
 
         return record_video_output(catalog, asset_id, step_name, out)
@@ -221,8 +225,23 @@ def apply_step_output(catalog: Catalog, doc: JobDocument, step_name: str) -> boo
         catalog.update_metadata(asset_id, {"focus_box": out.get("box"), "focus_method": out.get("method")})
         if out.get("crop"):
             catalog.add_artifact(asset_id, "focus_crop", str(out["crop"]), meta=out)
+        _record_focus_thumbnail(catalog, asset_id, out)
         return True
     return False
+
+
+def _record_focus_thumbnail(catalog: Catalog, asset_id: int, out: dict[str, Any]) -> None:
+    """The grid shows the focus thumbnail unless the artist switched this asset back to the original
+    (the ``thumbnail`` artifact is kept either way)."""
+    from core.ai.cam import FOCUS_THUMBNAIL, SHOW_ORIGINAL_THUMBNAIL
+
+    path = out.get(FOCUS_THUMBNAIL)
+    if not path:
+        return
+    catalog.add_artifact(asset_id, FOCUS_THUMBNAIL, str(path), meta={"box": out.get("box")})
+    record = catalog.get_asset(asset_id)
+    if record is not None and not record.metadata.get(SHOW_ORIGINAL_THUMBNAIL):
+        catalog.set_thumbnail(asset_id, str(path))
 
 
 def apply_job_failure(catalog: Catalog, doc: JobDocument) -> bool:

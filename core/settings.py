@@ -55,6 +55,9 @@ class Settings(BaseModel):
     # Models switched off in Preferences ▸ Models (by manifest name): each task falls back to its
     # next model, then to the classical method.
     disabled_models: list[str] = Field(default_factory=list)
+    # The grid shows a square crop around a small or off-centre subject (core.ai.cam); the whole
+    # picture stays one key (O) away.
+    focus_thumbnails: bool = True
 
     # "Open with" in the grid's menu: label -> program (a path, or a name found on PATH)
     open_with: dict[str, str] = Field(default_factory=dict)

@@ -1,4 +1,5 @@
-"""Where to crop a thumbnail: a detector model, else faces, else spectral-residual saliency.
+"""Where to crop a thumbnail: a detector model, else faces, else the subject classifier's class
+activation map (core.ai.cam), else spectral-residual saliency.
 
 Spectral residual (Hou & Zhang, 2007) is implemented here with numpy because OpenCV's saliency
 module ships only in opencv-contrib. Face detection uses OpenCV's Haar cascade when the installed
@@ -36,8 +37,9 @@ _FACE_CASCADE_DIRS = ("/usr/share/opencv4/haarcascades", "/usr/share/opencv/haar
 @dataclass(frozen=True)
 class FocusResult:
     box: tuple[int, int, int, int]  # x, y, w, h in source pixels
-    method: str  # "detector:<model>", "face", "saliency" or "center"
+    method: str  # "detector:<model>", "faces", "cam:<model>", "saliency" or "center"
     score: float
+    note: str = ""  # why the subject model's map was not used, when it was not
 
 
 def _centre_box(width: int, height: int) -> tuple[int, int, int, int]:
@@ -216,7 +218,13 @@ def _detector_box(
 def focus_box(
     image: npt.NDArray[Any], engine: InferenceEngine | None = None, *, use_faces: bool = True
 ) -> FocusResult:
-    """The region a thumbnail should centre on, and which method found it."""
+    """The region a thumbnail should centre on, and which method found it.
+
+    Faces win over the class activation map: on a portrait the classifier looks at the clothes
+    (ImageNet has no "person" class), and the face is what a thumbnail should show.
+    """
+    from core.ai.cam import cam_box
+
     rgb = as_rgb_uint8(image)
     height, width = rgb.shape[:2]
     if engine is not None:
@@ -227,11 +235,17 @@ def focus_box(
     if use_faces:
         face = _largest_face(rgb)
         if face is not None:
-            return FocusResult(box=face[0], method="face", score=face[1])
+            return FocusResult(box=face[0], method="faces", score=face[1])
+    note = "no inference engine" if engine is None else ""
+    if engine is not None:
+        found = cam_box(rgb, engine)
+        if not isinstance(found, str):
+            return FocusResult(found.box, f"cam:{found.model}", round(found.probability, 4))
+        note = found
     salient = box_from_map(spectral_residual_saliency(rgb), width, height)
     if salient is not None and salient[1] >= MIN_SALIENCY_SCORE:
-        return FocusResult(box=salient[0], method="saliency", score=round(salient[1], 4))
-    return FocusResult(box=_centre_box(width, height), method="center", score=0.0)
+        return FocusResult(box=salient[0], method="saliency", score=round(salient[1], 4), note=note)
+    return FocusResult(box=_centre_box(width, height), method="center", score=0.0, note=note)
 
 
 def focus_crop(

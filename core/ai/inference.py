@@ -290,6 +290,40 @@ class InferenceEngine:
             "(1, 1, h, w) or boxes (1, k, 5)",
         )
 
+    def subject_activation(self, image: npt.NDArray[Any], max_side: int) -> SubjectActivation | str:
+        """The subject model's top class of the whole picture and its class activation map, from one
+        forward pass, or why there is none.
+
+        The picture is fed whole with its aspect kept (the network is fully convolutional), not
+        the centre crop ``classify_batch`` uses: an off-centre subject must be in view to be found.
+        """
+        import numpy as np
+        import torch
+
+        from core.ai.mobilenet import class_activation_map
+
+        loaded = self.model_for("subjects")
+        if isinstance(loaded, str):
+            return loaded
+        entry, module = loaded
+        forward_with_features = getattr(module, "forward_with_features", None)
+        if forward_with_features is None:
+            return f"{entry.name} gives no class activation map (not a built-in MobileNetV2)"
+        height, width = image.shape[:2]
+        scale = max_side / max(height, width)
+        size = (max(32, round(width * scale)), max(32, round(height * scale)))
+        whole = entry.model_copy(update={"input_size": size, "resize": "stretch"})
+        batch = _preprocess(image, whole)[None]
+        with self._lock, torch.inference_mode():
+            try:
+                logits, features = forward_with_features(self._to_input(batch))
+            except RuntimeError as exc:
+                return self._mark_unusable(entry, f"model {entry.name} failed: {exc}")
+            probabilities = torch.softmax(logits[0].float(), dim=0)
+            top = int(torch.argmax(probabilities))
+            cam = class_activation_map(module, features[0], top).float().cpu().numpy()
+        return SubjectActivation(entry, top, float(probabilities[top]), np.asarray(cam, np.float32))
+
     # -- enhancement ----------------------------------------------------------------------------
 
     def enhance_tiles(
@@ -373,6 +407,14 @@ class InferenceEngine:
             upscalers, self._upscalers = list(self._upscalers.values()), {}
         for upscaler in upscalers:
             upscaler.close()
+
+
+@dataclass(frozen=True)
+class SubjectActivation:
+    entry: ModelEntry
+    class_index: int  # ImageNet class
+    probability: float
+    cam: npt.NDArray[np.float32]  # (h, w): the picture at 1/32 of the size it was fed
 
 
 @dataclass(frozen=True)

@@ -80,9 +80,15 @@ def _classes() -> tuple[type[nn.Module], type[nn.Module]]:
             self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(LAST_CHANNELS, num_classes))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            pooled = torch.flatten(nn.functional.adaptive_avg_pool2d(self.features(x), 1), 1)
+            return self.forward_with_features(x)[0]
+
+        def forward_with_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            """Logits and the last conv features (N, 1280, H/32, W/32) of one pass: what a class
+            activation map needs, without running the network a second time."""
+            features: torch.Tensor = self.features(x)
+            pooled = torch.flatten(nn.functional.adaptive_avg_pool2d(features, 1), 1)
             logits: torch.Tensor = self.classifier(pooled)
-            return logits
+            return logits, features
 
     return InvertedResidual, MobileNetV2
 
@@ -90,3 +96,20 @@ def _classes() -> tuple[type[nn.Module], type[nn.Module]]:
 def build_mobilenet_v2(num_classes: int = 1000, dropout: float = 0.2) -> nn.Module:
     """An untrained MobileNetV2 (width 1.0); load weights into it before use."""
     return _classes()[1](num_classes, dropout)
+
+
+def class_activation_map(module: nn.Module, features: torch.Tensor, class_index: int) -> torch.Tensor:
+    """CAM (Zhou et al., 2016) of one image's features (1280, h, w) for ``class_index``.
+
+    MobileNetV2 ends in global average pooling and one linear layer, so the class score is exactly
+    the spatial mean of this map plus the bias: CAM is exact here and needs no gradients (Grad-CAM
+    would give the same map at the cost of a backward pass).
+    """
+    from torch import nn
+
+    linear = module.get_submodule("classifier.1")
+    if not isinstance(linear, nn.Linear):
+        raise TypeError("not a MobileNetV2: classifier.1 is not a linear layer")
+    weights = linear.weight[class_index].to(features.dtype)
+    cam: torch.Tensor = (weights[:, None, None] * features).sum(dim=0)
+    return cam

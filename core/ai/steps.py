@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.ai.cam import FOCUS_THUMBNAIL
 from core.ai.classify import ClassificationResult, ClassifyHints, SourceKind
 from core.ai.device import choose_device
 from core.ai.inference import InferenceEngine
@@ -286,7 +287,7 @@ def focus_crop_step(ctx: StepContext) -> Generator[Progress, None, StepOutput]:
     yield Progress(0.4, "Finding the subject")
     engine = engine_for(ctx)
     focus = focus_box(loaded.rgb, engine)
-    ctx.device = engine.device if focus.method.startswith("detector:") else "cpu"
+    ctx.device = engine.device if focus.method.startswith(("detector:", "cam:")) else "cpu"
     crop = focus_crop(loaded.rgb, focus.box, size)
     scale_x = loaded.source_width / loaded.rgb.shape[1]
     scale_y = loaded.source_height / loaded.rgb.shape[0]
@@ -299,8 +300,35 @@ def focus_crop_step(ctx: StepContext) -> Generator[Progress, None, StepOutput]:
         "box": source_box,
         "method": focus.method,
         "score": focus.score,
+        "note": focus.note,
         "crop": str(target),
+        FOCUS_THUMBNAIL: _focus_thumbnail(
+            ctx, loaded.rgb, focus.box, target if size == _grid_size(ctx) else None
+        ),
     }
+
+
+def _grid_size(ctx: StepContext) -> int:
+    return ctx.settings.thumbnail_size
+
+
+def _focus_thumbnail(
+    ctx: StepContext, rgb: npt.NDArray[np.uint8], box: tuple[int, int, int, int], made: Path | None
+) -> str | None:
+    """The grid's crop around a small or off-centre subject (a square of the grid thumbnail's size),
+    or None when the setting is off, the asset is not a still image (a poster is already a crop of
+    its own) or the subject is large and central. ``made`` is the focus crop when it has that size."""
+    from core.ai.cam import wants_focus_thumbnail
+    from core.ai.focus import focus_crop
+
+    assert ctx.asset is not None
+    height, width = rgb.shape[:2]
+    if not ctx.settings.focus_thumbnails or ctx.asset.kind != "image":
+        return None
+    if not wants_focus_thumbnail(box, width, height):
+        return None
+    size = _grid_size(ctx)
+    return str(made or write_png(_artifact_name(ctx, f"focus-{size}"), focus_crop(rgb, box, size)))
 
 
 def enhance_step(ctx: StepContext) -> Generator[Progress, None, StepOutput]:

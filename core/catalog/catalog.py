@@ -33,6 +33,7 @@ from core.catalog.queries import (
     FEW_MATCHES,
     artifact_t,
     asset_t,
+    count_before,
     filters_for,
     kind_count_t,
     project_t,
@@ -439,21 +440,55 @@ class Catalog:
         Every order ends in the id, so it is total and the next page starts exactly where the last one
         ended, at any depth. A search by relevance reads its index newest first, tier by tier.
         """
-        match = search_match(query.search)
-        if match is not None and query.sort == SortKey.RELEVANCE:
-            statements = relevance_pages(
-                query, match, after, lambda fts, tier: self._matches(fts, tier, after.id if after else 0)
-            )
-        else:
-            few = match is not None and self._few_matches(match)
-            statements = [sorted_page(query, match, after, few_matches=few)]
         rows: list[Row[Any]] = []
         with self.engine.connect() as conn:
-            for statement in statements:
+            for statement in self._page_statements(query, after):
                 rows += conn.execute(statement.limit(limit - len(rows)))
                 if len(rows) >= limit:
                     break
             return records_from_rows(conn, rows)
+
+    def page_at(self, query: AssetQuery, offset: int, limit: int = 200) -> list[AssetRecord]:
+        """The page starting at row ``offset`` of the query's order, for a view that jumped there.
+
+        The row before it is found by id alone (OFFSET over the order's covering index reads no asset
+        row; in relevance order, tier by tier), then a keyset page follows it, so the page is exactly
+        what paging from the top would have shown.
+        """
+        if offset <= 0:
+            return self.page_assets(query, None, limit)
+        skip = offset - 1
+        before: int | None = None
+        with self.engine.connect() as conn:
+            for statement in self._page_statements(query, None):
+                ids = statement.with_only_columns(asset_t.c.id)
+                before = conn.execute(ids.offset(skip).limit(1)).scalar()
+                if before is not None:
+                    break
+                skip -= int(conn.execute(select(func.count()).select_from(ids.subquery())).scalar() or 0)
+        record = self.get_asset(before) if before is not None else None
+        return self.page_assets(query, record, limit) if record is not None else []
+
+    def count_before(self, query: AssetQuery, key: Sequence[Any]) -> int:
+        """The row of ``key`` in the query's sorted order: how many matches come before it.
+
+        ``key`` is a prefix of the order's values (``[name, id]`` for name order): a whole key places
+        an asset; the leading value alone gives the first asset at or past it (a jump to "M" in name
+        order, to a date in date order). Relevance order has no such key: it counts in name order.
+        """
+        match = search_match(query.search)
+        statement = count_before(query, match.parts() if match is not None else [], key)
+        with self.engine.connect() as conn:
+            return int(conn.execute(statement).scalar() or 0)
+
+    def _page_statements(self, query: AssetQuery, after: AssetRecord | None) -> list[Any]:
+        match = search_match(query.search)
+        if match is not None and query.sort == SortKey.RELEVANCE:
+            return relevance_pages(
+                query, match, after, lambda fts, tier: self._matches(fts, tier, after.id if after else 0)
+            )
+        few = match is not None and self._few_matches(match)
+        return [sorted_page(query, match, after, few_matches=few)]
 
     def _matches(self, fts_table: str, expression: str, asset_id: int) -> bool:
         statement = text(f"SELECT 1 FROM {fts_table} WHERE {fts_table} MATCH :m AND rowid = :id")

@@ -10,7 +10,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, column, literal, select, table, text, tuple_
+from sqlalchemy import Row, column, func, literal, select, table, text, tuple_
 
 from core.catalog.records import AssetQuery, AssetRecord, ColourLabel, SortKey, TagRecord
 from core.catalog.tables import Artifact, Asset, AssetKindCount, Project, SavedSearch, Tag, TagCount
@@ -49,11 +49,26 @@ RECORD_FIELDS = {
 FEW_MATCHES = 5_000
 
 
+def sort_columns(query: AssetQuery) -> list[Any]:
+    """The query's order as columns, ending in the id (a search by relevance pages in name order here)."""
+    key = SortKey.NAME if query.sort == SortKey.RELEVANCE else query.sort
+    return [*SORT_COLUMNS[key], asset_t.c.id]
+
+
+def _past(query: AssetQuery, key: Sequence[Any], *, strictly_after: bool) -> Any:
+    """The keyset term: rows strictly after (or, for a count, strictly before) ``key`` in the query's
+    order. ``key`` may be shorter than the order (a jump gives the leading value only)."""
+    columns = sort_columns(query)[: len(key)]
+    keyset = tuple_(*columns)
+    bound = tuple_(*[literal(value) for value in key])
+    return keyset < bound if query.descending == strictly_after else keyset > bound
+
+
 def sorted_page(
     query: AssetQuery, match: SearchMatch | None, after: AssetRecord | None, *, few_matches: bool
 ) -> Any:
     key = SortKey.NAME if query.sort == SortKey.RELEVANCE else query.sort
-    columns = [*SORT_COLUMNS[key], asset_t.c.id]
+    columns = sort_columns(query)
     # A rare word: sorting its few matches beats walking the project's sort index to find them, which
     # SQLite would do for the ORDER BY (and which costs a scan of the project when the word is rare).
     walk_index = match is None or not few_matches
@@ -62,10 +77,19 @@ def sorted_page(
         *filters_for(query, searches, project_index=walk_index, order=key if walk_index else None)
     )
     if after is not None:
-        keyset = tuple_(*columns)
-        after_key = tuple_(*[literal(getattr(after, RECORD_FIELDS[c.name])) for c in columns])
-        statement = statement.where(keyset < after_key if query.descending else keyset > after_key)
+        after_key = [getattr(after, RECORD_FIELDS[c.name]) for c in columns]
+        statement = statement.where(_past(query, after_key, strictly_after=True))
     return statement.order_by(*[c.desc() if query.descending else c.asc() for c in columns])
+
+
+def count_before(query: AssetQuery, searches: Sequence[tuple[str, str]], key: Sequence[Any]) -> Any:
+    """How many matches come before ``key`` in the query's (sorted) order: a range count on the order's
+    index, which never reads an asset row, so finding row 500,000 costs a count, not 2,500 pages."""
+    order = SortKey.NAME if query.sort == SortKey.RELEVANCE else query.sort
+    inner = select(asset_t.c.id).where(
+        *filters_for(query, searches, order=order), _past(query, key, strictly_after=False)
+    )
+    return select(func.count()).select_from(inner.subquery())
 
 
 def relevance_pages(

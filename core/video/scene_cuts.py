@@ -39,13 +39,13 @@ class SceneCuts:
     frame_count: int
 
 
-def _planes(rgb: np.ndarray) -> np.ndarray:
+def cut_planes(rgb: np.ndarray) -> np.ndarray:
     import cv2
 
     return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb), dtype=np.float32)
 
 
-def _difference(a: np.ndarray, b: np.ndarray) -> float:
+def cut_difference(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).mean())
 
 
@@ -63,10 +63,10 @@ def scan_scene_cuts(
     bridges: list[float | None] = []
     recent: list[np.ndarray] = []  # the last two frames' planes
     for index, rgb in source.iter_frames(0, max_side=analysis_size):
-        planes = _planes(rgb)
-        scores.append(_difference(recent[-1], planes) if recent else 0.0)
+        planes = cut_planes(rgb)
+        scores.append(cut_difference(recent[-1], planes) if recent else 0.0)
         if len(recent) == 2:
-            bridges[-1] = _difference(recent[0], planes)
+            bridges[-1] = cut_difference(recent[0], planes)
         bridges.append(None)
         recent = [*recent[-1:], planes]
         yield index + 1

@@ -1,9 +1,10 @@
 """Job steps for video and image-sequence assets (core/jobs/steps.py contract).
 
 ``filmstrip`` writes ``artifact_dir/<hash[:2]>/<hash>_filmstrip_<count>x<height>.jpg``;
-``scene_cuts`` returns the cut frames for the asset's metadata. Both open the clip themselves (one
-decoder per step, so they run on any media-lane thread), check the cancel token every few frames and
-turn a bad file into :class:`InvalidInputError` with the media layer's message.
+``scene_cuts`` returns the cut frames for the asset's metadata; ``analysis`` writes the per-frame
+metrics to ``artifact_dir/<hash[:2]>/<hash>_analysis.json`` (:mod:`core.video.analysis`). Each opens
+the clip itself (one decoder per step, so they run on any media-lane thread), checks the cancel token
+every few frames and turns a bad file into :class:`InvalidInputError` with the media layer's message.
 
 :func:`record_video_output` writes a finished step's output into the catalog, for the pipeline.
 """
@@ -32,8 +33,11 @@ _FRAMES_PER_CHECK = 12
 VIDEO_KINDS = ("video", "sequence")
 
 
-def open_asset_clip(ctx: StepContext) -> FrameSource:
-    """The asset's clip: its frames for a sequence, its file for a video."""
+def open_asset_clip(ctx: StepContext, *, fast_decode: bool = True) -> FrameSource:
+    """The asset's clip: its frames for a sequence, its file for a video.
+
+    ``fast_decode`` (skipping deblocking) suits small products; measurements of the picture need it off.
+    """
     from core.media.limits import MediaLimits
     from core.video.frames import open_frame_source
 
@@ -56,7 +60,7 @@ def open_asset_clip(ctx: StepContext) -> FrameSource:
             frames=frames,
             fps=float(fps) if isinstance(fps, int | float) and fps > 0 else None,
             limits=MediaLimits.from_settings(ctx.settings),
-            fast_decode=True,  # filmstrips and scene detection work on small pictures
+            fast_decode=fast_decode,
         )
     except MediaError as exc:
         raise _translate(exc) from exc
@@ -140,8 +144,60 @@ def scene_cuts_step(ctx: StepContext) -> Generator[Progress, None, StepOutput]:
     return {"cuts": result.cuts, "frame_count": result.frame_count, "fps": round(fps, 6)}
 
 
+def analysis_path(ctx: StepContext) -> Path:
+    assert ctx.asset is not None
+    digest = ctx.asset.content_hash or f"asset-{ctx.asset.id}"
+    return ctx.paths.artifact_dir / digest[:2] / f"{digest}_analysis.json"
+
+
+def analysis_step(ctx: StepContext) -> Generator[Progress, None, StepOutput]:
+    """Job step ``analysis``: params ``max_side`` (480 px) and ``workers`` (threads, default 2)."""
+    from core.video import analysis
+
+    max_side = int(ctx.params.get("max_side", analysis.ANALYSIS_SIDE))
+    workers = int(ctx.params.get("workers", 2))
+    if max_side < 32 or workers < 1:
+        raise InvalidInputError(f"Analysis needs at least 32 px and 1 worker ({max_side}, {workers})")
+    ctx.cancel.raise_if_cancelled()
+    ctx.device = "cpu"
+    # Deblocking stays on: skipped, its blocks would read as edges, texture and noise.
+    with open_asset_clip(ctx, fast_decode=False) as clip:
+        total = clip.frame_count
+        yield Progress(0.0, f"Analysing {total} frames")
+        measuring = analysis.analyse_clip(clip, max_side=max_side, workers=workers)
+        try:
+            while True:
+                done = next(measuring)
+                if done % _FRAMES_PER_CHECK == 0:
+                    ctx.cancel.raise_if_cancelled()
+                    yield Progress(min(1.0, done / max(1, total)), f"Frame {done} of {total}")
+        except StopIteration as finished:
+            result: analysis.ClipAnalysis = finished.value
+        except MediaError as exc:
+            raise _translate(exc) from exc
+    summary = analysis.summarise(result)
+    path = analysis_path(ctx)
+    try:
+        analysis.write_json(path, result, summary)
+    except OSError as exc:
+        raise RecoverableError(f"Could not write the analysis {path}: {exc}") from exc
+    yield Progress(1.0, f"{len(summary['shots'])} shots, complexity {summary['complexity']}")
+    return {"path": str(path), **summary}
+
+
+def analysis_metadata(output: dict[str, Any]) -> dict[str, Any]:
+    """What the catalog row keeps of an analysis: its file, and per shot its span and score."""
+    shots = [{k: shot[k] for k in ("start", "end", "complexity")} for shot in output["shots"]]
+    return {
+        "path": output["path"],
+        "frames": output["frames"],
+        "complexity": output["complexity"],
+        "shots": shots,
+    }
+
+
 def record_video_output(catalog: Catalog, asset_id: int, step_name: str, output: dict[str, Any]) -> bool:
-    """Store a completed ``filmstrip`` / ``scene_cuts`` output on the asset. True when it did."""
+    """Store a completed ``filmstrip``, ``scene_cuts`` or ``analysis`` output on the asset. True if it did."""
     if step_name == "filmstrip":
         catalog.add_artifact(asset_id, "filmstrip", str(output["path"]), meta=output)
         catalog.update_metadata(
@@ -159,5 +215,11 @@ def record_video_output(catalog: Catalog, asset_id: int, step_name: str, output:
                 "frames_estimated": False,
             },
         )
+        return True
+    if step_name == "analysis":
+        # The per-frame arrays stay in the artifact file: the catalog row holds only the summary.
+        metadata = analysis_metadata(output)
+        catalog.add_artifact(asset_id, "analysis", str(output["path"]), meta=metadata)
+        catalog.update_metadata(asset_id, {"analysis": metadata})
         return True
     return False

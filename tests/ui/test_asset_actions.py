@@ -40,7 +40,16 @@ def test_context_menu_queues_the_right_jobs_and_the_batch_notification_opens_the
 
     menu = window.asset_actions.build_menu(geometry, window.grid)
     actions = _actions(menu)
-    expected = ["Open", "Open with", "Reveal in file manager", "Copy path", "Label", "Re-render"]
+    expected = [
+        "Open",
+        "Compare",
+        "Open with",
+        "Reveal in file manager",
+        "Copy path",
+        "Label",
+        "Switch focus / whole thumbnail",
+        "Re-render",
+    ]
     assert list(actions) == [*expected, "Render turntable", "Classify again", "Enhance",
                              "Split sequence into images", "Delete…"]  # fmt: skip
     assert not actions["Enhance"].isEnabled(), "enhance is for images"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
 
@@ -15,7 +15,7 @@ from core.catalog.catalog import Catalog
 from core.catalog.records import AssetQuery
 from tests.ui.conftest import new_assets, write_image
 from ui.library.asset_delegate import AssetDelegate
-from ui.library.asset_model import AssetListModel, AssetRole
+from ui.library.asset_model import PLACEHOLDER_TEXT, AssetListModel, AssetRole
 from ui.library.thumbnail_cache import ThumbnailCache
 from workers.background import BackgroundWork
 
@@ -33,24 +33,31 @@ def big_project(catalog: Catalog) -> int:
     return project.id
 
 
-def test_model_loads_one_page_then_more_on_fetch(
-    catalog: Catalog, cache: ThumbnailCache, big_project: int
+def test_model_counts_every_row_and_loads_pages_on_demand(
+    qtbot: Any, catalog: Catalog, cache: ThumbnailCache, big_project: int
 ) -> None:
-    model = AssetListModel(catalog, cache)
+    model = AssetListModel(catalog, cache, page_size=100, window_pages=3)
     model.set_query(AssetQuery(project_id=big_project))
-    assert model.total == 5000
-    assert model.rowCount() == 200
-    assert model.canFetchMore(QModelIndex())
+    assert model.total == model.rowCount() == 5000, "the scrollbar spans the whole view"
+    assert model.loaded_pages == [0]
 
-    model.fetchMore(QModelIndex())
-    assert model.rowCount() == 400
-    names = [model.data(model.index(r)) for r in range(model.rowCount())]
-    assert names == sorted(names), "keyset pages continue in order"
-    assert len(set(names)) == 400, "no row loaded twice"
+    # A row far down is a placeholder until its page arrives (asked for by data(), fetched debounced).
+    far = model.index(4321)
+    assert model.data(far) == PLACEHOLDER_TEXT
+    assert model.data(far, AssetRole.Record) is None
+    with qtbot.waitSignal(model.dataChanged):
+        pass
+    record = model.data(far, AssetRole.Record)
+    assert record is not None
+    assert model.loaded_pages == [0, 43]
+    everything = [r.id for r in catalog.iter_assets(AssetQuery(project_id=big_project))]
+    assert record.id == everything[4321], "a page reached by seeking is the page paging would show"
 
-    while model.canFetchMore(QModelIndex()):
-        model.fetchMore(QModelIndex())
-    assert model.rowCount() == 5000
+    # Following pages continue by keyset; the window keeps the pages nearest the latest ask.
+    for row in (4400, 4500, 4600):
+        model.load_row(row)
+    assert model.loaded_pages == [44, 45, 46]
+    assert [r.id for r in model.records()] == everything[4400:4700]
 
 
 def test_filters_change_rows(catalog: Catalog, cache: ThumbnailCache, big_project: int) -> None:

@@ -246,7 +246,7 @@ def test_viewer_page_plays_videos_and_sequences(
 
     from core.catalog.records import NewAsset
     from tests.core.video.clips import numbered_frame
-    from ui.viewer.player import player_page_factory
+    from ui.viewer.player_page import player_page_factory
     from ui.viewer.viewer import AssetViewer
 
     frames = []

@@ -1,6 +1,6 @@
-"""What a user can ask of assets (open, open with, reveal, copy paths, label, re-render, turntable,
-classify, enhance, delete) and the one place that turns those intents into job documents for the job
-controller.
+"""What a user can ask of assets (open, compare two, open with, reveal, copy paths, label, re-render,
+turntable, classify, enhance, delete) and the one place that turns those intents into job documents for
+the job controller.
 
 The grid's context menu and the viewer's buttons both go through :class:`AssetActions`, so an action
 means the same thing wherever it is triggered. Jobs for several assets at once form one batch, which
@@ -13,10 +13,11 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QIcon, QPixmap
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QWidget
 
+from core.ai.cam import switch_thumbnails
 from core.catalog.records import ColourLabel
 from core.jobs.scheduler import new_batch_id
 from core.pipeline import JobKind, can_run, make_job
@@ -26,7 +27,7 @@ from ui.library.drag import paths_text
 from ui.library.open_with import LaunchOutcome, open_with_default, open_with_program
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from core.catalog.records import AssetRecord
     from core.jobs.model import JobDocument
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
     from workers.job_controller import JobController
 
 log = logging.getLogger(__name__)
+
+SWITCH_THUMBNAIL_SHORTCUT = "O"  # the grid's key: focus crop <-> whole picture
+COMPARE_SHORTCUT = "Ctrl+Shift+C"  # the grid's key for Compare (the shell binds it; the menu shows it)
 
 # menu label -> job kind, in menu order
 JOB_ACTIONS: dict[str, JobKind] = {
@@ -52,9 +56,11 @@ JOB_NOUNS: dict[str, str] = {
 
 class AssetActions(QObject):
     open_requested = Signal(object)  # AssetRecord
+    compare_requested = Signal(object, object)  # AssetRecord A, AssetRecord B
     delete_requested = Signal()  # the grid's selection
     split_requested = Signal(object)  # AssetRecord of a sequence the user says is separate images
     label_requested = Signal(object, object)  # list[AssetRecord], ColourLabel
+    thumbnails_switched = Signal(object)  # list[AssetRecord] now showing the other thumbnail
     submitted = Signal(str, object)  # job kind, list[JobDocument]
 
     def __init__(self, jobs: JobController, settings: Settings, parent: QObject | None = None) -> None:
@@ -89,11 +95,17 @@ class AssetActions(QObject):
         reveal.triggered.connect(lambda: self.reveal(single, parent))
         copy = QAction("Copy path" if len(records) < 2 else f"Copy paths ({len(records)})", menu)
         copy.triggered.connect(lambda: self.copy_paths(records))
+        compare = QAction("Compare", menu, enabled=len(records) == 2)
+        compare.setShortcut(QKeySequence(COMPARE_SHORTCUT))
+        compare.setToolTip("A/B compare of the two selected assets")
+        compare.triggered.connect(lambda: self.compare_requested.emit(*records))
         menu.addAction(open_action)
+        menu.addAction(compare)
         menu.addMenu(self._open_with_menu(single, menu))
         menu.addAction(reveal)
         menu.addAction(copy)
         menu.addMenu(self._label_menu(records, menu))
+        menu.addAction(self.switch_thumbnails_action(lambda: records, menu))
         menu.addSeparator()
         for label, job_kind in JOB_ACTIONS.items():
             applicable = [r for r in records if can_run(job_kind, r)]
@@ -111,6 +123,25 @@ class AssetActions(QObject):
         delete.triggered.connect(self.delete_requested.emit)
         menu.addAction(delete)
         return menu
+
+    def switch_thumbnails_action(
+        self, selection: Callable[[], Sequence[AssetRecord]], parent: QObject
+    ) -> QAction:
+        """The switch (O) for the assets ``selection`` returns: a focus crop of a small or off-centre
+        subject, or the whole picture. The grid adds it as a shortcut, the menu as an item."""
+        action = QAction("Switch focus / whole thumbnail", parent)
+        action.setShortcut(QKeySequence(SWITCH_THUMBNAIL_SHORTCUT))
+        # Only while the grid has focus: "O" must still type into the search field.
+        action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        action.setToolTip("Show the crop around the subject or the whole picture in the grid")
+        action.triggered.connect(lambda _c=False: self.switch_thumbnails(selection()))
+        return action
+
+    def switch_thumbnails(self, records: Sequence[AssetRecord]) -> None:
+        catalog = self._jobs.catalog
+        switched = switch_thumbnails(catalog, [r.id for r in records])
+        if switched:
+            self.thumbnails_switched.emit(catalog.get_assets(switched))
 
     def _label_menu(self, records: list[AssetRecord], menu: QMenu) -> QMenu:
         submenu = QMenu("Label", menu)

@@ -1,12 +1,23 @@
 """The centre panel: filter bar (search, kind, tag, rating, label, review status, sort, tile size) over
-the lazily paged asset grid. Keys 0-5 rate the selection."""
+the lazily paged asset grid or its details table (one model, a switch in the bar). Keys 0-5 rate the
+selection."""
 
 from __future__ import annotations
 
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPoint, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPoint,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,7 +41,10 @@ from core.media.kinds import AssetKind
 from ui.common import theme
 from ui.common.formatting import KIND_PLURALS
 from ui.library.asset_delegate import PADDING, AssetDelegate
+from ui.library.asset_table import AssetTable
 from ui.library.curation import add_label_items
+from ui.library.jump import JUMP_HINTS, jump_value
+from ui.library.selection_memory import SelectionMemory
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -78,6 +92,7 @@ class AssetGrid(QWidget):
         self._project_id: int | None = None
         self._recent_days: float | None = None
         self._reviews: Mapping[str, str] = MappingProxyType({})
+        self._selected = SelectionMemory(model)
 
         bar = QFrame()
         bar.setObjectName("GridToolbar")
@@ -87,6 +102,14 @@ class AssetGrid(QWidget):
         self.search_box.setClearButtonEnabled(True)
         self.search_box.addAction(theme.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.search_box.textChanged.connect(self._search_typed)
+        # Made before the sort widgets (choosing a sort sets its hint and shows it) and parented at once, so
+        # being shown before it is laid out never opens it as a window of its own.
+        self.jump_box = QLineEdit(bar)
+        self.jump_box.setObjectName("JumpBox")
+        self.jump_box.setClearButtonEnabled(True)
+        self.jump_box.setMaximumWidth(170)
+        self.jump_box.setMinimumWidth(16)  # gives way first in a narrow window: the filters matter more
+        self.jump_box.returnPressed.connect(lambda: self.jump_to(self.jump_box.text()))
         self.kind_combo = QComboBox()
         self.kind_combo.addItem("All kinds", None)
         for kind in AssetKind:
@@ -146,6 +169,12 @@ class AssetGrid(QWidget):
         self.size_slider.setMaximumWidth(130)
         self.size_slider.setToolTip("Thumbnail size (Ctrl+= / Ctrl+-)")
         self.size_slider.valueChanged.connect(self._apply_tile_size)
+        self.details_button = QToolButton()
+        self.details_button.setObjectName("Flat")
+        self.details_button.setCheckable(True)
+        self.details_button.setText("Details")
+        self.details_button.setToolTip("Show the assets as a table of details (click again for the grid)")
+        self.details_button.toggled.connect(self.set_details)
         row = QHBoxLayout(bar)
         row.setContentsMargins(10, 7, 10, 7)
         row.setSpacing(8)
@@ -161,23 +190,37 @@ class AssetGrid(QWidget):
         row.addWidget(self.sort_combo)
         row.addWidget(self.reverse_button)
         row.addWidget(self.save_search_button)
+        row.addWidget(self.jump_box)
         row.addStretch(1)
         row.addWidget(self.count_label)
         row.addSpacing(8)
         row.addWidget(self.size_slider)
+        row.addWidget(self.details_button)
 
+        # Made before the grid: the grid's event filter, live from its install on, checks the table too.
+        self.table = AssetTable(model, self)
+        self.table.sort_clicked.connect(self._sort_clicked)
+        self.table.selectionModel().selectionChanged.connect(
+            lambda selected, deselected: self._selection_edited(self.table, selected, deselected)
+        )
+        self.table.activated.connect(self._on_activated)
+        self.table.customContextMenuRequested.connect(self._on_context_menu)
+        self.table.installEventFilter(self)  # the rating keys, as on the grid
         self.delegate = AssetDelegate(self, DEFAULT_TILE)
         # Parented now: added to the not-yet-installed stack below, a parentless view stayed owned by
         # Python as well as by this widget, and at interpreter exit PySide destroyed it on its own while
         # this widget's event filter (on its viewport) was still live: a crash on quit.
         self.view = QListView(self)
         self.view.setObjectName("AssetGrid")
-        self.view.setViewMode(QListView.ViewMode.IconMode)
+        # A wrapping list, not icon mode: the delegate paints the whole tile either way, and icon mode
+        # keeps an item object per row (1M rows: twice the layout time and memory of a flow position each).
+        self.view.setFlow(QListView.Flow.LeftToRight)
+        self.view.setWrapping(True)
         self.view.setMovement(QListView.Movement.Static)
         self.view.setResizeMode(QListView.ResizeMode.Adjust)
         self.view.setUniformItemSizes(True)
-        self.view.setLayoutMode(QListView.LayoutMode.Batched)
-        self.view.setBatchSize(200)
+        # One pass: with uniform tiles it is arithmetic per row, and a jump needs row 500,000 placed now.
+        self.view.setLayoutMode(QListView.LayoutMode.SinglePass)
         self.view.setSpacing(4)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
@@ -198,11 +241,12 @@ class AssetGrid(QWidget):
         self.view.viewport().installEventFilter(self)
         self.view.installEventFilter(self)  # the rating keys, before the view's type-to-find takes them
         self.view.setModel(model)
-        self.view.selectionModel().selectionChanged.connect(lambda *_: self._emit_selection())
+        self.view.selectionModel().selectionChanged.connect(
+            lambda selected, deselected: self._selection_edited(self.view, selected, deselected)
+        )
         self.view.activated.connect(self._on_activated)
         model.modelReset.connect(self._emit_selection)
         model.total_changed.connect(self._update_count)
-        model.rowsInserted.connect(lambda *_: self._update_empty())
         model.modelReset.connect(self._update_empty)
 
         self.empty_label = QLabel()
@@ -211,6 +255,7 @@ class AssetGrid(QWidget):
         self.empty_label.setWordWrap(True)
         self._stack = QStackedLayout()
         self._stack.addWidget(self.view)
+        self._stack.addWidget(self.table)
         self._stack.addWidget(self.empty_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -346,18 +391,33 @@ class AssetGrid(QWidget):
             words = ("lowest rated first", "highest rated first")
         else:
             words = ("smallest first", "largest first")
+        self.jump_box.setPlaceholderText(JUMP_HINTS.get(key, ""))
+        self.jump_box.setVisible(key in JUMP_HINTS)  # a relevance order has no value to jump to
         self.reverse_button.setText("↓" if descending else "↑")
         self.reverse_button.setToolTip(f"Order: {words[descending]} (click to reverse)")
 
+    def _sort_clicked(self, key: SortKey) -> None:
+        same = key == self.sort_combo.currentData()
+        self.set_sort(key, descending=not self.reverse_button.isChecked() if same else None)
+
+    def jump_to(self, text: str) -> bool:
+        """Show and select the first asset at ``text`` in the current order (a letter, a date, …)."""
+        query = self.model.query
+        value = jump_value(query.sort, text, descending=query.descending)
+        if value is None or not self.model.rowCount():
+            return False
+        row = self.model.row_of_value(value)
+        self.select_row(row)
+        self.active_view.scrollTo(self.active_view.currentIndex(), QAbstractItemView.ScrollHint.PositionAtTop)
+        return True
+
     def _update_count(self, total: int) -> None:
-        loaded = self.model.rowCount()
-        suffix = "" if loaded >= total else f"  ({loaded:,} loaded)"
-        self.count_label.setText(f"{total:,} asset{'s' if total != 1 else ''}{suffix}")
+        self.count_label.setText(f"{total:,} asset{'s' if total != 1 else ''}")
         self._update_empty()
 
     def _update_empty(self) -> None:
         if self.model.rowCount():
-            self._stack.setCurrentWidget(self.view)
+            self._stack.setCurrentWidget(self.active_view)
             return
         query = self.current_query()
         if self._project_id is None:
@@ -368,6 +428,37 @@ class AssetGrid(QWidget):
             text = "This project is empty.\nDrop files or folders anywhere in this window, or press Ctrl+I."
         self.empty_label.setText(text)
         self._stack.setCurrentWidget(self.empty_label)
+
+    # ---- grid or details -------------------------------------------------------------------------
+
+    @property
+    def details_shown(self) -> bool:
+        return self.details_button.isChecked()
+
+    @property
+    def active_view(self) -> QAbstractItemView:
+        return self.table if self.details_shown else self.view
+
+    def set_details(self, shown: bool) -> None:
+        """Show the details table (or the grid), keeping the selection and the current asset."""
+        if self.details_button.isChecked() != shown:
+            self.details_button.setChecked(shown)  # toggled calls back here
+            return
+        before, after = (self.view, self.table) if shown else (self.table, self.view)
+        rows = self._selected_rows(before)
+        current = before.currentIndex()
+        selection = QItemSelection()
+        for row in rows:
+            selection.select(after.model().index(row, 0), after.model().index(row, 0))
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        after.selectionModel().select(selection, flags)
+        if current.isValid():
+            after.selectionModel().setCurrentIndex(
+                after.model().index(current.row(), 0), QItemSelectionModel.SelectionFlag.NoUpdate
+            )
+            after.scrollTo(after.currentIndex())
+        self._update_empty()
+        after.setFocus()
 
     # ---- tiles and selection ---------------------------------------------------------------------
 
@@ -390,7 +481,11 @@ class AssetGrid(QWidget):
         self.tile_size_changed.emit(size)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.view and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+        if (
+            watched in (self.view, self.table)
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+        ):
             rating = RATING_KEYS.get(Qt.Key(event.key()))
             plain = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier == Qt.KeyboardModifier.NoModifier
             if rating is not None and plain and (records := self.selected_records()):
@@ -439,14 +534,15 @@ class AssetGrid(QWidget):
             self._update_tile(asset_id)
 
     def _on_context_menu(self, pos: QPoint) -> None:
-        index = self.view.indexAt(pos)
+        view = self.active_view
+        index = view.indexAt(pos)
         if not index.isValid():
             return
-        if not self.view.selectionModel().isSelected(index):
+        if not view.selectionModel().isSelected(index):
             self.select_row(index.row())
         records = self.selected_records()
         if records:
-            self.context_menu_requested.emit(records, self.view.viewport().mapToGlobal(pos))
+            self.context_menu_requested.emit(records, view.viewport().mapToGlobal(pos))
 
     def _fit_columns(self) -> None:
         """Spread the columns over the full width so no ragged gap is left at the right edge."""
@@ -459,27 +555,37 @@ class AssetGrid(QWidget):
             self.view.setGridSize(cell)
 
     def selected_records(self) -> list[AssetRecord]:
-        rows = sorted(i.row() for i in self.view.selectionModel().selectedIndexes())
-        return [r for row in rows if (r := self.model.record_at(row)) is not None]
+        return self._selected.records(self._selected_rows(self.active_view))
+
+    def _selection_edited(
+        self, view: QAbstractItemView, selected: QItemSelection, deselected: QItemSelection
+    ) -> None:
+        if view is not self.active_view:
+            return  # the hidden view's selection is rewritten from this one when it is shown
+        self._selected.edit(selected, deselected)
+        self._emit_selection()
+
+    @staticmethod
+    def _selected_rows(view: QAbstractItemView) -> list[int]:
+        # A table row is selected once per column: rows, not indexes, are the assets.
+        return sorted({i.row() for i in view.selectionModel().selectedIndexes()})
 
     def current_record(self) -> AssetRecord | None:
-        index = self.view.currentIndex()
+        index = self.active_view.currentIndex()
         return self.model.record_at(index.row()) if index.isValid() else None
 
     def select_row(self, row: int) -> None:
-        index = self.model.index(row)
+        view = self.active_view
+        index = view.model().index(row, 0)
         if not index.isValid():
             return
-        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect
-        self.view.selectionModel().setCurrentIndex(index, flags)
-        self.view.scrollTo(index)
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        view.selectionModel().setCurrentIndex(index, flags)
+        view.scrollTo(index)
 
     def select_asset(self, asset_id: int) -> bool:
-        """Select an asset, paging further into the view until it is loaded (bounded)."""
-        row = self.model.row_of(asset_id)
-        while row is None and self.model.canFetchMore(QModelIndex()) and self.model.rowCount() < 20_000:
-            self.model.fetchMore(QModelIndex())
-            row = self.model.row_of(asset_id)
+        """Select an asset wherever it is in the view (its page is loaded by its row)."""
+        row = self.model.locate(asset_id)
         if row is None:
             return False
         self.select_row(row)

@@ -1,9 +1,13 @@
-"""The grid's model: a window onto ``Catalog.page_assets`` that loads pages as the view scrolls.
+"""The grid's model: a window of pages onto the catalog, loaded around the rows the view shows.
 
-Keyset paging: each ``fetchMore`` asks for the next page strictly after the last loaded record, so
-scrolling to row 500,000 costs the same as row 200. ``data()`` only reads loaded records and asks the
-thumbnail cache (a dict lookup); thumbnail arrivals and record changes are coalesced into a few
-``dataChanged`` ranges per short timer tick instead of one signal per asset.
+``rowCount`` is the whole view (``count_assets``), so the scrollbar is honest, but only ``window_pages``
+pages of records are held: a page is loaded when a row of it is painted and the pages farthest from the
+latest request are dropped, so scrolling through 1,000,000 assets holds a few thousand records.
+``data()`` only looks up: a row whose page is not loaded answers a placeholder and asks for its page,
+and the asks are debounced, so a fast scroll loads where it stops, not every page it passed. A page
+right after a loaded one continues it by keyset; any other page, or a jump, seeks by row
+(``Catalog.page_at``) or by sort value (``Catalog.count_before``). Thumbnail arrivals and record
+changes are coalesced into a few ``dataChanged`` ranges per short timer tick.
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from core.catalog.records import AssetQuery
+from core.catalog.queries import RECORD_FIELDS, sort_columns
+from core.catalog.records import AssetQuery, SortKey
 from ui.library.drag import URI_LIST, asset_mime_data
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
     from core.catalog.catalog import Catalog
     from core.catalog.records import AssetRecord
@@ -36,7 +41,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 200
+# Pages held at most: 3,200 records, more than the smallest tiles fill on a 4K screen (so no visible page
+# is ever dropped) and a few MB, where keeping every row seen cost 227 MB by row 100,000.
+WINDOW_PAGES = 16
 COALESCE_MS = 40
+FETCH_DEBOUNCE_MS = 30
+PLACEHOLDER_TEXT = "…"
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -68,19 +78,25 @@ class AssetListModel(QAbstractListModel):
         thumbnails: ThumbnailCache,
         *,
         page_size: int = PAGE_SIZE,
+        window_pages: int = WINDOW_PAGES,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._catalog = catalog
         self._thumbnails = thumbnails
         self._page_size = page_size
+        self._window_pages = window_pages
         self._query = AssetQuery()
-        self._rows: list[AssetRecord] = []
+        self._pages: dict[int, list[AssetRecord]] = {}  # page number -> its records, rows page*size...
         self._row_of_id: dict[int, int] = {}
         self._rows_of_hash: dict[str, list[int]] = {}
         self._reviews: Mapping[str, str] = {}
-        self._exhausted = True
         self._total = 0
+        self._wanted: dict[int, None] = {}  # pages asked for by data(), oldest first
+        self._fetch_timer = QTimer(self)
+        self._fetch_timer.setSingleShot(True)
+        self._fetch_timer.setInterval(FETCH_DEBOUNCE_MS)
+        self._fetch_timer.timeout.connect(self._fetch_wanted)
         self.thumbnail_size = 256
         self._dirty_rows: set[int] = set()
         self._flush_timer = QTimer(self)
@@ -99,53 +115,109 @@ class AssetListModel(QAbstractListModel):
     def total(self) -> int:
         return self._total
 
+    @property
+    def loaded_pages(self) -> list[int]:
+        return sorted(self._pages)
+
     def set_query(self, query: AssetQuery) -> None:
         """Show another view; loads its first page only."""
         self._query = query
-        self._reload(self._page_size)
+        self._reload([0])
 
     def refresh(self) -> None:
-        """Re-read the current view (after ingest or deletes), keeping as many rows loaded as before."""
-        self._reload(max(self._page_size, len(self._rows)))
+        """Re-read the current view (after ingest or deletes), reloading the pages that were loaded."""
+        self._reload(sorted(self._pages) or [0])
 
-    def _reload(self, limit: int) -> None:
+    def _reload(self, pages: list[int]) -> None:
         self.beginResetModel()
         self._dirty_rows.clear()
-        page = self._catalog.page_assets(self._query, None, limit)
-        self._rows = page
-        self._exhausted = len(page) < limit
+        self._wanted.clear()
+        self._pages = {}
+        self._total = self._catalog.count_assets(self._query)
+        for page in pages:
+            self._load_page(page)
         self._reindex()
         self.endResetModel()
-        self._total = self._catalog.count_assets(self._query)
         self.total_changed.emit(self._total)
 
-    def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008 - Qt's signature
-        return not parent.isValid() and not self._exhausted
+    def load_row(self, row: int) -> AssetRecord | None:
+        """The record at ``row``, loading its page now if needed: for a jump or a step, never data()."""
+        if not 0 <= row < self._total:
+            return None
+        page = row // self._page_size
+        if page not in self._pages:
+            self._load_pages([page], focus=page)
+        return self.record_at(row)
 
-    def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid() or self._exhausted:
-            return
-        after = self._rows[-1] if self._rows else None
-        page = self._catalog.page_assets(self._query, after, self._page_size)
-        self._exhausted = len(page) < self._page_size
-        if not page:
-            return
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
-        self._rows.extend(page)
-        for offset, record in enumerate(page):
-            self._index_row(first + offset, record)
-        self.endInsertRows()
+    def row_of_value(self, value: object) -> int:
+        """The row of the first asset at or past ``value`` of the order's leading column (a jump),
+        loaded; the last row when every asset comes before it."""
+        row = min(self._catalog.count_before(self._query, [value]), self._total - 1)
+        self.load_row(row)
+        return row
+
+    def locate(self, asset_id: int) -> int | None:
+        """The row of an asset in this view, loading its page; None when the view does not show it."""
+        if (row := self._row_of_id.get(asset_id)) is not None:
+            return row
+        record = self._catalog.get_asset(asset_id)
+        if record is None or self._query.sort == SortKey.RELEVANCE:
+            return None  # relevance has no sort key to count by
+        key = [getattr(record, RECORD_FIELDS[c.name]) for c in sort_columns(self._query)]
+        self.load_row(self._catalog.count_before(self._query, key))
+        return self._row_of_id.get(asset_id)
+
+    def _request(self, page: int) -> None:
+        if page in self._wanted:
+            return  # a repaint of the same rows must not push the fetch back (an animation would starve it)
+        self._wanted[page] = None
+        self._fetch_timer.start()  # restarted by each new page: a scroll loads where it stops
+
+    def _fetch_wanted(self) -> None:
+        # The latest asks are what the view shows now; older ones were pages scrolled past.
+        wanted = list(self._wanted)[-self._window_pages :]
+        self._wanted.clear()
+        if wanted:
+            self._load_pages(wanted, focus=wanted[-1])
+
+    def _load_pages(self, pages: list[int], *, focus: int) -> None:
+        loaded = [page for page in pages if page not in self._pages and self._load_page(page)]
+        # Drop the pages farthest from the view; the view never shows them without asking again.
+        for page in sorted(self._pages, key=lambda p: abs(p - focus))[self._window_pages :]:
+            del self._pages[page]
+        self._reindex()
+        for page in loaded:
+            if page in self._pages:
+                first = page * self._page_size
+                self.dataChanged.emit(self.index(first), self.index(first + len(self._pages[page]) - 1))
+
+    def _load_page(self, page: int) -> bool:
+        first = page * self._page_size
+        if not 0 <= first < self._total:
+            return False
+        previous = self._pages.get(page - 1)
+        if page == 0 or (previous is not None and len(previous) == self._page_size):
+            # Continuing a loaded page by keyset reads only this page, at any depth.
+            after = previous[-1] if previous else None
+            records = self._catalog.page_assets(self._query, after, self._page_size)
+        else:
+            records = self._catalog.page_at(self._query, first, self._page_size)
+        self._pages[page] = records
+        return bool(records)
 
     # ---- reading ---------------------------------------------------------------------------------
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else self._total
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
+        if not index.isValid():
             return None
-        record = self._rows[index.row()]
+        record = self.record_at(index.row())
+        if record is None:
+            if index.row() // self._page_size not in self._pages and index.row() < self._total:
+                self._request(index.row() // self._page_size)
+            return PLACEHOLDER_TEXT if role == Qt.ItemDataRole.DisplayRole else None
         if role == Qt.ItemDataRole.DisplayRole:
             return record.name
         if role == AssetRole.Record:
@@ -190,19 +262,30 @@ class AssetListModel(QAbstractListModel):
     def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
         """The dragged assets' files (a sequence's frames are read from its stored pattern, no disk I/O)."""
         rows = sorted({i.row() for i in indexes if i.isValid()})
-        return asset_mime_data([self._rows[row] for row in rows if row < len(self._rows)])
+        return asset_mime_data([r for row in rows if (r := self.record_at(row)) is not None])
 
     def supportedDragActions(self) -> Qt.DropAction:
         return Qt.DropAction.CopyAction
 
     def record_at(self, row: int) -> AssetRecord | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        """The record at ``row`` if its page is loaded (a lookup; loads nothing)."""
+        page = self._pages.get(row // self._page_size) if row >= 0 else None
+        offset = row % self._page_size
+        return page[offset] if page is not None and offset < len(page) else None
 
     def row_of(self, asset_id: int) -> int | None:
         return self._row_of_id.get(asset_id)
 
-    def records(self) -> Sequence[AssetRecord]:
-        return self._rows
+    def records(self) -> list[AssetRecord]:
+        """The loaded records in row order: the whole view when it fits in the window of pages."""
+        return [record for _, record in self.loaded_records(0, self._total)]
+
+    def loaded_records(self, first: int, last: int) -> Iterator[tuple[int, AssetRecord]]:
+        """(row, record) for the loaded rows from ``first`` to ``last``, walking loaded pages only."""
+        for page, records in sorted(self._pages.items()):
+            start = page * self._page_size
+            for offset in range(max(first - start, 0), min(last - start + 1, len(records))):
+                yield start + offset, records[offset]
 
     # ---- updates ---------------------------------------------------------------------------------
 
@@ -212,8 +295,8 @@ class AssetListModel(QAbstractListModel):
             row = self._row_of_id.get(record.id)
             if row is None:
                 continue
-            old = self._rows[row]
-            self._rows[row] = record
+            page = self._pages[row // self._page_size]
+            old, page[row % self._page_size] = page[row % self._page_size], record
             if old.content_hash != record.content_hash:
                 self._reindex()
             self._dirty_rows.add(row)
@@ -221,16 +304,23 @@ class AssetListModel(QAbstractListModel):
             self._flush_timer.start()
 
     def remove_assets(self, asset_ids: Iterable[int]) -> None:
-        rows = sorted({r for i in asset_ids if (r := self._row_of_id.get(i)) is not None}, reverse=True)
-        if not rows:
-            return
+        """Assets were deleted: their loaded rows go (the view keeps its place and selection), then the
+        pages that were held are reread, as every row after a removed one moved up."""
+        rows = sorted({r for i in asset_ids if (r := self._row_of_id.get(i)) is not None})
         for start, end in _ranges_descending(rows):
             self.beginRemoveRows(QModelIndex(), start, end)
-            del self._rows[start : end + 1]
+            self._total -= end - start + 1
             self.endRemoveRows()
+        pages, self._pages = sorted(self._pages), {}
         self._dirty_rows.clear()
-        self._reindex()
-        self._total = max(0, self._total - len(rows))
+        # Removed assets the window did not hold are not placeable any more: their rows come off the end.
+        total = self._catalog.count_assets(self._query)
+        if total < self._total:
+            self.beginRemoveRows(QModelIndex(), total, self._total - 1)
+            self._total = total
+            self.endRemoveRows()
+        if pages:
+            self._load_pages(pages, focus=pages[len(pages) // 2])
         self.total_changed.emit(self._total)
 
     def set_review_statuses(self, statuses: Mapping[str, str]) -> None:
@@ -245,8 +335,8 @@ class AssetListModel(QAbstractListModel):
 
     def set_thumbnail_size(self, size: int) -> None:
         self.thumbnail_size = size
-        if self._rows:
-            self._dirty_rows.update(range(len(self._rows)))
+        if self._row_of_id:
+            self._dirty_rows.update(self._row_of_id.values())
             self._flush_changes()
 
     def _on_thumbnail_ready(self, content_hash: str) -> None:
@@ -260,7 +350,7 @@ class AssetListModel(QAbstractListModel):
     def _flush_changes(self) -> None:
         if not self._dirty_rows:
             return
-        rows = sorted(r for r in self._dirty_rows if r < len(self._rows))
+        rows = sorted(r for r in self._dirty_rows if r < self._total)
         self._dirty_rows.clear()
         # Contiguous runs become one dataChanged each: a page of thumbnails arriving is one signal.
         for start, end in _ranges_ascending(rows):
@@ -269,12 +359,9 @@ class AssetListModel(QAbstractListModel):
     def _reindex(self) -> None:
         self._row_of_id = {}
         self._rows_of_hash = {}
-        for row, record in enumerate(self._rows):
-            self._index_row(row, record)
-
-    def _index_row(self, row: int, record: AssetRecord) -> None:
-        self._row_of_id[record.id] = row
-        self._rows_of_hash.setdefault(record.content_hash, []).append(row)
+        for row, record in self.loaded_records(0, self._total):
+            self._row_of_id[record.id] = row
+            self._rows_of_hash.setdefault(record.content_hash, []).append(row)
 
 
 def _ranges_ascending(rows: list[int]) -> list[tuple[int, int]]:

@@ -347,6 +347,11 @@ class PreferencesDialog(QDialog):
             models,
         )
         self.model_dir.textChanged.connect(self._schedule_model_scan)
+        self._add(
+            form,
+            check_field("focus_thumbnails", "Grid", "Crop thumbnails to a small or off-centre subject"),
+            "The whole picture stays one key away: O in the grid switches the selected assets.",
+        )
 
     def _build_models(self) -> None:
         form = self._page("Models", "The AI models installed (built in, and from the model folder), checked.")

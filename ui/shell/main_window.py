@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QSettings, Qt, QUrl, Signal
+from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QDesktopServices,
@@ -48,6 +48,7 @@ from ui.library.filmstrip import FilmstripCache
 from ui.library.inspector import Inspector
 from ui.library.sidebar import Collection, Sidebar
 from ui.library.thumbnail_cache import ThumbnailCache
+from ui.shell.compare_wiring import connect_compare
 from ui.shell.device_status import DeviceStatus
 from ui.shell.drop import DropRouter
 from ui.shell.ingest_queue import IngestQueue
@@ -56,7 +57,7 @@ from ui.shell.notifications import NotificationCentre
 from ui.shell.project_dialogs import create_project_interactively, edit_project_interactively
 from ui.shell.watch_wiring import WatchFolders
 from ui.shell.window_state import RememberedLayout
-from ui.viewer.player import player_page_factory
+from ui.viewer.player_page import player_page_factory
 from ui.viewer.viewer import AssetViewer
 
 if TYPE_CHECKING:
@@ -155,6 +156,7 @@ class MainWindow(QMainWindow):
             docks=(self.jobs_dock, self.notifications_dock),
         )
         self._connect()
+        connect_compare(self.asset_actions, self.grid, self.viewer, self.centre)
         self.watch_folders = WatchFolders(self, catalog, paths, self.sidebar, self.ingest_queue, notifier)
         self.drops = DropRouter(self, self._drop_target_text)
         self.drops.dropped.connect(self.ingest_paths)
@@ -230,6 +232,10 @@ class MainWindow(QMainWindow):
         self.inspector.curator.assets_changed.connect(self._on_assets_curated)
         self.grid.rating_keyed.connect(self.inspector.curator.set_rating)
         self.asset_actions.label_requested.connect(self.inspector.curator.set_label)
+        self.grid.view.addAction(
+            self.asset_actions.switch_thumbnails_action(self.grid.selected_records, self.grid.view)
+        )
+        self.asset_actions.thumbnails_switched.connect(self.model.update_assets)
         self.grid.save_search_requested.connect(self.sidebar.save_search)
         self.sidebar.saved_search_selected.connect(lambda search: self.grid.apply_query(search.query))
         self.viewer.closed.connect(self._on_viewer_closed)
@@ -363,16 +369,18 @@ class MainWindow(QMainWindow):
 
     def _refresh_grid(self) -> None:
         """Re-read the grid keeping the selection and scroll position (new assets may shift rows)."""
+        view = self.grid.active_view
         selected = [r.id for r in self.grid.selected_records()]
-        scroll = self.grid.view.verticalScrollBar().value()
+        scroll = view.verticalScrollBar().value()
         self.model.refresh()
         for asset_id in selected:
             row = self.model.row_of(asset_id)
             if row is not None:
-                self.grid.view.selectionModel().select(
-                    self.model.index(row), self.grid.view.selectionModel().SelectionFlag.Select
+                view.selectionModel().select(
+                    view.model().index(row, 0),
+                    view.selectionModel().SelectionFlag.Select | view.selectionModel().SelectionFlag.Rows,
                 )
-        self.grid.view.verticalScrollBar().setValue(scroll)
+        view.verticalScrollBar().setValue(scroll)
 
     @qthrottled(timeout=1000, leading=False)
     def _refresh_counts(self) -> None:
@@ -403,13 +411,10 @@ class MainWindow(QMainWindow):
         if row is None:
             return
         target = row + delta
-        if target >= self.model.rowCount() and self.model.canFetchMore(QModelIndex()):
-            self.model.fetchMore(QModelIndex())
-        if 0 <= target < self.model.rowCount():
+        record = self.model.load_row(target)
+        if record is not None:
             self.grid.select_row(target)
-            record = self.model.record_at(target)
-            if record is not None:
-                self.open_viewer(record)
+            self.open_viewer(record)
 
     def close_viewer(self) -> None:
         if self.centre.currentWidget() is self.viewer:

@@ -1,4 +1,4 @@
-"""The main window's remembered layout (geometry, docks, splitters, tile size, sort) in ui.ini.
+"""The main window's remembered layout (geometry, docks, splitters, tile size, sort, view) in ui.ini.
 
 :class:`RememberedLayout` is given the parts it remembers, so it needs nothing else of the window.
 """
@@ -41,11 +41,12 @@ class RememberedLayout:
             state.setValue(key, splitter.saveState())
         state.setValue("grid/tile_size", self.grid.tile_size)
         state.setValue("grid/sort", self.grid.sort_combo.currentText())
+        state.setValue("grid/details", self.grid.details_shown)
         state.setValue("jobs/chart", self.chart_button.isChecked())
         state.sync()
 
     def restore(self) -> None:
-        """Geometry, docks (including ones added after start-up, like Tasks), tile size and sort."""
+        """Geometry, docks (including ones added after start-up, like Tasks), tile size, sort, view."""
         state = self.state
         if stored_int(state, "window/version") != STATE_VERSION:
             return
@@ -59,6 +60,7 @@ class RememberedLayout:
         sort = stored_str(state, "grid/sort")
         if sort and self.grid.sort_combo.findText(sort) >= 0:
             self.grid.sort_combo.setCurrentText(sort)
+        self.grid.set_details(stored_bool(state, "grid/details"))
 
     def restore_splitters(self) -> None:
         """Splitter sizes are proportional to the laid-out width: restore them once it is known (shown).

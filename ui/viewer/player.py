@@ -25,7 +25,6 @@ import functools
 import logging
 import time
 from collections import deque
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from PySide6.QtCore import QEvent, QRect, QRectF, QSize, Qt, QTimer, Signal
@@ -57,15 +56,13 @@ if TYPE_CHECKING:
 
     from PySide6.QtGui import QCloseEvent, QHideEvent, QResizeEvent
 
-    from core.catalog.records import AssetRecord
-    from core.media.limits import MediaLimits
     from ui.viewer.player_decoder import SourceFactory
 
 log = logging.getLogger(__name__)
 
 _SIDE_STEP = 256  # decode sizes are rounded up to this, so resizing the window rarely re-decodes
 
-__all__ = ["ClipInfo", "VideoPlayer", "live_decode_threads", "player_page_factory"]
+__all__ = ["ClipInfo", "VideoPlayer", "live_decode_threads"]
 
 
 class _FrameCanvas(QWidget):
@@ -570,31 +567,3 @@ class VideoPlayer(QWidget):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.close_clip()
         super().closeEvent(event)
-
-
-def player_page_factory(limits: MediaLimits | None = None) -> Callable[[AssetRecord, QWidget], VideoPlayer]:
-    """A page factory for ``AssetViewer.register_page("video" | "sequence", ...)``."""
-
-    def make_page(record: AssetRecord, parent: QWidget) -> VideoPlayer:
-        from core.video.frames import open_frame_source
-        from ui.common.files import asset_files
-
-        frames = tuple(asset_files(record)) if record.is_sequence else ()
-        fps = record.metadata.get("fps") if record.is_sequence else None
-        player = VideoPlayer(parent)
-        sequence = record.metadata.get("sequence") if record.is_sequence else None
-        if isinstance(sequence, dict) and isinstance(sequence.get("frames"), list):
-            player.set_source_frame_numbers(tuple(int(n) for n in sequence["frames"]))
-        player.open_clip(
-            functools.partial(
-                open_frame_source,
-                Path(record.path),
-                frames=frames,
-                fps=float(fps) if isinstance(fps, int | float) and fps > 0 else None,
-                limits=limits,
-            )
-        )
-        player.setFocus()
-        return player
-
-    return make_page

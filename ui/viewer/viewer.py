@@ -10,7 +10,7 @@ their poster frame, geometry its best render. A kind can get its own page instea
 On-demand products: Enhance (E) shows the original and the enhanced copy side by side with one zoom
 and pan; Turntable plays a geometry's turntable; the focus toggle draws the focus-crop box. Missing
 products are asked for through ``job_requested``; ``refresh_asset`` (the window calls it when a job
-changed the asset) shows them once they exist.
+changed the asset) shows them once they exist. ``show_compare(a, b)``: A/B compare (``ui.viewer.compare``).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from ui.common import theme
 from ui.common.files import asset_files
 from ui.common.formatting import KIND_LABELS
 from ui.viewer.colour_bar import ColourBar
+from ui.viewer.compare import CompareBar
 from ui.viewer.image_canvas import WHEEL_STEP, Decoded, ImageCanvas, decode_for_viewer, decode_to_qimage
 from ui.viewer.still_page import StillPage
 from ui.viewer.turntable import turntable_page
@@ -176,6 +177,7 @@ class AssetViewer(QWidget):
         for button in buttons:
             row.addWidget(button)
         self.colour_bar = ColourBar(catalog, background, self.canvas, config_source(ocio_config), self._pool)
+        self.compare_bar = CompareBar(self.canvas, self.compare_canvas, background, self._pool, limits)
 
         self.loading_label = QLabel("Loading…")
         self.message_label = QLabel()
@@ -197,10 +199,14 @@ class AssetViewer(QWidget):
         layout.setSpacing(0)
         layout.addWidget(bar)
         layout.addWidget(self.colour_bar)
+        layout.addWidget(self.compare_bar)
+        self.compare_bar.painted.connect(lambda: self.pages.setCurrentWidget(self.stage))
+        self.compare_bar.failed.connect(self._show_message)
+        self.compare_bar.done.connect(self._escape)
         layout.addWidget(self.pages, 1)
 
         shortcuts: list[tuple[str | QKeySequence.StandardKey, Callable[[], None]]] = [
-            ("Esc", self.close_viewer),
+            ("Esc", self._escape),
             ("Left", lambda: self.navigate.emit(-1)),
             ("Right", lambda: self.navigate.emit(1)),
             # A focused video player keeps Left/Right for frame steps; these always change asset.
@@ -472,6 +478,7 @@ class AssetViewer(QWidget):
         self.compare_shown.emit(self._record)
 
     def _hide_compare(self) -> None:
+        self.compare_bar.stop()
         self.compare_canvas.hide()
         self.compare_canvas.clear()
         self.canvas.set_caption("")
@@ -485,6 +492,27 @@ class AssetViewer(QWidget):
             target.follow(source)
         finally:
             self._syncing = False
+
+    def show_compare(self, a: AssetRecord, b: AssetRecord) -> None:
+        """A/B compare of the two assets' stills; Esc goes back to A alone."""
+        self._request += 1  # a decode for the asset shown before must not land on the pair
+        self._record = None  # no enhance, turntable, focus box or stepping while comparing
+        self._drop_custom_page()
+        self._hide_compare()
+        self.colour_bar.clear()
+        self.note_label.clear()
+        self.title.setText(f"{a.name}  ⇄  {b.name}")
+        self.info.setText("A/B compare")
+        self._update_tools()
+        self.pages.setCurrentWidget(self.loading_label)
+        self.loading_label.setText(f"Loading {a.name} and {b.name}…")
+        self.compare_bar.start((a, self._still_for(a)[0]), (b, self._still_for(b)[0]), self.colour_bar.source)
+
+    def _escape(self) -> None:
+        if (pair := self.compare_bar.pair) is not None:  # Esc leaves compare mode (A alone), then the viewer
+            self.show_asset(pair[0])
+        else:
+            self.close_viewer()
 
     # ---- turntable -------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ def test_the_pinned_opencv_provides_face_detection() -> None:
 
 def test_focus_box_is_the_face() -> None:
     result = focus_box(_portrait_off_centre())
-    assert result.method == "face"
+    assert result.method == "faces"
     x, y, w, h = result.box
     assert x <= 420 <= x + w
     assert y <= 200 <= y + h
@@ -40,5 +40,5 @@ def test_focus_crops_run_safely_side_by_side() -> None:
     image = _portrait_off_centre()
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _i: focus_box(image), range(32)))
-    assert {r.method for r in results} == {"face"}
+    assert {r.method for r in results} == {"faces"}
     assert len({r.box for r in results}) == 1
