@@ -175,15 +175,14 @@ class AssetGrid(QWidget):
         self.details_button.setText("Details")
         self.details_button.setToolTip("Show the assets as a table of details (click again for the grid)")
         self.details_button.toggled.connect(self.set_details)
-        row = QHBoxLayout(bar)
-        row.setContentsMargins(10, 7, 10, 7)
+        # Two rows: what to look for and how to show it on top, the filters that narrow it below (one
+        # row squeezed every combo to a few letters in a window of ordinary width).
+        rows = QVBoxLayout(bar)
+        rows.setContentsMargins(10, 7, 10, 7)
+        rows.setSpacing(6)
+        row = QHBoxLayout()
         row.setSpacing(8)
         row.addWidget(self.search_box, 2)
-        row.addWidget(self.kind_combo)
-        row.addWidget(self.tag_combo)
-        row.addWidget(self.rating_combo)
-        row.addWidget(self.label_combo)
-        row.addWidget(self.review_combo)
         sort_label = QLabel("Sort")
         sort_label.setObjectName("Dim")
         row.addWidget(sort_label)
@@ -196,6 +195,14 @@ class AssetGrid(QWidget):
         row.addSpacing(8)
         row.addWidget(self.size_slider)
         row.addWidget(self.details_button)
+        filters = QHBoxLayout()
+        filters.setSpacing(8)
+        narrowing = (self.kind_combo, self.tag_combo, self.rating_combo, self.label_combo, self.review_combo)
+        for combo in narrowing:
+            filters.addWidget(combo)
+        filters.addStretch(1)
+        rows.addLayout(row)
+        rows.addLayout(filters)
 
         # Made before the grid: the grid's event filter, live from its install on, checks the table too.
         self.table = AssetTable(model, self)
