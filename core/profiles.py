@@ -14,11 +14,12 @@ A thumbnail is not optional: it is how the grid shows an asset, and every other 
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from core.json_files import read_model, write_json_atomically
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -151,22 +152,10 @@ def profiles_file(paths: AppPaths) -> Path:
 
 def load_profiles(path: Path) -> ProfileBook:
     """Read the profile book; a missing file is an empty book, a broken one is an error that says where."""
-    if not path.exists():
-        return ProfileBook()
-    try:
-        return ProfileBook.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, json.JSONDecodeError, ValidationError) as exc:
-        # Unlike settings, silently falling back would run every ingest with the wrong steps.
-        raise ProfileError(f"cannot read the profiles in {path}: {exc}") from exc
+    # Unlike settings, silently falling back would run every ingest with the wrong steps.
+    return read_model(path, ProfileBook, "profiles", ProfileError)
 
 
 def save_profiles(book: ProfileBook, path: Path) -> None:
     """Written whole and renamed into place, so a reader never sees half a file."""
     write_json_atomically(path, book.model_dump(mode="json"))
-
-
-def write_json_atomically(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    tmp.replace(path)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from core.json_files import write_json_atomically
 from core.notify import NotificationKind
 
 if TYPE_CHECKING:
@@ -172,7 +173,4 @@ def save_settings(settings: Settings, path: Path) -> None:
         defaults = Settings().model_dump(mode="json")
         for name in pinned:
             data[name] = stored.get(name, defaults[name])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    tmp.replace(path)
+    write_json_atomically(path, data)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import configparser
 import json
 import logging
-import os
 import threading
 from typing import TYPE_CHECKING
+
+from core.json_files import write_json_atomically
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -95,13 +96,8 @@ class ProjectLinks:
             self._write(links)
 
     def _write(self, links: dict[int, int]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {
             "schema_version": LINKS_SCHEMA_VERSION,
             "links": {str(k): v for k, v in sorted(links.items())},
         }
-        # Per-process temp name: the app and a script may write at the same moment; the last rename wins
-        # whole, never a torn file.
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        tmp.replace(self.path)
+        write_json_atomically(self.path, data)

@@ -13,9 +13,9 @@ import json
 import logging
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from core.profiles import write_json_atomically
+from core.json_files import read_model, write_json_atomically
 from core.watch.settle import FileState
 
 if TYPE_CHECKING:
@@ -73,12 +73,7 @@ def watches_file(paths: AppPaths) -> Path:
 
 
 def load_watches(path: Path) -> WatchBook:
-    if not path.exists():
-        return WatchBook()
-    try:
-        return WatchBook.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, json.JSONDecodeError, ValidationError) as exc:
-        raise WatchError(f"cannot read the watch folders in {path}: {exc}") from exc
+    return read_model(path, WatchBook, "watch folders", WatchError)
 
 
 def save_watches(book: WatchBook, path: Path) -> None:

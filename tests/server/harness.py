@@ -15,6 +15,7 @@ from pathlib import Path
 from core.sync.client import SyncClient
 from core.sync.client_events import SyncEvent, SyncStatus
 from core.sync.local_store import LocalStore
+from server.session import ServerConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,3 +109,25 @@ class ServerProcess:
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(30)
         self.process = None
+
+
+class FakeClock:
+    """The server's clock in tests of lock-outs: moved by hand, never slept on."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def lockout_config(db_url: str, clock: FakeClock) -> ServerConfig:
+    """A server that locks an account after two failed sign-ins, for 30 s at first, on ``clock``."""
+    return ServerConfig(
+        db_url=db_url,
+        port=0,
+        ping_interval_s=None,
+        clock=clock,
+        login_failures_before_lock=2,
+        login_lock_base_s=30.0,
+    )

@@ -12,21 +12,12 @@ from websockets.exceptions import ConnectionClosed
 from server import admin
 from server.db import open_database
 from tests.server.conftest import RunningServer
+from tests.server.harness import FakeClock
 from tests.server.wsclient import RawClient, asset_change
 
 
 def run(coroutine: Any) -> Any:
     return asyncio.run(asyncio.wait_for(coroutine, 30))
-
-
-class FakeClock:
-    """The sign-in throttle's clock: tests move it instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def login(url: str, username: str, password: str) -> tuple[RawClient, dict[str, Any]]:

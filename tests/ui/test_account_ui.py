@@ -15,10 +15,9 @@ from core.sync.account import AccountChanged, update_profile
 from core.sync.credentials import TokenStore
 from core.sync.local_store import LocalStore
 from core.sync.sign_in import SignInAttempt, SignInFailure
-from server.app import ServerConfig
 from server.embedded import ServerThread
-from tests.core.sync.test_account_client import FakeClock
 from tests.server.conftest import Cast, build_cast
+from tests.server.harness import FakeClock, lockout_config
 from ui.collab.login import LoginDialog, ProjectLinks
 from workers.background import BackgroundWork
 from workers.sync_bridge import SyncBridge
@@ -36,14 +35,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def server_url(cast: Cast, clock: FakeClock) -> Iterator[str]:
-    config = ServerConfig(
-        db_url=cast.db_url,
-        port=0,
-        ping_interval_s=None,
-        clock=clock,
-        login_failures_before_lock=2,
-        login_lock_base_s=30.0,
-    )
+    config = lockout_config(cast.db_url, clock)
     thread = ServerThread(config).start()
     yield thread.url
     thread.stop()

@@ -10,18 +10,8 @@ import pytest
 
 from core.sync.account import AccountChanged, change_password, sign_out, sign_out_result, update_profile
 from core.sync.sign_in import SignInAttempt, SignInFailure, duration_in_words
-from server.app import ServerConfig
 from tests.server.conftest import Cast, RunningServer, build_cast
-
-
-class FakeClock:
-    """The sign-in throttle's clock, moved by the test instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.server.harness import FakeClock, lockout_config
 
 
 @pytest.fixture
@@ -36,14 +26,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def server(cast: Cast, clock: FakeClock) -> Iterator[RunningServer]:
-    config = ServerConfig(
-        db_url=cast.db_url,
-        port=0,
-        ping_interval_s=None,
-        clock=clock,
-        login_failures_before_lock=2,
-        login_lock_base_s=30.0,
-    )
+    config = lockout_config(cast.db_url, clock)
     running = RunningServer(cast, config).start()
     yield running
     running.stop()
