@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp-bootstrap
 
-.PHONY: run test setup lint typecheck contracts test-core test-app test-faults bench clean
+.PHONY: run test setup lint typecheck contracts test-core test-app test-faults bench clean dist dist-test
 
 run: setup
 	bash installers/launch.sh $(VENV) $(ARGS)
@@ -37,6 +37,15 @@ test-app:
 # the CLI and core/, so they run with Qt blocked as well.
 test-faults:
 	STRATOPIPE_BLOCK_QT=1 $(BIN)/python -m pytest -p no:pytest-qt tests/faults
+
+# The artists' bundle (dist/stratopipe/ and a tar.gz; README "Building the bundle"). Slow (minutes) and
+# large: not part of `make test`. dist-test runs the built bundle's own programs (tests/bundle).
+dist: setup
+	bash installers/build-bundle.sh $(VENV)
+
+dist-test: setup
+	test -x dist/stratopipe/stratopipe || { echo "no bundle in dist/stratopipe: run make dist" >&2; exit 1; }
+	STRATOPIPE_BUNDLE=dist/stratopipe $(BIN)/python -m pytest -p no:cacheprovider tests/bundle -v
 
 bench: setup
 	$(BIN)/python bench/run_all.py

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.cli_output import EXIT_FATAL, EXIT_OK, EXIT_USAGE, UsageError, batch_exit_code, result_stdout
 from app.logging_setup import configure_cli_logging
+from core.child_process import run_child_if_asked
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data-dir", help="keep catalog, cache, settings and logs in this folder")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     gui = commands.add_parser("gui", help="start the desktop app (the default)")
@@ -101,9 +103,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_sync_parsers(commands)
 
+    from app.cli_publish import add_parsers as add_publish_parsers
+
+    add_publish_parsers(commands)
+
     from app.cli_watch import add_parsers as add_watch_parsers
 
     add_watch_parsers(commands)
+
+    from app.cli_review import add_parsers as add_review_parsers
+
+    add_review_parsers(commands)
+
+    from app.cli_farm import add_parsers as add_farm_parsers
+
+    add_farm_parsers(commands)
 
     doctor = commands.add_parser("doctor", help="report the platform StratoPipe runs on")
     doctor.add_argument("--json", action="store_true")
@@ -111,8 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # A bundle's render, probe and upscaler children are this executable with --child MODULE.
+    child_status = run_child_if_asked(arguments)
+    if child_status is not None:
+        return child_status
     parser = build_parser()
-    args = parser.parse_args(_gui_by_default(parser, list(sys.argv[1:] if argv is None else argv)))
+    args = parser.parse_args(_gui_by_default(parser, arguments))
     command = args.command or "gui"
     if command == "gui":
         from app.gui import run_gui
@@ -124,10 +143,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app.doctor import run_doctor
 
             return run_doctor(args.data_dir, as_json=args.json)
+        if command == "farm":
+            from app.cli_farm import run_farm_command
+
+            return run_farm_command(args)
+        from app.cli_farm import farm_note
         from app.runtime import open_runtime
 
         with result_stdout() as args.out:
-            runtime = open_runtime(args.data_dir)
+            try:
+                runtime = open_runtime(args.data_dir, getattr(args, "executor", None), farm_note)
+            except ValueError as exc:  # a malformed --executor
+                raise UsageError(str(exc)) from exc
+            if runtime.farm is not None:
+                runtime.farm.connect()  # the "unreachable, running locally" note comes first
             try:
                 if command in ("render", "classify", "enhance", "analyze"):
                     from app.cli_media import run_media_command
@@ -137,6 +166,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     from app.cli_watch import run_watch_command
 
                     return run_watch_command(runtime, args)
+                if command in ("publish", "fetch"):
+                    from app.cli_publish import run_media_sync_command
+
+                    return run_media_sync_command(runtime, args)
+                if command in ("playlist", "report"):
+                    from app.cli_review import run_review_command
+
+                    return run_review_command(runtime, args)
                 if command in ("sync", "comment", "task"):
                     from app.cli_sync import run_sync_command
 
@@ -158,6 +195,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.exception("stratopipe %s failed", command)
         print(f"stratopipe {command}: error: {exc}", file=sys.stderr)
         return EXIT_FATAL
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("stratopipe")
+    except metadata.PackageNotFoundError:  # a checkout run without installing it
+        return "unknown version"
 
 
 def _gui_by_default(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
@@ -195,7 +241,7 @@ def cmd_ingest(runtime: Runtime, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    lanes = HeadlessLanes(runtime.media_threads)
+    lanes = HeadlessLanes(runtime.media_threads, runtime.render_threads)
     resources = LaneResources(runtime.paths, runtime.settings)
     scheduler = headless_scheduler(runtime, lanes, resources=resources)
     progress_bar = TerminalProgress(enabled=not args.json and sys.stderr.isatty())

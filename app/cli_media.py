@@ -55,6 +55,13 @@ def add_parsers(commands: Any) -> None:
         "--scale", type=int, choices=(2, 4), default=2, help="upscale factor (x4 is far slower on a CPU)"
     )
     enhance.add_argument("--json", action="store_true")
+    for command in (render, classify, enhance):
+        command.add_argument(
+            "--executor",
+            default=None,
+            metavar="local|dask://HOST:PORT",
+            help="run on this Dask scheduler (or locally), whatever the settings say",
+        )
     analyze = commands.add_parser("analyze", help="per-frame shot analysis of videos and image sequences")
     analyze.add_argument("inputs", nargs="+", help="asset ids or video files")
     analyze.add_argument(
@@ -107,8 +114,10 @@ def run_media_command(runtime: Runtime, command: str, args: argparse.Namespace) 
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     resources = LaneResources(runtime.paths, runtime.settings)
+    # On a reachable farm the render and AI steps run there: no local render child or model for them.
+    on_farm = runtime.farm is not None and command != "analyze" and runtime.farm.connect()
     lanes = HeadlessLanes(1)
-    scheduler = headless_scheduler(runtime, lanes, resources=resources)
+    scheduler = headless_scheduler(runtime, lanes, resources=None if on_farm else resources)
     cancel.on_cancel(scheduler.cancel_all)
     lane = {"render": Lane.RENDER, "analyze": Lane.MEDIA}.get(command, Lane.INFERENCE)
     results: list[dict[str, Any]] = []
@@ -116,7 +125,8 @@ def run_media_command(runtime: Runtime, command: str, args: argparse.Namespace) 
     try:
         for raw in args.inputs:
             try:
-                item = _run_input(runtime, scheduler, command, args, raw, resources.params(lane), cancel)
+                lane_params = {} if on_farm else resources.params(lane)
+                item = _run_input(runtime, scheduler, command, args, raw, lane_params, cancel)
             except Exception as exc:
                 # One input's surprise must not cost the others their results: it is that input's error.
                 log.exception("stratopipe %s: %s failed", command, raw)

@@ -20,7 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from app.cli_account import ACCOUNT_ACTIONS
 from app.cli_account import add_parsers as add_account_parsers
+from app.cli_invitations import INVITATION_ACTIONS
+from app.cli_invitations import add_parsers as add_invitation_parsers
 from app.cli_output import EXIT_FATAL, EXIT_OK, UsageError
+from app.cli_sign_in import keep_sign_in, sign_in_target
 from app.cli_tokens import Failed, Refused, signed_in_token, stored_token
 
 if TYPE_CHECKING:
@@ -45,6 +48,7 @@ def add_parsers(commands: Any) -> None:
     login.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     login.add_argument("--ca-file", help="the studio's CA certificate (PEM) for wss://")
     add_account_parsers(actions)
+    add_invitation_parsers(actions)
     for name, helptext in (
         ("status", "who is signed in where, unsent changes, project links (no network)"),
         ("push", "connect, send unsent changes, wait for the server to accept them, disconnect"),
@@ -137,55 +141,15 @@ def _json_default(value: object) -> Any:
 
 
 def cmd_login(runtime: Runtime, store: LocalStore, args: argparse.Namespace) -> dict[str, Any]:
-    from core.settings import save_settings
-    from core.sync.credentials import TokenStore, write_token_file
-    from core.sync.sign_in import SignInAttempt, SignInFailure, normalise_server_url
-    from core.sync.tls import insecure_connection_warning
+    from core.sync.sign_in import SignInAttempt
 
     if not args.password_stdin:
         raise UsageError("give the password on standard input with --password-stdin")
-    try:
-        url = normalise_server_url(args.server)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    tokens = TokenStore()
-    keyring = tokens.keyring_status()
-    if args.token_file is None and not keyring.persistent:
-        # Checked before the password is sent: a token kept for this process only would be lost at exit.
-        raise Failed(
-            f"no system keyring is available here ({keyring.backend}), so the sign-in cannot be kept: "
-            "pass --token-file FILE (created readable by you only), or set STRATOPIPE_TOKEN"
-        )
-    warning = insecure_connection_warning(url)
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
-    ca_file = str(Path(args.ca_file).resolve()) if args.ca_file else runtime.settings.ca_file
+    url, ca_file = sign_in_target(runtime, args)
     password = sys.stdin.readline().rstrip("\r\n")
-    outcome = SignInAttempt(url, args.user, password, ca_file).run()
-    if isinstance(outcome, SignInFailure):
-        if outcome.code == "bad_ca":
-            raise UsageError(outcome.message)
-        if outcome.code in ("unreachable", "certificate", "internal", "cancelled"):
-            raise Failed(outcome.message)
-        raise Refused(outcome.message)
-    if args.token_file is not None:
-        write_token_file(args.token_file, outcome.token)
-        kept = f"file {args.token_file}"
-    else:
-        tokens.save(url, args.user, outcome.token)
-        kept = f"keyring {keyring.backend}"
-    settings = runtime.settings
-    settings.server_url, settings.username, settings.ca_file = url, args.user, ca_file
-    save_settings(settings, runtime.paths.settings_file)
-    held = store.save_session(outcome.user, outcome.projects, url, outcome.server_id)
-    return {
-        "server": url,
-        "user": outcome.user.name,
-        "role": outcome.user.role,
-        "projects": [p.name for p in outcome.projects],
-        "token": kept,
-        "held": held.count,
-    }
+    return keep_sign_in(
+        runtime, store, args, url, ca_file, SignInAttempt(url, args.user, password, ca_file).run()
+    )
 
 
 def cmd_status(runtime: Runtime, store: LocalStore, args: argparse.Namespace) -> dict[str, Any]:
@@ -418,6 +382,7 @@ def _task_write(write: Callable[[], Any]) -> dict[str, Any]:
 SYNC_ACTIONS = {
     "login": cmd_login,
     **ACCOUNT_ACTIONS,
+    **INVITATION_ACTIONS,
     "status": cmd_status,
     "link": cmd_link,
     "push": cmd_push,

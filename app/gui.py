@@ -279,7 +279,7 @@ def build_desktop(runtime: Runtime) -> Desktop:
     from workers.watch_runner import WatchRunner
 
     background = BackgroundWork()
-    lanes = Lanes.create(runtime.settings.media_threads)
+    lanes = Lanes.create(runtime.settings.media_threads, runtime.render_threads)
     resources = LaneResources(runtime.paths, runtime.settings)
     jobs = JobController(
         runtime.catalog, runtime.registry, runtime.paths, runtime.settings, lanes, resources.params
@@ -298,6 +298,12 @@ def build_desktop(runtime: Runtime) -> Desktop:
     window = MainWindow(
         runtime.catalog, runtime.settings, runtime.paths, jobs, ingest, notifier, background=background
     )
+    if runtime.farm is not None:
+        from workers.farm_status import FarmStatusRelay
+
+        relay = FarmStatusRelay(window)
+        relay.message.connect(window.statusBar().showMessage)
+        relay.start(runtime.farm)
     watches = WatchRunner(runtime.paths, runtime.settings)
     window.watch_folders.attach(watches)
     # Started now, off the UI thread: files that landed while the app was closed settle meanwhile, and
@@ -310,6 +316,7 @@ def build_sync(runtime: Runtime, window: MainWindow, background: BackgroundWork)
     """Comments and tasks: the sync bridge (its client starts when a stored sign-in exists) and its UI."""
     from core.sync.credentials import TokenStore
     from core.sync.local_store import LocalStore
+    from ui.shell.media_wiring import MediaUi
     from ui.shell.sync_wiring import SyncUi
     from workers.sync_bridge import SyncBridge
 
@@ -318,6 +325,7 @@ def build_sync(runtime: Runtime, window: MainWindow, background: BackgroundWork)
         store, TokenStore(), runtime.settings, background, runtime.paths.settings_file, parent=window
     )
     window.attach_sync(SyncUi(window, bridge).open_login)
+    MediaUi(window, bridge, background, runtime.paths)  # File ▸ Publish to project (owned by the window)
     if not bridge.start_from_settings():
         log.info("Sync not started: no server or no stored sign-in (File > Sign in...)")
     return bridge

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from core.catalog.catalog import Catalog
+from core.farm.executor import FarmExecutor, farm_address
 from core.jobs.model import Lane
 from core.jobs.scheduler import JobScheduler, SchedulerListener
 from core.media.limits import MediaLimits
@@ -17,8 +18,10 @@ from core.pipeline import build_registry
 from core.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from concurrent.futures import Executor
 
+    from core.farm.executor import FarmStatus
     from core.jobs.steps import StepRegistry
     from core.lane_resources import LaneResources
 
@@ -26,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # As in the app's lanes: jobs prepare images side by side; one batcher thread runs the model.
 INFERENCE_JOBS_IN_FLIGHT = 4
+# Render jobs in flight when renders run on a farm: the lane's threads then only wait for the cluster.
+FARM_RENDER_JOBS_IN_FLIGHT = 16
 
 
 @dataclass
@@ -35,6 +40,8 @@ class Runtime:
     catalog: Catalog
     registry: StepRegistry
     limits: MediaLimits = field(init=False)
+    # Render and inference steps go to this Dask cluster (settings' execution, or --executor).
+    farm: FarmExecutor | None = None
 
     def __post_init__(self) -> None:
         self.limits = MediaLimits.from_settings(self.settings)
@@ -43,24 +50,41 @@ class Runtime:
     def media_threads(self) -> int:
         return self.settings.media_threads or os.cpu_count() or 2
 
+    @property
+    def render_threads(self) -> int:
+        """One local render child renders one job at a time; a farm renders many."""
+        return FARM_RENDER_JOBS_IN_FLIGHT if self.farm is not None else 1
+
     def close(self) -> None:
+        if self.farm is not None:
+            self.farm.close()
         self.catalog.close()
 
 
-def open_runtime(data_dir: str | None = None) -> Runtime:
+def open_runtime(
+    data_dir: str | None = None,
+    executor: str | None = None,
+    on_farm_status: Callable[[FarmStatus], None] | None = None,
+) -> Runtime:
+    """``executor``: ``local`` or ``dask://HOST:PORT``, over the settings' ``execution``."""
     paths = AppPaths.resolve(data_dir).ensure()
     settings = load_settings(paths.settings_file)
+    farm = None
+    address = farm_address(settings, executor)
+    if address is not None:
+        farm = FarmExecutor.from_settings(settings, address, on_farm_status)
+        log.info("Render and inference steps go to the farm at %s", address)
     catalog = Catalog(paths.catalog_file)
     log.info("Catalog %s", paths.catalog_file)
-    return Runtime(paths, settings, catalog, build_registry())
+    return Runtime(paths, settings, catalog, build_registry(executor=farm), farm=farm)
 
 
 class HeadlessLanes:
     """Thread-pool lanes for command-line runs (the app uses QThreadPool lanes instead)."""
 
-    def __init__(self, media_threads: int) -> None:
+    def __init__(self, media_threads: int, render_threads: int = 1) -> None:
         self.media = ThreadPoolExecutor(media_threads, thread_name_prefix="media")
-        self.render = ThreadPoolExecutor(1, thread_name_prefix="render")
+        self.render = ThreadPoolExecutor(render_threads, thread_name_prefix="render")
         self.inference = ThreadPoolExecutor(INFERENCE_JOBS_IN_FLIGHT, thread_name_prefix="inference")
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="catalog-writer")
 

@@ -125,15 +125,18 @@ class Process:
             self.process.kill()
 
 
-def prepare_database(data_dir: Path, clients: int) -> tuple[str, list[str], list[int], int]:
-    """Users and tokens inserted directly (scrypt for 500 bench accounts would take half a minute)."""
+def prepare_database(
+    data_dir: Path, clients: int, db_url: str | None = None
+) -> tuple[str, list[str], list[int], int]:
+    """Users and tokens inserted directly (scrypt for 500 bench accounts would take half a minute), in a
+    SQLite file in ``data_dir`` or the empty database ``db_url`` names (bench_server_processes.py)."""
     import sqlalchemy as sa
 
     from server import admin
     from server.auth import hash_password, new_token
     from server.db import default_db_url, memberships, open_database, projects, tokens, users
 
-    url = default_db_url(data_dir)
+    url = db_url or default_db_url(data_dir)
     engine = open_database(url)
     shared_hash = hash_password("bench-password")
     now = time.time()

@@ -10,9 +10,10 @@ from __future__ import annotations
 import importlib
 import logging
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from core.jobs.model import JobDocument, JobState, Lane, StepStatus
+from core.jobs.model import JobDocument, JobState, Lane, Priority, StepStatus
+from core.jobs.runner import RERUN_PARAM
 from core.jobs.steps import Progress, StepContext, StepFunction, StepRegistry
 from core.media.kinds import AssetKind
 from core.profiles import ProcessingProfile
@@ -24,6 +25,14 @@ if TYPE_CHECKING:
     from core.catalog.records import AssetRecord
 
 log = logging.getLogger(__name__)
+
+
+class StepWrapper(Protocol):
+    """Runs a lane's steps elsewhere (``core.farm.executor.FarmExecutor``: on a Dask cluster); the
+    pipeline knows only this, so the farm may use the pipeline's tables without a cycle."""
+
+    def wrap(self, name: str, local: StepFunction, lane: Lane, source: tuple[str, str]) -> StepFunction: ...
+
 
 # step name -> (module, function)
 STEP_SOURCES: dict[str, tuple[str, str]] = {
@@ -61,6 +70,9 @@ JOB_KINDS: dict[JobKind, tuple[Lane, tuple[str, ...]]] = {
     JobKind.ANALYSIS: (Lane.MEDIA, ("analysis",)),
 }
 
+# step name -> the lane that runs it
+STEP_LANES: dict[str, Lane] = {step: lane for lane, steps in JOB_KINDS.values() for step in steps}
+
 # job kind -> asset kinds it makes sense for (classify/enhance read the render or poster of the others)
 JOB_ASSET_KINDS: dict[JobKind, tuple[AssetKind, ...]] = {
     JobKind.RENDER: (AssetKind.GEOMETRY,),
@@ -88,14 +100,22 @@ def _lazy_step(module_name: str, function_name: str) -> StepFunction:
     return run
 
 
-def build_registry(*, render: bool = True, ai: bool = True) -> StepRegistry:
+def build_registry(
+    *, render: bool = True, ai: bool = True, executor: StepWrapper | None = None
+) -> StepRegistry:
+    """Every step; with ``executor``, those of the render and inference lanes run on its Dask cluster
+    (and locally while it cannot be reached)."""
     registry = StepRegistry()
     for name, (module_name, function_name) in STEP_SOURCES.items():
         if not render and module_name.startswith("core.render"):
             continue
         if not ai and module_name.startswith("core.ai"):
             continue
-        registry.register(name, _lazy_step(module_name, function_name))
+        step = _lazy_step(module_name, function_name)
+        lane = STEP_LANES.get(name)
+        if executor is not None and lane is not None and lane in (Lane.RENDER, Lane.INFERENCE):
+            step = executor.wrap(name, step, lane, (module_name, function_name))
+        registry.register(name, step)
     return registry
 
 
@@ -133,7 +153,20 @@ def jobs_after_ingest(
     del asset_kind  # every kind gets a thumbnail first; geometry's is a placeholder until rendered
     if not _available(JobKind.THUMBNAIL, registry):
         return []
-    return [make_job(JobKind.THUMBNAIL, asset_id, project_id, (profile or ProcessingProfile()).job_params())]
+    chosen = profile or ProcessingProfile()
+    doc = make_job(JobKind.THUMBNAIL, asset_id, project_id, chosen.job_params())
+    doc.priority = profile_priority(chosen, follow_up=False)
+    return [doc]
+
+
+def profile_priority(profile: ProcessingProfile, *, follow_up: bool) -> Priority:
+    """Queue order of a profile's jobs: a normal profile's follow-ups are background work that waits
+    behind thumbnails and anything a user asks for; low and high profiles move all their jobs."""
+    if profile.priority == "high":
+        return Priority.HIGH
+    if profile.priority == "low":
+        return Priority.LOW
+    return Priority.BACKGROUND if follow_up else Priority.NORMAL
 
 
 def jobs_after(finished: JobDocument, asset_kind: AssetKind, registry: StepRegistry) -> list[JobDocument]:
@@ -176,7 +209,9 @@ def _profiled_job(
     steps = None
     if job_kind == JobKind.RENDER and not profile.render_preview:
         steps = ("render_thumbnail",)
-    return make_job(job_kind, asset_id, project_id, params, steps)
+    doc = make_job(job_kind, asset_id, project_id, params, steps)
+    doc.priority = profile_priority(profile, follow_up=True)
+    return doc
 
 
 def apply_step_output(catalog: Catalog, doc: JobDocument, step_name: str) -> bool:
@@ -245,8 +280,11 @@ def _record_focus_thumbnail(catalog: Catalog, asset_id: int, out: dict[str, Any]
 
 
 def apply_job_failure(catalog: Catalog, doc: JobDocument) -> bool:
-    """A failed thumbnail means the asset cannot be shown: mark it failed with the reason."""
+    """A failed thumbnail means the asset cannot be shown: mark it failed with the reason. Not after a
+    failed re-run: the earlier thumbnail is still there."""
     if doc.asset_id is None or doc.state != JobState.FAILED or doc.kind != JobKind.THUMBNAIL:
+        return False
+    if doc.params.get(RERUN_PARAM):
         return False
     catalog.set_asset_failed(doc.asset_id, doc.error or "Thumbnail failed")
     return True

@@ -54,6 +54,12 @@ class ProcessingProfile(BaseModel):
     )
     video: bool = Field(default=True, description="filmstrip and scene cuts of videos and sequences")
     ai: bool = Field(default=True, description="AI categories and focus crop")
+    thumbnail_size: int | None = Field(
+        default=None, ge=32, le=2048, description="None: the thumbnail_size setting"
+    )
+    priority: Literal["low", "normal", "high"] = Field(
+        default="normal", description="queue order of this profile's jobs against other work"
+    )
 
     def with_settings(self, assignments: Iterable[str]) -> ProcessingProfile:
         """This profile with ``key=value`` changes applied (values parsed as the field's type)."""
@@ -86,6 +92,13 @@ class ProcessingProfile(BaseModel):
 
 
 _SETTABLE = frozenset(ProcessingProfile.model_fields) - {"name"}
+
+
+def thumbnail_size_for(params: Mapping[str, Any], default: int) -> int:
+    """The thumbnail size of the profile a job carries, else ``default`` (the setting)."""
+    stored = params.get(PROFILE_PARAM)
+    size = stored.get("thumbnail_size") if isinstance(stored, dict) else None
+    return int(size) if isinstance(size, int) and 32 <= size <= 2048 else default
 
 
 def _validated(data: Mapping[str, object], where: str) -> ProcessingProfile:

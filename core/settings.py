@@ -42,6 +42,8 @@ class Settings(BaseModel):
 
     # Thumbnails
     thumbnail_size: int = Field(default=256, ge=32, le=2048)
+    # Media fetched from teammates (core/sync/media_cache): least recently used files go beyond this.
+    media_cache_mb: int = Field(default=20480, ge=64)
     media_threads: int = Field(default=0, ge=0, description="0 = one per CPU core")
 
     # Rendering
@@ -49,6 +51,11 @@ class Settings(BaseModel):
     blender_path: str = ""
     render_timeout_s: float = Field(default=120.0, gt=0)
     render_memory_mb: int = Field(default=4096, ge=256)
+
+    # Jobs: a step that yields no progress for this long is stopped, then retried or failed (every lane;
+    # core/jobs/watchdog.py). Per step name: {"analysis": 1800}.
+    stall_timeout_s: float = Field(default=300.0, gt=0)
+    step_stall_timeouts: dict[str, float] = Field(default_factory=dict)
 
     # AI
     model_dir: str = ""
@@ -74,6 +81,16 @@ class Settings(BaseModel):
     watch_rescan_s: float = Field(default=60.0, gt=0)
     watch_events: bool = True
 
+    # Where render and inference steps run: this machine's lanes, or a Dask cluster (core/farm). An
+    # unreachable scheduler means the local lanes, said in the log, the status bar and on stderr.
+    execution: Literal["local", "dask"] = "local"
+    dask_scheduler: str = ""  # "tcp://farm:8786"
+    # Studio mounts as this machine and the farm's workers name them: [{"local": "/mnt/proj",
+    # "remote": "P:\\proj"}]. A file no pair covers is sent as bytes, up to farm_ship_max_mb.
+    path_mappings: list[dict[str, str]] = Field(default_factory=list)
+    farm_ship_max_mb: int = Field(default=256, ge=1)
+    farm_connect_timeout_s: float = Field(default=5.0, gt=0)
+
     # Collaboration
     server_url: str = ""
     username: str = ""
@@ -86,8 +103,9 @@ class Settings(BaseModel):
     notify_mention: NotifyMode = "immediate"
     notify_task_assigned: NotifyMode = "immediate"
     notify_comment: NotifyMode = "batched"
+    notify_alert: NotifyMode = "immediate"
 
-    @field_validator("open_with", "roots", mode="before")
+    @field_validator("open_with", "roots", "path_mappings", "step_stall_timeouts", mode="before")
     @classmethod
     def _open_with_from_json(cls, value: object) -> object:
         # An environment override arrives as text: STRATOPIPE_OPEN_WITH='{"Nuke": "/opt/nuke/Nuke15"}',
@@ -109,6 +127,7 @@ class Settings(BaseModel):
             NotificationKind.MENTION: self.notify_mention,
             NotificationKind.TASK_ASSIGNED: self.notify_task_assigned,
             NotificationKind.COMMENT: self.notify_comment,
+            NotificationKind.ALERT: self.notify_alert,
         }
         return modes[kind]
 

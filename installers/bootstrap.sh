@@ -22,7 +22,14 @@ SYSTEM_PACKAGES=(
   libvulkan1 libomp5
   # the studio server's tests run against a throwaway PostgreSQL cluster
   postgresql
+  # real photographs of the AI evaluation set (resources/models/eval_set.json, core/ai/evaluate.py):
+  # OpenCV's sample data, and DFSG-free wallpapers and puzzle photos (data only, ~190 MB in all)
+  opencv-doc mate-backgrounds lomiri-wallpapers-16.04 palapeli-data lxqt-themes
 )
+# More photographs of the evaluation set, in packages whose programs are not wanted (KPhotoAlbum's
+# demo album pulls ~200 KDE packages): downloaded and unpacked into the environment instead of
+# installed (no root needed). core/ai/evaluate.py looks there when the package is not installed.
+EVAL_EXTRACTED_PACKAGES=(kphotoalbum)
 
 install_system_packages() {
   if ! command -v apt-get >/dev/null 2>&1; then
@@ -70,6 +77,25 @@ install_python_packages() {
   "${pip[@]}" install "PyOpenGL>=3.1.7" 2>&1 | grep -v "incompatible" || true
 }
 
+extract_eval_packages() {
+  local root="$VENV/share/stratopipe-eval" package work
+  command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 || return 0
+  for package in "${EVAL_EXTRACTED_PACKAGES[@]}"; do
+    if [ -e "$root/$package/.done" ]; then continue; fi
+    work="$(mktemp -d)"
+    if (cd "$work" && { apt-get download -qq "$package" >/dev/null 2>&1 ||
+      { [ "$(id -u)" -eq 0 ] && apt-get update -qq && apt-get download -qq "$package" >/dev/null 2>&1; }; }); then
+      rm -rf "${root:?}/$package"
+      mkdir -p "$root/$package"
+      dpkg-deb -x "$work"/"$package"_*.deb "$root/$package" && touch "$root/$package/.done"
+    else
+      echo "bootstrap: could not download $package (AI evaluation photographs; apt-get update first?)" >&2
+    fi
+    rm -rf "$work"
+  done
+}
+
 install_system_packages
 install_python_packages
+extract_eval_packages
 echo "bootstrap: ready ($VENV)"

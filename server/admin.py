@@ -53,6 +53,11 @@ def _project_id(connection: Connection, name: str) -> int:
     return int(project_id)
 
 
+def project_id(engine: Engine, name: str) -> int:
+    with engine.connect() as connection:
+        return _project_id(connection, name)
+
+
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise AdminError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}")
@@ -174,7 +179,7 @@ def list_users(engine: Engine) -> list[UserListing]:
     ]
 
 
-def add_project(engine: Engine, name: str) -> int:
+def add_project(engine: Engine, name: str, owner: str | None = None) -> int:
     name = name.strip()
     if not name or len(name) > 200:
         raise AdminError("Project names need 1 to 200 characters")
@@ -182,7 +187,26 @@ def add_project(engine: Engine, name: str) -> int:
         if connection.execute(sa.select(projects.c.id).where(projects.c.name == name)).first():
             raise AdminError(f"A project named {name!r} already exists")
         result = connection.execute(projects.insert().values(name=name, created_at=utc_now_iso()))
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+        project_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        if owner is not None:
+            _set_owner(connection, project_id, owner)
+        return project_id
+
+
+def _set_owner(connection: Connection, project_id: int, owner: str) -> None:
+    """Make ``owner`` the project's owner, and a member of it if they are not yet."""
+    user_id = _user_row(connection, owner).id
+    connection.execute(projects.update().where(projects.c.id == project_id).values(owner_id=user_id))
+    member = sa.select(memberships.c.user_id).where(
+        memberships.c.project_id == project_id, memberships.c.user_id == user_id
+    )
+    if connection.execute(member).first() is None:
+        connection.execute(memberships.insert().values(project_id=project_id, user_id=user_id))
+
+
+def set_owner(engine: Engine, project: str, owner: str) -> None:
+    with engine.begin() as connection:
+        _set_owner(connection, _project_id(connection, project), owner)
 
 
 def list_projects(engine: Engine) -> list[ProjectInfo]:

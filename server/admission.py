@@ -4,6 +4,12 @@ Every limit is kept per user or per address, never per connection only: a client
 sockets gets the same message budget as one, password guesses spread over many sockets still count
 against the account and the address, and one address cannot take every connection (or file
 descriptor) of the server.
+
+With several server processes on one PostgreSQL database (``serve --workers N``) the counts live in
+each process, by design, except sign-in failures: those are told to every other process
+(``server.cluster``), so a lock-out holds wherever the next guess is sent. Message and attempt rates
+and connection caps protect the process that enforces them (its loop, its writer, its descriptors),
+so N processes allow N times the rate in all, each one still bounded (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from server.ratelimit import KeyedBuckets, TokenBucket
 from server.throttle import FailureThrottle
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from server.session import ServerConfig
 
 log = logging.getLogger("server.app")
@@ -62,6 +70,9 @@ class Admission:
         self.account_failures: FailureThrottle[str] = FailureThrottle(
             config.login_failures_before_lock, config.login_lock_base_s, config.login_lock_max_s, config.clock
         )
+        # Set when several server processes share a PostgreSQL database: failures and successes are
+        # told to the other processes (outcome, address, account), which count them too.
+        self.on_sign_in: Callable[[str, str, str | None], None] | None = None
         self.address_failures: FailureThrottle[str] = FailureThrottle(
             config.address_failures_before_lock,
             config.login_lock_base_s,
@@ -133,8 +144,20 @@ class Admission:
         """Count a failed sign-in; returns the lock-out it starts (0 for none)."""
         if username is None:
             self.address_logins.allow(address)
+        if self.on_sign_in is not None:
+            self.on_sign_in("failed", address, username)
+        return self.remote_sign_in_failed(address, username)
+
+    def sign_in_succeeded(self, username: str) -> None:
+        if self.on_sign_in is not None:
+            self.on_sign_in("succeeded", "", username)
+        self.remote_sign_in_succeeded(username)
+
+    # The same counts for sign-ins another server process reports (``server.cluster``): a guess
+    # costs the same whichever process it was sent to.
+    def remote_sign_in_failed(self, address: str, username: str | None) -> float:
         account_lock = self.account_failures.failed(username.casefold()) if username is not None else 0.0
         return max(account_lock, self.address_failures.failed(address))
 
-    def sign_in_succeeded(self, username: str) -> None:
+    def remote_sign_in_succeeded(self, username: str) -> None:
         self.account_failures.succeeded(username.casefold())

@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import json
 import logging
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from pydantic import ValidationError
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from core.sync.media_protocol import MEDIA_PATH
 from core.sync.protocol import (
     CLIENT_MESSAGE,
     AuthRequest,
@@ -40,15 +42,27 @@ from core.sync.protocol import (
     UnsubscribeRequest,
     UpdateProfileRequest,
 )
-from server import accounts, changes, endpoints, fanout, store
+from server import (
+    accounts,
+    changes,
+    cluster,
+    cluster_messages,
+    endpoints,
+    fanout,
+    invitations_requests,
+    store,
+)
 from server.admission import Admission, raise_descriptor_limit
 from server.db import checkpoint, create_db_engine, defer_checkpoints, open_database, server_id
+from server.media_channel import MediaChannel
 from server.metrics import ServerMetrics
 from server.ratelimit import budget_server_logs
 from server.session import ServerConfig, Session, Subscription
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+
+    from server.change_result import ChangeResult
 
 __all__ = ["ServerConfig", "SyncServer", "serve_until"]
 
@@ -72,6 +86,8 @@ class SyncServer:
         self._writer_task: asyncio.Task[None] | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._access_task: asyncio.Task[None] | None = None
+        # PostgreSQL only: hears the events other server processes commit (server.cluster).
+        self._cluster: cluster.ClusterLink | None = None
         self._commits = 0
         self._started_at = time.monotonic()
         # When each write in progress started: /health reports a database that stalls them.
@@ -79,6 +95,8 @@ class SyncServer:
         self._write_numbers = itertools.count()
         self.admission = Admission(config, raise_descriptor_limit())
         self.metrics = ServerMetrics()
+        # Publishing and fetching files: a second WebSocket on ``/media`` (server.media_channel).
+        self.media = MediaChannel(self)
         self.metrics.watch(
             connections=lambda: len(self._sessions),
             write_queue=self._write_queue.qsize,
@@ -106,6 +124,8 @@ class SyncServer:
             self._checkpoint_task = asyncio.create_task(self._run_checkpoints())
         self._writer_task = asyncio.create_task(self._run_writer())
         self._access_task = asyncio.create_task(self._run_access_checks())
+        if cluster_messages.is_postgres(self.config.db_url):
+            await self._join_cluster()
         self._server = await serve(
             self._handle,
             self.config.host,
@@ -118,13 +138,16 @@ class SyncServer:
             ping_timeout=self.config.ping_interval_s,
             compression=None,
             ssl=self.config.ssl_context,
+            # Several processes on one port (``serve --workers N``): the kernel spreads connections.
+            reuse_port=self.config.reuse_port,
         )
         self.port = int(next(iter(self._server.sockets)).getsockname()[1])
         log.info(
-            "event=listening host=%s port=%d tls=%d",
+            "event=listening host=%s port=%d tls=%d pid=%d",
             self.config.host,
             self.port,
             int(self.config.ssl_context is not None),
+            os.getpid(),
         )
         return self.port
 
@@ -136,6 +159,8 @@ class SyncServer:
         if self._writer_task is not None:
             await self._write_queue.put(None)
             await self._writer_task
+        if self._cluster is not None:
+            await self._cluster.stop()
         for task in (self._checkpoint_task, self._access_task):
             if task is not None:
                 task.cancel()
@@ -143,10 +168,28 @@ class SyncServer:
                     await task
         self._write_executor.shutdown(wait=True)
         self._read_executor.shutdown(wait=True)
+        self.media.close()
         for engine in (self.writer_engine, self.engine):
             if engine is not None:
                 engine.dispose()
         log.info("event=stopped")
+
+    async def _join_cluster(self) -> None:
+        link = cluster.ClusterLink(
+            self.config.db_url,
+            cluster.ClusterServices(
+                config=self.config,
+                admission=self.admission,
+                metrics=self.metrics,
+                subscribers=self._subscribers,
+                heads=self._heads,
+                read=self.read,
+                catch_up_again=self._catch_up_again,
+            ),
+        )
+        self.admission.on_sign_in = link.publish_sign_in
+        self._cluster = link
+        await link.start()
 
     # -- HTTP health -----------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -165,6 +208,9 @@ class SyncServer:
 
     # -- connections -----------------------------------------------------------------------------
     async def _handle(self, ws: ServerConnection) -> None:
+        if ws.request is not None and ws.request.path.split("?", 1)[0] == MEDIA_PATH:
+            await self.media.handle(ws)
+            return
         address = endpoints.address(ws)
         session = Session(ws, self.config, address, self.admission.address_bucket(address), self.metrics)
         self.admission.opened(address)
@@ -217,7 +263,10 @@ class SyncServer:
         try:
             message = CLIENT_MESSAGE.validate_json(raw)
         except ValidationError as exc:
-            self._reject_invalid(session, raw, exc)
+            # Invitations and password resets (server.invitations_requests): tried only here, off
+            # the hot path.
+            if not await invitations_requests.handle(self, session, raw):
+                self._reject_invalid(session, raw, exc)
             return
         if isinstance(message, Change):
             # The hot path. Changes are queued without waiting: the client may pipeline, order is kept.
@@ -370,7 +419,7 @@ class SyncServer:
         try:
             while not session.closing:
                 read = await self.read(store.read_events, project, subscription.delivered, page_size)
-                rows = _within_bytes(read, self.config.page_bytes)
+                rows = fanout.within_bytes(read, self.config.page_bytes)
                 if rows:
                     subscription.delivered = rows[-1][0]
                 more_stored = len(read) == page_size or len(rows) < len(read)
@@ -487,7 +536,7 @@ class SyncServer:
     def _count_batch(
         self,
         batch: list[tuple[Session, Change, str | None]],
-        results: list[changes.ChangeResult],
+        results: list[ChangeResult],
         received: list[float],
         delivered: int,
     ) -> None:
@@ -502,16 +551,6 @@ class SyncServer:
     def _catch_up_again(self, subscription: Subscription) -> None:
         subscription.catching_up = True
         subscription.task = asyncio.create_task(self._catch_up(subscription))
-
-
-def _within_bytes(rows: list[tuple[int, str]], budget: int) -> list[tuple[int, str]]:
-    """The first rows whose payloads fit ``budget`` characters (always at least one)."""
-    used = 0
-    for index, (_seq, payload) in enumerate(rows):
-        used += len(payload)
-        if used > budget and index > 0:
-            return rows[:index]
-    return rows
 
 
 async def serve_until(config: ServerConfig, stop: asyncio.Event, ready: Any = None) -> None:

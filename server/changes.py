@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -26,20 +25,25 @@ from core.sync.protocol import (
     Change,
     CreateTaskChange,
     DeleteCommentChange,
+    DeletePlaylistChange,
     EditCommentChange,
     Event,
     FieldConflict,
     NotifyTarget,
     RecordKind,
+    SavePlaylistChange,
     SetReviewChange,
     UpdateTaskChange,
     UpsertAssetChange,
     mentioned_names,
 )
 from core.sync.records import UNREVIEWED, dump_json, record_from_row
-from core.sync.roles import change_refusal
+from core.sync.roles import change_refusal, may_delete_comment, playlist_refusal
 from server.admin import utc_now_iso
-from server.db import assets, comments, tasks
+from server.change_result import ChangeResult
+from server.cluster_messages import head_payloads
+from server.db import assets, comments, playlists, tasks
+from server.deletions import deletion_handlers
 from server.event_json import event_json
 from server.statements import Statements, statements_for
 from server.store import DomainError, SessionUser, token_problem
@@ -49,19 +53,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class ChangeResult:
-    """Outcome of one change: an ack (``seq``) or an ``error``; ``event_json`` is set for new events."""
-
-    change_id: str
-    project: int
-    seq: int = 0
-    duplicate: bool = False
-    conflicts: list[FieldConflict] = field(default_factory=list)
-    event_json: str | None = None
-    error: DomainError | None = None
 
 
 def id_taken(what: str, record_id: str) -> DomainError:
@@ -90,6 +81,9 @@ class _BatchApplier:
             "create_task": self.apply_create_task,
             "update_task": self.apply_update_task,
             "set_review": self.apply_set_review,
+            **deletion_handlers(self),
+            "save_playlist": self.apply_save_playlist,
+            "delete_playlist": self.apply_delete_playlist,
         }
 
     # -- reads ---------------------------------------------------------------------------------
@@ -178,6 +172,9 @@ class _BatchApplier:
     def finish(self) -> None:
         for project_id in self.heads_to_store:
             self.sql.set_head.run(self.cursor, {"b_project": project_id, "b_head": self.heads[project_id]})
+        if self.sql.notify_head is not None:
+            for payload in head_payloads(self.heads):
+                self.sql.notify_head.run(self.cursor, {"b_payload": payload})
 
     def record_event(
         self,
@@ -346,10 +343,16 @@ class _BatchApplier:
             notify.append(NotifyTarget(user=asset_creator, kind="comment_on_your_asset"))
         return notify
 
-    def own_comment(self, session: SessionUser, comment_id: str, project_id: int) -> dict[str, Any]:
+    def own_comment(
+        self, session: SessionUser, comment_id: str, project_id: int, *, deleting: bool = False
+    ) -> dict[str, Any]:
+        """The comment's row when the user may change it: its author, or a moderator deleting it."""
         row = self.existing(comments, comment_id, project_id)
-        if row["author"] != session.user.id:
-            raise DomainError("forbidden", "Only the author can edit or delete a comment")
+        is_author = row["author"] == session.user.id
+        if deleting and not may_delete_comment(session.user.role, is_author):
+            raise DomainError("forbidden", "Only its author, supervisors and admins can delete a comment")
+        if not deleting and not is_author:
+            raise DomainError("forbidden", "Only the author can edit a comment")
         if row["deleted"]:
             raise DomainError("invalid", "This comment was deleted")
         return row
@@ -365,8 +368,9 @@ class _BatchApplier:
         return self.record_event(session, change, "comment", record, [])
 
     def apply_delete_comment(self, session: SessionUser, change: DeleteCommentChange) -> ChangeResult:
-        row = self.own_comment(session, change.comment_id, change.project)
-        # A deleted comment keeps its place (and id) but loses its content everywhere.
+        row = self.own_comment(session, change.comment_id, change.project, deleting=True)
+        # A deleted comment keeps its place (and id) but loses its content everywhere: a tombstone
+        # that reaches every client, offline ones at their next catch-up; the event keeps who did it.
         record = self._rewrite_comment(row, body="", annotation=None, deleted=True)
         return self.record_event(session, change, "comment", record, [])
 
@@ -474,6 +478,49 @@ class _BatchApplier:
             kind = "review_approved" if change.status == "approved" else "review_changes_requested"
             notify.append(NotifyTarget(user=publisher, kind=kind))
         return self.record_event(session, change, "asset", record_from_row("asset", stored), notify)
+
+    def own_playlist(self, session: SessionUser, playlist_id: str, project_id: int) -> dict[str, Any]:
+        """The playlist's row when the user may change it: its author, or a supervisor or admin."""
+        row = self.existing(playlists, playlist_id, project_id)
+        refusal = playlist_refusal(session.user.role, row["author"] == session.user.id)
+        if refusal is not None:
+            raise DomainError("forbidden", refusal)
+        if row["deleted"]:
+            raise DomainError("invalid", "This playlist was deleted")
+        return row
+
+    def _write_playlist(self, session: SessionUser, change: Change, row: dict[str, Any]) -> ChangeResult:
+        stored = {**row, "updated_at": self.now, "version": row["version"] + 1}
+        self.sql.update_playlist.run(self.cursor, {**stored, "b_id": row["id"]})
+        return self.record_event(session, change, "playlist", record_from_row("playlist", stored), [])
+
+    def apply_save_playlist(self, session: SessionUser, change: SavePlaylistChange) -> ChangeResult:
+        """Create, or replace the name and items of, a playlist: last writer (in server order) wins."""
+        self.check_role(session, change)
+        items = dump_json(change.items)
+        found = self.row(playlists, change.playlist_id)
+        if found is None:
+            values = {
+                "id": change.playlist_id,
+                "project_id": change.project,
+                "name": change.name,
+                "items": items,
+                "author": session.user.id,
+                "updated_at": self.now,
+                "deleted": False,
+                "version": 1,
+            }
+            self.sql.insert["playlists"].run(self.cursor, values)
+            return self.record_event(session, change, "playlist", record_from_row("playlist", values), [])
+        if found["project_id"] != change.project:
+            raise id_taken("Playlist", change.playlist_id)
+        row = self.own_playlist(session, change.playlist_id, change.project)
+        return self._write_playlist(session, change, {**row, "name": change.name, "items": items})
+
+    def apply_delete_playlist(self, session: SessionUser, change: DeletePlaylistChange) -> ChangeResult:
+        self.check_role(session, change)
+        row = self.own_playlist(session, change.playlist_id, change.project)
+        return self._write_playlist(session, change, {**row, "items": "[]", "deleted": True})
 
 
 def _apply_in_one_transaction(engine: Engine, batch: list[tuple[SessionUser, Change]]) -> list[ChangeResult]:

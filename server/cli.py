@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 import platformdirs
 
 from core.sync.protocol import ROLES
-from server import admin
+from server import admin, invitations, media_records
 from server.app import ServerConfig, serve_until
+from server.cluster_messages import is_postgres
 from server.db import default_db_url, open_database
+from server.supervisor import run_workers
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -102,8 +104,13 @@ def _tls_context(args: argparse.Namespace) -> ssl.SSLContext | None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    db_url = resolve_db_url(args)
+    if args.workers > 1:
+        if not is_postgres(db_url):
+            raise admin.AdminError("--workers needs a PostgreSQL database (--db postgresql+psycopg://...)")
+        return run_workers(args.argv, args.workers, args.host, args.port)
     config = ServerConfig(
-        db_url=resolve_db_url(args),
+        db_url=db_url,
         host=args.host,
         port=args.port,
         auth_timeout_s=args.auth_timeout,
@@ -112,6 +119,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         rate_per_s=args.rate,
         rate_burst=args.rate_burst,
         ssl_context=_tls_context(args),
+        reuse_port=args.reuse_port,
+        media_dir=args.media_dir or "",
+        media_quota_bytes=args.media_quota_mib << 20,
     )
 
     async def main() -> None:
@@ -147,6 +157,17 @@ def cmd_user(args: argparse.Namespace) -> int:
     elif args.user_command == "profile":
         admin.set_profile(engine, args.name, args.display_name, args.email)
         print(f"Profile of {args.name} updated")
+    elif args.user_command == "reset":
+        code, expires_at, _user_id = invitations.reset_password(engine, args.name, None, args.days * 86400.0)
+        print(f"{args.name} is signed out everywhere and their password no longer works.")
+        print(f"Reset code (give it to them; valid until {invitations.when(expires_at)}):\n{code}")
+        print("They choose a new password with: stratopipe sync reset-password --server URL --user NAME")
+    elif args.user_command == "invite":
+        project_id = admin.project_id(engine, args.project) if args.project else None
+        ttl_s = args.days * 86400.0
+        code, expires_at = invitations.create_invitation(engine, args.role, project_id, None, ttl_s)
+        print(f"Invitation as {args.role} (valid until {invitations.when(expires_at)}, once):\n{code}")
+        print("They create their account with: stratopipe sync redeem --server URL --user NAME")
     elif args.user_command == "remove":
         admin.remove_user(engine, args.name)
         print(f"Removed user {args.name}")
@@ -162,11 +183,19 @@ def cmd_user(args: argparse.Namespace) -> int:
 def cmd_project(args: argparse.Namespace) -> int:
     engine = _engine(args)
     if args.project_command == "add":
-        project_id = admin.add_project(engine, args.name)
-        print(f"Added project {args.name} (id {project_id})")
+        project_id = admin.add_project(engine, args.name, args.owner)
+        owned = f", owned by {args.owner}" if args.owner else ""
+        print(f"Added project {args.name} (id {project_id}){owned}")
+    elif args.project_command == "owner":
+        admin.set_owner(engine, args.name, args.user)
+        print(f"{args.user} now owns {args.name}")
     elif args.project_command == "list":
         for project in admin.list_projects(engine):
             print(f"{project.id}\t{project.name}\t{project.head_seq}")
+    elif args.project_command == "quota":
+        quota = None if args.mib is None else args.mib << 20
+        media_records.set_quota(engine, args.name, quota)
+        print(f"Media quota of {args.name}: {'the server default' if quota is None else f'{args.mib} MiB'}")
     elif args.member_command == "add":
         admin.add_member(engine, args.project, args.user)
         print(f"{args.user} is now a member of {args.project}")
@@ -201,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-cert")
     serve.add_argument("--tls-key")
     serve.add_argument("--auth-timeout", type=float, default=10.0, help="seconds to sign in")
+    serve.add_argument("--media-dir", help="published media store (default: media/ in the data folder)")
+    serve.add_argument(
+        "--media-quota-mib", type=int, default=50 << 10, help="each project's media quota (default 50 GiB)"
+    )
     defaults = ServerConfig(db_url="")
     serve.add_argument(
         "--max-connections",
@@ -219,6 +252,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--rate-burst", type=float, default=defaults.rate_burst, help="burst per user (default %(default)s)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (SO_REUSEPORT, Linux; PostgreSQL only), kept running "
+        "by this process (default %(default)s)",
+    )
+    serve.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="let other processes listen on the same port (SO_REUSEPORT); --workers sets it",
     )
     serve.set_defaults(handler=cmd_serve)
 
@@ -245,6 +290,17 @@ def build_parser() -> argparse.ArgumentParser:
     user_profile.add_argument("--display-name")
     user_profile.add_argument("--email")
     user_commands.add_parser("list", parents=[storage])
+    user_reset = user_commands.add_parser(
+        "reset", parents=[storage], help="sign out everywhere, void the password, print a one-time reset code"
+    )
+    user_reset.add_argument("name")
+    user_reset.add_argument("--days", type=float, default=3.0, help="days the code stays valid")
+    user_invite = user_commands.add_parser(
+        "invite", parents=[storage], help="print a one-time invitation code"
+    )
+    user_invite.add_argument("--role", choices=ROLES, default="artist")
+    user_invite.add_argument("--project", help="the project the new account joins")
+    user_invite.add_argument("--days", type=float, default=7.0, help="days the code stays valid")
     user_remove = user_commands.add_parser("remove", parents=[storage])
     user_remove.add_argument("name")
     user.set_defaults(handler=cmd_user)
@@ -253,7 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
     project_commands = project.add_subparsers(dest="project_command", required=True)
     project_add = project_commands.add_parser("add", parents=[storage])
     project_add.add_argument("name")
+    project_add.add_argument("--owner", help="the user who owns it (may delete its shared assets)")
+    project_owner = project_commands.add_parser("owner", parents=[storage], help="set a project's owner")
+    project_owner.add_argument("name")
+    project_owner.add_argument("user")
     project_commands.add_parser("list", parents=[storage])
+    project_quota = project_commands.add_parser("quota", parents=[storage], help="a project's media quota")
+    project_quota.add_argument("name")
+    project_quota.add_argument("mib", type=int, nargs="?", help="MiB; leave out for the server default")
     member = project_commands.add_parser("member")
     member_commands = member.add_subparsers(dest="member_command", required=True)
     for action in ("add", "remove"):
@@ -277,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # ``serve --workers N`` starts its workers with the same arguments.
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
     configure_logging(args.log_format, args.verbose)
     try:
         return int(args.handler(args))

@@ -62,6 +62,8 @@ projects = sa.Table(
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     sa.Column("head_seq", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", sa.String(40), nullable=False),
+    # The user an administrator named owner (migration 0008): may delete the project's shared assets.
+    sa.Column("owner_id", sa.Integer, nullable=True),
 )
 
 memberships = sa.Table(
@@ -113,6 +115,15 @@ tasks = sa.Table(
     sa.Index("ix_tasks_project_id", "project_id"),
 )
 
+# Review sessions (migration 0007); a deleted one stays as a tombstone with no items.
+playlists = sa.Table(
+    "playlists",
+    metadata,
+    *record_columns("playlist"),
+    sa.ForeignKeyConstraint(["project_id"], ["projects.id"]),
+    sa.Index("ix_playlists_project_id", "project_id"),
+)
+
 # The server's identity (``server_id``, migration 0002): clients know the server by it, not by its URL.
 server_meta = sa.Table(
     "server_meta",
@@ -134,6 +145,59 @@ notifications = sa.Table(
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("read", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_notifications_user", "user_id", "id"),
+)
+
+# Published media (migration 0005): each file once in the content-addressed store (``media_blobs``,
+# keyed by sha256), referenced by every project it was published to; a project's usage is the sum of
+# the sizes it references, checked against its quota (``media_quotas``, else the server's default).
+media_blobs = sa.Table(
+    "media_blobs",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("chunk_bytes", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+)
+
+media_refs = sa.Table(
+    "media_refs",
+    metadata,
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), primary_key=True),
+    sa.Column("sha256", sa.String(64), sa.ForeignKey("media_blobs.sha256"), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("published_by", sa.Integer, nullable=False),
+    sa.Column("published_at", sa.String(40), nullable=False),
+)
+
+media_quotas = sa.Table(
+    "media_quotas",
+    metadata,
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), primary_key=True),
+    sa.Column("quota_bytes", sa.BigInteger, nullable=False),
+)
+
+# One-time codes (migration 0006), stored as their SHA-256 like tokens: an invitation creates an
+# account with a role (and a project membership); a reset code lets a user choose a new password.
+invitations = sa.Table(
+    "invitations",
+    metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=True),
+    sa.Column("created_by", sa.Integer, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("used_at", sa.Float, nullable=True),
+    sa.Column("used_by", sa.Integer, nullable=True),
+)
+
+password_resets = sa.Table(
+    "password_resets",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_by", sa.Integer, nullable=True),
+    sa.Column("expires_at", sa.Float, nullable=False),
 )
 
 
@@ -191,7 +255,10 @@ def create_db_engine(url: str, pool_size: int = 8, busy_timeout_s: float = DEFAU
         )
         event.listen(engine, "connect", _tune_sqlite)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size)
+    # A server process reads on four threads and writes on one connection: a few spare connections
+    # cover the administrator's commands; several processes share the database's max_connections
+    # (docs/deploy.md). Recycled hourly so a failed-over database's stale sockets do not linger.
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=2, pool_recycle=3600)
 
 
 def _private_sqlite_file(url: str) -> None:

@@ -54,6 +54,17 @@ class ServerMetrics:
         self.events_delivered = Counter(
             "stratopipe_events_delivered", "Events sent to subscribers, live and catch-up", registry=registry
         )
+        self.remote_events = Counter(
+            "stratopipe_remote_events",
+            "Events other server processes wrote, read back from the table after a notification",
+            registry=registry,
+        )
+        self.media_bytes = Counter(
+            "stratopipe_media_bytes",
+            "Media bytes received (published) and sent (fetched) on the media channel",
+            ["direction"],
+            registry=registry,
+        )
         self.errors = Counter("stratopipe_errors", "Error replies sent, by code", ["code"], registry=registry)
         self.write_queue = Gauge(
             "stratopipe_write_queue_changes", "Changes waiting for the writer", registry=registry

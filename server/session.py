@@ -81,6 +81,14 @@ class ServerConfig:
     # messages would let a few large ones (thumbnails) hold gigabytes.
     max_outgoing_bytes: int = 32 << 20
     ssl_context: ssl.SSLContext | None = None
+    # Published media (``server.media_channel``): the store's folder (empty: ``media`` beside an SQLite
+    # database; a PostgreSQL server keeps no media until one is given), each project's quota unless
+    # ``stratopipe-server project quota`` set its own, and the largest file one may publish.
+    media_dir: str = ""
+    media_quota_bytes: int = 50 << 30
+    media_max_file_bytes: int = 20 << 30
+    # SO_REUSEPORT: several server processes listen on one port (``serve --workers N``).
+    reuse_port: bool = False
 
 
 @dataclass(eq=False)

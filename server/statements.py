@@ -13,7 +13,19 @@ import sqlalchemy as sa
 
 from core.sync.protocol import TASK_FIELDS
 from core.sync.records import REVIEW_COLUMNS
-from server.db import assets, comments, events, memberships, notifications, projects, tasks, tokens, users
+from server.cluster_messages import EVENTS_CHANNEL
+from server.db import (
+    assets,
+    comments,
+    events,
+    memberships,
+    notifications,
+    playlists,
+    projects,
+    tasks,
+    tokens,
+    users,
+)
 from server.sql import CompiledStatement
 
 if TYPE_CHECKING:
@@ -32,6 +44,8 @@ class Statements:
     def __init__(self, dialect: Dialect) -> None:
         def compiled(statement: Any, column_keys: tuple[str, ...] | None = None) -> CompiledStatement:
             return CompiledStatement(statement, dialect, column_keys)
+
+        self.dialect = dialect
 
         # The sign-in behind a change and whether its user is a member of the change's project: one
         # row (revoked, expires_at, removed, member user id or NULL), or none for an unknown token.
@@ -65,7 +79,7 @@ class Statements:
         )
         self.by_id = {
             table.name: compiled(sa.select(table).where(table.c.id == _param("b_id")))
-            for table in (assets, comments, tasks)
+            for table in (assets, comments, tasks, playlists)
         }
         # Existence checks read the primary key only (an asset row can hold a 64 KiB thumbnail).
         self.id_exists = {
@@ -86,7 +100,7 @@ class Statements:
                 sa.select(comments.c.id).where(comments.c.id == _param("b_id")).scalar_subquery(),
             )
         )
-        self.columns = {table.name: _columns_of(table) for table in (assets, comments, tasks)}
+        self.columns = {table.name: _columns_of(table) for table in (assets, comments, tasks, playlists)}
         # Takes the row lock (PostgreSQL) and the project's next number in one statement; a batch with
         # several events for one project numbers the rest in memory and stores the head at the end.
         self.advance_head = compiled(
@@ -100,7 +114,7 @@ class Statements:
         )
         self.insert = {
             table.name: compiled(table.insert(), _columns_of(table))
-            for table in (assets, comments, tasks, events)
+            for table in (assets, comments, tasks, playlists, events)
         }
         notification_columns = tuple(c for c in _columns_of(notifications) if c != "id")
         self.insert["notifications"] = compiled(notifications.insert(), notification_columns)
@@ -132,6 +146,11 @@ class Statements:
                 version=_param("version"),
             )
         )
+        self.update_playlist = compiled(
+            playlists.update()
+            .where(playlists.c.id == _param("b_id"))
+            .values({name: _param(name) for name in ("name", "items", "updated_at", "deleted", "version")})
+        )
         self.update_task = compiled(
             tasks.update()
             .where(tasks.c.id == _param("b_id"))
@@ -144,6 +163,13 @@ class Statements:
                 }
             )
         )
+        # PostgreSQL: tell the other server processes a project's new head (``server.cluster``). The
+        # notification is part of the transaction: sent at commit, never for a rollback.
+        self.notify_head: CompiledStatement | None = None
+        if dialect.name == "postgresql":
+            self.notify_head = compiled(
+                sa.select(sa.func.pg_notify(sa.literal_column(f"'{EVENTS_CHANNEL}'"), _param("b_payload")))
+            )
 
 
 _STATEMENTS: dict[tuple[str, str, str], Statements] = {}

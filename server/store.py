@@ -271,3 +271,12 @@ def mark_notifications_read(engine: Engine, user_id: int, ids: list[int]) -> Non
             .where(notifications.c.user_id == user_id, notifications.c.id.in_(ids))
             .values(read=True)
         )
+
+
+def project_heads(engine: Engine, project_ids: list[int]) -> dict[int, int]:
+    """The newest sequence number of each project (what another server process may have written)."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(projects.c.id, projects.c.head_seq).where(projects.c.id.in_(sorted(project_ids)))
+        ).all()
+    return {int(r.id): int(r.head_seq) for r in rows}

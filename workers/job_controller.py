@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -11,7 +11,7 @@ from core.jobs.scheduler import JobScheduler, LaneParams
 
 if TYPE_CHECKING:
     from core.catalog.catalog import Catalog
-    from core.jobs.model import JobDocument
+    from core.jobs.model import JobDocument, Lane
     from core.jobs.steps import StepRegistry
     from core.notify import BatchSummary
     from core.paths import AppPaths
@@ -26,6 +26,8 @@ class JobController(QObject):
     job_updated = Signal(object)  # JobDocument (a private copy)
     asset_changed = Signal(object)  # AssetRecord after a job changed it
     batch_finished = Signal(object)  # BatchSummary
+    alert_raised = Signal(object)  # JobAlert (a stalled step, jobs recovered after a crash)
+    queue_changed = Signal()  # a lane or job was paused, resumed, stepped or bumped
 
     def __init__(
         self,
@@ -48,6 +50,7 @@ class JobController(QObject):
             lanes.writer,
             listener=_SignalListener(self),
             lane_params=lane_params,
+            alerts=self.alert_raised.emit,
         )
 
     # Intents from the UI -------------------------------------------------------------------------
@@ -59,6 +62,34 @@ class JobController(QObject):
 
     def retry(self, job_id: int) -> None:
         self.scheduler.retry(job_id)
+
+    def rerun_step(self, job_id: int, step: str, overrides: dict[str, Any]) -> bool:
+        return self.scheduler.rerun_step(job_id, step, overrides) is not None
+
+    # Queue control: every change is announced so the Jobs panel and the tray menu agree.
+    def set_paused(self, paused: bool, lane: Lane | None = None) -> None:
+        if paused:
+            self.scheduler.pause(lane)
+        else:
+            self.scheduler.resume(lane)
+        self.queue_changed.emit()
+
+    def set_job_held(self, job_id: int, held: bool) -> None:
+        if held:
+            self.scheduler.hold(job_id)
+        else:
+            self.scheduler.release(job_id)
+        self.queue_changed.emit()
+
+    def step(self, job_id: int) -> bool:
+        stepped = self.scheduler.step(job_id)
+        self.queue_changed.emit()
+        return stepped
+
+    def bump(self, job_id: int) -> bool:
+        bumped = self.scheduler.bump(job_id)
+        self.queue_changed.emit()
+        return bumped
 
     def active_count(self) -> int:
         return self.scheduler.active_count()

@@ -83,18 +83,20 @@ class Lanes:
     writer: LaneExecutor
 
     @classmethod
-    def create(cls, media_threads: int = 0) -> Lanes:
+    def create(cls, media_threads: int = 0, render_threads: int = 1) -> Lanes:
+        """``render_threads`` > 1 only when renders run on a farm (a lane thread then only waits)."""
         threads = media_threads or os.cpu_count() or 2
         lanes = cls(
             media=LaneExecutor("media", threads),
-            render=LaneExecutor("render", 1),
+            render=LaneExecutor("render", render_threads),
             # Jobs prepare images in parallel; only the batcher's thread runs the model (core/ai/batcher.py).
             inference=LaneExecutor("inference", INFERENCE_JOBS_IN_FLIGHT),
             writer=LaneExecutor("catalog-writer", 1),
         )
         log.info(
-            "Lanes: media %d threads, render 1, inference %d jobs, catalog writer 1",
+            "Lanes: media %d threads, render %d, inference %d jobs, catalog writer 1",
             threads,
+            render_threads,
             INFERENCE_JOBS_IN_FLIGHT,
         )
         return lanes

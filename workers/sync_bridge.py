@@ -16,6 +16,7 @@ import logging
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from core.settings import save_settings
@@ -33,6 +34,7 @@ from core.sync.client_events import (
     SyncStatus,
     TaskConflicts,
 )
+from core.sync.invitations import redeem_invitation
 from core.sync.sign_in import SignInAttempt, SignInFailure, SignInOutcome, normalise_server_url
 from core.sync.wording import SyncWording
 
@@ -121,6 +123,11 @@ class SyncBridge(QObject):
     def url(self) -> str:
         return self.client.url if self.client is not None else self.settings.server_url
 
+    @property
+    def token(self) -> str:
+        """The running client's token ("" when none runs): media transfers sign in with it too."""
+        return self._token
+
     def start(self, url: str, token: str) -> None:
         """(Re)start the client with a token; it connects, catches up and flushes the outbox."""
         self.stop()
@@ -181,9 +188,12 @@ class SyncBridge(QObject):
         """A sign-in worker is still running (waiting for the server, or winding down)."""
         return self._sign_in_pool.activeThreadCount() > 0
 
-    def sign_in(self, url: str, username: str, password: str, *, ca_file: str | None = None) -> None:
+    def sign_in(
+        self, url: str, username: str, password: str, *, ca_file: str | None = None, invitation: str = ""
+    ) -> None:
         """Ask the server for a token on a worker: ``signed_in`` or ``sign_in_failed`` follows. A newer
-        sign-in replaces one still under way. ``ca_file`` (None: the saved one) is kept once it works."""
+        sign-in replaces one still under way. ``ca_file`` (None: the saved one) is kept once it works.
+        With an ``invitation`` code the account is created first (``core.sync.invitations``)."""
         try:
             url = normalise_server_url(url)
         except ValueError as exc:
@@ -194,7 +204,16 @@ class SyncBridge(QObject):
             return
         self._cancel_sign_in()
         chosen_ca = self.settings.ca_file if ca_file is None else ca_file
-        attempt = SignInAttempt(url, username.strip(), password, chosen_ca)
+        try:
+            attempt = (
+                redeem_invitation(url, invitation, username.strip(), password, ca_file=chosen_ca)
+                if invitation.strip()
+                else SignInAttempt(url, username.strip(), password, chosen_ca)
+            )
+        except ValidationError:  # a code cut short when pasted, a user name the server would refuse
+            message = "Check the invitation code (paste it whole) and the user name (letters, digits, . _ -)"
+            self.sign_in_failed.emit(SignInFailure("invalid", message))
+            return
         self._sign_in = attempt
         self._background.call(
             attempt.run, partial(self._on_sign_in_answered, attempt), pool=self._sign_in_pool

@@ -1,7 +1,13 @@
 """Measure the subject classifier on the labelled photographs, and calibrate the tag thresholds.
 
 ``resources/models/eval_set.json`` lists real photographs that ship inside Python and Debian
-packages, each labelled by hand with the artist groups and ImageNet classes that are right for it.
+packages, each labelled by hand with its artist category (kind), the artist groups and the ImageNet
+classes that are right for it. A Python package's file is found where the package is installed; a
+Debian package's file at its installed path, else under the folder where ``installers/bootstrap.sh``
+extracts the packages it does not install (an application whose dependencies are not wanted):
+``$STRATOPIPE_EVAL_DEBS`` or ``<virtual environment>/share/stratopipe-eval/<package>``. An image
+whose package is missing is skipped and the evaluation says which packages to install; under CI
+(``CI=true``) every one must be there (tests/core/ai/test_evaluation.py).
 
 Calibration: a tag's threshold is the lowest of THRESHOLD_STEPS that is above every score that tag
 reached on a photograph it does not fit (and never below MIN_THRESHOLD, so at most one group
@@ -18,6 +24,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,39 +52,83 @@ MIN_THRESHOLD = 0.5
 THRESHOLD_STEPS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99)
 
 
+EXTRACTED_DEBS_ENV = "STRATOPIPE_EVAL_DEBS"
+
+
 @dataclass(frozen=True)
 class LabelledImage:
     path: Path
-    source: str
+    source: str  # "pypi:<distribution>" or "debian:<package>"
     groups: frozenset[str]
     labels: frozenset[str]
+    kind: str = PHOTOGRAPH
 
 
-def eval_images(document: Path = EVAL_SET) -> tuple[list[LabelledImage], list[str]]:
-    """The labelled images found on this machine, and the files that are not installed."""
+@dataclass(frozen=True)
+class EvalSet:
+    images: list[LabelledImage]  # those found on this machine
+    missing: dict[str, int]  # source -> how many of its images are not here
+
+    def missing_summary(self) -> str:
+        """One line a person can act on: which packages to install."""
+        if not self.missing:
+            return ""
+        parts = ", ".join(f"{source} ({count})" for source, count in sorted(self.missing.items()))
+        return (
+            f"{sum(self.missing.values())} evaluation image(s) skipped, their packages are not "
+            f"installed here: {parts}; installers/bootstrap.sh installs them"
+        )
+
+
+def extracted_debs_dir() -> Path:
+    """Where bootstrap extracts the Debian packages it does not install."""
+    configured = os.environ.get(EXTRACTED_DEBS_ENV, "").strip()
+    return Path(configured) if configured else Path(sys.prefix) / "share" / "stratopipe-eval"
+
+
+def _candidates(item: dict[str, Any]) -> list[Path]:
+    if "module" in item:
+        folder = package_dir(item["module"])
+        return [folder / item["file"]] if folder else []
+    installed = Path(item["file"])
+    package = str(item["source"]).removeprefix("debian:")
+    return [installed, extracted_debs_dir() / package / installed.relative_to(installed.anchor)]
+
+
+def eval_images(document: Path = EVAL_SET) -> EvalSet:
+    """The labelled images found on this machine, and per package how many are not."""
     found: list[LabelledImage] = []
-    missing: list[str] = []
+    missing: Counter[str] = Counter()
     for item in json.loads(document.read_text(encoding="utf-8"))["images"]:
-        if "module" in item:
-            folder = package_dir(item["module"])
-            path = folder / item["file"] if folder else Path(item["module"], item["file"])
-        else:
-            path = Path(item["file"])
-        if path.is_file():
-            found.append(
-                LabelledImage(path, item["source"], frozenset(item["groups"]), frozenset(item["labels"]))
+        path = next((p for p in _candidates(item) if p.is_file()), None)
+        if path is None:
+            missing[item["source"]] += 1
+            continue
+        found.append(
+            LabelledImage(
+                path,
+                item["source"],
+                frozenset(item["groups"]),
+                frozenset(item["labels"]),
+                item.get("kind", PHOTOGRAPH),
             )
-        else:
-            missing.append(f"{path} ({item['source']})")
-    return found, missing
+        )
+    return EvalSet(found, dict(missing))
 
 
 def is_wrong(tag: Tag, image: LabelledImage) -> bool:
     if tag.kind == "kind":
-        return tag.name != PHOTOGRAPH
+        return tag.name != image.kind
     if tag.kind == "group":
         return tag.name not in image.groups
-    return tag.name.split("/", 1)[1] not in image.labels
+    return label_of(tag) not in image.labels
+
+
+def label_of(tag: Tag) -> str:
+    """The ImageNet class of a label tag ("nature/landscape/alp" -> "alp": a group name may itself
+    hold a slash, so the group is matched, not the first slash)."""
+    group = next(g for g in imagenet_classes().group_names if tag.name.startswith(f"{g}/"))
+    return tag.name[len(group) + 1 :]
 
 
 def calibrate(tags: Sequence[Sequence[Tag]], images: Sequence[LabelledImage]) -> ConfidenceThresholds:
@@ -115,6 +168,7 @@ def evaluate(engine: InferenceEngine, images: Sequence[LabelledImage]) -> dict[s
         ranked = [classes.labels[int(i)] for i in result.subject_probabilities.argsort()[::-1][:5]]
         top1 += ranked[0] in image.labels
         top5 += bool(image.labels.intersection(ranked))
+    kind_right = sum(result.top == image.kind for result, image in zip(results, images, strict=True))
     group_right = sum(
         next(t.name for t in tags if t.kind == "group") in image.groups
         for tags, image in zip(candidates, images, strict=True)
@@ -141,6 +195,7 @@ def evaluate(engine: InferenceEngine, images: Sequence[LabelledImage]) -> dict[s
         "with_imagenet_labels": len(labelled),
         "top1": top1 / max(len(labelled), 1),
         "top5": top5 / max(len(labelled), 1),
+        "kind_accuracy": kind_right / len(images),
         "group_accuracy": group_right / len(images),
         "wrong_confident_at_0.5": uncalibrated / len(images),
         "wrong_confident_in_sample": in_sample / len(images),
@@ -174,11 +229,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--write", action="store_true", help="rewrite the calibrated thresholds file")
     args = parser.parse_args(argv)
-    images, missing = eval_images()
-    for path in missing:
-        print(f"not installed here: {path}")
+    found = eval_images()
+    if found.missing:
+        print(found.missing_summary())
     engine = InferenceEngine(choose_device("cpu"), None, batch_size=8)
-    figures = evaluate(engine, images)
+    figures = evaluate(engine, found.images)
+    sources = Counter(image.source for image in found.images)
+    print("sources: " + ", ".join(f"{source} {count}" for source, count in sorted(sources.items())))
     for key, value in figures.items():
         print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
     if args.write:

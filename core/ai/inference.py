@@ -361,8 +361,9 @@ class InferenceEngine:
         with self._lock:
             if entry.name in self._unusable:
                 return self._unusable[entry.name]
-            if entry.name in self._upscalers:
-                return self._upscalers[entry.name]
+            known = self._upscalers.get(entry.name)
+            if known is not None and known.running:
+                return known
             try:
                 upscaler = self._load_upscaler(entry)
             except ModelError as exc:

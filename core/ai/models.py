@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.ai.architectures import ArchitectureError, build_architecture
+from core.child_process import app_root, is_frozen, resources_dir
 
 if TYPE_CHECKING:
     from torch import nn
@@ -173,11 +174,14 @@ class ModelEntry(BaseModel):
 
 def builtin_manifest_dir() -> Path:
     """The folder of the app's own manifest: models whose weights ship in Python packages."""
-    return Path(__file__).resolve().parents[2] / "resources" / "models"
+    return resources_dir() / "models"
 
 
 def package_dir(package: str) -> Path | None:
     """The folder of an installed package, found without importing it (None when absent)."""
+    if is_frozen():  # the bundle holds only the listed weights, copied there by installers/stratopipe.spec
+        bundled = app_root() / package
+        return bundled if bundled.is_dir() else None
     try:
         spec = importlib.util.find_spec(package)
     except (ImportError, ValueError):

@@ -5,8 +5,11 @@ whole tile (the UI would freeze) and a native crash or a broken Vulkan driver mu
 down. Protocol on stdin/stdout, each message a frame (4-byte big-endian length, then the payload):
 
 * child -> parent, once: JSON ``{"device": "cpu" | "vulkan:0", "gpu_count": n}`` or ``{"error": …}``
-* parent -> child: 8 bytes (height, width as uint32 BE) then the RGB bytes of one tile; an empty
-  frame or end of input stops the child
+* parent -> child: 12 bytes (height, width and the runtime's tile size, as uint32 BE) then the RGB
+  bytes of one block; an empty frame or end of input stops the child. The runtime cuts the block into
+  tiles of that size itself, each with real neighbouring pixels as context (only the block's own
+  edges get the runtime's replicated padding), so a block of several tiles costs what the package's
+  own whole-image call costs for the same pixels.
 * child -> parent: ``b"\\0"`` + the upscaled RGB bytes, or ``b"\\1"`` + an error message
 
 ``--probe`` only reports whether the runtime loads and how many Vulkan GPUs it sees.
@@ -23,7 +26,7 @@ import sys
 from typing import IO, Any
 
 _LENGTH = struct.Struct(">I")
-TILE_HEADER = struct.Struct(">II")
+TILE_HEADER = struct.Struct(">III")
 
 
 def write_frame(stream: IO[bytes], payload: bytes) -> None:
@@ -65,8 +68,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, str, int]:
     gpu_count = int(binding.get_gpu_count())
     gpu = args.gpu if 0 <= args.gpu < gpu_count else -1
     network = binding.RealESRGANWrapped(gpu, False)
-    # The runtime tiles on its own too: a tile size above the parent's padded tiles makes it run
-    # each of them whole, so the parent decides the tiling (and can cancel between tiles).
+    # The parent names the tile size with each block (set_parameters is cheap and may follow load).
     network.set_parameters(args.runtime_tile, args.scale)
     if network.load(args.graph, args.weights) != 0:
         raise RuntimeError(f"ncnn could not load {os.path.basename(args.graph)}")
@@ -81,16 +83,26 @@ def _serve(args: argparse.Namespace, out: IO[bytes]) -> int:
         return 1
     write_frame(out, json.dumps({"device": device, "gpu_count": gpu_count}).encode())
     scale = args.scale
+    tile_now = args.runtime_tile
     while frame := read_frame(sys.stdin.buffer):
-        height, width = TILE_HEADER.unpack_from(frame)
+        height, width, tile = TILE_HEADER.unpack_from(frame)
         pixels = frame[TILE_HEADER.size :]
-        if len(pixels) != height * width * 3 or max(height, width) > args.runtime_tile:
-            write_frame(out, b"\1" + f"bad tile {width}x{height}, {len(pixels)} bytes".encode())
+        # The runtime's working memory grows with its tile, not with the block: both are capped.
+        if (
+            len(pixels) != height * width * 3
+            or max(height, width) > args.max_side
+            or not 0 < tile <= args.runtime_tile
+        ):
+            message = f"bad block {width}x{height} (tile {tile}), {len(pixels)} bytes"
+            write_frame(out, b"\1" + message.encode())
             continue
+        if tile != tile_now:
+            network.set_parameters(tile, scale)
+            tile_now = tile
         source = binding.RealESRGANImage(pixels, width, height, 3)
         target = binding.RealESRGANImage(bytes(len(pixels) * scale * scale), width * scale, height * scale, 3)
         if network.process(source, target) != 0:
-            write_frame(out, b"\1" + b"ncnn failed on a tile")
+            write_frame(out, b"\1" + b"ncnn failed on a block")
             continue
         write_frame(out, b"\0" + bytes(target.get_data()))
     return 0
@@ -113,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", default="")
     parser.add_argument("--scale", type=int, default=4)
     parser.add_argument("--gpu", type=int, default=-1)
-    parser.add_argument("--runtime-tile", type=int, default=512)
+    parser.add_argument("--runtime-tile", type=int, default=512, help="largest tile the runtime may use")
+    parser.add_argument("--max-side", type=int, default=4096, help="largest block the parent may send")
     args = parser.parse_args(argv)
     # Frames go to a copy of stdout; stdout itself becomes stderr so that whatever the native code
     # prints (ncnn prints progress and Vulkan messages) cannot corrupt the protocol.

@@ -21,6 +21,7 @@ from core.ai.inference import InferenceEngine
 from core.ai.models import resolve_model_dir
 from core.ai.subjects import mean_result, tags_for
 from core.jobs.steps import InvalidInputError, Progress, RecoverableError, StepContext, StepOutput
+from core.profiles import thumbnail_size_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Sequence
@@ -147,7 +148,7 @@ def _source_path(ctx: StepContext) -> Path:
 def _made_preview(ctx: StepContext) -> Path | None:
     """The image the earlier steps made for a video (poster) or a model (render), if there is one."""
     assert ctx.asset is not None
-    size = ctx.settings.thumbnail_size
+    size = thumbnail_size_for(ctx.params, ctx.settings.thumbnail_size)
     if ctx.asset.kind == "geometry":
         from core.render.steps import artifact_path
 
@@ -278,7 +279,7 @@ def focus_crop_step(ctx: StepContext) -> Generator[Progress, None, StepOutput]:
     from core.ai.focus import focus_box, focus_crop
 
     source = _source_path(ctx)
-    size = int(ctx.params.get("size", ctx.settings.thumbnail_size))
+    size = int(ctx.params.get("size", thumbnail_size_for(ctx.params, ctx.settings.thumbnail_size)))
     if not 16 <= size <= 4096:
         raise InvalidInputError(f"focus thumbnail size must be 16-4096 pixels, got {size}")
     yield Progress(0.05, f"Reading {source.name}")
@@ -332,7 +333,8 @@ def _focus_thumbnail(
 
 
 def enhance_step(ctx: StepContext) -> Generator[Progress, None, StepOutput]:
-    """An enhanced copy in the artifact dir (the original is only read). Cancellable between tiles."""
+    """An enhanced copy in the artifact dir (the original is only read). Cancellable at any time
+    (between parts, and within one on the ncnn runtime)."""
     from core.ai.enhance import enhance_tiles
 
     source = _source_path(ctx)
@@ -351,7 +353,7 @@ def enhance_step(ctx: StepContext) -> Generator[Progress, None, StepOutput]:
         except StopIteration as done:
             result = done.value
             break
-        yield Progress(0.1 + 0.8 * tile.fraction, f"Enhancing: tile {tile.done} of {tile.total}")
+        yield Progress(0.1 + 0.8 * tile.fraction, f"Enhancing: part {tile.done} of {tile.total}")
     ctx.device = result.device
     ctx.cancel.raise_if_cancelled()
     target = write_png(_artifact_name(ctx, "enhanced"), result.image)

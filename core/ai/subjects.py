@@ -16,8 +16,9 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from core.child_process import resources_dir
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
     from core.ai.classify import ClassificationResult
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "models"
+RESOURCES = resources_dir() / "models"
 GROUPS_FILE = RESOURCES / "imagenet_groups.json"
 THRESHOLDS_FILE = RESOURCES / "confidence_thresholds.json"
 IMAGENET_CLASSES = 1000

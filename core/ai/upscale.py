@@ -1,11 +1,12 @@
-"""Super-resolution tile by tile: bounded memory, cancellable between tiles, with progress.
+"""Super-resolution part by part: bounded memory, cancellable at any time, with progress.
 
 Whatever runs the network (a torch module on the engine's device, or Real-ESRGAN through ncnn in a
-child process) is an :class:`Upscaler`: one small RGB tile in, the same tile ``scale`` times larger
-out. :func:`upscale_tiled` cuts the image into tiles of ``upscaler.tile`` pixels with ``tile_pad``
-pixels of neighbouring context (cropped away again, so tiles join without seams) and writes each
-result straight into the output. The working memory is one tile's, whatever the image's size; only
-the input and the output arrays grow with it.
+child process) is an :class:`Upscaler`: one small RGB block in, the same block ``scale`` times larger
+out. :func:`upscale_tiled` cuts the image into blocks of ``upscaler.block`` pixels with ``tile_pad``
+pixels of neighbouring context (cropped away again, so blocks join without seams) and writes each
+result straight into the output. A torch module's block is one tile; the ncnn runtime tiles a block
+of several tiles itself, with real context between them. The working memory is one tile's, whatever
+the image's size; only the input and the output arrays grow with it.
 """
 
 from __future__ import annotations
@@ -30,8 +31,14 @@ class Upscaler(Protocol):
     entry: ModelEntry
     device: str  # where it really runs: "cuda:0", "cpu", "vulkan:0"
     tile: int  # input pixels a side per tile on that device
+    block: int  # input pixels a side per call (a whole number of tiles)
 
-    def upscale(self, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]: ...
+    @property
+    def running(self) -> bool: ...
+
+    def upscale(self, rgb: npt.NDArray[np.uint8], cancel: CancelToken | None = None) -> npt.NDArray[np.uint8]:
+        """One block; may raise JobCancelledError before it is done when ``cancel`` fires."""
+        ...
 
     def close(self) -> None: ...
 
@@ -62,18 +69,18 @@ def upscale_tiled(
     *,
     cancel: CancelToken | None = None,
 ) -> Generator[TileProgress, None, npt.NDArray[np.uint8]]:
-    """Yield after every tile; return the upscaled image. Raises ModelError on a bad result and
-    JobCancelledError between tiles once ``cancel`` fired.
+    """Yield after every block; return the upscaled image. Raises ModelError on a bad result and
+    JobCancelledError once ``cancel`` fired (between blocks, or within one where the upscaler can).
 
-    ``lock`` is held for one tile at a time: the device's other work (a classify batch) runs
-    between two tiles instead of waiting for a whole enhancement.
+    ``lock`` is held for one block at a time: the device's other work (a classify batch) runs
+    between two blocks instead of waiting for a whole enhancement.
     """
     import numpy as np
 
     entry = upscaler.entry
     pad = entry.tile_pad
     height, width = rgb.shape[:2]
-    boxes = tile_boxes(height, width, upscaler.tile)
+    boxes = tile_boxes(height, width, upscaler.block)
     scale = entry.scale
     output: npt.NDArray[np.uint8] | None = None
     for index, (top, left, bottom, right) in enumerate(boxes):
@@ -83,7 +90,7 @@ def upscale_tiled(
         pad_bottom, pad_right = min(height, bottom + pad), min(width, right + pad)
         crop = np.ascontiguousarray(rgb[pad_top:pad_bottom, pad_left:pad_right])
         with lock:
-            result = upscaler.upscale(crop)
+            result = upscaler.upscale(crop, cancel)
         if scale is None:  # a studio model that does not state its factor: its first tile tells
             scale = result.shape[0] // max(crop.shape[0], 1)
         if scale < 1 or result.shape != (crop.shape[0] * scale, crop.shape[1] * scale, 3):
@@ -115,9 +122,14 @@ class TorchUpscaler:
         self.entry = entry
         self.device = device
         self.tile = (entry.gpu_tile or entry.tile) if gpu else entry.tile
+        self.block = self.tile  # the module has no tiling of its own: a block is one tile
         self._forward = forward
 
-    def upscale(self, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    @property
+    def running(self) -> bool:
+        return True
+
+    def upscale(self, rgb: npt.NDArray[np.uint8], cancel: CancelToken | None = None) -> npt.NDArray[np.uint8]:
         import numpy as np
 
         mean = np.asarray(self.entry.mean, np.float32)

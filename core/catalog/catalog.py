@@ -8,6 +8,7 @@ which SQLite's WAL interleaves with the writer. Statements are built in ``core.c
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -26,11 +27,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from core.catalog.checkpoints import OrderCheckpoints
 from core.catalog.curation import CurationStore
 from core.catalog.database import create_catalog_engine, migrate
 from core.catalog.errors import CatalogError as CatalogError  # re-exported: callers catch it here
+from core.catalog.playlists import PlaylistStore
 from core.catalog.queries import (
-    FEW_MATCHES,
     artifact_t,
     asset_t,
     count_before,
@@ -52,10 +54,12 @@ from core.catalog.records import (
     SortKey,
 )
 from core.catalog.search import SearchMatch, search_match
+from core.catalog.search_plan import few_matches, relevance_rows, sorted_search_rows
+from core.catalog.stacks import StackStore, stack_new_assets
 from core.catalog.stores import JobStore, NotificationStore
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -69,6 +73,9 @@ class Catalog:
         self.jobs = JobStore(self.engine)
         self.notifications = NotificationStore(self.engine)
         self.curation = CurationStore(self.engine)
+        self.stacks = StackStore(self.engine)
+        self.playlists = PlaylistStore(self.engine)
+        self.checkpoints = OrderCheckpoints()  # jumps into big views (page_at, count_before)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -94,7 +101,17 @@ class Catalog:
 
     def ensure_project(self, name: str) -> ProjectRecord:
         existing = self.project_by_name(name)
-        return existing if existing is not None else self.create_project(name)
+        if existing is not None:
+            return existing
+        try:
+            return self.create_project(name)
+        except CatalogError:
+            # Another process (a second ingest of the same folder) created it between the read and
+            # the insert: the project exists now, which is all the caller asked for.
+            created = self.project_by_name(name)
+            if created is None:
+                raise
+            return created
 
     def project_by_name(self, name: str) -> ProjectRecord | None:
         return next((p for p in self.list_projects() if p.name == name.strip()), None)
@@ -441,7 +458,14 @@ class Catalog:
         ended, at any depth. A search by relevance reads its index newest first, tier by tier.
         """
         rows: list[Row[Any]] = []
+        query = self._tiles(query)
+        match = search_match(query.search)
         with self.engine.connect() as conn:
+            if match is not None and query.sort != SortKey.RELEVANCE:  # walk or sort, per page
+                return records_from_rows(conn, sorted_search_rows(conn, query, match, after, limit))
+            if match is not None and len(match.parts()) > 1:  # both indexes: by id windows
+                first_tier = self._first_tier_test(after)
+                return records_from_rows(conn, relevance_rows(conn, query, match, after, limit, first_tier))
             for statement in self._page_statements(query, after):
                 rows += conn.execute(statement.limit(limit - len(rows)))
                 if len(rows) >= limit:
@@ -451,23 +475,31 @@ class Catalog:
     def page_at(self, query: AssetQuery, offset: int, limit: int = 200) -> list[AssetRecord]:
         """The page starting at row ``offset`` of the query's order, for a view that jumped there.
 
-        The row before it is found by id alone (OFFSET over the order's covering index reads no asset
-        row; in relevance order, tier by tier), then a keyset page follows it, so the page is exactly
-        what paging from the top would have shown.
+        The row before it is found by id alone (``_id_at``), then a keyset page follows it, so the page
+        is exactly what paging from the top would have shown.
         """
         if offset <= 0:
             return self.page_assets(query, None, limit)
-        skip = offset - 1
-        before: int | None = None
-        with self.engine.connect() as conn:
-            for statement in self._page_statements(query, None):
-                ids = statement.with_only_columns(asset_t.c.id)
-                before = conn.execute(ids.offset(skip).limit(1)).scalar()
-                if before is not None:
-                    break
-                skip -= int(conn.execute(select(func.count()).select_from(ids.subquery())).scalar() or 0)
+        query = self._tiles(query)
+        before = self._id_at(query, offset - 1)
         record = self.get_asset(before) if before is not None else None
         return self.page_assets(query, record, limit) if record is not None else []
+
+    def _id_at(self, query: AssetQuery, row: int) -> int | None:
+        """The id at ``row``: from the order's checkpoints for a project view, else by OFFSET over the
+        order's covering index (reads no asset row; in relevance order, tier by tier)."""
+        with self.engine.connect() as conn:
+            if self.checkpoints.applies(query):
+                conn.exec_driver_sql("BEGIN")  # one snapshot: the checkpoints and the seek agree
+                key = self.checkpoints.key_at(conn, query, row)
+                return int(key[-1]) if key is not None else None
+            for statement in self._page_statements(query, None):
+                ids = statement.with_only_columns(asset_t.c.id)
+                found = conn.execute(ids.offset(row).limit(1)).scalar()
+                if found is not None:
+                    return int(found)
+                row -= int(conn.execute(select(func.count()).select_from(ids.subquery())).scalar() or 0)
+        return None
 
     def count_before(self, query: AssetQuery, key: Sequence[Any]) -> int:
         """The row of ``key`` in the query's sorted order: how many matches come before it.
@@ -476,19 +508,37 @@ class Catalog:
         an asset; the leading value alone gives the first asset at or past it (a jump to "M" in name
         order, to a date in date order). Relevance order has no such key: it counts in name order.
         """
+        query = self._tiles(query)
+        if self.checkpoints.applies(query):
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("BEGIN")  # one snapshot: the checkpoints and the count agree
+                return self.checkpoints.count_before(conn, query, key)
         match = search_match(query.search)
         statement = count_before(query, match.parts() if match is not None else [], key)
         with self.engine.connect() as conn:
             return int(conn.execute(statement).scalar() or 0)
 
+    def _tiles(self, query: AssetQuery) -> AssetQuery:
+        """``query`` without the version-stack filter when no asset of its project is a hidden version
+        (one probe of a partial index, migration 0007): the filter would cost row reads for nothing."""
+        if query.all_versions:
+            return query
+        probe = select(asset_t.c.id).where(text("NOT asset.stack_top"))  # the partial index's own term
+        if query.project_id is not None:
+            probe = probe.where(asset_t.c.project_id == query.project_id)
+        with self.engine.connect() as conn:
+            hidden = conn.execute(probe.limit(1)).first() is not None
+        return query if hidden else dataclasses.replace(query, all_versions=True)
+
     def _page_statements(self, query: AssetQuery, after: AssetRecord | None) -> list[Any]:
         match = search_match(query.search)
         if match is not None and query.sort == SortKey.RELEVANCE:
-            return relevance_pages(
-                query, match, after, lambda fts, tier: self._matches(fts, tier, after.id if after else 0)
-            )
+            return relevance_pages(query, match, after, self._first_tier_test(after))
         few = match is not None and self._few_matches(match)
         return [sorted_page(query, match, after, few_matches=few)]
+
+    def _first_tier_test(self, after: AssetRecord | None) -> Callable[[str, str], bool]:
+        return lambda fts, tier: self._matches(fts, tier, after.id if after else 0)
 
     def _matches(self, fts_table: str, expression: str, asset_id: int) -> bool:
         statement = text(f"SELECT 1 FROM {fts_table} WHERE {fts_table} MATCH :m AND rowid = :id")
@@ -496,13 +546,8 @@ class Catalog:
             return conn.execute(statement, {"m": expression, "id": asset_id}).first() is not None
 
     def _few_matches(self, match: SearchMatch) -> bool:
-        fts_table, expression = match.parts()[0]
-        statement = text(
-            f"SELECT count(*) FROM (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH :m LIMIT :cap)"
-        )
         with self.engine.connect() as conn:
-            found = conn.execute(statement, {"m": expression, "cap": FEW_MATCHES + 1}).scalar() or 0
-        return int(found) <= FEW_MATCHES
+            return few_matches(conn, match)
 
     def count_assets(self, query: AssetQuery, *, cap: int | None = None) -> int:
         """How many assets match; with ``cap``, counting stops there (the UI shows "10,000+")."""
@@ -510,7 +555,8 @@ class Catalog:
             counts = self.kind_counts(query.project_id)
             return counts.get(query.kind, 0) if query.kind else sum(counts.values())
         match = search_match(query.search)
-        inner = select(asset_t.c.id).where(*filters_for(query, match.parts() if match is not None else []))
+        searches = match.parts() if match is not None else []
+        inner = select(asset_t.c.id).where(*filters_for(self._tiles(query), searches))
         if cap is not None:
             inner = inner.limit(cap)
         statement = select(func.count()).select_from(inner.subquery())
@@ -557,4 +603,6 @@ def _insert_assets(conn: Any, assets: Sequence[NewAsset]) -> dict[str, int]:
         for a in assets
     ]
     statement = insert(asset_t).prefix_with("OR IGNORE").returning(asset_t.c.content_hash, asset_t.c.id)
-    return {r.content_hash: r.id for r in conn.execute(statement, rows)}
+    inserted = {r.content_hash: r.id for r in conn.execute(statement, rows)}
+    stack_new_assets(conn, inserted.values())  # versions by name: shot_v003 joins shot_v001's stack
+    return inserted

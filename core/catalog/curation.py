@@ -64,6 +64,8 @@ class CurationStore:
         )
         with self._engine.begin() as conn:
             conn.execute(statement, [{"asset_id": i} for i in asset_ids])
+            if "rating" in values:  # rating order's jump checkpoints (migration 0008): once, not per row
+                conn.execute(text("UPDATE asset_order_generation SET n = n + 1 WHERE id = 1"))
 
     def add_tags(self, asset_ids: Sequence[int], names: Sequence[str]) -> None:
         """Give every asset these tags as the user's own. An AI category of that name becomes the

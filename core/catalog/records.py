@@ -74,6 +74,11 @@ class AssetRecord:
     tags: tuple[TagRecord, ...] = ()
     rating: int = 0  # 0 (unrated) to MAX_RATING stars
     label: ColourLabel = ColourLabel.NONE
+    # Version stack (core.catalog.stacks): the key shared by versions of one shot, this asset's
+    # version number in it, and how many versions the stack holds (1 when unstacked).
+    stack_key: str | None = None
+    version: int | None = None
+    stack_size: int = 1
 
     @property
     def is_sequence(self) -> bool:
@@ -100,6 +105,8 @@ class AssetQuery:
     # status) filters the grid without the catalog knowing of it. Not saved with a search: it is a
     # snapshot of that other store, recomputed by whoever sets it.
     content_hashes: frozenset[str] | None = None
+    # Every version of a version stack, not just the newest (core.catalog.stacks): the grid shows tiles.
+    all_versions: bool = False
 
     @property
     def narrowed(self) -> bool:
@@ -111,6 +118,7 @@ class AssetQuery:
             or self.min_rating
             or self.label
             or self.content_hashes is not None
+            or self.all_versions
         )
 
 

@@ -82,6 +82,7 @@ def _job_values(doc: JobDocument) -> dict[str, Any]:
         "updated_at": doc.updated_at,
         "params_json": json.dumps(doc.params, default=str),
         "steps_json": json.dumps(doc.steps_json(), default=str),
+        "priority": int(doc.priority),
     }
 
 
@@ -101,6 +102,7 @@ def _job_from_row(row: Any) -> JobDocument:
         updated_at=row.updated_at,
         params=json.loads(row.params_json),
         steps=[StepRecord.from_json(s) for s in json.loads(row.steps_json)],
+        priority=int(row.priority),
     )
 
 

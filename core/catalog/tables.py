@@ -6,7 +6,7 @@ an index that starts with ``project_id`` and ends with ``id`` so a page is an in
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -28,7 +28,28 @@ class Asset(SQLModel, table=True):
         # Migration 0005: sort by rating (and rating >= N) is a range scan; a label filter in the
         # default name order walks only that label's rows.
         Index("ix_asset_project_rating", "project_id", "rating", "id"),
-        Index("ix_asset_project_label_name", "project_id", "label", "name", "id"),
+        # Migration 0008: rating after the id (same order) makes "red and >= 4 stars" an index-only
+        # count. Not stack_top: the index would then cover the hidden-versions probe and win over
+        # its partial index (a scan of the project instead of one probe).
+        Index("ix_asset_project_label_name", "project_id", "label", "name", "id", "rating"),
+        # Migration 0007: a stack's versions in order (core.catalog.stacks).
+        Index("ix_asset_project_stack", "project_id", "stack_key", "version", "id"),
+        # Whether a project hides any version at all: the grid skips the stack filter when not.
+        Index("ix_asset_hidden_versions", "project_id", sqlite_where=text("NOT stack_top")),
+        # Migration 0008: every sort and filter column by id, so many search matches are sorted
+        # without reading asset rows (core.catalog.search_plan).
+        Index(
+            "ix_asset_sort_keys",
+            "id",
+            "project_id",
+            "stack_top",
+            "kind",
+            "name",
+            "created_at",
+            "size_bytes",
+            "rating",
+            "label",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -51,6 +72,37 @@ class Asset(SQLModel, table=True):
     modified_at: float
     rating: int = 0
     label: str = "none"
+    # Version stacks (migration 0007): versions of one shot share a key; the grid shows the stack's top.
+    stack_key: str | None = None
+    version: int | None = None
+    stack_top: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, default=True, server_default="1")
+    )
+
+
+class Playlist(SQLModel, table=True):
+    """A review session (migration 0007): an ordered list of assets of one project."""
+
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_playlist_project_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
+    name: str
+    created_at: float
+    updated_at: float
+
+
+class PlaylistItem(SQLModel, table=True):
+    __tablename__ = "playlist_item"
+    __table_args__ = (
+        Index("ix_playlist_item_order", "playlist_id", "position"),
+        Index("ix_playlist_item_asset", "asset_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    playlist_id: int = Field(foreign_key="playlist.id", ondelete="CASCADE")
+    asset_id: int = Field(foreign_key="asset.id", ondelete="CASCADE")
+    position: int
 
 
 class Tag(SQLModel, table=True):
@@ -119,6 +171,10 @@ class Job(SQLModel, table=True):
     # The lease (migration 0003): "host:pid:nonce" of the process running or queueing the job.
     owner: str | None = None
     lease_expires_at: float | None = None
+    # Queue order (migration 0006): higher runs first, see core.jobs.model.Priority.
+    priority: int = Field(
+        default=20, sa_column=Column(Integer, nullable=False, default=20, server_default="20")
+    )
 
 
 class Notification(SQLModel, table=True):
@@ -132,6 +188,16 @@ class Notification(SQLModel, table=True):
     created_at: float
     read: bool = False
     target_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+
+
+class AssetOrderGeneration(SQLModel, table=True):
+    """One row (migration 0008), moved on by triggers whenever an asset is added, removed or changes a
+    sort column: the sampled checkpoints of core.catalog.checkpoints hold only while it stays put."""
+
+    __tablename__ = "asset_order_generation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    n: int
 
 
 class AssetKindCount(SQLModel, table=True):

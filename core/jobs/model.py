@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 
@@ -43,6 +43,23 @@ class Lane(StrEnum):
 
 
 MAX_ATTEMPTS = 3
+# Lines of log kept per step in its record (the newest ones): enough to see why, never a log file.
+STEP_LOG_LIMIT = 40
+
+
+class Priority(IntEnum):
+    """Which queued job of a lane runs next: the highest priority, then the oldest.
+
+    What the user asked for now (a menu action) goes before what a profile queued in the background;
+    a job bumped from the Jobs panel goes before everything else.
+    """
+
+    LOW = 0  # a profile marked low: everything else first
+    BACKGROUND = 10  # follow-ups of an ingest (render, classify, filmstrip) under a normal profile
+    NORMAL = 20  # an ingest's thumbnails, jobs from the CLI
+    HIGH = 30  # a profile marked high (dailies that must show up first)
+    USER = 40  # one action from a menu: a render, an enhance, an analysis
+    TOP = 50  # bumped to the top from the Jobs panel
 
 
 @dataclass
@@ -55,12 +72,18 @@ class StepRecord:
     error: str | None = None
     device: str | None = None
     attempts: int = 0
+    # Structured lines (step_start, step_done, step_error and what the step logged), newest kept.
+    log: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float | None:
         if self.started_at is None or self.ended_at is None:
             return None
         return self.ended_at - self.started_at
+
+    def add_log(self, line: dict[str, Any]) -> None:
+        self.log.append(line)
+        del self.log[:-STEP_LOG_LIMIT]
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -79,6 +102,7 @@ class StepRecord:
             error=data.get("error"),
             device=data.get("device"),
             attempts=int(data.get("attempts", 0)),
+            log=[dict(line) for line in data.get("log") or [] if isinstance(line, dict)],
         )
 
 
@@ -100,6 +124,7 @@ class JobDocument:
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
     params: dict[str, Any] = field(default_factory=dict)
+    priority: int = Priority.NORMAL
 
     @classmethod
     def new(
@@ -152,5 +177,6 @@ class JobDocument:
             "updated_at": self.updated_at,
             "duration_s": self.duration_s,
             "params": self.params,
+            "priority": self.priority,
             "steps": self.steps_json(),
         }

@@ -3,6 +3,9 @@
 Plain Python over ``concurrent.futures.Executor`` lanes, so one piece of code serves the CLI (thread pools)
 and the desktop app (workers/ hands in QThreadPool-backed executors and forwards the listener calls to Qt
 signals). All catalog writes go through the single ``writer`` executor: they are serialised by design.
+
+Queue control: jobs wait in a :class:`LaneQueue` (priority order, per-lane and global pause, held jobs,
+one step at a time); a :class:`StallWatchdog` stops silent steps on every lane and raises an alert.
 """
 
 from __future__ import annotations
@@ -11,17 +14,26 @@ import copy
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from core.catalog.stores import LEASE_RENEW_S
-from core.ingest import sequence_frames
-from core.jobs.model import JobDocument, JobState, Lane, StepStatus
-from core.jobs.runner import reset_for_retry, run_job
-from core.jobs.steps import AssetRef, CancelToken, StepContext, StepRegistry
-from core.notify import QUIET_KINDS, BatchSummary, BatchTracker
+from core.jobs.assets import asset_ref
+from core.jobs.lane_queue import LaneQueue
+from core.jobs.leases import LeaseHeartbeat
+from core.jobs.listener import NullListener, Outstanding, SchedulerListener
+from core.jobs.model import JobDocument, JobState, Lane, Priority, StepStatus
+from core.jobs.runner import DEFAULT_BACKOFF_S, reset_for_rerun, reset_for_retry, run_job
+from core.jobs.steps import CancelToken, StepContext, StepRegistry
+from core.jobs.watchdog import StallReport, StallWatchdog
+from core.notify import (
+    USER_BATCH_PREFIX,
+    BatchSummary,
+    BatchTracker,
+    JobAlert,
+    is_quiet,
+    recovered_alert,
+    stall_alert,
+)
 from core.pipeline import JOB_KINDS, apply_job_failure, apply_step_output, jobs_after, lane_of
 
 if TYPE_CHECKING:
@@ -34,44 +46,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class SchedulerListener(Protocol):
-    def job_updated(self, doc: JobDocument) -> None: ...
-    def asset_changed(self, asset_id: int) -> None: ...
-    def batch_finished(self, summary: BatchSummary) -> None: ...
-
-
-class NullListener:
-    def job_updated(self, doc: JobDocument) -> None:
-        pass
-
-    def asset_changed(self, asset_id: int) -> None:
-        pass
-
-    def batch_finished(self, summary: BatchSummary) -> None:
-        pass
-
-
-@dataclass
-class _Outstanding:
-    count: int = 0
-    condition: threading.Condition = field(default_factory=threading.Condition)
-
-    def add(self, n: int = 1) -> None:
-        with self.condition:
-            self.count += n
-
-    def done(self) -> None:
-        with self.condition:
-            self.count -= 1
-            if self.count <= 0:
-                self.condition.notify_all()
-
-    def wait(self, timeout: float | None) -> bool:
-        with self.condition:
-            return self.condition.wait_for(lambda: self.count <= 0, timeout)
-
-
 LaneParams = Callable[[Lane], dict[str, Any]]
+AlertSink = Callable[[JobAlert], None]
 
 
 class JobScheduler:
@@ -86,6 +62,8 @@ class JobScheduler:
         *,
         listener: SchedulerListener | None = None,
         lane_params: LaneParams | None = None,
+        alerts: AlertSink | None = None,
+        backoff_s: Sequence[float] = DEFAULT_BACKOFF_S,
     ) -> None:
         self._catalog = catalog
         self._registry = registry
@@ -97,14 +75,15 @@ class JobScheduler:
         self._lane_params = lane_params or (lambda _lane: {})
         self._tokens: dict[int, CancelToken] = {}
         self._lock = threading.Lock()
-        self._outstanding = _Outstanding()
+        self._outstanding = Outstanding()
         self._batches = BatchTracker()
         self._job_batch: dict[int, str] = {}
         self._closed = False
-        self._paused = False
-        self._held: list[JobDocument] = []
-        self._heartbeat_stop = threading.Event()
-        self._heartbeat: threading.Thread | None = None
+        self.queue = LaneQueue()  # the UI reads the pause state from it
+        self._alerts: AlertSink = alerts or (lambda _alert: None)
+        self._backoff_s = tuple(backoff_s)
+        self.watchdog = StallWatchdog(self._on_stall)
+        self._leases = LeaseHeartbeat(catalog.jobs, self._job_ids_in_hand, self.cancel)
 
     # ---- public API -----------------------------------------------------------------------------
 
@@ -121,7 +100,7 @@ class JobScheduler:
             docs = [d for d in docs if d.id not in known or d.id in owned]
             if not docs:
                 return
-        self._start_heartbeat()
+        self._leases.start()
         if batch_id is not None:
             self._batches.add_jobs(batch_id, batch_kind or docs[0].kind, docs)
         with self._lock:
@@ -155,11 +134,14 @@ class JobScheduler:
         self._batches.name_assets(batch_id, names)
 
     def cancel(self, job_id: int) -> None:
+        """Cancel a job: a waiting one is recorded cancelled now, a running one when its step stops."""
         with self._lock:
             token = self._tokens.get(job_id)
+        waiting = None if self._closed else self.queue.remove(job_id)
         if token is not None:
             token.cancel()
-            self._release_held({job_id})
+        if waiting is not None:
+            self._record_cancelled(waiting)
 
     def cancel_all(self) -> None:
         with self._lock:
@@ -169,22 +151,62 @@ class JobScheduler:
 
     @property
     def paused(self) -> bool:
-        return self._paused
+        """Everything is paused (``pause()`` without a lane)."""
+        return self.queue.all_paused
 
-    def pause(self) -> None:
-        """Hold queued jobs (new ones too) until ``resume``; running jobs finish. Held jobs stay queued
-        and leased to this process, so quitting while paused leaves them for the next start's recover."""
-        with self._lock:
-            self._paused = True
-        log.info("Jobs paused: queued jobs wait, running ones finish")
+    def pause(self, lane: Lane | None = None) -> None:
+        """Hold the queued jobs of ``lane`` (every lane when None), new ones too, until ``resume``;
+        running jobs finish. Held jobs stay queued and leased to this process, so quitting while
+        paused leaves them for the next start's recover."""
+        self.queue.pause(lane)
+        log.info("Jobs paused (%s): queued jobs wait, running ones finish", lane or "all lanes")
 
-    def resume(self) -> None:
-        with self._lock:
-            self._paused = False
-            held, self._held = self._held, []
-        log.info("Jobs resumed (%d were waiting)", len(held))
-        for doc in held:
-            self._dispatch(doc)
+    def resume(self, lane: Lane | None = None) -> None:
+        log.info("Jobs resumed (%s)", lane or "all lanes")
+        for each in self.queue.resume(lane):
+            self._feed(each)
+
+    def hold(self, job_id: int) -> None:
+        """Pause one job: a queued one waits, a running one stops after its current step."""
+        self.queue.hold(job_id)
+
+    def release(self, job_id: int) -> None:
+        if (lane := self.queue.release(job_id)) is not None:
+            self._feed(lane)
+
+    def step(self, job_id: int) -> bool:
+        """Run the next step of a paused (held, or in a paused lane) job, then hold it again."""
+        lane = self.queue.let_one_step(job_id)
+        if lane is not None:
+            self._feed(lane)
+        return lane is not None
+
+    def bump(self, job_id: int) -> bool:
+        """Move a queued job to the top of its lane (it still waits while its lane is paused)."""
+        bumped = self.queue.bump(job_id)
+        if bumped is None:
+            return False
+        lane, doc = bumped
+        log.info("Job %s bumped to the top of the %s lane", job_id, lane)
+        self._persist(doc, {s.name for s in doc.steps if s.status == StepStatus.COMPLETED})
+        self._feed(lane)
+        return True
+
+    def rerun_step(
+        self, job_id: int, step: str, overrides: dict[str, Any] | None = None
+    ) -> JobDocument | None:
+        """Run one step of a finished job again with ``overrides`` on its params. The earlier output
+        stays (catalog and files) until the new one succeeds; None when the job cannot be re-run."""
+        doc = self._catalog.jobs.get(job_id)
+        if doc is None or not doc.state.finished or step not in {s.name for s in doc.steps}:
+            return None
+        if job_id not in self._catalog.jobs.claim([job_id]):
+            return None
+        reset_for_rerun(doc, step, overrides or {})
+        doc.priority = max(doc.priority, Priority.USER)
+        self._catalog.jobs.save(doc)
+        self.submit([doc])
+        return doc
 
     def retry(self, job_id: int) -> JobDocument | None:
         doc = self._catalog.jobs.get(job_id)
@@ -193,6 +215,7 @@ class JobScheduler:
         if job_id not in self._catalog.jobs.claim([job_id]):
             return None
         reset_for_retry(doc)
+        doc.priority = max(doc.priority, Priority.USER)  # asked for now
         self._catalog.jobs.save(doc)
         self.submit([doc])
         return doc
@@ -206,6 +229,7 @@ class JobScheduler:
         if recovered:
             log.info("Recovered %d interrupted job(s)", len(recovered))
             self.submit(recovered)
+            self._alerts(recovered_alert(len(recovered), recovered[0].id))
         return recovered
 
     def wait_idle(self, timeout: float | None = None) -> bool:
@@ -216,65 +240,46 @@ class JobScheduler:
 
     def shutdown(self) -> None:
         """Stop accepting jobs and cancel the running ones; they are recovered at next start if cut."""
-        self._closed = True  # first: held jobs are not released into lanes that are stopping
+        self._closed = True  # first: waiting jobs are not released into lanes that are stopping
         self.cancel_all()
-        self._heartbeat_stop.set()
-
-    # ---- leases ---------------------------------------------------------------------------------
-
-    def _start_heartbeat(self) -> None:
-        with self._lock:
-            if self._heartbeat is not None:
-                return
-            self._heartbeat = threading.Thread(target=self._renew_leases, name="job-leases", daemon=True)
-        self._heartbeat.start()
-
-    def _renew_leases(self) -> None:
-        """Keep this process's jobs leased while it holds them. Its own thread rather than the writer
-        lane: a backlog of catalog writes must not let a live job's lease run out."""
-        while not self._heartbeat_stop.wait(LEASE_RENEW_S):
-            with self._lock:
-                held = list(self._tokens)
-            if not held:
-                continue
-            try:
-                kept = self._catalog.jobs.renew(held)
-            except Exception:
-                log.exception("Could not renew job leases")
-                continue
-            for job_id in set(held) - kept:
-                log.warning("Job %s was taken over by another process; stopping it here", job_id)
-                self.cancel(job_id)
+        self._leases.stop()
+        self.watchdog.stop()
 
     # ---- running --------------------------------------------------------------------------------
 
     def _dispatch(self, doc: JobDocument) -> None:
-        with self._lock:
-            if self._paused:
-                self._held.append(doc)
-                return
-        self._lanes[lane_of(doc.kind)].submit(self._execute, doc)
+        lane = lane_of(doc.kind)
+        self.queue.put(lane, doc)
+        self._feed(lane)
 
-    def _release_held(self, job_ids: set[int]) -> None:
-        """A cancelled job leaves the hold to run through its lane, which records it as cancelled."""
-        with self._lock:
-            if self._closed:
-                return
-            released = [d for d in self._held if d.id in job_ids]
-            self._held = [d for d in self._held if d.id not in job_ids]
-        for doc in released:
-            self._lanes[lane_of(doc.kind)].submit(self._execute, doc)
+    def _feed(self, lane: Lane) -> None:
+        """Give the lane's executor one ticket per runnable waiting job (see core/jobs/lane_queue.py)."""
+        if self._closed:
+            return
+        for _ in range(self.queue.new_tickets(lane)):
+            self._lanes[lane].submit(self._run_next, lane)
 
-    def _execute(self, doc: JobDocument) -> None:
+    def _run_next(self, lane: Lane) -> None:
+        taken = self.queue.take(lane)
+        if taken is not None:
+            self._execute(taken.doc, one_step=taken.one_step)
+
+    def _record_cancelled(self, doc: JobDocument) -> None:
+        """A job cancelled while it waited: recorded at once, not when its lane gets round to it."""
+        for step in doc.steps:
+            if step.status in (StepStatus.PENDING, StepStatus.RUNNING):
+                step.status = StepStatus.CANCELLED
+        doc.state = JobState.CANCELLED
+        doc.message = "Cancelled"
+        self._persist(doc, applied=set())
+        self._writer.submit(self._after_job, copy.deepcopy(doc))
+
+    def _execute(self, doc: JobDocument, *, one_step: bool = False) -> None:
         assert doc.id is not None
         with self._lock:
             token = self._tokens.setdefault(doc.id, CancelToken())
-            # Queued in a lane before the pause: hold it now rather than start it.
-            if self._paused and not token.cancelled:
-                self._held.append(doc)
-                return
         try:
-            asset = self._asset_ref(doc.asset_id) if doc.asset_id is not None else None
+            asset = asset_ref(self._catalog, doc.asset_id) if doc.asset_id is not None else None
             if doc.asset_id is not None and asset is None:
                 doc.state = JobState.CANCELLED
                 doc.message = "The asset was removed"
@@ -298,14 +303,32 @@ class JobScheduler:
                     else:
                         self._listener.job_updated(copy.deepcopy(current))
 
-                run_job(doc, self._registry, context, on_update=on_update)
+                run_job(
+                    doc,
+                    self._registry,
+                    context,
+                    on_update=on_update,
+                    backoff_s=self._backoff_s,
+                    watchdog=self.watchdog,
+                    should_pause=lambda: self.queue.stop_after_step(doc.id, one_step),
+                )
         except Exception as exc:
             log.exception("Job %s crashed", doc.id)
             doc.state = JobState.FAILED
             doc.error = f"Internal error: {exc}"
             self._persist(doc, applied=set())
         finally:
-            self._writer.submit(self._after_job, copy.deepcopy(doc))
+            if doc.state == JobState.QUEUED and not self._closed:
+                self._dispatch(doc)  # paused between steps: back to wait for its lane
+            else:
+                self._writer.submit(self._after_job, copy.deepcopy(doc))
+
+    def _on_stall(self, report: StallReport) -> None:
+        self._alerts(stall_alert(report.job_id, report.step, report.message))
+
+    def _job_ids_in_hand(self) -> list[int]:
+        with self._lock:
+            return list(self._tokens)
 
     def _persist(self, doc: JobDocument, applied: set[str]) -> None:
         snapshot = copy.deepcopy(doc)
@@ -364,24 +387,13 @@ class JobScheduler:
             child_summary = self._batches.close(child, kind)
             if child_summary is not None and child_summary.total:
                 self._batch_done(child_summary)
-        if summary.total and (summary.failed or summary.kind not in QUIET_KINDS):
+        if summary.total and (summary.failed or not is_quiet(summary)):
             self._listener.batch_finished(summary)
 
-    def _asset_ref(self, asset_id: int) -> AssetRef | None:
-        record = self._catalog.get_asset(asset_id)
-        if record is None:
-            return None
-        frames: tuple[Path, ...] = sequence_frames(record.metadata) if record.is_sequence else ()
 
-        return AssetRef(
-            id=record.id,
-            path=Path(record.path),
-            kind=record.kind,
-            content_hash=record.content_hash,
-            metadata=record.metadata,
-            frames=frames,
-        )
+def new_batch_id(kind: str, *, requested: bool = False) -> str:
+    """A fresh batch id; ``requested``: a user asked for it from a menu (it always notifies)."""
+    return f"{USER_BATCH_PREFIX if requested else ''}{kind}-{uuid.uuid4().hex[:10]}"
 
 
-def new_batch_id(kind: str) -> str:
-    return f"{kind}-{uuid.uuid4().hex[:10]}"
+__all__ = ["AlertSink", "JobScheduler", "LaneParams", "SchedulerListener", "new_batch_id"]

@@ -70,6 +70,13 @@ class CancelToken:
                 return
         callback()
 
+    def child(self) -> CancelToken:
+        """A token cancelled whenever this one is, and also on its own: one attempt of a step that the
+        stall watchdog stops, while the job itself goes on to its retry."""
+        child = CancelToken()
+        self.on_cancel(child.cancel)
+        return child
+
     def raise_if_cancelled(self) -> None:
         if self._event.is_set():
             raise JobCancelledError

@@ -36,16 +36,16 @@ def probe_geometry_sandboxed(path: Path, limits: MediaLimits) -> dict[str, Any]:
     from core.render.sandbox import kill_process_group, sanitized_environment, spawn_child
 
     precheck_geometry(path, limits)  # no child for what the header already refuses
-    argv = [
-        sys.executable,
-        "-m",
+    from core.child_process import python_command
+
+    argv = python_command(
         "core.media.geometry_sandbox",
         f"--memory-mb={limits.probe_memory_mb}",
         f"--max-faces={limits.max_mesh_faces}",
         f"--max-vertices={limits.max_mesh_vertices}",
         f"--max-file-size={limits.max_file_size_bytes}",
         str(path),
-    ]
+    )
     process = spawn_child(argv, sanitized_environment())
     try:
         stdout, stderr = process.communicate(timeout=limits.probe_timeout_s)

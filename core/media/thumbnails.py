@@ -243,6 +243,7 @@ def _read_cached(target: Path) -> ThumbnailResult | None:
 def thumbnail_step(ctx: StepContext) -> Generator[Progress, None, dict[str, Any]]:
     """Job step ``thumbnail``: make (or find) the asset's thumbnail at the configured size."""
     from core.jobs.steps import InvalidInputError, Progress, RecoverableError
+    from core.profiles import thumbnail_size_for
 
     asset = ctx.asset
     if asset is None:
@@ -260,7 +261,7 @@ def thumbnail_step(ctx: StepContext) -> Generator[Progress, None, dict[str, Any]
             kind,
             ctx.paths.thumbnail_dir,
             asset.content_hash,
-            ctx.settings.thumbnail_size,
+            thumbnail_size_for(ctx.params, ctx.settings.thumbnail_size),  # the ingest profile's size
             MediaLimits.from_settings(ctx.settings),
             frames=asset.frames,
         )

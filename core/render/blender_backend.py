@@ -20,6 +20,7 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.child_process import resources_dir
 from core.render.api import (
     Z_UP_SUFFIXES,
     InvalidModelError,
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCRIPT_PATH = Path(__file__).resolve().parents[2] / "resources" / "blender" / "render_model.py"
+SCRIPT_PATH = resources_dir() / "blender" / "render_model.py"
 VERSION_TIMEOUT_S = 30.0
 _MARKER = "STRATOPIPE_"
 

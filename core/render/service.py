@@ -21,9 +21,9 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.child_process import child_environment, python_command
 from core.jobs.steps import CancelToken, JobCancelledError
 from core.render.api import (
     RenderBackendUnavailableError,
@@ -44,6 +44,7 @@ from core.render.sandbox import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
     from types import TracebackType
 
     from core.render.backend import ProgressCallback
@@ -193,25 +194,20 @@ class RenderService:
             return dict(self._ensure_child().ready)
 
     def _child_argv(self) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
+        return python_command(
             "core.render.worker_main",
             f"--backend={self.backend}",
             f"--gl-platforms={','.join(gl_platform_candidates(self.gl_platform))}",
             f"--memory-mb={self.memory_mb}",
             f"--blender-path={self.blender_path}",
-        ]
+        )
 
     def _child_env(self) -> dict[str, str]:
         env = sanitized_environment()
         env.pop(FAULTS_ENV, None)
         if self.allow_fault_injection:
             env[FAULTS_ENV] = "1"
-        # The child must import this very code base, wherever the app was started from.
-        root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-        return env
+        return child_environment(env)
 
     def _ensure_child(self) -> _Child:
         if self._closed:

@@ -146,7 +146,9 @@ def _run(
 
 
 def render_thumbnail_step(ctx: StepContext) -> Generator[Progress, None, StepOutput]:
-    request = _request(ctx, "thumbnail", ctx.settings.thumbnail_size)
+    from core.profiles import thumbnail_size_for
+
+    request = _request(ctx, "thumbnail", thumbnail_size_for(ctx.params, ctx.settings.thumbnail_size))
     return (yield from _run(ctx, request))
 
 

@@ -22,6 +22,7 @@ import sys
 import time
 from typing import IO, TYPE_CHECKING, Any
 
+from core.child_process import python_command
 from core.render.api import (
     RenderBackendUnavailableError,
     RenderError,
@@ -104,7 +105,8 @@ def _start_default_renderer(args: argparse.Namespace, channel: Channel) -> Rende
         f"--gl-platforms={','.join(platforms[1:])}",
     ]
     channel.restore_stdout()
-    os.execv(sys.executable, [sys.executable, "-m", "core.render.worker_main", *argv])
+    command = python_command("core.render.worker_main", *argv)
+    os.execv(command[0], command)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core.sync.deletions import apply_tombstones, without_tombstones
 from core.sync.local_records import AppliedEvents, GapError, NotificationView, UnreadableEvent, apply_local
 from core.sync.local_tables import (
     RECORD_TABLES,
@@ -164,7 +165,7 @@ def apply_events(
             raise GapError(f"Expected event {expected} of project {project_id}, got {item.seq}")
         expected += 1
     readable: list[tuple[Event, SyncedRecord]] = []
-    for item in fresh:
+    for item in without_tombstones(fresh):
         if isinstance(item, Event):
             try:
                 readable.append((item, parse_record(item.kind, item.record)))
@@ -218,6 +219,7 @@ def apply_events(
         )
     for kind, rows in fast.items():
         _bulk_upsert(connection, kind, rows)
+    apply_tombstones(connection, fresh, result)
     if notes:
         result.notifications = _insert_notifications(connection, notes)
     set_cursor(connection, project_id, fresh[-1].seq)

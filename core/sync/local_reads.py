@@ -10,12 +10,21 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from core.sync.local_records import CommentView, NotificationView, TaskView, comment_view, task_view
+from core.sync.local_records import (
+    CommentView,
+    NotificationView,
+    PlaylistView,
+    TaskView,
+    comment_view,
+    playlist_view,
+    task_view,
+)
 from core.sync.local_tables import (
     sync_asset,
     sync_comment,
     sync_member,
     sync_notification,
+    sync_playlist,
     sync_project,
     sync_task,
     sync_user,
@@ -145,6 +154,24 @@ class LocalReads:
         query = query.order_by(sync_task.c.created_at, sync_task.c.id)
         with self.engine.connect() as connection:
             return [task_view(row) for row in connection.execute(query)]
+
+    def playlist(self, playlist_id: str) -> PlaylistView:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(sync_playlist).where(sync_playlist.c.id == playlist_id)
+            ).one_or_none()
+        if row is None:
+            raise KeyError(f"No playlist {playlist_id}")
+        return playlist_view(row)
+
+    def list_playlists(self, project_id: int, include_deleted: bool = False) -> list[PlaylistView]:
+        """A project's playlists by name; a deleted one is a tombstone, listed only when asked."""
+        query = sa.select(sync_playlist).where(sync_playlist.c.project_id == project_id)
+        if not include_deleted:
+            query = query.where(sync_playlist.c.deleted == sa.false())
+        query = query.order_by(sync_playlist.c.name, sync_playlist.c.id)
+        with self.engine.connect() as connection:
+            return [playlist_view(row) for row in connection.execute(query)]
 
     def notifications(self, unread_only: bool = False) -> list[NotificationView]:
         query = sa.select(sync_notification).order_by(sync_notification.c.id)

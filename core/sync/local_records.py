@@ -10,14 +10,26 @@ from core.sync.protocol import (
     AddCommentChange,
     Change,
     CreateTaskChange,
+    DeleteAssetChange,
     DeleteCommentChange,
+    DeletePlaylistChange,
+    DeleteTaskChange,
     EditCommentChange,
     Event,
     FieldConflict,
+    SavePlaylistChange,
     SetReviewChange,
     UpsertAssetChange,
 )
-from core.sync.records import UNREVIEWED, AssetRecord, CommentRecord, SyncedRecord, TaskRecord, load_json
+from core.sync.records import (
+    UNREVIEWED,
+    AssetRecord,
+    CommentRecord,
+    PlaylistRecord,
+    SyncedRecord,
+    TaskRecord,
+    load_json,
+)
 
 
 class SyncNotReadyError(RuntimeError):
@@ -62,6 +74,20 @@ class TaskView:
     sync_state: str
     seq: int | None
     conflicts: list[FieldConflict]
+
+
+@dataclass(frozen=True)
+class PlaylistView:
+    id: str
+    project_id: int
+    name: str
+    items: list[str]  # content hashes, in play order
+    author: int
+    updated_at: str
+    deleted: bool
+    version: int
+    sync_state: str
+    seq: int | None
 
 
 @dataclass(frozen=True)
@@ -158,6 +184,21 @@ def task_view(row: Any) -> TaskView:
     )
 
 
+def playlist_view(row: Any) -> PlaylistView:
+    return PlaylistView(
+        id=row.id,
+        project_id=row.project_id,
+        name=row.name,
+        items=list(load_json(row.items) or []),
+        author=row.author,
+        updated_at=row.updated_at,
+        deleted=bool(row.deleted),
+        version=row.version,
+        sync_state=row.sync_state,
+        seq=row.seq,
+    )
+
+
 def apply_local(state: SyncedRecord | None, change: Change, me: int, at: str) -> SyncedRecord | None:
     """What a pending change makes of a record, as this client shows it until the server answers."""
     if isinstance(change, UpsertAssetChange):
@@ -205,8 +246,22 @@ def apply_local(state: SyncedRecord | None, change: Change, me: int, at: str) ->
             created_at=at,
             updated_at=at,
         )
+    if isinstance(change, SavePlaylistChange):
+        return PlaylistRecord(
+            id=change.playlist_id,
+            project=change.project,
+            name=change.name,
+            items=change.items,
+            author=state.author if isinstance(state, PlaylistRecord) else me,
+            updated_at=at,
+            version=state.version if state is not None else 0,
+        )
     if state is None:
         return None
+    if isinstance(change, DeleteTaskChange | DeleteAssetChange):
+        return state  # shown until the server's tombstone removes it (``core.sync.deletions``)
+    if isinstance(change, DeletePlaylistChange):
+        return state.model_copy(update={"items": [], "deleted": True, "updated_at": at})
     if isinstance(change, EditCommentChange):
         return state.model_copy(
             update={"body": change.body, "annotation": change.annotation, "edited_at": at}

@@ -39,6 +39,7 @@ from core.sync.local_records import (
     HeldChanges,
     NotificationView,
     OutboxEntry,
+    PlaylistView,
     SyncNotReadyError,
     TaskView,
     UnreadableEvent,
@@ -64,17 +65,21 @@ from core.sync.protocol import (
     AddCommentChange,
     Change,
     CreateTaskChange,
+    DeleteAssetChange,
     DeleteCommentChange,
+    DeletePlaylistChange,
+    DeleteTaskChange,
     EditCommentChange,
     Event,
     ProjectInfo,
+    SavePlaylistChange,
     SetReviewChange,
     TaskPatch,
     UpdateTaskChange,
     UpsertAssetChange,
     UserInfo,
 )
-from core.sync.roles import change_refusal
+from core.sync.roles import change_refusal, playlist_refusal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -92,6 +97,7 @@ __all__ = [
     "LocalStore",
     "NotificationView",
     "OutboxEntry",
+    "PlaylistView",
     "SyncNotReadyError",
     "TaskView",
     "UnreadableEvent",
@@ -428,6 +434,20 @@ class LocalStore(LocalReads):
         )
         self._queue(change, "comment", comment_id)
 
+    def delete_task(self, task_id: str) -> None:
+        """Queue the task's deletion; it stays shown (pending) until the server's tombstone removes it."""
+        change = self._validated(DeleteTaskChange, project=self.task(task_id).project_id, task_id=task_id)
+        self._queue(change, "task", task_id)
+
+    def delete_asset(self, asset_id: str) -> None:
+        """Queue the shared asset's deletion (with its notes and tasks) from its server project; the
+        catalog entry and the file stay on this machine."""
+        found = self.asset_content_hash(asset_id)
+        if found is None:
+            raise KeyError(f"No asset {asset_id}")
+        change = self._validated(DeleteAssetChange, project=found[0], asset_id=asset_id)
+        self._queue(change, "asset", asset_id)
+
     def create_task(
         self,
         project_id: int,
@@ -489,6 +509,38 @@ class LocalStore(LocalReads):
             reason=reason,
         )
         self._queue(change, "asset", asset_id, partial(linked_task_moves, review=change, new_id=_new_id))
+
+    def save_playlist(
+        self, project_id: int, name: str, items: list[str], playlist_id: str | None = None
+    ) -> PlaylistView:
+        """Create a playlist (no ``playlist_id``) or replace one's name and items (content hashes, in
+        play order). Someone else's playlist is refused here as the server would refuse it."""
+        if playlist_id is not None:
+            self._check_playlist_owner(playlist_id)
+        playlist_id = playlist_id or _new_id()
+        change = self._validated(
+            SavePlaylistChange, project=project_id, playlist_id=playlist_id, name=name.strip(), items=items
+        )
+        self._queue(change, "playlist", playlist_id)
+        return self.playlist(playlist_id)
+
+    def delete_playlist(self, playlist_id: str) -> None:
+        """Delete a playlist: a tombstone, so the deletion reaches every client."""
+        current = self._check_playlist_owner(playlist_id)
+        change = self._validated(DeletePlaylistChange, project=current.project_id, playlist_id=playlist_id)
+        self._queue(change, "playlist", playlist_id)
+
+    def _check_playlist_owner(self, playlist_id: str) -> PlaylistView:
+        current = self.playlist(playlist_id)
+        if current.deleted:
+            raise KeyError(f"Playlist {current.name!r} was deleted")
+        if not is_private(current.project_id):
+            with self.engine.connect() as connection:
+                me = self._author(connection)
+                refusal = playlist_refusal(self._role(connection, me), current.author == me)
+            if refusal is not None:
+                raise PermissionError(refusal)
+        return current
 
     def share_private_notes(self, local_project_id: int, server_project_id: int) -> int:
         """The local project is now linked to ``server_project_id``: its private notes enter the

@@ -1,8 +1,8 @@
 """The ``sync_*`` tables of the local catalog file (their own MetaData, created on first use).
 
-Synced-record tables (assets, comments, tasks) hold the row as shown, in the columns the server's tables
-are built from too (``core.sync.records``), plus its sync bookkeeping: the last server snapshot, the
-sequence that produced it, and whether local changes are still pending.
+Synced-record tables (assets, comments, tasks, playlists) hold the row as shown, in the columns the
+server's tables are built from too (``core.sync.records``), plus its sync bookkeeping: the last server
+snapshot, the sequence that produced it, and whether local changes are still pending.
 """
 
 from __future__ import annotations
@@ -81,6 +81,14 @@ sync_task = sa.Table(
     *_state_columns(),
     sa.Index("ix_sync_task_project", "project_id", "assignee"),
     sa.Index("ix_sync_task_local_order", "local_order"),
+)
+sync_playlist = sa.Table(
+    "sync_playlist",
+    metadata,
+    *record_columns("playlist"),
+    *_state_columns(),
+    sa.Index("ix_sync_playlist_project", "project_id"),
+    sa.Index("ix_sync_playlist_local_order", "local_order"),
 )
 sync_outbox = sa.Table(
     "sync_outbox",
@@ -164,7 +172,12 @@ sync_unreadable = sa.Table(
     sa.Column("change_id", sa.String(64), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
 )
-RECORD_TABLES: dict[str, sa.Table] = {"asset": sync_asset, "comment": sync_comment, "task": sync_task}
+RECORD_TABLES: dict[str, sa.Table] = {
+    "asset": sync_asset,
+    "comment": sync_comment,
+    "task": sync_task,
+    "playlist": sync_playlist,
+}
 
 
 def ensure_schema(connection: sa.Connection) -> None:

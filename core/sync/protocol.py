@@ -43,7 +43,7 @@ ROLES: tuple[Role, ...] = ("admin", "supervisor", "artist", "client")
 TaskStatus = Literal["open", "in_progress", "review", "completed"]
 # An asset's sign-off: the status of the content it has now (its content hash is the version judged).
 ReviewStatus = Literal["pending", "approved", "changes_requested"]
-RecordKind = Literal["asset", "comment", "task"]
+RecordKind = Literal["asset", "comment", "task", "playlist"]
 NotificationKind = Literal[
     "mention", "task_assigned", "comment_on_your_asset", "review_approved", "review_changes_requested"
 ]
@@ -62,6 +62,9 @@ ErrorCode = Literal[
     "not_found",
     "invalid",  # well-formed but refers to something impossible (assignee not a member, ...)
     "duplicate_id",  # a change id reused for a different change
+    "quota_exceeded",  # a publish that would take the project past its media quota (nothing stored)
+    "corrupt",  # a media chunk or file whose bytes do not match its sha256
+    "expired",  # an invitation or reset code past its expiry, or already used
     "internal",
 ]
 
@@ -289,6 +292,21 @@ class DeleteCommentChange(_Change):
     comment_id: Identifier
 
 
+class DeleteTaskChange(_Change):
+    """A tombstone: the task is gone for everyone (``core.sync.deletions``)."""
+
+    type: Literal["delete_task"] = "delete_task"
+    task_id: Identifier
+
+
+class DeleteAssetChange(_Change):
+    """A tombstone: the shared asset, its comments, tasks and sign-off leave the project for everyone;
+    files and catalog entries on each machine stay (``core.sync.deletions``)."""
+
+    type: Literal["delete_asset"] = "delete_asset"
+    asset_id: Identifier
+
+
 class CreateTaskChange(_Change):
     type: Literal["create_task"] = "create_task"
     task_id: Identifier
@@ -349,14 +367,38 @@ class SetReviewChange(_Change):
         return self
 
 
+# A playlist's items are content hashes: each client resolves them to its own copy of the asset (a
+# teammate who lacks one sees it as missing or as a remote asset), so a playlist needs no published asset.
+MAX_PLAYLIST_ITEMS = 1_000
+PlaylistItem = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class SavePlaylistChange(_Change):
+    """A playlist created, renamed or reordered: its whole new state (last writer wins)."""
+
+    type: Literal["save_playlist"] = "save_playlist"
+    playlist_id: Identifier
+    name: Name
+    items: list[PlaylistItem] = Field(default_factory=list, max_length=MAX_PLAYLIST_ITEMS)
+
+
+class DeletePlaylistChange(_Change):
+    type: Literal["delete_playlist"] = "delete_playlist"
+    playlist_id: Identifier
+
+
 Change = (
     UpsertAssetChange
     | AddCommentChange
     | EditCommentChange
     | DeleteCommentChange
+    | DeleteTaskChange
+    | DeleteAssetChange
     | CreateTaskChange
     | UpdateTaskChange
     | SetReviewChange
+    | SavePlaylistChange
+    | DeletePlaylistChange
 )
 CHANGE_TYPES: frozenset[str] = frozenset(
     {
@@ -364,9 +406,13 @@ CHANGE_TYPES: frozenset[str] = frozenset(
         "add_comment",
         "edit_comment",
         "delete_comment",
+        "delete_task",
+        "delete_asset",
         "create_task",
         "update_task",
         "set_review",
+        "save_playlist",
+        "delete_playlist",
     }
 )
 
@@ -384,9 +430,13 @@ ClientMessage = Annotated[
     | AddCommentChange
     | EditCommentChange
     | DeleteCommentChange
+    | DeleteTaskChange
+    | DeleteAssetChange
     | CreateTaskChange
     | UpdateTaskChange
-    | SetReviewChange,
+    | SetReviewChange
+    | SavePlaylistChange
+    | DeletePlaylistChange,
     Field(discriminator="type"),
 ]
 CLIENT_MESSAGE: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)

@@ -1,4 +1,4 @@
-"""The synced records (asset, comment, task), each defined once.
+"""The synced records (asset, comment, task, playlist), each defined once.
 
 A record is what an event carries as its new state: the server builds it from its row, the client
 validates it into the typed model below before storing it. The columns that show a record are defined
@@ -70,11 +70,26 @@ class TaskRecord(_Record):
     updated_at: str
 
 
-SyncedRecord = AssetRecord | CommentRecord | TaskRecord
+class PlaylistRecord(_Record):
+    """A review session: its items are content hashes, in play order (see ``SavePlaylistChange``).
+    A deleted playlist stays as a tombstone with no items, so the deletion reaches every client."""
+
+    id: Identifier
+    project: int
+    name: Name
+    items: list[str] = Field(default_factory=list)
+    author: int
+    updated_at: str
+    deleted: bool = False
+    version: int
+
+
+SyncedRecord = AssetRecord | CommentRecord | TaskRecord | PlaylistRecord
 RECORD_MODELS: dict[str, type[SyncedRecord]] = {
     "asset": AssetRecord,
     "comment": CommentRecord,
     "task": TaskRecord,
+    "playlist": PlaylistRecord,
 }
 
 
@@ -118,6 +133,16 @@ def record_columns(kind: str) -> list[sa.Column[Any]]:
             sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
             sa.Column("version", sa.Integer, nullable=False),
         ]
+    if kind == "playlist":
+        return [
+            *identity,
+            sa.Column("name", sa.String(200), nullable=False),
+            sa.Column("items", sa.Text, nullable=False),
+            sa.Column("author", sa.Integer, nullable=False),
+            sa.Column("updated_at", sa.String(40), nullable=False),
+            sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+            sa.Column("version", sa.Integer, nullable=False),
+        ]
     if kind != "task":
         raise ValueError(f"Unknown record kind {kind!r}")
     return [
@@ -152,9 +177,14 @@ def load_json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-_JSON_COLUMNS = frozenset({"metadata", "annotation"})
+_JSON_COLUMNS = frozenset({"metadata", "annotation", "items"})
 # How a stored column value becomes a record value (SQLite hands booleans back as 0/1).
-_COLUMN_DECODERS: dict[str, Any] = {"metadata": load_json, "annotation": load_json, "deleted": bool}
+_COLUMN_DECODERS: dict[str, Any] = {
+    "metadata": load_json,
+    "annotation": load_json,
+    "items": load_json,
+    "deleted": bool,
+}
 
 
 def record_row(record: SyncedRecord) -> dict[str, Any]:

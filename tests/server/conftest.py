@@ -12,6 +12,9 @@ from server import admin
 from server.app import ServerConfig
 from server.db import default_db_url, open_database
 from server.embedded import ServerThread
+from tests.server.postgres import PostgresCluster, postgres_cluster
+
+__all__ = ["BACKENDS", "Cast", "RunningServer", "build_cast", "postgres_cluster"]
 
 
 @dataclass
@@ -48,10 +51,11 @@ class RunningServer:
             self.thread = None
 
 
-def build_cast(data_dir: Path) -> Cast:
-    """Two projects and four people (alice, bob, carol the client on "show"; dave on "other show")."""
+def build_cast(data_dir: Path, db_url: str | None = None) -> Cast:
+    """Two projects and four people (alice, bob, carol the client on "show"; dave on "other show"),
+    in a SQLite file in ``data_dir`` unless ``db_url`` names another database (an empty PostgreSQL one)."""
     data_dir.mkdir()
-    url = default_db_url(data_dir)
+    url = db_url or default_db_url(data_dir)
     engine = open_database(url)
     people = {"alice": "artist", "bob": "artist", "carol": "client", "dave": "artist"}
     result = Cast(
@@ -73,7 +77,20 @@ def build_cast(data_dir: Path) -> Cast:
 
 
 @pytest.fixture
-def cast(tmp_path: Path) -> Cast:
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """ "sqlite" unless a module parametrises it (``pytest.mark.parametrize("db_backend",
+    BACKENDS, indirect=True)``) to run the same tests on PostgreSQL too."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture
+def cast(tmp_path: Path, db_backend: str, request: pytest.FixtureRequest) -> Cast:
+    if db_backend == "postgresql":
+        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+        return build_cast(tmp_path / "server", cluster.new_database())
     return build_cast(tmp_path / "server")
 
 

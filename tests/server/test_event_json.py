@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from core.sync.protocol import SERVER_MESSAGE, Ack, Event, FieldConflict, NotifyTarget
-from server.changes import ChangeResult
+from server.change_result import ChangeResult
 from server.event_json import event_json
 from server.fanout import ack_json
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from core.sync.protocol import CHANGE, SERVER_MESSAGE, Ack, EventsPage
-from server.changes import ChangeResult
+from server.change_result import ChangeResult
 from server.fanout import dispatch
 from server.metrics import ServerMetrics
 from server.ratelimit import TokenBucket

@@ -17,8 +17,11 @@ from websockets.exceptions import ConnectionClosed
 
 from server import admin
 from server.db import create_db_engine, tokens
-from tests.server.conftest import RunningServer
+from tests.server.conftest import BACKENDS, RunningServer
 from tests.server.wsclient import RawClient, asset_change, comment_change, new_id, task_change
+
+# Delivery, ordering and idempotency also on PostgreSQL (the rest is the same code on either).
+ON_BOTH_DATABASES = pytest.mark.parametrize("db_backend", BACKENDS, indirect=True)
 
 
 def run(coroutine: Any) -> Any:
@@ -59,6 +62,7 @@ def test_comment_reaches_other_member_live(sync_server: RunningServer) -> None:
     run(scenario())
 
 
+@ON_BOTH_DATABASES
 def test_resent_change_is_applied_once(sync_server: RunningServer) -> None:
     cast = sync_server.cast
 
@@ -84,6 +88,7 @@ def test_resent_change_is_applied_once(sync_server: RunningServer) -> None:
     run(scenario())
 
 
+@ON_BOTH_DATABASES
 def test_stale_task_edit_wins_and_reports_overwritten_fields(sync_server: RunningServer) -> None:
     cast = sync_server.cast
 
@@ -336,6 +341,7 @@ def test_unauthenticated_socket_is_closed_after_timeout(sync_server: RunningServ
     run(scenario())
 
 
+@ON_BOTH_DATABASES
 def test_catch_up_is_paged_and_continues_live_without_gaps(sync_server: RunningServer) -> None:
     sync_server.stop()
     sync_server.start(page_size=10)
@@ -413,6 +419,7 @@ def test_subscribe_from_a_cursor_ahead_of_the_server_is_refused(sync_server: Run
     run(scenario())
 
 
+@ON_BOTH_DATABASES
 def test_change_to_unknown_records_is_refused_without_side_effects(
     sync_server: RunningServer,
 ) -> None:
@@ -434,6 +441,7 @@ def test_change_to_unknown_records_is_refused_without_side_effects(
     engine.dispose()
 
 
+@ON_BOTH_DATABASES
 def test_own_events_ride_in_acks_and_every_subscriber_sees_each_event_once(
     sync_server: RunningServer,
 ) -> None:
@@ -467,6 +475,7 @@ def test_own_events_ride_in_acks_and_every_subscriber_sees_each_event_once(
     run(scenario())
 
 
+@ON_BOTH_DATABASES
 def test_comment_checks_keep_their_order_and_meaning(sync_server: RunningServer) -> None:
     """A re-sent comment is acked even after its author left; taken ids and foreign assets are refused."""
     cast = sync_server.cast
@@ -508,6 +517,7 @@ def test_comment_checks_keep_their_order_and_meaning(sync_server: RunningServer)
     engine.dispose()
 
 
+@ON_BOTH_DATABASES
 def test_slow_reader_is_cut_off_and_catches_up_exactly_once(sync_server: RunningServer) -> None:
     """Frames are written straight to the socket until it backs up, then queued up to the limit."""
     sync_server.stop()

@@ -7,11 +7,15 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from server import admin
 from server.db import create_db_engine
-from tests.server.conftest import RunningServer
+from tests.server.conftest import BACKENDS, RunningServer
 from tests.server.harness import start_client, stop_client, wait_until
 from tests.server.wsclient import RawClient, asset_change, new_id
+
+pytestmark = pytest.mark.parametrize("db_backend", BACKENDS, indirect=True)
 
 
 def run(coroutine: Any) -> Any:

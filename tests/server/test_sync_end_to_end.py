@@ -15,7 +15,10 @@ from core.sync.client_events import ChangeRejected, SyncEvent, SyncStatus, TaskC
 from core.sync.local_store import LocalStore
 from core.sync.protocol import UserInfo
 from server.db import create_db_engine
-from tests.server.conftest import RunningServer
+from tests.server.conftest import BACKENDS, RunningServer
+
+# The same end-to-end behaviour on the embedded database and on a studio's PostgreSQL.
+pytestmark = pytest.mark.parametrize("db_backend", BACKENDS, indirect=True)
 
 
 class Recorder:

@@ -50,9 +50,11 @@ def test_context_menu_queues_the_right_jobs_and_the_batch_notification_opens_the
         "Switch focus / whole thumbnail",
         "Re-render",
     ]
-    assert list(actions) == [*expected, "Render turntable", "Classify again", "Enhance",
-                             "Split sequence into images", "Delete…"]  # fmt: skip
+    assert list(actions) == [*expected, "Render turntable", "Classify again", "Enhance", "Analyse shot",
+                             "Split sequence into images", "Stack as versions", "Split version stack",
+                             "Delete…"]  # fmt: skip
     assert not actions["Enhance"].isEnabled(), "enhance is for images"
+    assert not actions["Analyse shot"].isEnabled(), "shot analysis is for videos and sequences"
     assert not actions["Split sequence into images"].isEnabled(), "only a sequence splits"
     actions["Re-render"].trigger()
     actions["Render turntable"].trigger()
@@ -71,10 +73,14 @@ def test_context_menu_queues_the_right_jobs_and_the_batch_notification_opens_the
     assert "Queued 2 enhancements" in window.statusBar().currentMessage()
 
     # This registry has no AI steps, so both enhance jobs fail: one summary for the batch.
-    qtbot.waitUntil(
-        lambda: any(t.startswith("Enhanced 2 images") for t, _b, _l in tray.messages), timeout=15_000
-    )
-    item = window.notification_centre.list.item(0)
+    # (The rock's three single jobs failed too, each with its own notification: the balloons are batched.)
+    qtbot.waitUntil(lambda: any("Enhanced 2 images" in t + b for t, b, _l in tray.messages), timeout=15_000)
+    centre_list = window.notification_centre.list
+    [item] = [
+        centre_list.item(i)
+        for i in range(centre_list.count())
+        if centre_list.item(i).text().startswith("Enhanced 2 images")
+    ]
     assert batch_job_kind(item.data(RecordRole).target) == "enhance"
     window.notification_centre.list.itemClicked.emit(item)
     selected = window.jobs_panel.selected_jobs()

@@ -30,11 +30,12 @@ def _close(actual: tuple[int, int, int], expected: tuple[int, int, int]) -> bool
 
 
 def _two_images(tmp_path: Path, window: MainWindow, catalog: Catalog) -> None:
-    """A red 80x40 plate and a blue one at twice the size (another version's resolution), both selected."""
+    """A red 80x40 plate and a blue one at twice the size (another take's resolution), both selected.
+    (Names without a version token: versions stack into one tile and are compared from the viewer.)"""
     project = catalog.create_project("Review")
     plates = [
-        (write_image(tmp_path / "plate_v1.png", 80, 40, (0, 0, 200)), 80, 40),  # BGR: red
-        (write_image(tmp_path / "plate_v2.png", 160, 80, (200, 0, 0)), 160, 80),  # BGR: blue
+        (write_image(tmp_path / "plate_red.png", 80, 40, (0, 0, 200)), 80, 40),  # BGR: red
+        (write_image(tmp_path / "plate_blue.png", 160, 80, (200, 0, 0)), 160, 80),  # BGR: blue
     ]
     catalog.add_assets([
         NewAsset(project.id, path.name, str(path), "image", f"h-{path.name}", 10, {"width": w, "height": h})
@@ -60,10 +61,10 @@ def test_compare_from_the_menu_switches_modes_locks_zoom_and_esc_returns(
     assert viewer.pages.currentWidget() is viewer.stage
     assert bar.pair is not None
     a_name, b_name = (record.name for record in bar.pair)
-    assert {a_name, b_name} == {"plate_v1.png", "plate_v2.png"}
+    assert {a_name, b_name} == {"plate_red.png", "plate_blue.png"}
     assert bar.a_label.text() == f"A  {a_name}"
     red, blue = (200, 0, 0), (0, 0, 200)
-    a_colour, b_colour = (red, blue) if a_name == "plate_v1.png" else (blue, red)
+    a_colour, b_colour = (red, blue) if a_name == "plate_red.png" else (blue, red)
     width = viewer.canvas.image_size().width()
 
     # Wipe (the default): A left of the divider, B right of it, the divider in the middle of the picture.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from core.catalog.records import AssetRecord
-from ui.common.formatting import metadata_rows
+from ui.common.formatting import format_label, metadata_rows
 
 
 def _video(**metadata: object) -> AssetRecord:
@@ -48,3 +50,14 @@ def test_sequence_rows_show_range_rate_and_gaps_not_bookkeeping() -> None:
     assert dict(rows)["Gaps"] == "2 missing"
     assert labels.count("Frames") == 1
     assert not {"Count", "First", "Last", "Pattern"} & set(labels)
+
+
+def test_tile_badge_names_the_file_format_not_the_demuxer_family() -> None:
+    assert format_label(_video(format="mov,mp4,m4a,3gp,3g2,mj2")) == "MP4"
+    mov = replace(_video(format="mov,mp4,m4a,3gp,3g2,mj2"), path="/shots/review.mov")
+    assert format_label(mov) == "MOV"
+    mkv = replace(_video(format="matroska,webm"), path="/shots/review.mkv")
+    assert format_label(mkv) == "MKV"
+    no_suffix = replace(_video(format="matroska,webm"), path="/shots/review")
+    assert format_label(no_suffix) == "MATRO"
+    assert format_label(_video(format="png")) == "PNG"

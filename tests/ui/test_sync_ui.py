@@ -444,3 +444,42 @@ def test_a_note_written_without_a_server_is_shared_once_after_linking(
         assert [c.id for c in bob.store.list_comments(asset)] == [note.id]
     finally:
         laptop.close()
+
+
+def test_a_teammates_playlist_plays_from_the_review_menu_and_ours_is_shared(
+    qtbot: Any,
+    studio: Studio,
+    people: dict[str, SyncBridge],
+    window: MainWindow,
+    tray: Any,
+    shot: AssetRecord,
+) -> None:
+    alice, bob = people["alice"], people["bob"]
+    bob_ui = SyncUi(window, bob)
+    bob_ui.links.link(shot.project_id, studio.project)
+    window.sidebar.reload_projects(shot.project_id)
+    made = alice.store.save_playlist(studio.project, "Alice's dailies", [shot.content_hash, "not-here"])
+    qtbot.waitUntil(lambda: bool(window.review.teammates_playlists()), timeout=10_000)
+
+    menu = window.review.play_menu
+    menu.aboutToShow.emit()
+    action = next(a for a in menu.actions() if a.text().startswith("Alice's dailies"))
+    window.review.run.set_still_seconds(60)
+    action.trigger()
+    assert window.viewer.title.text() == shot.name
+    assert (
+        '1 of 2 items of "Alice\'s dailies" are not on this computer' in window.statusBar().currentMessage()
+    )
+
+    window.grid.select_asset(shot.id)
+    ours = window.review.create_playlist("Bob's picks")
+    assert ours is not None
+    qtbot.waitUntil(
+        lambda: (
+            [p.name for p in alice.store.list_playlists(studio.project)] == ["Alice's dailies", "Bob's picks"]
+        ),
+        timeout=10_000,
+    )
+    assert next(p for p in alice.store.list_playlists(studio.project) if p.id != made.id).items == [
+        shot.content_hash
+    ]

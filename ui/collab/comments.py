@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.sync.local_private import LOCAL_AUTHOR, PRIVATE_STATE
+from core.sync.roles import may_delete_comment
 from ui.collab.annotation import has_strokes
 
 if TYPE_CHECKING:
@@ -85,7 +86,17 @@ class CommentCard(QWidget):
     delete_requested = Signal(object)  # CommentView
     activated = Signal()  # clicked anywhere but its buttons, selectable text included
 
-    def __init__(self, comment: CommentView, author: str, mine: bool, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        comment: CommentView,
+        author: str,
+        mine: bool,
+        parent: QWidget | None = None,
+        *,
+        may_delete: bool | None = None,
+    ) -> None:
+        """``may_delete``: a moderator (supervisor, admin) deletes anyone's comment; by default only
+        its author does."""
         super().__init__(parent)
         self.comment = comment
         layout = QVBoxLayout(self)
@@ -121,8 +132,11 @@ class CommentCard(QWidget):
         if comment.edited_at and not comment.deleted:
             self._badge(badges, "edited", "color: #8b8e96;")
         badges.addStretch(1)
-        if mine and not comment.deleted:
-            for text, signal in (("Edit", self.edit_requested), ("Delete", self.delete_requested)):
+        actions = [("Edit", self.edit_requested)] if mine else []
+        if mine if may_delete is None else may_delete:
+            actions.append(("Delete", self.delete_requested))
+        if not comment.deleted:
+            for text, signal in actions:
                 button = QPushButton(text)
                 button.setObjectName("Flat")
                 button.setFlat(True)
@@ -275,13 +289,15 @@ class CommentsPanel(QWidget):
         self._comments = self.store.list_comments(key, include_deleted=True) if key is not None else []
         selected = self.selected_comment()
         me = self.store.author_id()
+        role = next((user.role for user in self.store.users() if user.id == me), None)
         self.list.blockSignals(True)
         self.list.clear()
         for comment in self._comments:
             item = QListWidgetItem()
             item.setData(CommentRole, comment)
             author = "You" if comment.author == LOCAL_AUTHOR else self.wording.user_name(comment.author)
-            card = CommentCard(comment, author, comment.author == me)
+            mine = comment.author == me
+            card = CommentCard(comment, author, mine, may_delete=may_delete_comment(role, mine))
             card.edit_requested.connect(self.start_edit)
             card.delete_requested.connect(self.delete)
             card.activated.connect(lambda it=item: self._activate(it))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFileDialog,
@@ -95,6 +96,15 @@ class LoginDialog(QDialog):
         form.addRow("CA file", ca_row)
         form.addRow("User name", self.user_edit)
         form.addRow("Password", self.password_edit)
+        # An invitation creates the account: the user name and password typed above are the new ones.
+        self.invitation_check = QCheckBox("I have an invitation")
+        self.invitation_edit = QLineEdit()
+        self.invitation_edit.setPlaceholderText("the code you were given")
+        form.addRow("", self.invitation_check)
+        form.addRow("Invitation code", self.invitation_edit)
+        form.setRowVisible(self.invitation_edit, False)
+        self.invitation_check.toggled.connect(self._toggle_invitation)
+        self.form = form
         layout.addLayout(form)
         self.insecure_label = QLabel()
         self.insecure_label.setObjectName("WarningText")
@@ -208,6 +218,16 @@ class LoginDialog(QDialog):
         self.links.link(self.local_project.id, server_id)
         self.link_changed.emit(server_id)
 
+    def _toggle_invitation(self, checked: bool) -> None:
+        self.form.setRowVisible(self.invitation_edit, checked)
+        self.password_edit.setPlaceholderText("choose your password" if checked else "")
+        self.sign_in_button.setText("Create account" if checked else "Sign in")
+        if checked:
+            self.invitation_edit.setFocus()
+
+    def _idle_button_text(self) -> str:
+        return "Create account" if self.invitation_check.isChecked() else "Sign in"
+
     def sign_in(self) -> None:
         self.error_label.hide()
         self.info_label.hide()
@@ -218,23 +238,28 @@ class LoginDialog(QDialog):
             self.user_edit.text(),
             self.password_edit.text(),
             ca_file=self.ca_edit.text().strip(),
+            invitation=self.invitation_edit.text() if self.invitation_check.isChecked() else "",
         )
 
     def _on_failed(self, failure: SignInFailure) -> None:
         self.sign_in_button.setEnabled(True)
-        self.sign_in_button.setText("Sign in")
+        self.sign_in_button.setText(self._idle_button_text())
         self.error_label.setText(failure.message)
         self.error_label.show()
         if failure.code in ("certificate", "bad_ca"):
             target = self.ca_edit
         elif failure.code in ("unreachable", "bad_url"):
             target = self.url_edit
+        elif self.invitation_check.isChecked() and failure.code in ("expired", "auth_failed"):
+            target = self.invitation_edit
         else:
             target = self.password_edit
         target.setFocus()
         target.selectAll()
 
     def _on_signed_in(self, outcome: SignInOutcome) -> None:
+        self.invitation_check.setChecked(False)  # used up: the account exists now
+        self.invitation_edit.clear()
         self.sign_in_button.setEnabled(True)
         self.sign_in_button.setText("Sign in")
         self.password_edit.clear()

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QStackedWidget,
@@ -34,6 +35,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from ui.collab.deletions import task_deletion_reason
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -218,6 +221,7 @@ class TasksPanel(QWidget):
         self.selected_asset = selected_asset
         self.project_id: int | None = None
         self._tasks: list[TaskView] = []
+        self._selected: str | None = None  # task id selected in the list or on the board
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -244,6 +248,9 @@ class TasksPanel(QWidget):
         header.addWidget(self.board_button)
         header.addSpacing(8)
         header.addWidget(self.new_button)
+        self.delete_button = QPushButton("Delete task")
+        self.delete_button.clicked.connect(lambda: self.delete_selected())
+        header.addWidget(self.delete_button)
         layout.addLayout(header)
 
         self.conflict_bar = QWidget()
@@ -272,6 +279,9 @@ class TasksPanel(QWidget):
         self.table.setHeaderLabels(["Title", "Status", "Assignee", "Due", "Asset", ""])
         self.table.setColumnWidth(0, 280)
         self.table.itemDoubleClicked.connect(lambda item, _c: self.ask_edit(item.data(0, TaskRole)))
+        self.table.currentItemChanged.connect(
+            lambda item, _p: self.select(item.data(0, TaskRole) if item else None)
+        )
         board = QWidget()
         board_row = QHBoxLayout(board)
         board_row.setContentsMargins(0, 0, 0, 0)
@@ -282,6 +292,9 @@ class TasksPanel(QWidget):
             column = BoardColumn(status)
             column.task_dropped.connect(self.move_task)
             column.itemDoubleClicked.connect(lambda item: self.ask_edit(item.data(TaskRole)))
+            column.currentItemChanged.connect(
+                lambda item, _p: self.select(item.data(TaskRole) if item else None)
+            )
             title = QLabel(label)
             title.setStyleSheet(f"color: {STATUS_COLOURS[status]}; font-weight: 600;")
             box = QVBoxLayout()
@@ -332,6 +345,37 @@ class TasksPanel(QWidget):
         for status, label in STATUSES:
             count = self.columns[status].count()
             self.column_titles[status].setText(f"{label}  {count}" if count else label)
+        self._update_delete_button()
+
+    def select(self, task_id: str | None) -> None:
+        self._selected = task_id
+        self._update_delete_button()
+
+    def selected_task(self) -> TaskView | None:
+        return next((task for task in self._tasks if task.id == self._selected), None)
+
+    def _update_delete_button(self) -> None:
+        reason = task_deletion_reason(self.store, self.selected_task())
+        self.delete_button.setEnabled(reason is None)
+        self.delete_button.setToolTip(reason or "Delete this task for everyone in the project")
+
+    def delete_selected(self, *, confirm: bool = True) -> None:
+        task = self.selected_task()
+        if task is None or task_deletion_reason(self.store, task) is not None:
+            return
+        if confirm:
+            answer = QMessageBox.question(
+                self, "Delete task", f"Delete the task {task.title!r} for everyone?"
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        try:
+            self.store.delete_task(task.id)
+        except (KeyError, ValueError, PermissionError, RuntimeError) as exc:
+            self._show_error(str(exc))
+            return
+        self._show_error("")
+        self.reload()
 
     def _who(self, task: TaskView) -> str:
         return self.wording.user_name(task.assignee) if task.assignee is not None else "unassigned"

@@ -81,9 +81,13 @@ def frame_range(record: AssetRecord) -> str | None:
 def format_label(record: AssetRecord) -> str:
     """The short badge on a tile: the file format (``EXR``, ``MP4``), else the kind."""
     fmt = record.metadata.get("format")
+    suffix = Path(record.path.replace("#", "0")).suffix.lstrip(".").lower()
     if isinstance(fmt, str) and fmt and fmt.upper() != "UNKNOWN":
-        return fmt.upper()[:5]
-    suffix = Path(record.path.replace("#", "0")).suffix.lstrip(".")
+        # FFmpeg names a demuxer by every format it reads ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"):
+        # the file's own suffix says which one this is; without one the first name stands for them all.
+        names = [name for name in fmt.lower().split(",") if name]
+        chosen = names[0] if len(names) == 1 or not suffix else suffix
+        return chosen.upper()[:5]
     return (suffix or record.kind).upper()[:5]
 
 

@@ -1,5 +1,7 @@
-"""The Jobs panel: recent jobs with live progress, filterable by state and kind, with Cancel and Retry,
-and (on demand) a chart of recent job durations per device.
+"""The Jobs panel: recent jobs with live progress, filterable by state and kind; Cancel, Retry, queue
+control (pause a lane or everything, hold a job, run it one step at a time, bump it to the top), the
+selected job opened up into its steps and their log lines (re-run one step with changed settings), and
+(on demand) a chart of recent job durations per device.
 
 ``job_updated`` can fire hundreds of times a second during a big ingest; documents are collected by id
 and applied on a short timer, so the table repaints a few times a second whatever the rate.
@@ -8,22 +10,10 @@ and applied on a short timer, so the table repaints a few times a second whateve
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QPoint,
-    QRect,
-    QRectF,
-    Qt,
-    QTimer,
-    Signal,
-)
-from PySide6.QtGui import QAction, QColor, QPainter
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -33,17 +23,22 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QSplitter,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from core.jobs.model import JobDocument, JobState, StepStatus
+from core.jobs.model import JobDocument, JobState
 from core.pipeline import JOB_KINDS
-from ui.common import theme
-from ui.common.formatting import human_duration
+from ui.jobs.job_steps import JobStepsView
+from ui.jobs.job_table import (
+    COLUMN_WIDTHS,
+    COLUMNS,
+    PROGRESS_COLUMN,
+    JobTableModel,
+    ProgressDelegate,
+)
+from ui.jobs.queue_controls import PauseButton
 
 if TYPE_CHECKING:
     from core.catalog.catalog import Catalog
@@ -52,10 +47,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+__all__ = ["COLUMNS", "JobsPanel"]
+
 APPLY_MS = 150
 JOB_LIMIT = 500
-COLUMNS = ("Job", "Asset", "State", "Progress", "Step", "Device", "Duration", "Error")
-PROGRESS_COLUMN = COLUMNS.index("Progress")
 STATE_FILTERS: dict[str, list[JobState] | None] = {
     "All jobs": None,
     "Active": [JobState.PENDING, JobState.QUEUED, JobState.RUNNING],
@@ -63,149 +58,7 @@ STATE_FILTERS: dict[str, list[JobState] | None] = {
     "Completed": [JobState.COMPLETED],
     "Cancelled": [JobState.CANCELLED],
 }
-STATE_COLOURS = {
-    JobState.RUNNING: theme.ACCENT,
-    JobState.COMPLETED: theme.SUCCESS,
-    JobState.FAILED: theme.ERROR,
-    JobState.CANCELLED: theme.TEXT_DIM,
-    JobState.QUEUED: theme.TEXT,
-    JobState.PENDING: theme.TEXT_DIM,
-}
 CHART_LIMIT = 1000
-JobRole = Qt.ItemDataRole.UserRole + 1
-AnyIndex = QModelIndex | QPersistentModelIndex
-
-
-def current_step(doc: JobDocument) -> str:
-    running = next((s for s in doc.steps if s.status == StepStatus.RUNNING), None)
-    failed = next((s for s in doc.steps if s.status == StepStatus.FAILED), None)
-    step = running or failed
-    if step is None:
-        done = [s for s in doc.steps if s.status == StepStatus.COMPLETED]
-        step = done[-1] if done and doc.state.finished else None
-    if step is None:
-        return doc.message
-    return f"{step.name}: {doc.message}" if doc.message and running else step.name
-
-
-def elapsed(doc: JobDocument, now: float) -> float | None:
-    if doc.duration_s is not None and doc.state.finished:
-        return doc.duration_s
-    starts = [s.started_at for s in doc.steps if s.started_at is not None]
-    return now - min(starts) if starts and doc.state == JobState.RUNNING else doc.duration_s
-
-
-class JobTableModel(QAbstractTableModel):
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._jobs: list[JobDocument] = []
-        self._row_of: dict[int, int] = {}
-        self.asset_names: dict[int, str] = {}
-
-    def set_jobs(self, jobs: list[JobDocument]) -> None:
-        self.beginResetModel()
-        self._jobs = list(jobs)
-        self._reindex()
-        self.endResetModel()
-
-    def apply(self, docs: list[JobDocument], accepts: set[JobState] | None, kind: str | None = None) -> None:
-        """Update known rows in place; new jobs that pass the filters go on top (newest first)."""
-        new: list[JobDocument] = []
-        changed: list[int] = []
-        for doc in docs:
-            if doc.id is None:
-                continue
-            row = self._row_of.get(doc.id)
-            if row is not None:
-                self._jobs[row] = doc
-                changed.append(row)
-            elif (accepts is None or doc.state in accepts) and (kind is None or doc.kind == kind):
-                new.append(doc)
-        if changed:
-            self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), len(COLUMNS) - 1))
-        if new:
-            new.sort(key=lambda d: d.id or 0, reverse=True)
-            self.beginInsertRows(QModelIndex(), 0, len(new) - 1)
-            self._jobs[0:0] = new
-            self._reindex()
-            self.endInsertRows()
-
-    def job_at(self, row: int) -> JobDocument | None:
-        return self._jobs[row] if 0 <= row < len(self._jobs) else None
-
-    def jobs(self) -> list[JobDocument]:
-        return list(self._jobs)
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._jobs)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        doc = self.job_at(index.row()) if index.isValid() else None
-        if doc is None:
-            return None
-        column = COLUMNS[index.column()]
-        if role == JobRole:
-            return doc
-        if role == Qt.ItemDataRole.ForegroundRole and column == "State":
-            return QColor(STATE_COLOURS.get(doc.state, theme.TEXT))
-        if role == Qt.ItemDataRole.ForegroundRole and column == "Error":
-            return QColor(theme.ERROR)
-        if role == Qt.ItemDataRole.ToolTipRole and column in ("Error", "Step"):
-            return doc.error if column == "Error" else current_step(doc)
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        values = {
-            "Job": doc.kind.replace("_", " "),
-            "Asset": self.asset_names.get(doc.asset_id, f"#{doc.asset_id}") if doc.asset_id else "–",
-            "State": str(doc.state).capitalize(),
-            "Progress": doc.progress,
-            "Step": current_step(doc),
-            "Device": doc.device or "–",
-            "Duration": human_duration(elapsed(doc, time.time())),
-            "Error": (doc.error or "").splitlines()[0] if doc.error else "",
-        }
-        return values[column]
-
-    def row_of(self, job_id: int) -> int | None:
-        return self._row_of.get(job_id)
-
-    def _reindex(self) -> None:
-        self._row_of = {doc.id: row for row, doc in enumerate(self._jobs) if doc.id is not None}
-
-
-class ProgressDelegate(QStyledItemDelegate):
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
-        doc: JobDocument | None = index.data(JobRole)
-        if doc is None:
-            return
-        rect: QRect = option.rect
-        bar = QRectF(rect.adjusted(6, 6, -6, -6))
-        fraction = 1.0 if doc.state == JobState.COMPLETED else max(0.0, min(1.0, doc.progress))
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(theme.BASE)
-        painter.drawRoundedRect(bar, 3, 3)
-        if fraction > 0:
-            fill = QRectF(bar)
-            fill.setWidth(bar.width() * fraction)
-            colour = QColor(STATE_COLOURS.get(doc.state, theme.ACCENT))
-            colour.setAlpha(200)
-            painter.setBrush(colour)
-            painter.drawRoundedRect(fill, 3, 3)
-        painter.setPen(theme.TEXT_BRIGHT)
-        painter.drawText(bar, Qt.AlignmentFlag.AlignCenter, f"{fraction * 100:.0f}%")
-        painter.restore()
 
 
 class JobsPanel(QWidget):
@@ -231,9 +84,21 @@ class JobsPanel(QWidget):
         self.chart_button.setCheckable(True)
         self.chart_button.setToolTip("Job durations over time per device (render and thumbnail jobs)")
         self.chart_button.toggled.connect(self.show_chart)
+        self.pause_button = PauseButton(jobs)
+        self.hold_button = QPushButton("Hold")
+        self.hold_button.setToolTip(
+            "Pause the selected jobs (a running one stops after its step) or let them go on"
+        )
+        self.step_button = QPushButton("Step")
+        self.step_button.setToolTip("Run the next step of the selected paused job, then hold it again")
+        self.bump_button = QPushButton("To top")
+        self.bump_button.setToolTip("Run the selected queued jobs next in their lane")
         self.cancel_button = QPushButton("Cancel")
         self.retry_button = QPushButton("Retry")
         self.clear_button = QPushButton("Clear finished")
+        self.hold_button.clicked.connect(self.toggle_hold_selected)
+        self.step_button.clicked.connect(self.step_selected)
+        self.bump_button.clicked.connect(self.bump_selected)
         self.cancel_button.clicked.connect(self.cancel_selected)
         self.retry_button.clicked.connect(self.retry_selected)
         self.clear_button.clicked.connect(self._clear_finished)
@@ -243,7 +108,16 @@ class JobsPanel(QWidget):
         bar.addWidget(self.filter_combo)
         bar.addWidget(self.kind_combo)
         bar.addWidget(self.counts_label, 1)
-        for button in (self.chart_button, self.cancel_button, self.retry_button, self.clear_button):
+        bar.addWidget(self.pause_button)
+        for button in (
+            self.hold_button,
+            self.step_button,
+            self.bump_button,
+            self.cancel_button,
+            self.retry_button,
+            self.chart_button,
+            self.clear_button,
+        ):
             bar.addWidget(button)
 
         self.table = QTableView()
@@ -258,16 +132,21 @@ class JobsPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in zip(range(len(COLUMNS)), (110, 200, 90, 120, 200, 110, 80), strict=False):
+        for column, width in enumerate(COLUMN_WIDTHS):
             self.table.setColumnWidth(column, width)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
-        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection_changed())
         self.table.doubleClicked.connect(self._on_double_clicked)
+        self.steps = JobStepsView()
+        self.steps.rerun_requested.connect(self._rerun_step)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.steps)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(bar)
@@ -283,6 +162,7 @@ class JobsPanel(QWidget):
         self._tick.timeout.connect(self._repaint_running)
         self._tick.start()
         jobs.job_updated.connect(self.on_job_updated)
+        jobs.queue_changed.connect(self._sync_queue_state)
         self.reload()
 
     @property
@@ -295,8 +175,9 @@ class JobsPanel(QWidget):
         docs = self._catalog.jobs.find(states=states, kind=self.kind_filter, limit=JOB_LIMIT)
         self._learn_names(docs)
         self.model.set_jobs(docs)
+        self._sync_queue_state()
         self._update_counts()
-        self._update_buttons()
+        self._on_selection_changed()
 
     def on_job_updated(self, doc: JobDocument) -> None:
         if doc.id is None:
@@ -319,6 +200,42 @@ class JobsPanel(QWidget):
             if doc.id is not None and doc.state in (JobState.FAILED, JobState.CANCELLED):
                 self._controller.retry(doc.id)
 
+    def toggle_hold_selected(self) -> None:
+        """Hold the selected unfinished jobs; when all of them are held already, let them go on."""
+        chosen = [d.id for d in self.selected_jobs() if d.id is not None and not d.state.finished]
+        scheduler = self._controller.scheduler
+        hold = not all(scheduler.queue.is_held(job_id) for job_id in chosen)
+        for job_id in chosen:
+            self._controller.set_job_held(job_id, hold)
+
+    def step_selected(self) -> None:
+        for doc in self.selected_jobs():
+            if doc.id is not None and self.model.is_paused(doc):
+                self._controller.step(doc.id)
+
+    def bump_selected(self) -> None:
+        for doc in reversed(self.selected_jobs()):  # the first selected ends on top
+            if doc.id is not None and doc.state in (JobState.QUEUED, JobState.PENDING):
+                self._controller.bump(doc.id)
+
+    def _rerun_step(self, job_id: int, step: str, overrides: dict[str, Any]) -> None:
+        if not self._controller.rerun_step(job_id, step, overrides):
+            log.info("Job %s cannot re-run %s now", job_id, step)
+
+    def _sync_queue_state(self) -> None:
+        scheduler = self._controller.scheduler
+        held = frozenset(
+            d.id for d in self.model.jobs() if d.id is not None and scheduler.queue.is_held(d.id)
+        )
+        self.model.set_queue_state(self.pause_button.paused_lanes(), held)
+        self.pause_button.refresh()
+        self._update_buttons()
+
+    def _on_selection_changed(self) -> None:
+        selected = self.selected_jobs()
+        self.steps.show_job(selected[0] if len(selected) == 1 else None)
+        self._update_buttons()
+
     def _apply_incoming(self) -> None:
         docs, self._incoming = list(self._incoming.values()), {}
         self._learn_names(docs)
@@ -326,6 +243,9 @@ class JobsPanel(QWidget):
         self.model.apply(docs, set(states) if states is not None else None, self.kind_filter)
         self._update_counts()
         self._update_buttons()
+        shown = self.steps.job
+        if shown is not None and shown.id is not None and (row := self.model.row_of(shown.id)) is not None:
+            self.steps.show_job(self.model.job_at(row))
         if self.chart is not None:
             self.chart.add_jobs(d for d in docs if d.state == JobState.COMPLETED)
 
@@ -382,10 +302,21 @@ class JobsPanel(QWidget):
 
     def _update_buttons(self) -> None:
         selected = self.selected_jobs()
-        self.cancel_button.setEnabled(any(not d.state.finished for d in selected))
+        waiting = [d for d in selected if d.state in (JobState.QUEUED, JobState.PENDING)]
+        unfinished = [d for d in selected if not d.state.finished]
+        scheduler = self._controller.scheduler
+        all_held = bool(unfinished) and all(
+            d.id is not None and scheduler.queue.is_held(d.id) for d in unfinished
+        )
+        self.hold_button.setEnabled(bool(unfinished))
+        self.hold_button.setText("Release" if all_held else "Hold")
+        self.step_button.setEnabled(any(self.model.is_paused(d) for d in selected))
+        self.bump_button.setEnabled(bool(waiting))
+        self.cancel_button.setEnabled(bool(unfinished))
         self.retry_button.setEnabled(any(d.state in (JobState.FAILED, JobState.CANCELLED) for d in selected))
 
     def _repaint_running(self) -> None:
+        self._sync_queue_state()  # the tray menu pauses and resumes too
         rows = [r for r, d in enumerate(self.model.jobs()) if d.state == JobState.RUNNING]
         if rows and self.isVisible():
             column = COLUMNS.index("Duration")
@@ -401,12 +332,21 @@ class JobsPanel(QWidget):
     def _context_menu(self, pos: QPoint) -> None:
         self._update_buttons()
         menu = QMenu(self)
-        cancel = QAction("Cancel", menu, enabled=self.cancel_button.isEnabled())
-        retry = QAction("Retry", menu, enabled=self.retry_button.isEnabled())
-        cancel.triggered.connect(self.cancel_selected)
-        retry.triggered.connect(self.retry_selected)
-        menu.addAction(cancel)
-        menu.addAction(retry)
+        entries = (
+            (self.hold_button.text(), self.hold_button, self.toggle_hold_selected),
+            ("Run one step", self.step_button, self.step_selected),
+            ("Move to top", self.bump_button, self.bump_selected),
+            ("Cancel", self.cancel_button, self.cancel_selected),
+            ("Retry", self.retry_button, self.retry_selected),
+        )
+        for text, button, slot in entries:
+            action = QAction(text, menu, enabled=button.isEnabled())
+            action.triggered.connect(slot)
+            menu.addAction(action)
+        menu.addSeparator()
+        rerun = QAction("Re-run step…", menu, enabled=self.steps.rerun_button.isEnabled())
+        rerun.triggered.connect(self.steps.ask_rerun)
+        menu.addAction(rerun)
         menu.exec(self.table.viewport().mapToGlobal(pos))
 
     def _on_double_clicked(self, index: QModelIndex) -> None:

@@ -1,6 +1,6 @@
 """What a user can ask of assets (open, compare two, open with, reveal, copy paths, label, re-render,
-turntable, classify, enhance, delete) and the one place that turns those intents into job documents for
-the job controller.
+turntable, classify, enhance, analyse a shot, delete) and the one place that turns those intents into
+job documents for the job controller.
 
 The grid's context menu and the viewer's buttons both go through :class:`AssetActions`, so an action
 means the same thing wherever it is triggered. Jobs for several assets at once form one batch, which
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QWidget
 
 from core.ai.cam import switch_thumbnails
 from core.catalog.records import ColourLabel
+from core.jobs.model import Priority
 from core.jobs.scheduler import new_batch_id
 from core.pipeline import JobKind, can_run, make_job
 from ui.common.files import reveal_in_file_manager
@@ -45,12 +46,14 @@ JOB_ACTIONS: dict[str, JobKind] = {
     "Render turntable": JobKind.TURNTABLE,
     "Classify again": JobKind.CLASSIFY,
     "Enhance": JobKind.ENHANCE,
+    "Analyse shot": JobKind.ANALYSIS,
 }
 JOB_NOUNS: dict[str, str] = {
     JobKind.RENDER: "render",
     JobKind.TURNTABLE: "turntable",
     JobKind.CLASSIFY: "classification",
     JobKind.ENHANCE: "enhancement",
+    JobKind.ANALYSIS: "shot analysis",
 }
 
 
@@ -59,6 +62,8 @@ class AssetActions(QObject):
     compare_requested = Signal(object, object)  # AssetRecord A, AssetRecord B
     delete_requested = Signal()  # the grid's selection
     split_requested = Signal(object)  # AssetRecord of a sequence the user says is separate images
+    stack_requested = Signal(object)  # list[AssetRecord] to stack as versions, oldest first
+    unstack_requested = Signal(object)  # AssetRecord whose version stack the user splits
     label_requested = Signal(object, object)  # list[AssetRecord], ColourLabel
     thumbnails_switched = Signal(object)  # list[AssetRecord] now showing the other thumbnail
     submitted = Signal(str, object)  # job kind, list[JobDocument]
@@ -67,19 +72,21 @@ class AssetActions(QObject):
         super().__init__(parent)
         self._jobs = jobs
         self._settings = settings  # read when a menu opens: Preferences update it in place
+        # Actions others add for a selection (sync: "Delete from server project…"), built when a menu opens.
+        self.shared_actions: list[Callable[[list[AssetRecord], QMenu], QAction]] = []
 
     def submit(self, job_kind: JobKind, records: Sequence[AssetRecord]) -> list[JobDocument]:
-        """Queue ``job_kind`` for every record it applies to; several form one notified batch."""
+        """Queue ``job_kind`` for every record it applies to, before background work; one job or
+        several form one batch that notifies when it is done ("Rendered rock.obj")."""
         docs = [make_job(job_kind, r.id, r.project_id) for r in records if can_run(job_kind, r)]
         if not docs:
             return []
-        if len(docs) == 1:
-            self._jobs.submit(docs)
-        else:
-            batch_id = new_batch_id(job_kind)
-            self._jobs.submit(docs, batch_id=batch_id, batch_kind=job_kind)
-            names = {r.id: r.name for r in records}
-            self._jobs.scheduler.close_batch(batch_id, job_kind, asset_names=names)
+        for doc in docs:
+            doc.priority = Priority.USER
+        batch_id = new_batch_id(job_kind, requested=True)
+        self._jobs.submit(docs, batch_id=batch_id, batch_kind=job_kind)
+        names = {r.id: r.name for r in records}
+        self._jobs.scheduler.close_batch(batch_id, job_kind, asset_names=names)
         log.info("Queued %d %s job(s)", len(docs), job_kind)
         self.submitted.emit(job_kind, docs)
         return docs
@@ -119,6 +126,16 @@ class AssetActions(QObject):
         split.setEnabled(single is not None and single.is_sequence)
         split.triggered.connect(lambda: self.split_requested.emit(single))
         menu.addAction(split)
+        stack = QAction("Stack as versions", menu, enabled=len(records) >= 2)
+        stack.setToolTip("One tile for these assets, in name order (the last is the latest version)")
+        stack.triggered.connect(lambda: self.stack_requested.emit(sorted(records, key=lambda r: r.name)))
+        menu.addAction(stack)
+        unstack = QAction("Split version stack", menu)
+        unstack.setEnabled(single is not None and single.stack_size > 1)
+        unstack.triggered.connect(lambda: self.unstack_requested.emit(single))
+        menu.addAction(unstack)
+        for shared_action in self.shared_actions:
+            menu.addAction(shared_action(records, menu))
         delete = QAction("Delete…", menu, enabled=bool(records))
         delete.triggered.connect(self.delete_requested.emit)
         menu.addAction(delete)

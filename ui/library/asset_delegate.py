@@ -17,11 +17,13 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, Q
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from core.media.kinds import AssetKind
+from core.sync.remote_assets import is_remote
 from ui.common import theme
 from ui.common.formatting import format_label, frame_range, human_duration, human_size, video_duration
 from ui.library.asset_model import AssetRole
 from ui.library.curation import LABEL_COLOURS, stars
 from ui.library.filmstrip import cell_rect, filmstrip_cell
+from ui.library.remote_badge import draw_remote_badge
 
 if TYPE_CHECKING:
     from core.catalog.records import AssetRecord
@@ -92,6 +94,8 @@ class AssetDelegate(QStyledItemDelegate):
         self._draw_curation(painter, thumb_rect, index)
         if record.status != "failed":  # the failure badge holds that corner
             self._draw_review(painter, thumb_rect, index)
+        if is_remote(record):
+            draw_remote_badge(painter, thumb_rect, self.tile_size)
         self._draw_text(painter, rect, thumb_rect, record, selected)
 
         if selected:
@@ -184,6 +188,11 @@ class AssetDelegate(QStyledItemDelegate):
         if self.tile_size >= 96:
             self._pill(painter, area.topLeft().x() + 5, area.top() + 5, format_label(record),
                        theme.kind_colour(record.kind), Qt.AlignmentFlag.AlignLeft)  # fmt: skip
+        version = version_badge(record, compact=self.tile_size < 96)
+        if version:
+            below_kind = QFontMetrics(self._badge_font).height() + 5 if self.tile_size >= 96 else 0
+            self._pill(painter, area.left() + 5, area.top() + 5 + below_kind, version, QColor(0, 0, 0, 190),
+                       Qt.AlignmentFlag.AlignLeft, text_colour=theme.ACCENT)  # fmt: skip
         corner_text = None
         if record.is_sequence:
             corner_text = frame_range(record)
@@ -296,3 +305,10 @@ def _detail_line(record: AssetRecord) -> str:
         parts.append(f"{faces:,} faces")
     parts.append(human_size(record.size_bytes))
     return " · ".join(parts)
+
+
+def version_badge(record: AssetRecord, *, compact: bool = False) -> str:
+    """The stack badge: "v003 of 3" on the latest of three (the tile stands for the stack); "" unstacked."""
+    if record.version is None or record.stack_size < 2:
+        return ""
+    return f"v{record.version}" if compact else f"v{record.version:03d} of {record.stack_size}"

@@ -45,6 +45,7 @@ from ui.library.asset_table import AssetTable
 from ui.library.curation import add_label_items
 from ui.library.jump import JUMP_HINTS, jump_value
 from ui.library.selection_memory import SelectionMemory
+from ui.library.tile_view import TileListView
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -217,7 +218,7 @@ class AssetGrid(QWidget):
         # Parented now: added to the not-yet-installed stack below, a parentless view stayed owned by
         # Python as well as by this widget, and at interpreter exit PySide destroyed it on its own while
         # this widget's event filter (on its viewport) was still live: a crash on quit.
-        self.view = QListView(self)
+        self.view = TileListView(self)
         self.view.setObjectName("AssetGrid")
         # A wrapping list, not icon mode: the delegate paints the whole tile either way, and icon mode
         # keeps an item object per row (1M rows: twice the layout time and memory of a flow position each).

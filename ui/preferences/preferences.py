@@ -304,6 +304,11 @@ class PreferencesDialog(QDialog):
             spin_field("render_memory_mb", "Memory limit", " MB", 10_000_000),
             "The render process is stopped when it needs more.",
         )
+        self.stall_timeout = self._add(
+            form,
+            scaled_field("stall_timeout_s", "Stall timeout", " s", decimals=0, maximum=86_400),
+            "Any job step (not only renders) silent this long is stopped, retried, and you are alerted.",
+        )
 
     def _build_ai(self) -> None:
         form = self._page(

@@ -38,6 +38,7 @@ NOTIFY_KINDS = (
     (NotificationKind.MENTION, "Mentions", "Someone wrote @your-name in a comment."),
     (NotificationKind.TASK_ASSIGNED, "Tasks assigned to me", "A task in a shared project was given to you."),
     (NotificationKind.COMMENT, "New comments", "Someone commented on an asset in a shared project."),
+    (NotificationKind.ALERT, "Alerts", "A job step stalled, jobs came back after a crash, sync was lost."),
 )
 NOTIFY_MODES = (
     ("immediate", "Immediately", "a pop-up as soon as it happens."),

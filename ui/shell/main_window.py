@@ -36,6 +36,7 @@ from core.media.kinds import AssetKind
 from core.media.limits import MediaLimits
 from core.notify import NotificationKind, notification_kind_of_batch
 from core.pipeline import JobKind
+from core.profiles import ProfileError, load_profiles, profiles_file
 from ui.common import theme
 from ui.common.dialogs import IngestFailuresDialog, delete_assets_dialog, delete_project_dialog
 from ui.common.files import remove_library_copies
@@ -52,18 +53,21 @@ from ui.shell.compare_wiring import connect_compare
 from ui.shell.device_status import DeviceStatus
 from ui.shell.drop import DropRouter
 from ui.shell.ingest_queue import IngestQueue
+from ui.shell.job_wiring import connect_job_notices
 from ui.shell.menus import build_menus
 from ui.shell.notifications import NotificationCentre
 from ui.shell.project_dialogs import create_project_interactively, edit_project_interactively
+from ui.shell.review_wiring import ReviewHost, ReviewSessions
+from ui.shell.version_wiring import connect_versions
 from ui.shell.watch_wiring import WatchFolders
 from ui.shell.window_state import RememberedLayout
-from ui.viewer.player_page import player_page_factory
+from ui.viewer.player_page import clip_compare_factory, player_page_factory
 from ui.viewer.viewer import AssetViewer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from PySide6.QtWidgets import QDialog
+    from PySide6.QtWidgets import QDialog, QMenu
 
     from core.ai.device import DeviceChoice
     from core.catalog.catalog import Catalog
@@ -124,6 +128,7 @@ class MainWindow(QMainWindow):
         )
         for clip_kind in (AssetKind.VIDEO, AssetKind.SEQUENCE):
             self.viewer.register_page(clip_kind, player_page_factory(MediaLimits.from_settings(settings)))
+        self.viewer.register_clip_compare(clip_compare_factory(MediaLimits.from_settings(settings)))
         self.inspector = Inspector(catalog, self.thumbnails, background)
         self.centre = QStackedWidget()
         self.centre.addWidget(self.grid)
@@ -155,8 +160,32 @@ class MainWindow(QMainWindow):
             panels=(("Projects and collections", self.sidebar), ("Inspector", self.inspector)),
             docks=(self.jobs_dock, self.notifications_dock),
         )
+        # Features wired in from outside (ui/shell/*_wiring): a guard that handles opening an asset
+        # itself answers True (a teammate's asset is fetched first); extenders add to the asset menu.
+        self.open_guards: list[Callable[[AssetRecord], bool]] = []
+        self.asset_menu_extenders: list[Callable[[list[AssetRecord], QMenu], None]] = []
         self._connect()
         connect_compare(self.asset_actions, self.grid, self.viewer, self.centre)
+        connect_versions(self.asset_actions, self.catalog, self.refresh, self.statusBar().showMessage)
+        self.review = ReviewSessions(
+            ReviewHost(
+                window=self, viewer=self.viewer, catalog=catalog, settings=settings,
+                config_dir=paths.config_dir, background=self.background,
+                current_project=lambda: self.current_project, selected_records=self.grid.selected_records,
+                show_viewer=lambda: self.centre.setCurrentWidget(self.viewer),
+                tell=self.statusBar().showMessage,
+            )
+        )  # fmt: skip
+        self.menuBar().insertMenu(self.menus.help.menuAction(), self.review.menu)
+        self.job_notices = connect_job_notices(
+            jobs,
+            notifier,
+            self.notification_centre,
+            catalog,
+            self._viewer_record,
+            self.open_viewer,
+            self.reveal_asset,
+        )
         self.watch_folders = WatchFolders(self, catalog, paths, self.sidebar, self.ingest_queue, notifier)
         self.drops = DropRouter(self, self._drop_target_text)
         self.drops.dropped.connect(self.ingest_paths)
@@ -212,9 +241,7 @@ class MainWindow(QMainWindow):
         self.sidebar.delete_project_requested.connect(self.delete_project)
         self.grid.selection_changed.connect(self.inspector.set_assets)
         self.grid.open_requested.connect(self.open_viewer)
-        self.grid.context_menu_requested.connect(
-            lambda records, pos: self.asset_actions.build_menu(records, self.grid).exec(pos)
-        )
+        self.grid.context_menu_requested.connect(lambda records, pos: self.asset_menu(records).exec(pos))
         self.asset_actions.open_requested.connect(self.open_viewer)
         self.asset_actions.delete_requested.connect(self.delete_selected)
         self.asset_actions.split_requested.connect(self.ingest.split_sequence)
@@ -397,7 +424,7 @@ class MainWindow(QMainWindow):
         if record is None:
             selected = self.grid.selected_records()
             record = selected[0] if selected else None
-        if record is None:
+        if record is None or any(guard(record) for guard in self.open_guards):
             return
         row = self.model.row_of(record.id)
         position = f"{row + 1:,} of {self.model.total:,}" if row is not None else ""
@@ -405,7 +432,15 @@ class MainWindow(QMainWindow):
         self.viewer.show_asset(record, position)
         self.viewer.focus_picture()
 
+    def asset_menu(self, records: list[AssetRecord]) -> QMenu:
+        menu = self.asset_actions.build_menu(records, self.grid)
+        for extend in self.asset_menu_extenders:
+            extend(records, menu)
+        return menu
+
     def step_viewer(self, delta: int) -> None:
+        if self.review.run.step(delta):  # a playlist being played steps through the playlist
+            return
         current = self.viewer.record
         row = self.model.row_of(current.id) if current is not None else None
         if row is None:
@@ -454,7 +489,13 @@ class MainWindow(QMainWindow):
             )
             if project is None:
                 return
-        if self.ingest_queue.submit(list(paths), project.id):
+        # The project's processing profile, as a watch folder or ``stratopipe ingest`` would use.
+        try:
+            profile = load_profiles(profiles_file(self.paths)).for_ingest(project.name)
+        except ProfileError as exc:  # never ingest with steps the project did not choose
+            self.notifier.notify(NotificationKind.INGEST, "Ingest not started", str(exc), "error")
+            return
+        if self.ingest_queue.submit(list(paths), project.id, profile=profile):
             self.statusBar().showMessage("Queued: it starts when the current ingest finishes", 5000)
 
     def _on_assets_added(self, records: list[AssetRecord]) -> None:
@@ -492,6 +533,10 @@ class MainWindow(QMainWindow):
         """The sync client's state in words ("online", "offline", "reconnecting in 5 s")."""
         self._connection_state = text
         self._update_status()
+        self.job_notices.sync.update(text)
+
+    def _viewer_record(self) -> AssetRecord | None:
+        return self.viewer.record if self.centre.currentWidget() is self.viewer else None
 
     @qthrottled(timeout=500)
     def _jobs_changed(self, _doc: object = None) -> None:

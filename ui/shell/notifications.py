@@ -5,6 +5,10 @@ file. Per-kind preferences from settings (``notify_<kind>``): ``immediate`` pops
 ``batched`` waits a few seconds and folds everything that arrived meanwhile into one balloon, ``off``
 records in the notification centre without a balloon. The tray sits behind ``TrayPresenter`` so tests
 (and platforms without a tray) see exactly what would pop up.
+
+The centre keeps three lists apart (``core.notify.section_of``): *activity* (what the user's own work
+produced), *notifications* (what other people did) and *alerts* (a stalled step, jobs recovered after a
+crash, the sync connection lost), so an alert is never buried under a hundred finished renders.
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QSystemTrayIcon,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from core.jobs.model import JobState
+from core.notify import USER_BATCH_PREFIX, NotificationKind, NotificationSection, section_of, sync_lost_alert
 from ui.common import theme
 from ui.common.dialogs import IngestFailuresDialog
 
@@ -36,13 +42,21 @@ if TYPE_CHECKING:
 
     from core.catalog.catalog import Catalog
     from core.catalog.records import NotificationRecord
-    from core.notify import NotificationKind
+    from core.notify import JobAlert
     from core.settings import NotifyMode, Settings
 
 log = logging.getLogger(__name__)
 
 BATCH_WINDOW_MS = 4000
 LEVELS = ("info", "success", "warning", "error")
+SECTION_TITLES = {
+    NotificationSection.ACTIVITY: "Activity",
+    NotificationSection.NOTIFICATIONS: "Notifications",
+    NotificationSection.ALERTS: "Alerts",
+}
+# Sync states in which the connection is up; leaving them for one of LOST_STATES raises an alert.
+CONNECTED_STATES = ("online", "syncing", "catching up")
+LOST_STATES = ("offline", "connecting", "sign in again")
 
 
 class TrayPresenter(Protocol):
@@ -163,6 +177,10 @@ class Notifier(QObject):
                 self._batch_timer.start()
         return record
 
+    def alert(self, alert: JobAlert) -> NotificationRecord:
+        """Record an alert (its own section in the centre) and pop it as the alert preference says."""
+        return self.notify(NotificationKind.ALERT, alert.title, alert.body, "warning", alert.target)
+
     def flush(self) -> None:
         """Pop the held batch now as one balloon (also called at quit so nothing is silently lost)."""
         self._batch_timer.stop()
@@ -212,6 +230,7 @@ def _age(timestamp: float, now: float) -> str:
 
 
 RecordRole = Qt.ItemDataRole.UserRole + 1
+MAX_PER_SECTION = 200
 
 
 def batch_job_kind(target: dict[str, Any]) -> str:
@@ -220,15 +239,35 @@ def batch_job_kind(target: dict[str, Any]) -> str:
     batch = target.get("batch")
     if not isinstance(batch, str) or not batch:
         return ""
+    batch = batch.removeprefix(USER_BATCH_PREFIX)
     last = batch.rsplit("/", 1)[-1]
     return last.split("-", 1)[0] if "/" not in batch else last
 
 
+class SyncLossAlerts:
+    """Raises an alert when the sync connection goes from up to down (not when the user signs out)."""
+
+    def __init__(self, notifier: Notifier) -> None:
+        self._notifier = notifier
+        self._connected = False
+
+    def update(self, state: str) -> None:
+        if state.startswith(CONNECTED_STATES):
+            self._connected = True
+        elif state.startswith(LOST_STATES) and self._connected:
+            self._connected = False
+            self._notifier.alert(sync_lost_alert(state))
+        elif state == "not signed in":
+            self._connected = False
+
+
 class NotificationCentre(QWidget):
-    """Recent notifications, unread in bold. Activating one marks it read and follows its target."""
+    """Recent notifications in three tabs (activity, notifications, alerts), unread in bold.
+    Activating one marks it read and follows its target."""
 
     asset_requested = Signal(object)  # int asset id
-    job_requested = Signal(object)  # int job id (a batch's first failed job)
+    asset_open_requested = Signal(object)  # int asset id whose result is seen in the viewer
+    job_requested = Signal(object)  # int job id (a batch's first failed job, an alert's job)
     unread_changed = Signal(object)  # int
 
     def __init__(self, catalog: Catalog, notifier: Notifier, parent: QWidget | None = None) -> None:
@@ -245,36 +284,53 @@ class NotificationCentre(QWidget):
         header.addWidget(self.summary, 1)
         header.addWidget(self.mark_all_button)
         layout.addLayout(header)
-        self.list = QListWidget()
-        self.list.setObjectName("NotificationList")
-        self.list.setWordWrap(True)
-        self.list.setUniformItemSizes(False)
-        self.list.itemActivated.connect(self._on_activated)
-        self.list.itemClicked.connect(self._on_activated)
-        layout.addWidget(self.list, 1)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("NotificationSections")
+        self.tabs.setDocumentMode(True)
+        self.lists: dict[NotificationSection, QListWidget] = {}
+        for section, title in SECTION_TITLES.items():
+            section_list = QListWidget()
+            section_list.setObjectName("NotificationList")
+            section_list.setWordWrap(True)
+            section_list.setUniformItemSizes(False)
+            section_list.itemActivated.connect(self._on_activated)
+            section_list.itemClicked.connect(self._on_activated)
+            self.lists[section] = section_list
+            self.tabs.addTab(section_list, title)
+        # The activity list: what most notifications are (finished ingests, renders, analyses).
+        self.list = self.lists[NotificationSection.ACTIVITY]
+        layout.addWidget(self.tabs, 1)
         notifier.notification_added.connect(self._on_added)
         self.reload()
 
     def reload(self) -> None:
-        self.list.clear()
+        for section_list in self.lists.values():
+            section_list.clear()
         now = time.time()
-        for record in self._catalog.notifications.recent(limit=200):
-            self.list.addItem(self._make_item(record, now))
+        for record in self._catalog.notifications.recent(limit=600):
+            section_list = self.lists[section_of(record.kind)]
+            if section_list.count() < MAX_PER_SECTION:
+                section_list.addItem(self._make_item(record, now))
         self._update_summary()
 
-    def unread_count(self) -> int:
-        return sum(1 for i in range(self.list.count()) if not self._record(self.list.item(i)).read)
+    def _items(self) -> list[QListWidgetItem]:
+        return [lst.item(i) for lst in self.lists.values() for i in range(lst.count())]
+
+    def unread_count(self, section: NotificationSection | None = None) -> int:
+        lists = [self.lists[section]] if section is not None else list(self.lists.values())
+        return sum(1 for lst in lists for i in range(lst.count()) if not self._record(lst.item(i)).read)
 
     def mark_all_read(self) -> None:
         self._catalog.notifications.mark_read()
-        for i in range(self.list.count()):
-            self._set_read(self.list.item(i))
+        for item in self._items():
+            self._set_read(item)
         self._update_summary()
 
     def _on_added(self, record: NotificationRecord) -> None:
-        self.list.insertItem(0, self._make_item(record, time.time()))
-        while self.list.count() > 200:
-            self.list.takeItem(self.list.count() - 1)
+        section_list = self.lists[section_of(record.kind)]
+        section_list.insertItem(0, self._make_item(record, time.time()))
+        while section_list.count() > MAX_PER_SECTION:
+            section_list.takeItem(section_list.count() - 1)
         self._update_summary()
 
     def _make_item(self, record: NotificationRecord, now: float) -> QListWidgetItem:
@@ -321,11 +377,17 @@ class NotificationCentre(QWidget):
                 [(str(p), str(e)) for p, e in failures], self.window(), title=record.title
             )
             dialog.show()
-        elif job_kind:
+        elif job_kind and not record.target.get("open_viewer"):
             self._follow_batch(record, job_kind)
         asset_id = record.target.get("asset_id")
-        if isinstance(asset_id, int):
+        asset_ids = record.target.get("asset_ids") or []
+        if record.target.get("open_viewer") and asset_ids and isinstance(asset_ids[0], int):
+            self.asset_open_requested.emit(asset_ids[0])
+        elif isinstance(asset_id, int):
             self.asset_requested.emit(asset_id)
+        job_id = record.target.get("job_id")
+        if record.target.get("alert") and isinstance(job_id, int):
+            self.job_requested.emit(job_id)
 
     def _follow_batch(self, record: NotificationRecord, job_kind: str) -> None:
         """A job batch ("Rendered 12 models: 11 ok, 1 failed"): its first failed job, else its first asset."""
@@ -344,4 +406,9 @@ class NotificationCentre(QWidget):
         unread = self.unread_count()
         self.summary.setText(f"{unread} unread" if unread else "All caught up")
         self.mark_all_button.setEnabled(unread > 0)
+        for index, (section, title) in enumerate(SECTION_TITLES.items()):
+            count = self.unread_count(section)
+            self.tabs.setTabText(index, f"{title} ({count})" if count else title)
+        alerts = self.unread_count(NotificationSection.ALERTS)
+        self.tabs.tabBar().setTabTextColor(2, theme.WARNING if alerts else theme.TEXT)
         self.unread_changed.emit(unread)

@@ -15,17 +15,22 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QLabel, QMessageBox, QVBoxLayout, QWidget
 
+from core.review.shared_playlists import sharing_project
 from core.sync.account import AccountChanged
 from core.sync.client_events import ChangesHeld
 from core.sync.local_store import private_project
 from core.sync.wording import describe_status
 from ui.collab.annotation import AnnotationOverlay, AnnotationToolbar
 from ui.collab.comments import CommentsPanel, thumbnail_b64
+from ui.collab.deletions import shared_asset_deletion
 from ui.collab.login import LoginDialog, ProjectLinks
 from ui.collab.review_status import ReviewStatusPanel
 from ui.collab.tasks import TasksPanel
+from ui.shell.review_wiring import SharedPlaylists
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMenu
+
     from core.catalog.records import AssetRecord
     from core.sync.client_events import (
         AuthProblem,
@@ -55,6 +60,8 @@ class SyncUi(QObject):
         self.window, self.bridge = window, bridge
         self.links = ProjectLinks(window.ui_state)
         self._records: list[AssetRecord] = []
+        window.review.attach_shared(SharedPlaylists(bridge.store, self._playlists_project))
+        window.asset_actions.shared_actions.append(self._delete_shared_asset_action)
 
         # Inspector: comments on the selected asset.
         self.inspector_comments = CommentsPanel(bridge)
@@ -153,6 +160,18 @@ class SyncUi(QObject):
             self.bridge.store.share_private_notes(record.project_id, server)
             return server, ""
         return private_project(record.project_id), PRIVATE_NOTE
+
+    def _delete_shared_asset_action(self, records: list[AssetRecord], menu: QMenu) -> QAction:
+        server = self.links.server_project(records[0].project_id) if records else None
+        return shared_asset_deletion(
+            self.bridge.store, server, self._why_not(), records, menu, self.window.statusBar().showMessage
+        )
+
+    def _playlists_project(self, local_project_id: int) -> int:
+        """Where a local project's playlists are shared: as its notes are (``_notes_project``)."""
+        return sharing_project(
+            self.bridge.store, self.links.server_project(local_project_id), local_project_id
+        )
 
     def update_context(self) -> None:
         self._selection_context()

@@ -8,7 +8,12 @@ Embedding (e.g. as a viewer page)::
     player.current_frame                                # anchor for comments
 
 Keys (while the player has focus; it claims them over window shortcuts): Space play/pause,
-Left/Right and ,/. step one frame, Home/End first/last frame, L loop.
+Left/Right and ,/. step one frame, Home/End first/last frame (or in/out point), J/K/L shuttle (L
+forward, again for 2x/4x/8x, J the same in reverse, K pause, K held with J/L steps a frame), I/O set
+the in/out points (Shift+I/Shift+O clear them; loop plays between them), Shift+L loop, M mute.
+
+Sound (``open_clip(..., audio=...)``): with a device, the sound card is the clock while playing 1x
+forward (``ui.viewer.player_sound``); without one, or with no sound, pictures keep the monotonic clock.
 
 Threads: a :class:`~ui.viewer.player_decoder.DecodeThread` (a QThread) owns the clip's
 :class:`~core.video.frames.FrameSource` (made by ``source_factory`` on that thread) and hands finished
@@ -25,23 +30,17 @@ import functools
 import logging
 import time
 from collections import deque
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QRect, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QImage, QKeyEvent, QPainter, QPaintEvent
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QSizePolicy,
-    QSlider,
-    QStyle,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QKeyEvent
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.video.clock import PlaybackClock
+from core.video.play_path import FrameRange, PlayPath, Shuttle, with_in_point, with_out_point
 from core.video.timecode import frame_to_timecode
+from ui.viewer.frame_canvas import FrameCanvas
+from ui.viewer.player_controls import PlayerControls
 from ui.viewer.player_decoder import (
     ClipInfo,
     DecodeThread,
@@ -50,70 +49,25 @@ from ui.viewer.player_decoder import (
     finish_thread,
     live_decode_threads,
 )
+from ui.viewer.player_keys import key_action
+from ui.viewer.player_sound import PlayerSound
+from ui.viewer.timeline import TimelineSlider
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from PySide6.QtCore import QRectF
     from PySide6.QtGui import QCloseEvent, QHideEvent, QResizeEvent
 
+    from ui.viewer.audio_feed import AudioTrackFactory
     from ui.viewer.player_decoder import SourceFactory
+    from ui.viewer.player_sound import SinkFactory
 
 log = logging.getLogger(__name__)
 
 _SIDE_STEP = 256  # decode sizes are rounded up to this, so resizing the window rarely re-decodes
 
 __all__ = ["ClipInfo", "VideoPlayer", "live_decode_threads"]
-
-
-class _FrameCanvas(QWidget):
-    """Paints the current picture fitted to the widget on black, or a message."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._image = QImage()
-        self._message = ""
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
-
-    def set_image(self, image: QImage) -> None:
-        self._image, self._message = image, ""
-        self.update()
-
-    def set_message(self, text: str) -> None:
-        self._message = text
-        self.update()
-
-    def image(self) -> QImage:
-        return self._image
-
-    def image_rect(self) -> QRectF:
-        """Where ``paintEvent`` puts the picture: fitted, centred (empty when there is none)."""
-        if self._image.isNull():
-            return QRectF()
-        return QRectF(self._fitted_target())
-
-    def _fitted_target(self) -> QRect:
-        size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-        target = QRect(0, 0, size.width(), size.height())
-        target.moveCenter(self.rect().center())
-        return target
-
-    def sizeHint(self) -> QSize:
-        return QSize(640, 360)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        del event
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), Qt.GlobalColor.black)
-        if self._message:
-            painter.setPen(Qt.GlobalColor.lightGray)
-            painter.drawText(
-                self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._message
-            )
-        elif not self._image.isNull():
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            painter.drawImage(self._fitted_target(), self._image)
-        painter.end()
 
 
 class VideoPlayer(QWidget):
@@ -124,7 +78,16 @@ class VideoPlayer(QWidget):
     playing_changed = Signal(bool)
     error_occurred = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        sound_output: SinkFactory | None = None,
+        canvas: FrameCanvas | None = None,
+    ) -> None:
+        """``sound_output`` makes the device sink (``ui.viewer.audio_output.default_sink_factory``;
+        tests pass a ``NullPcmSink``); without it the player is silent. ``canvas`` replaces the
+        picture (A/B compare of clips paints both clips on its own canvas)."""
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._thread: DecodeThread | None = None
@@ -143,77 +106,46 @@ class VideoPlayer(QWidget):
         self._resume_after_scrub = False
         self._requested_side: int | None = None
         self._source_numbers: tuple[int, ...] = ()
+        self._shuttle = Shuttle()
+        self._in_out: FrameRange | None = None
+        self._path: PlayPath | None = None
+        self._pause_held = False  # K is down: J/L step frames
 
         self._present_timer = QTimer(self)
         self._present_timer.setSingleShot(True)
         self._present_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._present_timer.timeout.connect(self._present)
 
-        self.canvas = _FrameCanvas(self)
-        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.canvas = canvas if canvas is not None else FrameCanvas()
+        self.canvas.setParent(self)
+        self.slider = TimelineSlider(self)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.slider.setRange(0, 0)
         self.slider.valueChanged.connect(self._on_slider)
         self.slider.sliderPressed.connect(self._on_scrub_start)
         self.slider.sliderReleased.connect(self._on_scrub_end)
-        style = self.style()
-        self.start_button = self._button(
-            QStyle.StandardPixmap.SP_MediaSkipBackward, "First frame (Home)", self.go_to_start
+        self.sound: PlayerSound = PlayerSound(self, sound_output)
+        self.sound.failed.connect(self._on_sound_failed)
+        controls = PlayerControls(
+            self,
+            self.sound,
+            first=self.go_to_start,
+            back=lambda: self.step(-1),
+            play=self.toggle_play,
+            forward=lambda: self.step(1),
+            last=self.go_to_end,
+            loop=self._on_loop_clicked,
         )
-        self.back_button = self._button(
-            QStyle.StandardPixmap.SP_MediaSeekBackward, "Previous frame (Left, ,)", lambda: self.step(-1)
-        )
-        self.play_button = self._button(
-            QStyle.StandardPixmap.SP_MediaPlay, "Play/pause (Space)", self.toggle_play
-        )
-        self.forward_button = self._button(
-            QStyle.StandardPixmap.SP_MediaSeekForward, "Next frame (Right, .)", lambda: self.step(1)
-        )
-        self.end_button = self._button(
-            QStyle.StandardPixmap.SP_MediaSkipForward, "Last frame (End)", self.go_to_end
-        )
-        self.loop_button = self._button(
-            QStyle.StandardPixmap.SP_BrowserReload, "Loop (L)", self._on_loop_clicked
-        )
-        self.loop_button.setCheckable(True)
-        self._play_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay)
-        self._pause_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPause)
-        self.timecode_label = QLabel("--:--:--:--", self)
-        mono = QFont("monospace")
-        mono.setStyleHint(QFont.StyleHint.TypeWriter)
-        self.timecode_label.setFont(mono)
-        self.timecode_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-
-        controls = QHBoxLayout()
-        controls.setContentsMargins(6, 0, 6, 4)
-        for button in (
-            self.start_button,
-            self.back_button,
-            self.play_button,
-            self.forward_button,
-            self.end_button,
-        ):
-            controls.addWidget(button)
-        controls.addSpacing(8)
-        controls.addWidget(self.loop_button)
-        controls.addStretch(1)
-        controls.addWidget(self.timecode_label)
+        self._controls = controls
+        self.play_button, self.loop_button = controls.play_button, controls.loop_button
+        self.timecode_label, self.speed_label = controls.timecode_label, controls.speed_label
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.slider)
-        layout.addLayout(controls)
+        layout.addLayout(controls.row)
         self._set_controls_enabled(False)
-
-    def _button(self, pixmap: QStyle.StandardPixmap, tip: str, slot: Callable[[], None]) -> QToolButton:
-        button = QToolButton(self)
-        button.setIcon(self.style().standardIcon(pixmap))
-        button.setToolTip(tip)
-        button.setAutoRaise(True)
-        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys keep going to the player
-        button.clicked.connect(slot)
-        return button
 
     # -- as a viewer page (ui.common.viewer_page.ViewerPage) ------------------------------------
 
@@ -256,11 +188,14 @@ class VideoPlayer(QWidget):
         """Frames skipped during playback because decoding fell behind real time."""
         return self._dropped
 
-    def open_clip(self, source_factory: SourceFactory, start_frame: int = 0) -> None:
-        """Open a clip; ``source_factory`` runs on the decode thread. ``clip_opened`` or
-        ``error_occurred`` follows."""
+    def open_clip(
+        self, source_factory: SourceFactory, start_frame: int = 0, *, audio: AudioTrackFactory | None = None
+    ) -> None:
+        """Open a clip; ``source_factory`` runs on the decode thread, ``audio`` (the clip's sound, if
+        it has any) on the sound's decode thread. ``clip_opened`` or ``error_occurred`` follows."""
         self.close_clip()
         self._position = max(0, start_frame)
+        self.sound.attach(audio)
         self.canvas.set_message("Opening…")
         thread = DecodeThread(source_factory)
         thread.opened.connect(self._on_opened)
@@ -281,6 +216,8 @@ class VideoPlayer(QWidget):
         thread, self._thread = self._thread, None
         self._info = None
         self._shown = -1
+        self._in_out = None
+        self.slider.set_play_range(None)
         self._set_controls_enabled(False)
         if self._reaper is not None:
             self.destroyed.disconnect(self._reaper)
@@ -291,21 +228,63 @@ class VideoPlayer(QWidget):
             finish_thread(thread)
 
     def play(self) -> None:
+        """Play forward at the native rate (with sound)."""
+        self.shuttle(Shuttle(1, 1))
+
+    def shuttle(self, state: Shuttle) -> None:
+        """Play in ``state``'s direction at its speed (a paused state pauses)."""
         info = self._info
-        if info is None or self._playing or info.frame_count == 0:
+        if info is None or info.frame_count == 0:
             return
-        if not self._loop and self._position >= info.frame_count - 1:
-            self._position = 0  # play from the start after the end, as players do
+        if not state.playing:
+            self.pause()
+            return
+        if self._playing and state == self._shuttle:
+            return
+        was_playing = self._playing
+        self._shuttle = state
         self._playing = True
         self._ended = False
-        self.play_button.setIcon(self._pause_icon)
-        self._start_stream(self._position)
-        self.playing_changed.emit(True)
+        self.play_button.setIcon(self._controls.pause_icon)
+        self._show_speed()
+        self._start_stream(self._shown if was_playing and self._shown >= 0 else self._position)
+        if not was_playing:
+            self.playing_changed.emit(True)
+
+    @property
+    def shuttle_state(self) -> Shuttle:
+        return self._shuttle if self._playing else Shuttle()
+
+    @property
+    def in_out(self) -> FrameRange | None:
+        """The in/out points (inclusive frame indices), or None for the whole clip."""
+        return self._in_out
+
+    def set_in_point(self, frame: int | None) -> None:
+        """Set (None: clear) the in point; an out point before it is dropped."""
+        self._set_in_out(with_in_point(self._in_out, frame, self.frame_count))
+
+    def set_out_point(self, frame: int | None) -> None:
+        """Set (None: clear) the out point; an in point after it is dropped."""
+        self._set_in_out(with_out_point(self._in_out, frame, self.frame_count))
+
+    def _set_in_out(self, frames: FrameRange | None) -> None:
+        if self._info is None:
+            return
+        self._in_out = frames
+        self.slider.set_play_range(frames)
+        if self._playing:
+            self._start_stream(self._shown if self._shown >= 0 else self._position)
+
+    def _bounds(self) -> FrameRange:
+        return self._in_out or FrameRange(0, max(0, self.frame_count - 1))
 
     def pause(self) -> None:
         if not self._playing:
             return
         self._stop_playback()
+        self._shuttle = Shuttle()
+        self._show_speed()
         if self._shown >= 0:
             self._position = self._shown
         self._sync_slider()
@@ -336,10 +315,14 @@ class VideoPlayer(QWidget):
         self.seek(self._position + delta)
 
     def go_to_start(self) -> None:
-        self.seek(0)
+        """The in point (or the first frame; from the in point, the first frame)."""
+        first = self._bounds().first
+        self.seek(first if self._position != first else 0)
 
     def go_to_end(self) -> None:
-        self.seek(self.frame_count - 1)
+        """The out point (or the last frame; from the out point, the last frame)."""
+        last = self._bounds().last
+        self.seek(last if self._position != last else self.frame_count - 1)
 
     def set_loop(self, loop: bool) -> None:
         self._loop = loop
@@ -356,12 +339,19 @@ class VideoPlayer(QWidget):
     # -- requests to the decode thread ---------------------------------------------------------
 
     def _start_stream(self, frame: int) -> None:
-        assert self._info is not None
+        info = self._info
+        assert info is not None
         self._buffer.clear()
         self._present_timer.stop()
-        self._clock = PlaybackClock.start(self._info.fps, frame)
-        self._shown_tick = frame - 1
-        self._request(PlayRequest(self._clock))
+        self.sound.stop()
+        state = self._shuttle
+        path = PlayPath.starting_at(frame, state.direction, self._bounds())
+        self._path = path
+        self._clock = PlaybackClock.start(info.fps * state.speed, 0)
+        self._shown_tick = -1
+        if state == Shuttle(1, 1):
+            self.sound.start(float(path.start / info.fps), 0)
+        self._request(PlayRequest(self._clock, path))
 
     def _request(self, request: PlayRequest | ShowRequest | None) -> None:
         self._generation += 1
@@ -375,7 +365,8 @@ class VideoPlayer(QWidget):
         self._clock = None
         self._buffer.clear()
         self._present_timer.stop()
-        self.play_button.setIcon(self._play_icon)
+        self.sound.stop()
+        self.play_button.setIcon(self._controls.play_icon)
         if was_playing:
             self._request(None)
 
@@ -434,6 +425,7 @@ class VideoPlayer(QWidget):
         if not self._playing or clock is None:
             return
         now = time.monotonic()
+        clock = self._follow_sound(clock, now)
         due = clock.tick_at(now)
         chosen: tuple[int, int, QImage] | None = None
         while self._buffer and self._buffer[0][0] <= due:
@@ -442,6 +434,11 @@ class VideoPlayer(QWidget):
             tick, index, image = chosen
             self._dropped += max(0, tick - self._shown_tick - 1)
             self._shown_tick = tick
+            if self.sound.following and index < self._shown and self._shuttle.direction > 0:
+                # Looped back to the in point: the sound starts over with this picture.
+                assert self._info is not None
+                self.sound.start(float(index / self._info.fps), tick)
+                clock = self._follow_sound(clock, now)
             self._position = index
             self._display(index, image)
         if self._buffer:
@@ -450,12 +447,22 @@ class VideoPlayer(QWidget):
         elif self._ended:
             self._finish_at_end()
 
+    def _follow_sound(self, clock: PlaybackClock, now: float) -> PlaybackClock:
+        """The clock re-anchored on the sound card's position (unchanged without sound)."""
+        followed = self.sound.clock_now(clock, now)
+        if followed is not clock:
+            self._clock = followed
+            if self._thread is not None:
+                self._thread.retime(self._generation, followed)
+        return followed
+
     def _finish_at_end(self) -> None:
-        assert self._info is not None
-        last = self._info.frame_count - 1
+        path = self._path
+        assert path is not None
+        end = path.bounds.last if path.direction > 0 else path.bounds.first
         self.pause()
-        if self._shown != last:
-            self.seek(last)  # the last frame was skipped as late: land on it anyway
+        if self._shown != end:
+            self.seek(end)  # the last frame was skipped as late: land on it anyway
 
     def _display(self, index: int, image: QImage) -> None:
         self._shown = index
@@ -495,11 +502,20 @@ class VideoPlayer(QWidget):
         self.slider.setValue(self._position)
         self.slider.blockSignals(False)
 
+    def _show_speed(self) -> None:
+        state = self._shuttle
+        if not self._playing or state == Shuttle(1, 1):
+            self.speed_label.hide()
+            return
+        arrow = "\u25c0" if state.direction < 0 else "\u25b6"
+        self.speed_label.setText(f"{arrow} {state.speed}\u00d7")
+        self.speed_label.show()
+
+    def _on_sound_failed(self, message: str) -> None:
+        self.sound.mute_button.setToolTip(f"No sound: {message}")
+
     def _set_controls_enabled(self, enabled: bool) -> None:
-        for widget in (
-            self.slider, self.start_button, self.back_button, self.play_button,
-            self.forward_button, self.end_button,
-        ):  # fmt: skip
+        for widget in (self.slider, *self._controls.transport):
             widget.setEnabled(enabled)
 
     # -- user input ---------------------------------------------------------------------------
@@ -520,39 +536,40 @@ class VideoPlayer(QWidget):
     def _on_loop_clicked(self) -> None:
         self.set_loop(self.loop_button.isChecked())
 
-    _KEYS: ClassVar[dict[Qt.Key, Callable[[VideoPlayer], None]]] = {
-        Qt.Key.Key_Space: lambda p: p.toggle_play(),
-        Qt.Key.Key_Left: lambda p: p.step(-1),
-        Qt.Key.Key_Comma: lambda p: p.step(-1),
-        Qt.Key.Key_Right: lambda p: p.step(1),
-        Qt.Key.Key_Period: lambda p: p.step(1),
-        Qt.Key.Key_Home: lambda p: p.go_to_start(),
-        Qt.Key.Key_End: lambda p: p.go_to_end(),
-        Qt.Key.Key_L: lambda p: p.set_loop(not p.loop),
-    }
+    @property
+    def pause_held(self) -> bool:
+        """K is held down: J and L step frames instead of shuttling."""
+        return self._pause_held
+
+    def hold_pause(self, held: bool) -> None:
+        self._pause_held = held
+        if held:
+            self.pause()
 
     def event(self, event: QEvent) -> bool:
         # Claim our keys before window shortcuts (the viewer's Left/Right = next asset) take them.
         if (
             event.type() == QEvent.Type.ShortcutOverride
             and isinstance(event, QKeyEvent)
-            and self._handles(event)
+            and key_action(event) is not None
         ):
             event.accept()
             return True
         return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        action = self._KEYS.get(Qt.Key(event.key())) if self._handles(event) else None
+        action = key_action(event)
         if action is None:
             super().keyPressEvent(event)
             return
-        action(self)
+        if not (event.isAutoRepeat() and event.key() == Qt.Key.Key_K):
+            action(self)
         event.accept()
 
-    def _handles(self, event: QKeyEvent) -> bool:
-        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        return event.key() in self._KEYS and modifiers == Qt.KeyboardModifier.NoModifier
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_K and not event.isAutoRepeat():
+            self._pause_held = False
+        super().keyReleaseEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, NamedTuple
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QImage
 
-from core.video.clock import PlaybackClock, frame_of_tick
-
 if TYPE_CHECKING:
     from collections.abc import Callable
     from fractions import Fraction
 
     import numpy as np
 
+    from core.video.clock import PlaybackClock
     from core.video.frames import FrameSource
+    from core.video.play_path import PlayPath
 
     SourceFactory = Callable[[], FrameSource]
 
@@ -56,10 +56,12 @@ class ClipInfo(NamedTuple):
 
 class PlayRequest(NamedTuple):
     clock: PlaybackClock
+    path: PlayPath
 
 
 class ShowRequest(NamedTuple):
     frame: int
+    tick: int | None = None  # sent back as the answer's tick (default: the frame); compare pairs by it
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:
@@ -100,6 +102,13 @@ class DecodeThread(QThread):
             self._request = request
             self._max_side = max_side
             self._condition.notify_all()
+
+    def retime(self, generation: int, clock: PlaybackClock) -> None:
+        """Move the running stream onto ``clock`` (the player follows the sound card's clock)."""
+        with self._condition:
+            if generation == self._generation and isinstance(self._request, PlayRequest):
+                self._request = self._request._replace(clock=clock)
+                self._condition.notify_all()
 
     def set_loop(self, loop: bool) -> None:
         with self._condition:
@@ -159,18 +168,22 @@ class DecodeThread(QThread):
                     self._request = None
             if isinstance(request, ShowRequest):
                 rgb = source.frame_at(request.frame, max_side)
-                self.frame_ready.emit(generation, request.frame, request.frame, to_qimage(rgb))
+                tick = request.frame if request.tick is None else request.tick
+                self.frame_ready.emit(generation, tick, request.frame, to_qimage(rgb))
             elif isinstance(request, PlayRequest):
-                self._stream(source, request.clock, generation, max_side)
+                self._stream(source, request, generation, max_side)
 
     def _stream(
-        self, source: FrameSource, clock: PlaybackClock, generation: int, max_side: int | None
+        self, source: FrameSource, request: PlayRequest, generation: int, max_side: int | None
     ) -> None:
+        clock, path = request.clock, request.path
         tick = clock.start_tick
         while True:
             with self._condition:
                 if self._stopping or self._generation != generation:
                     return
+                if isinstance(self._request, PlayRequest):
+                    clock = self._request.clock  # retimed while we decoded
                 now = time.monotonic()
                 # Read ahead at most READ_AHEAD frames; a new request or stop wakes us early.
                 wait = clock.time_of(tick - READ_AHEAD) - now
@@ -180,7 +193,9 @@ class DecodeThread(QThread):
                 loop = self._loop
             # A frame already overdue is skipped: decoding forward to the due one keeps us on time.
             tick = max(tick, clock.tick_at(now))
-            index = frame_of_tick(tick, source.frame_count, loop)
+            index = path.frame_of_tick(tick, loop)
+            if index is not None and not 0 <= index < source.frame_count:
+                index = None
             if index is None:
                 with self._condition:
                     if self._generation == generation:

@@ -18,9 +18,9 @@ from __future__ import annotations
 import logging
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRectF, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -45,12 +45,14 @@ from ui.viewer.compare import CompareBar
 from ui.viewer.image_canvas import WHEEL_STEP, Decoded, ImageCanvas, decode_for_viewer, decode_to_qimage
 from ui.viewer.still_page import StillPage
 from ui.viewer.turntable import turntable_page
+from ui.viewer.version_switcher import VersionSwitcher
+from ui.viewer.viewer_parts import ClipCompareFactory, PageFactory, focus_rect, newest_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from core.catalog.catalog import Catalog
-    from core.catalog.records import ArtifactRecord, AssetRecord
+    from core.catalog.records import AssetRecord
     from core.jobs.model import JobDocument
     from core.media.limits import MediaLimits
     from ui.common.viewer_page import ViewerPage
@@ -63,40 +65,6 @@ log = logging.getLogger(__name__)
 # Best first: what to show for geometry (renders) and video (poster) instead of decoding the file.
 GEOMETRY_ARTIFACTS = ("preview", "render_thumbnail", "thumbnail")
 VIDEO_ARTIFACTS = ("poster", "thumbnail")
-
-
-class PageFactory(Protocol):
-    def __call__(self, record: AssetRecord, parent: QWidget, /) -> ViewerPage: ...
-
-
-def focus_rect(record: AssetRecord, shown: QSize) -> QRectF | None:
-    """The focus box (``metadata["focus_box"]``, source pixels) in the pixels of the image shown.
-
-    Images are shown at their source size; a render or poster of another size is scaled to fit.
-    """
-    box = record.metadata.get("focus_box")
-    if not (isinstance(box, list | tuple) and len(box) == 4) or shown.isEmpty():
-        return None
-    try:
-        x, y, w, h = (float(v) for v in box)
-    except (TypeError, ValueError):
-        return None
-    width, height = record.metadata.get("width"), record.metadata.get("height")
-    scale_x = scale_y = 1.0
-    pixels = record.kind in (AssetKind.IMAGE, AssetKind.SEQUENCE)
-    if pixels and isinstance(width, int) and isinstance(height, int) and width:
-        scale_x, scale_y = shown.width() / width, shown.height() / max(1, height)
-    rect = QRectF(x * scale_x, y * scale_y, w * scale_x, h * scale_y)
-    rect = rect.intersected(QRectF(0, 0, shown.width(), shown.height()))
-    return None if rect.isEmpty() else rect
-
-
-def _existing(artifacts: list[ArtifactRecord], kind: str) -> Path | None:
-    """The newest artifact of ``kind`` whose file is still there."""
-    for artifact in sorted(artifacts, key=lambda a: a.created_at, reverse=True):
-        if artifact.kind == kind and Path(artifact.path).is_file():
-            return Path(artifact.path)
-    return None
 
 
 class AssetViewer(QWidget):
@@ -126,6 +94,8 @@ class AssetViewer(QWidget):
         self._still_path: Path | None = None
         self._page_factories: dict[str, PageFactory] = {}
         self._custom_page: ViewerPage | None = None
+        self._clip_compare: ClipCompareFactory | None = None
+        self._clip_pair: tuple[AssetRecord, AssetRecord] | None = None
         self._compare_wanted = False
         self._turntable_pending = False
         self._enhance_pending = False
@@ -144,6 +114,9 @@ class AssetViewer(QWidget):
         self.note_label.setStyleSheet(f"color: {theme.WARNING.name()};")
         self.zoom_label = QLabel()
         self.zoom_label.setObjectName("Dim")
+        self.versions = VersionSwitcher(catalog)
+        self.versions.version_chosen.connect(lambda record: self.show_asset(record))
+        self.versions.compare_requested.connect(self.show_compare)
         self.zoom_label.setMinimumWidth(50)
         self.canvas = ImageCanvas()
         self._still_page = StillPage(self.canvas)
@@ -171,6 +144,7 @@ class AssetViewer(QWidget):
         row.addWidget(self.title)
         row.addSpacing(10)
         row.addWidget(self.info, 1)
+        row.addWidget(self.versions)
         row.addWidget(self.note_label)
         row.addSpacing(8)
         row.addWidget(self.zoom_label)
@@ -222,6 +196,8 @@ class AssetViewer(QWidget):
             ("F", self.focus_button.toggle),
             ("T", self.toggle_turntable),
             ("C", self.colour_bar.cycle_channel),
+            ("[", lambda: self.versions.step(-1)),
+            ("]", lambda: self.versions.step(1)),
         ]
         for key, slot in shortcuts:
             shortcut = QShortcut(QKeySequence(key), self)
@@ -267,10 +243,15 @@ class AssetViewer(QWidget):
         """Show ``factory(record, parent)`` for assets of ``kind`` instead of a still (e.g. a player)."""
         self._page_factories[kind] = factory
 
+    def register_clip_compare(self, factory: ClipCompareFactory) -> None:
+        """Compare two assets that both have pages (clips) with ``factory(a, b, parent)``: they play."""
+        self._clip_compare = factory
+
     # ---- showing an asset ------------------------------------------------------------------------
 
     def show_asset(self, record: AssetRecord, position: str = "") -> None:
         self._record = record
+        self._clip_pair = None
         self.asset_shown.emit(record)
         self._request += 1
         self._turntable_pending = self._enhance_pending = False
@@ -280,6 +261,7 @@ class AssetViewer(QWidget):
         self._drop_custom_page()
         self._hide_compare()
         self.colour_bar.clear()
+        self.versions.show_for(record)
         self._update_tools()
         factory = self._page_factories.get(record.kind)
         if factory is not None:
@@ -311,11 +293,11 @@ class AssetViewer(QWidget):
             return
         self._record = record
         artifacts = self._catalog.artifacts(record.id)
-        if self._turntable_pending and _existing(artifacts, "turntable") is not None:
+        if self._turntable_pending and newest_file(artifacts, "turntable") is not None:
             self._turntable_pending = False
             self.note_label.clear()
             self._show_turntable(record)
-        if self._compare_wanted and self._enhance_pending and _existing(artifacts, "enhanced") is not None:
+        if self._compare_wanted and self._enhance_pending and newest_file(artifacts, "enhanced") is not None:
             self._enhance_pending = False
             self.note_label.clear()
             self._show_or_request_enhanced(request=False)
@@ -350,7 +332,7 @@ class AssetViewer(QWidget):
         wanted = GEOMETRY_ARTIFACTS if record.kind == AssetKind.GEOMETRY else VIDEO_ARTIFACTS
         artifacts = self._catalog.artifacts(record.id)
         for kind in wanted:
-            path = _existing(artifacts, kind)
+            path = newest_file(artifacts, kind)
             if path is not None:
                 return path, None
         if record.thumbnail:
@@ -446,7 +428,7 @@ class AssetViewer(QWidget):
         record = self._record
         if record is None:
             return
-        enhanced = _existing(self._catalog.artifacts(record.id, "enhanced"), "enhanced")
+        enhanced = newest_file(self._catalog.artifacts(record.id, "enhanced"), "enhanced")
         if enhanced is None:
             if request:
                 self._enhance_pending = True
@@ -499,6 +481,13 @@ class AssetViewer(QWidget):
         self._record = None  # no enhance, turntable, focus box or stepping while comparing
         self._drop_custom_page()
         self._hide_compare()
+        self.versions.show_for(None)
+        if self._clip_compare is not None and {a.kind, b.kind} <= self._page_factories.keys():
+            self.title.setText(f"{a.name}  ⇄  {b.name}")
+            self.info.setText("A/B compare (playing)")
+            self._show_page(self._clip_compare(a, b, self.pages))
+            self._clip_pair = (a, b)
+            return
         self.colour_bar.clear()
         self.note_label.clear()
         self.title.setText(f"{a.name}  ⇄  {b.name}")
@@ -509,7 +498,9 @@ class AssetViewer(QWidget):
         self.compare_bar.start((a, self._still_for(a)[0]), (b, self._still_for(b)[0]), self.colour_bar.source)
 
     def _escape(self) -> None:
-        if (pair := self.compare_bar.pair) is not None:  # Esc leaves compare mode (A alone), then the viewer
+        pair = self.compare_bar.pair or self._clip_pair
+        self._clip_pair = None
+        if pair is not None:  # Esc leaves compare mode (A alone), then the viewer
             self.show_asset(pair[0])
         else:
             self.close_viewer()
@@ -527,7 +518,7 @@ class AssetViewer(QWidget):
             self.pages.setCurrentWidget(
                 self.stage if not self.canvas.image_size().isEmpty() else self.loading_label
             )
-        elif _existing(self._catalog.artifacts(record.id, "turntable"), "turntable") is not None:
+        elif newest_file(self._catalog.artifacts(record.id, "turntable"), "turntable") is not None:
             self._show_turntable(record)
         elif not self._turntable_pending:
             self._turntable_pending = True
@@ -536,7 +527,7 @@ class AssetViewer(QWidget):
         self._update_tools()
 
     def _show_turntable(self, record: AssetRecord) -> None:
-        path = _existing(self._catalog.artifacts(record.id, "turntable"), "turntable")
+        path = newest_file(self._catalog.artifacts(record.id, "turntable"), "turntable")
         if path is None:
             return
         self._drop_custom_page()

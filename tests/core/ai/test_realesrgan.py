@@ -7,6 +7,8 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +90,7 @@ def test_x2_restores_detail_of_a_real_photograph(engine: InferenceEngine) -> Non
 
 
 def test_x4plus_runs_on_the_cpu(engine: InferenceEngine) -> None:
-    small = _photo(40, 36)  # two tiles of the 32 px CPU tile across, two down
+    small = _photo(40, 36)  # one part: the runtime cuts it into tiles of about 32 px
     result = enhance_image(small, engine, scale=4)
     assert result.method == "model:realesrgan-x4plus", result.note
     assert result.image.shape == (144, 160, 3)
@@ -140,16 +142,40 @@ def test_enhance_step_records_the_model_and_leaves_the_original(
         192,
         160,
     )
-    assert "Enhancing: tile 1 of 1" in messages
+    assert "Enhancing: part 1 of 1" in messages
 
 
-def test_cancel_stops_between_tiles_and_writes_nothing(tmp_path: Path, engine: InferenceEngine) -> None:
-    original = _write(tmp_path / "wide.png", _photo(576, 384))  # 3 x 2 tiles of 192 px
+def test_cancel_stops_between_parts_and_writes_nothing(tmp_path: Path, engine: InferenceEngine) -> None:
+    # Parts of 3 x 3 tiles of 192 px: 640 px across is two parts, the second a sliver of 64 px.
+    original = _write(tmp_path / "wide.png", _photo(640, 96))
     ctx = _ctx(original, inference_engine=engine)
-    seen, outcome = _drive(ctx, cancel_at="Enhancing: tile 2 of 6")
+    seen, outcome = _drive(ctx, cancel_at="Enhancing: part 1 of 2")
     assert isinstance(outcome, JobCancelledError)
-    assert seen[-1] == "Enhancing: tile 2 of 6", "no tile ran after the cancel"
+    assert seen[-1] == "Enhancing: part 1 of 2", "no part ran after the cancel"
     assert not list(ctx.paths.artifact_dir.glob("f00d-enhanced*"))
+
+
+def test_cancel_within_a_part_stops_at_once_and_the_next_job_runs(
+    tmp_path: Path, engine: InferenceEngine
+) -> None:
+    """One part of 3 x 3 tiles takes seconds on two cores: a cancel kills the runtime's process
+    instead of waiting for it, and the next enhancement starts a fresh one."""
+    original = _write(tmp_path / "plate.png", _photo(576, 576))  # one part, nine tiles
+    ctx = _ctx(original, inference_engine=engine)
+    steps = enhance_step(ctx)
+    while next(steps).message != "Enhancing":
+        pass
+    timer = threading.Timer(0.3, ctx.cancel.cancel)
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(JobCancelledError):
+        next(steps)
+    stopped_after = time.monotonic() - started
+    timer.join()
+    assert stopped_after < 0.3 + 1.0, stopped_after
+    assert not list(ctx.paths.artifact_dir.glob("f00d-enhanced*"))
+    result = enhance_image(_photo(48, 40), engine, scale=2)
+    assert (result.method, result.image.shape) == ("model:realesr-animevideov3-x2", (80, 96, 3))
 
 
 def test_switched_off_models_fall_back_to_the_next_path(engine: InferenceEngine) -> None:
@@ -215,10 +241,10 @@ def test_a_studio_copy_with_intact_files_runs_first(tmp_path: Path) -> None:
 
 
 def test_enhancing_4k_keeps_memory_bounded() -> None:
-    """A 3840 x 2160 image x2, stopped after a budget of tiles (a full 4K pass takes minutes on two
+    """A 3840 x 2160 image x2, stopped after a budget of parts (a full 4K pass takes minutes on two
     CPU cores): the app process holds the input and output arrays and little else, the ncnn runtime
-    one tile's working memory, whatever the image's size."""
-    budget = 4
+    one tile's working memory, whatever the image's size (a part is 3 x 3 tiles)."""
+    budget = 1
     runs = {}
     for width, height in ((3840, 2160), (640, 360)):
         done = subprocess.run(
@@ -238,7 +264,7 @@ def test_enhancing_4k_keeps_memory_bounded() -> None:
         )
         runs[width] = json.loads(done.stdout.splitlines()[-1])
     four_k, small = runs[3840], runs[640]
-    assert (four_k["outcome"], four_k["tiles"], four_k["total_tiles"]) == ("cancelled", budget, 20 * 12)
+    assert (four_k["outcome"], four_k["tiles"], four_k["total_tiles"]) == ("cancelled", budget, 7 * 4)
     mb = 2**20
     grew = four_k["peak_bytes"] - four_k["baseline_bytes"]
     assert grew < four_k["input_bytes"] + four_k["output_bytes"] + 64 * mb, grew / mb

@@ -167,7 +167,7 @@ def test_a_clip_is_sorted_from_frames_spread_over_it(engine: InferenceEngine, tm
 
 
 def test_calibration_puts_each_threshold_above_the_wrong_scores() -> None:
-    images, _ = eval_images()
+    images = eval_images().images
     cat = next(i for i in images if i.path.name == "chelsea.png")
     tags = [[Tag("food", 0.62, "group"), Tag("animals/tabby", 0.3, "label"), Tag("cg-render", 0.71, "kind")]]
     thresholds = calibrate(tags, [cat])
@@ -178,9 +178,9 @@ def test_calibration_puts_each_threshold_above_the_wrong_scores() -> None:
 
 
 def test_the_committed_thresholds_are_the_calibration_of_the_eval_set(engine: InferenceEngine) -> None:
-    images, missing = eval_images()
-    assert sum(i.source == "pypi:scikit-image" for i in images) >= 7
-    figures = evaluate(engine, images)
+    found = eval_images()
+    assert sum(i.source == "pypi:scikit-image" for i in found.images) >= 7
+    figures = evaluate(engine, found.images)
     assert figures["top5"] >= figures["top1"] > 0.5
-    if not missing:  # the Debian photos are installed: the committed file must be reproducible
+    if not found.missing:  # the Debian photos are installed: the committed file must be reproducible
         assert figures["thresholds"] == confidence_thresholds()

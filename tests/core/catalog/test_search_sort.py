@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from core.catalog import catalog as catalog_module
+from core.catalog import search_plan
 from core.catalog.catalog import Catalog
 from core.catalog.records import AssetQuery, NewAsset, SortKey
 from core.media.kinds import AssetKind
@@ -105,7 +105,7 @@ def test_rare_and_common_searches_take_their_own_plans_and_agree(
     catalog.add_assets([_asset(project.id, i, f"crate_{i:03d}") for i in range(1, 41)])
     query = AssetQuery(project_id=project.id, search="crate", sort=SortKey.NAME, descending=True)
     sorted_few = _all_pages(catalog, query, page=7)
-    monkeypatch.setattr(catalog_module, "FEW_MATCHES", 5)
+    monkeypatch.setattr(search_plan, "FEW_MATCHES", 5)
     walked = _all_pages(catalog, query, page=7)
     assert sorted_few == walked == [f"crate_{i:03d}" for i in range(40, 0, -1)]
 

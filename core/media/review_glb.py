@@ -1,0 +1,101 @@
+"""A model's GLB for review, exported in a sandboxed child (``python -m core.media.review_glb``).
+
+The export parses the whole model with trimesh, as the geometry probe does, and for the same reasons
+runs where a hostile file can only hurt a child: its own session (a timeout kills the group), a
+stripped environment, an address-space ceiling set once its imports are done
+(``core.media.geometry_sandbox`` explains the limits). The child writes the GLB to the path it is given
+and prints one JSON line: the face count, or the error to raise in the parent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+from core.media.errors import InvalidMediaError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from core.media.limits import MediaLimits
+
+log = logging.getLogger(__name__)
+
+
+def export_glb_sandboxed(source: Path, target: Path, limits: MediaLimits) -> int:
+    """Write ``source`` as a GLB at ``target`` (nothing there unless it worked); returns its faces."""
+    from core.child_process import python_command
+    from core.media.probe_geometry import precheck_geometry
+    from core.render.sandbox import kill_process_group, sanitized_environment, spawn_child
+
+    precheck_geometry(source, limits)  # no child for what the header already refuses
+    argv = python_command(
+        "core.media.review_glb",
+        f"--memory-mb={limits.probe_memory_mb}",
+        f"--max-faces={limits.max_mesh_faces}",
+        str(source),
+        str(target),
+    )
+    process = spawn_child(argv, sanitized_environment())
+    try:
+        stdout, stderr = process.communicate(timeout=limits.probe_timeout_s)
+    except subprocess.TimeoutExpired:
+        kill_process_group(process)
+        process.communicate()
+        target.unlink(missing_ok=True)
+        raise InvalidMediaError(
+            f"{source.name}: exporting it as GLB took longer than {limits.probe_timeout_s:,.0f} s "
+            f"(render_timeout_s) and was stopped",
+            source,
+        ) from None
+    for line in stderr.decode("utf-8", "replace").splitlines():
+        log.debug("[glb export %d] %s", process.pid, line)
+    try:
+        answer = json.loads(stdout.decode("utf-8").strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        answer = {"message": f"{source.name}: the GLB export stopped (exit code {process.returncode})"}
+    if "faces" in answer and target.is_file():
+        return int(answer["faces"])
+    target.unlink(missing_ok=True)
+    raise InvalidMediaError(str(answer.get("message")), source)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="core.media.review_glb")
+    parser.add_argument("--memory-mb", type=int, required=True)
+    parser.add_argument("--max-faces", type=int, required=True)
+    parser.add_argument("source")
+    parser.add_argument("target")
+    args = parser.parse_args(argv)
+
+    from pathlib import Path
+
+    import trimesh  # noqa: F401  (imported before the memory cap: the cap is for the model alone)
+
+    from core.render.api import RenderError
+    from core.render.sandbox import apply_memory_limit
+    from core.render.scene_loading import load_model
+    from core.render.worker_main import Channel
+
+    channel = Channel()
+    apply_memory_limit(args.memory_mb)
+    source, target = Path(args.source), Path(args.target)
+    try:
+        model = load_model(source, max_faces=args.max_faces)
+        data = model.scene.export(file_type="glb")  # type: ignore[no-untyped-call]
+        target.write_bytes(data if isinstance(data, bytes) else bytes(data))
+        channel.send({"faces": model.face_count})
+    except RenderError as exc:
+        channel.send({"message": str(exc)})
+    except MemoryError:
+        channel.send({"message": f"{source.name} needs more than the {args.memory_mb:,} MB memory limit"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
