@@ -182,7 +182,7 @@ def jobs_after(finished: JobDocument, asset_kind: AssetKind, registry: StepRegis
     if finished.kind == JobKind.THUMBNAIL:
         if asset_kind == AssetKind.GEOMETRY and profile.render:
             follow.append(JobKind.RENDER)
-        elif asset_kind != AssetKind.GEOMETRY and profile.ai:
+        elif asset_kind not in (AssetKind.GEOMETRY, AssetKind.AUDIO) and profile.ai:
             follow.append(JobKind.CLASSIFY)
         if asset_kind in (AssetKind.VIDEO, AssetKind.SEQUENCE) and profile.video:
             follow.append(JobKind.VIDEO)

@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def open_container(path: Path) -> Any:
+def open_container(path: Path, what: str = "video") -> Any:
+    """``path`` opened for reading; ``what`` names the file in the error ("video", "sound file")."""
     import av
 
     try:
@@ -19,7 +20,7 @@ def open_container(path: Path) -> Any:
         raise unreadable(path, exc) from exc
     except av.FFmpegError as exc:
         raise InvalidMediaError(
-            f"{path.name} is not a playable video (corrupt, truncated or an unsupported format: "
+            f"{path.name} is not a playable {what} (corrupt, truncated or an unsupported format: "
             f"{_reason(exc)}) ({path})",
             path,
         ) from exc
@@ -31,9 +32,9 @@ def first_video_stream(container: Any, path: Path) -> Any:
     return container.streams.video[0]
 
 
-def decode_error(path: Path, exc: Exception) -> InvalidMediaError:
+def decode_error(path: Path, exc: Exception, what: str = "video") -> InvalidMediaError:
     return InvalidMediaError(
-        f"{path.name} could not be decoded (corrupt or truncated video: {_reason(exc)}) ({path})",
+        f"{path.name} could not be decoded (corrupt or truncated {what}: {_reason(exc)}) ({path})",
         path,
     )
 

@@ -23,6 +23,7 @@ class AssetKind(StrEnum):
     IMAGE = "image"
     SEQUENCE = "sequence"
     VIDEO = "video"
+    AUDIO = "audio"
     GEOMETRY = "geometry"
     DOCUMENT = "document"
     OTHER = "other"
@@ -42,6 +43,10 @@ VIDEO_EXTENSIONS = frozenset(
         ".y4m",
     }
 )  # fmt: skip
+AUDIO_EXTENSIONS = frozenset(
+    {".wav", ".wave", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".aifc", ".m4a",
+     ".au", ".snd", ".w64", ".caf"}
+)  # fmt: skip
 GEOMETRY_EXTENSIONS = frozenset(
     {
         ".obj", ".stl", ".ply", ".off", ".glb", ".gltf", ".3mf", ".fbx", ".dae", ".usd", ".usda",
@@ -59,6 +64,7 @@ DOCUMENT_EXTENSIONS = frozenset(
 _EXTENSION_KINDS: dict[str, AssetKind] = {
     **dict.fromkeys(IMAGE_EXTENSIONS, AssetKind.IMAGE),
     **dict.fromkeys(VIDEO_EXTENSIONS, AssetKind.VIDEO),
+    **dict.fromkeys(AUDIO_EXTENSIONS, AssetKind.AUDIO),
     **dict.fromkeys(GEOMETRY_EXTENSIONS, AssetKind.GEOMETRY),
     **dict.fromkeys(DOCUMENT_EXTENSIONS, AssetKind.DOCUMENT),
 }
@@ -87,6 +93,11 @@ _PREFIX_SIGNATURES: tuple[tuple[bytes, AssetKind], ...] = (
     (b"FLV\x01", AssetKind.VIDEO),
     (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", AssetKind.VIDEO),  # ASF / WMV
     (b"YUV4MPEG2", AssetKind.VIDEO),
+    (b"fLaC", AssetKind.AUDIO),
+    (b"ID3", AssetKind.AUDIO),  # MP3 with an ID3v2 tag
+    (b".snd", AssetKind.AUDIO),  # Sun/NeXT audio (.au)
+    (b"RF64", AssetKind.AUDIO),  # WAV over 4 GB
+    (b"caff", AssetKind.AUDIO),  # Apple Core Audio
     (b"glTF", AssetKind.GEOMETRY),  # binary glTF
     (b"Kaydara FBX Binary", AssetKind.GEOMETRY),
     (b"PXR-USDC", AssetKind.GEOMETRY),
@@ -99,6 +110,7 @@ _PREFIX_SIGNATURES: tuple[tuple[bytes, AssetKind], ...] = (
 )
 
 _STILL_IMAGE_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif"})
+_AUDIO_BRANDS = frozenset({b"M4A ", b"M4B ", b"M4P "})
 _BMP_HEADER_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
 _SYSTEM_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store", "icon\r"})
 _SYSTEM_FOLDERS = frozenset({"__macosx", "$recycle.bin", "system volume information", "@eadir", ".trashes"})
@@ -130,7 +142,10 @@ def _kind_from_magic(path: Path, head: bytes, size: int) -> AssetKind | None:
             return kind
     box_type = head[4:8]
     if box_type == b"ftyp":  # ISO base media: MP4, MOV, 3GP... or a HEIF/AVIF still
-        return AssetKind.IMAGE if head[8:12] in _STILL_IMAGE_BRANDS else AssetKind.VIDEO
+        brand = head[8:12]
+        if brand in _AUDIO_BRANDS:
+            return AssetKind.AUDIO
+        return AssetKind.IMAGE if brand in _STILL_IMAGE_BRANDS else AssetKind.VIDEO
     if box_type in (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"):
         return AssetKind.VIDEO  # old QuickTime files start without ftyp
     if head.startswith(b"RIFF") and len(head) >= 12:
@@ -139,7 +154,14 @@ def _kind_from_magic(path: Path, head: bytes, size: int) -> AssetKind | None:
             return AssetKind.IMAGE
         if form in (b"AVI ", b"AVIX"):
             return AssetKind.VIDEO
+        if form == b"WAVE":
+            return AssetKind.AUDIO
         return None
+    if head.startswith(b"FORM") and head[8:12] in (b"AIFF", b"AIFC"):
+        return AssetKind.AUDIO
+    if head.startswith(b"OggS"):
+        # Ogg holds sound (Vorbis, Opus, FLAC) or pictures (Theora): the first page's codec says which.
+        return AssetKind.VIDEO if b"\x80theora" in head[:256] else AssetKind.AUDIO
     if _is_bmp(head):
         return AssetKind.IMAGE
     if _is_transport_stream(head):

@@ -63,6 +63,10 @@ def probe(path: Path, kind: AssetKind, limits: MediaLimits) -> dict[str, Any]:
         from core.media.probe_video import probe_video
 
         metadata = probe_video(path)
+    elif kind is AssetKind.AUDIO:
+        from core.media.probe_audio import probe_audio
+
+        metadata = probe_audio(path)
     elif kind is AssetKind.GEOMETRY:
         from core.media.geometry_sandbox import probe_geometry_sandboxed
 

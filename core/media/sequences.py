@@ -21,7 +21,12 @@ from typing import TYPE_CHECKING
 
 import fileseq
 
-from core.media.kinds import GEOMETRY_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from core.media.kinds import (
+    AUDIO_EXTENSIONS,
+    GEOMETRY_EXTENSIONS,
+    IMAGE_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -135,7 +140,7 @@ def _constant_step(frames: Sequence[int]) -> int | None:
 
 def _may_be_frame(prefix: str, suffix: str) -> bool:
     extension = suffix.lower()
-    if extension in VIDEO_EXTENSIONS or extension in GEOMETRY_EXTENSIONS:
+    if extension in VIDEO_EXTENSIONS or extension in GEOMETRY_EXTENSIONS or extension in AUDIO_EXTENSIONS:
         return False
     if prefix.endswith("."):
         return True

@@ -19,7 +19,7 @@ from core.media.kinds import AssetKind
 from core.media.limits import MediaLimits
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Sequence
+    from collections.abc import Callable, Generator, Sequence
     from pathlib import Path
 
     from core.jobs.steps import Progress, StepContext
@@ -54,12 +54,15 @@ def make_thumbnail(
     size: int,
     limits: MediaLimits,
     frames: Sequence[Path] = (),
+    check_cancel: Callable[[], None] | None = None,
 ) -> ThumbnailResult:
+    """The thumbnail of ``source``, made or found in the cache. ``check_cancel`` is called during
+    long work (a long sound file's decode) and raises to stop it."""
     target = thumbnail_path(thumbnail_dir, content_hash, size)
     cached = _read_cached(target)
     if cached is not None:
         return cached
-    rgb, made_by, placeholder = _render(source, AssetKind(kind), size, limits, frames)
+    rgb, made_by, placeholder = _render(source, AssetKind(kind), size, limits, frames, check_cancel)
     _write_jpeg_atomically(target, rgb, made_by, placeholder)
     height, width = rgb.shape[:2]
     return ThumbnailResult(target, width, height, placeholder, made_by)
@@ -71,6 +74,7 @@ def _render(
     size: int,
     limits: MediaLimits,
     frames: Sequence[Path],
+    check_cancel: Callable[[], None] | None = None,
 ) -> tuple[np.ndarray, str, bool]:
     from core.media.decode import composite_on_checkerboard, load_image_with_source
     from core.media.probe import check_file_size
@@ -93,6 +97,11 @@ def _render(
 
         check_file_size(source, limits)
         return fit_to(poster_frame(source, size), size), "video-poster", False
+    if kind is AssetKind.AUDIO:
+        from core.media.waveform import waveform_thumbnail
+
+        check_file_size(source, limits)
+        return waveform_thumbnail(source, size, check_cancel), "audio-waveform", False
     if kind is AssetKind.GEOMETRY:
         return geometry_placeholder(size, extension), "geometry-placeholder", True
     return placeholder_card(size, extension), f"{kind}-placeholder", True
@@ -264,6 +273,7 @@ def thumbnail_step(ctx: StepContext) -> Generator[Progress, None, dict[str, Any]
             thumbnail_size_for(ctx.params, ctx.settings.thumbnail_size),  # the ingest profile's size
             MediaLimits.from_settings(ctx.settings),
             frames=asset.frames,
+            check_cancel=ctx.cancel.raise_if_cancelled,
         )
     except InvalidMediaError as exc:
         raise InvalidInputError(str(exc)) from exc

@@ -110,8 +110,9 @@ def open_frame_source(
     return VideoFrameSource(path, fast_decode=fast_decode)
 
 
-class _ClipBase(ABC):
-    """Shared protocol plumbing: range checks, duration, context manager."""
+class ClipBase(ABC):
+    """Shared protocol plumbing: range checks, duration, context manager (also the waveform clip of a
+    sound file, ``core.media.waveform``)."""
 
     _fps: Fraction
     _frame_count: int
@@ -145,7 +146,7 @@ class _ClipBase(ABC):
         self.close()
 
 
-class VideoFrameSource(_ClipBase):
+class VideoFrameSource(ClipBase):
     """A video file through PyAV. Opening decodes the first frame (proving the file plays).
 
     ``frame_count`` is exact: an MP4/MOV header's sample count when it agrees with the stream's
@@ -431,7 +432,7 @@ class VideoFrameSource(_ClipBase):
         return 0
 
 
-class SequenceFrameSource(_ClipBase):
+class SequenceFrameSource(ClipBase):
     """An image sequence (``shot.####.exr``) played as one clip at ``fps``.
 
     Frames decode through ``core.media.decode`` (EXR tone mapping, 16-bit, bomb checks); alpha is

@@ -61,3 +61,20 @@ def test_tile_badge_names_the_file_format_not_the_demuxer_family() -> None:
     no_suffix = replace(_video(format="matroska,webm"), path="/shots/review")
     assert format_label(no_suffix) == "MATRO"
     assert format_label(_video(format="png")) == "PNG"
+
+
+def test_audio_rows_and_badge_say_what_a_sound_engineer_asks() -> None:
+    from core.media.probe_audio import probe_audio
+    from tests.core.media.sound_clips import installed_sound
+
+    sine = installed_sound("Sine-1000Hz-300ms.aif")
+    record = replace(_video(**probe_audio(sine)), kind="audio", name=sine.name, path=str(sine))
+    rows = dict(metadata_rows(record))
+    assert rows["Kind"] == "Audio"
+    assert rows["Sample rate"] == "48,000 Hz"
+    assert rows["Channels"] == "2"
+    assert rows["Codec"] == "pcm_s16be"
+    assert rows["Duration"]
+    assert "Audio" not in rows  # "has sound" says nothing for a sound file
+    assert "Duration estimated" not in rows
+    assert format_label(record) == "AIFF"

@@ -19,6 +19,7 @@ KIND_LABELS = {
     "image": "Image",
     "sequence": "Sequence",
     "video": "Video",
+    "audio": "Audio",
     "geometry": "Geometry",
     "document": "Document",
     "other": "Other",
@@ -27,6 +28,7 @@ KIND_PLURALS = {
     "image": "Images",
     "sequence": "Sequences",
     "video": "Videos",
+    "audio": "Audio",
     "geometry": "Geometry",
     "document": "Documents",
     "other": "Other",
@@ -170,6 +172,18 @@ _VIDEO_FIELDS: list[Field] = [
     ("Scene cuts", ("scene_cuts",), _scene_cuts),
 ]
 
+_AUDIO_FIELDS: list[Field] = [
+    ("Codec", ("codec",), str),
+    ("Duration", ("duration_s",), lambda v: human_duration(float(v))),
+    ("Sample rate", ("sample_rate",), lambda v: f"{int(v):,} Hz"),
+    ("Channels", ("channels",), lambda v: f"{int(v)}"),
+    ("Layout", ("channel_layout",), str),
+    ("Sample format", ("sample_format",), str),
+    ("Bit rate", ("bit_rate",), _bit_rate),
+    ("Container", ("format",), _container),
+    ("Audio streams", ("audio_streams",), _count),
+]
+
 
 def _missing_frames(value: Any) -> str:
     return f"{int(value):,} missing" if int(value) else "none"
@@ -197,6 +211,7 @@ _FIELDS_BY_KIND = {
     "image": _IMAGE_FIELDS,
     "sequence": _SEQUENCE_FIELDS,
     "video": _VIDEO_FIELDS,
+    "audio": _AUDIO_FIELDS,
     "geometry": _GEOMETRY_FIELDS,
 }
 # Shown elsewhere (title, path, size, tags) or too bulky for a form row.
@@ -209,6 +224,8 @@ _HIDDEN_KEYS = frozenset(
         "tags",
         "fps_rational",
         "frames_estimated",
+        "duration_estimated",
+        "audio",  # a sound file's "has sound" (a video lists it as a field)
         "codec_long",
         "kind",
         "size_bytes",

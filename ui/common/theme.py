@@ -46,6 +46,7 @@ KIND_COLOURS: dict[str, QColor] = {
     "image": QColor("#4a9eff"),
     "sequence": QColor("#2ec4b6"),
     "video": QColor("#f0a04b"),
+    "audio": QColor("#e06c9f"),
     "geometry": QColor("#b48cff"),
     "document": QColor("#9aa0aa"),
     "other": QColor("#7a7f88"),

@@ -196,7 +196,7 @@ class AssetDelegate(QStyledItemDelegate):
         corner_text = None
         if record.is_sequence:
             corner_text = frame_range(record)
-        elif record.kind == AssetKind.VIDEO:
+        elif record.kind in (AssetKind.VIDEO, AssetKind.AUDIO):
             duration = video_duration(record.metadata)
             corner_text = human_duration(duration) if duration is not None else None
         if corner_text and self.tile_size >= 96:

@@ -49,6 +49,7 @@ from ui.library.filmstrip import FilmstripCache
 from ui.library.inspector import Inspector
 from ui.library.sidebar import Collection, Sidebar
 from ui.library.thumbnail_cache import ThumbnailCache
+from ui.shell.catalog_watch import CatalogWatch
 from ui.shell.compare_wiring import connect_compare
 from ui.shell.device_status import DeviceStatus
 from ui.shell.drop import DropRouter
@@ -126,7 +127,7 @@ class MainWindow(QMainWindow):
         self.viewer = AssetViewer(
             catalog, MediaLimits.from_settings(settings), background, ocio_config=settings.ocio_config
         )
-        for clip_kind in (AssetKind.VIDEO, AssetKind.SEQUENCE):
+        for clip_kind in (AssetKind.VIDEO, AssetKind.SEQUENCE, AssetKind.AUDIO):
             self.viewer.register_page(clip_kind, player_page_factory(MediaLimits.from_settings(settings)))
         self.viewer.register_clip_compare(clip_compare_factory(MediaLimits.from_settings(settings)))
         self.inspector = Inspector(catalog, self.thumbnails, background)
@@ -187,6 +188,9 @@ class MainWindow(QMainWindow):
             self.reveal_asset,
         )
         self.watch_folders = WatchFolders(self, catalog, paths, self.sidebar, self.ingest_queue, notifier)
+        self.catalog_watch = CatalogWatch(  # another program's ingest shows up without F5
+            self, catalog.db_file, ingest, self._refresh_after_ingest, self.statusBar().showMessage
+        )
         self.drops = DropRouter(self, self._drop_target_text)
         self.drops.dropped.connect(self.ingest_paths)
         self.setAcceptDrops(True)
@@ -269,7 +273,7 @@ class MainWindow(QMainWindow):
         self.viewer.navigate.connect(self.step_viewer)
         self.notification_centre.asset_requested.connect(self.reveal_asset)
         self.jobs_panel.asset_requested.connect(self.reveal_asset)
-        self.jobs.job_updated.connect(self._jobs_changed)
+        self.jobs.job_updated.connect(self._on_job_updated)
         self.jobs.asset_changed.connect(self._on_asset_changed)
         self.jobs.batch_finished.connect(self.on_batch_finished)
         self.ingest.assets_added.connect(self._on_assets_added)
@@ -538,8 +542,13 @@ class MainWindow(QMainWindow):
     def _viewer_record(self) -> AssetRecord | None:
         return self.viewer.record if self.centre.currentWidget() is self.viewer else None
 
+    def _on_job_updated(self, _doc: object) -> None:
+        # A method slot, not the throttled callable itself: Qt drops a method's connection when the
+        # window is destroyed, so a job that ends after it (cancelled at quit) calls nothing.
+        self._jobs_changed()
+
     @qthrottled(timeout=500)
-    def _jobs_changed(self, _doc: object = None) -> None:
+    def _jobs_changed(self) -> None:
         self._update_status()
 
     def _update_status(self) -> None:

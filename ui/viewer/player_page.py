@@ -1,6 +1,6 @@
-"""The viewer's page for videos and image sequences: a ``VideoPlayer`` on the asset's frames and sound
-(a video's own audio stream, a sequence's sidecar sound file), with the shot-analysis plot under it
-when the asset has been analysed."""
+"""The viewer's page for videos, image sequences and sound files: a ``VideoPlayer`` on the asset's
+frames and sound (a video's own audio stream, a sequence's sidecar sound file, a sound file drawn as
+its waveform with a playhead), with the shot-analysis plot under it when the asset has been analysed."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 def player_page_factory(
     limits: MediaLimits | None = None, sound_output: SinkFactory | None = default_sink_factory
 ) -> Callable[[AssetRecord, QWidget], VideoPlayer]:
-    """A page factory for ``AssetViewer.register_page("video" | "sequence", ...)``."""
+    """A page factory for ``AssetViewer.register_page("video" | "sequence" | "audio", ...)``."""
 
     def make_page(record: AssetRecord, parent: QWidget) -> VideoPlayer:
         player = VideoPlayer(parent, sound_output=sound_output)
@@ -77,6 +77,9 @@ def clip_of(record: AssetRecord, limits: MediaLimits | None) -> ClipOfAsset:
     from core.video.frames import open_frame_source
     from ui.common.files import asset_files
 
+    if record.kind == "audio":
+        return _sound_clip(record)
+
     frames = tuple(asset_files(record)) if record.is_sequence else ()
     fps = record.metadata.get("fps") if record.is_sequence else None
     sequence = record.metadata.get("sequence") if record.is_sequence else None
@@ -91,6 +94,19 @@ def clip_of(record: AssetRecord, limits: MediaLimits | None) -> ClipOfAsset:
         limits=limits,
     )
     return ClipOfAsset(pictures, sound_of(record, frames), numbers)
+
+
+def _sound_clip(record: AssetRecord) -> ClipOfAsset:
+    """A sound file plays as its waveform with a moving playhead; the sound is the clock."""
+    from core.media.audio import AudioTrack
+    from core.media.waveform import WaveformFrameSource
+
+    path = Path(record.path)
+    duration = record.metadata.get("duration_s")
+    pictures = functools.partial(
+        WaveformFrameSource, path, duration_s=float(duration) if isinstance(duration, int | float) else None
+    )
+    return ClipOfAsset(pictures, functools.partial(AudioTrack, path, origin=0.0), ())
 
 
 def sound_of(record: AssetRecord, frames: tuple[Path, ...]) -> Callable[[], AudioTrack] | None:

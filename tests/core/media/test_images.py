@@ -220,3 +220,23 @@ def test_dpx_is_catalogued_with_a_placeholder(media_dir: Path, tmp_path: Path, l
     assert (meta["format"], meta["width"], meta["height"]) == ("DPX", 2048, 1556)
     result = make_thumbnail(path, AssetKind.IMAGE, tmp_path, "55" * 16, 64, limits)
     assert (result.placeholder, result.source) == (True, "image-placeholder")
+
+
+def test_half_float_exr_looks_up_the_same_bytes_as_the_float_tone_map(media_dir: Path) -> None:
+    from core.media.decode import _exr_float, _load_exr, tonemap_to_srgb
+
+    rng = np.random.default_rng(7)
+    rgb = (rng.standard_normal((40, 56, 3)) * 8.0).astype(np.float16)  # negatives and over-range too
+    rgb[0, :4] = [[np.nan, np.inf, -np.inf], [0.0, 1e-7, 65504.0], [0.18, 1.0, 2.5], [-0.0, 6e-5, 7.0]]
+    alpha = rng.uniform(-0.5, 1.5, (40, 56, 1)).astype(np.float16)
+    alpha[0, 0] = np.nan
+    path = media_dir / "half.exr"
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    OpenEXR.File(header, {"RGBA": np.dstack([rgb, alpha])}).write(str(path))
+
+    looked_up = _load_exr(path, None)
+    computed = tonemap_to_srgb(_exr_float(path, None))
+    assert looked_up.dtype == np.uint8
+    assert looked_up.shape == (40, 56, 4)
+    np.testing.assert_array_equal(looked_up, computed)
+    np.testing.assert_array_equal(_load_exr(path, 10), tonemap_to_srgb(_exr_float(path, 10)))
