@@ -22,6 +22,8 @@ from app.cli_account import ACCOUNT_ACTIONS
 from app.cli_account import add_parsers as add_account_parsers
 from app.cli_invitations import INVITATION_ACTIONS
 from app.cli_invitations import add_parsers as add_invitation_parsers
+from app.cli_members import MEMBER_ACTIONS
+from app.cli_members import add_parsers as add_member_parsers
 from app.cli_output import EXIT_FATAL, EXIT_OK, UsageError
 from app.cli_sign_in import keep_sign_in, sign_in_target
 from app.cli_tokens import Failed, Refused, signed_in_token, stored_token
@@ -49,6 +51,7 @@ def add_parsers(commands: Any) -> None:
     login.add_argument("--ca-file", help="the studio's CA certificate (PEM) for wss://")
     add_account_parsers(actions)
     add_invitation_parsers(actions)
+    add_member_parsers(actions)
     for name, helptext in (
         ("status", "who is signed in where, unsent changes, project links (no network)"),
         ("push", "connect, send unsent changes, wait for the server to accept them, disconnect"),
@@ -206,7 +209,15 @@ def cmd_link(runtime: Runtime, store: LocalStore, args: argparse.Namespace) -> d
 
 def _run_once(runtime: Runtime, store: LocalStore, args: argparse.Namespace, *, push: bool) -> dict[str, Any]:
     from core.sync.client import SyncClient
-    from core.sync.client_events import AuthError, ChangeRejected, RecordsChanged, TaskConflicts
+    from core.sync.client_events import (
+        AuthError,
+        ChangeRejected,
+        ProjectDeleted,
+        RecordsChanged,
+        TaskConflicts,
+    )
+    from core.sync.links import ProjectLinks
+    from core.sync.project_deletion import deleted_project_notice, unlink_deleted_project
     from core.sync.tls import TlsSetupError
 
     token = signed_in_token(runtime, args)
@@ -223,6 +234,10 @@ def _run_once(runtime: Runtime, store: LocalStore, args: argparse.Namespace, *, 
         raise Failed(f"sync did not finish within {args.timeout:g} s") from exc
     except (ConnectionError, TlsSetupError) as exc:
         raise Failed(str(exc)) from exc
+    deleted = [e for e in events if isinstance(e, ProjectDeleted)]
+    links = ProjectLinks.in_config_dir(runtime.paths.config_dir)
+    for event in deleted:  # nothing local goes: the local project is only no longer shared
+        unlink_deleted_project(links, event.project_id)
     rejected = [e for e in events if isinstance(e, ChangeRejected)]
     changed = sum(len(e.record_ids) for e in events if isinstance(e, RecordsChanged))
     after = store.pending_count()
@@ -234,6 +249,7 @@ def _run_once(runtime: Runtime, store: LocalStore, args: argparse.Namespace, *, 
         "records_changed": changed,
         "conflicts": [e.task_id for e in events if isinstance(e, TaskConflicts)],
         "rejected": [{"record": e.record_id, "code": e.code, "message": e.message} for e in rejected],
+        "deleted_projects": [deleted_project_notice(e.name, e.project_id) for e in deleted],
     }
 
 
@@ -383,6 +399,7 @@ SYNC_ACTIONS = {
     "login": cmd_login,
     **ACCOUNT_ACTIONS,
     **INVITATION_ACTIONS,
+    **MEMBER_ACTIONS,
     "status": cmd_status,
     "link": cmd_link,
     "push": cmd_push,

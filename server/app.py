@@ -50,6 +50,7 @@ from server import (
     endpoints,
     fanout,
     invitations_requests,
+    member_requests,
     store,
 )
 from server.admission import Admission, raise_descriptor_limit
@@ -263,9 +264,10 @@ class SyncServer:
         try:
             message = CLIENT_MESSAGE.validate_json(raw)
         except ValidationError as exc:
-            # Invitations and password resets (server.invitations_requests): tried only here, off
-            # the hot path.
-            if not await invitations_requests.handle(self, session, raw):
+            # Invitations and password resets (server.invitations_requests), then member requests
+            # (server.member_requests): tried only here, off the hot path.
+            handled = await invitations_requests.handle(self, session, raw)
+            if not handled and not await member_requests.handle(self, session, raw):
                 self._reject_invalid(session, raw, exc)
             return
         if isinstance(message, Change):

@@ -45,6 +45,7 @@ from server.cluster_messages import head_payloads
 from server.db import assets, comments, playlists, tasks
 from server.deletions import deletion_handlers
 from server.event_json import event_json
+from server.project_admin import deleted_project, project_admin_handlers
 from server.statements import Statements, statements_for
 from server.store import DomainError, SessionUser, token_problem
 
@@ -82,6 +83,7 @@ class _BatchApplier:
             "update_task": self.apply_update_task,
             "set_review": self.apply_set_review,
             **deletion_handlers(self),
+            **project_admin_handlers(self, self.now),
             "save_playlist": self.apply_save_playlist,
             "delete_playlist": self.apply_delete_playlist,
         }
@@ -108,6 +110,8 @@ class _BatchApplier:
                 checked = (DomainError("token_revoked", "This sign-in was revoked; sign in again"), False)
             else:
                 problem = token_problem(bool(found[0]), float(found[1]), bool(found[2]))
+                if problem is None and found[4] is not None:
+                    problem = deleted_project(project_id)
                 checked = (problem, found[3] is not None)
             self.access_checked[key] = checked
         problem, member = checked

@@ -64,6 +64,8 @@ projects = sa.Table(
     sa.Column("created_at", sa.String(40), nullable=False),
     # The user an administrator named owner (migration 0008): may delete the project's shared assets.
     sa.Column("owner_id", sa.Integer, nullable=True),
+    # When its owner or an administrator deleted it (migration 0009): NULL while it is live.
+    sa.Column("deleted_at", sa.String(40), nullable=True),
 )
 
 memberships = sa.Table(

@@ -48,9 +48,18 @@ class Statements:
         self.dialect = dialect
 
         # The sign-in behind a change and whether its user is a member of the change's project: one
-        # row (revoked, expires_at, removed, member user id or NULL), or none for an unknown token.
+        # row (revoked, expires_at, removed, member user id or NULL, the project's deleted_at), or none
+        # for an unknown token.
         self.access = compiled(
-            sa.select(tokens.c.revoked, tokens.c.expires_at, users.c.removed, memberships.c.user_id)
+            sa.select(
+                tokens.c.revoked,
+                tokens.c.expires_at,
+                users.c.removed,
+                memberships.c.user_id,
+                sa.select(projects.c.deleted_at)
+                .where(projects.c.id == _param("b_project"))
+                .scalar_subquery(),
+            )
             .join(users, users.c.id == tokens.c.user_id)
             .outerjoin(
                 memberships,

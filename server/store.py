@@ -60,12 +60,15 @@ def _user_info(row: Any, *, own: bool = False) -> UserInfo:
 
 def member_projects(connection: Connection, user_id: int) -> list[ProjectInfo]:
     rows = connection.execute(
-        sa.select(projects.c.id, projects.c.name, projects.c.head_seq)
+        sa.select(projects.c.id, projects.c.name, projects.c.head_seq, projects.c.deleted_at)
         .join(memberships, memberships.c.project_id == projects.c.id)
         .where(memberships.c.user_id == user_id)
         .order_by(projects.c.id)
     ).all()
-    return [ProjectInfo(id=r.id, name=r.name, head_seq=r.head_seq) for r in rows]
+    # A deleted project stays in the list, marked, so a client that missed its tombstone unlinks it.
+    return [
+        ProjectInfo(id=r.id, name=r.name, head_seq=r.head_seq, deleted=r.deleted_at is not None) for r in rows
+    ]
 
 
 def check_login(engine: Engine, username: str, password: str) -> UserInfo:
@@ -218,8 +221,12 @@ def subscription_info(engine: Engine, user_id: int, project_id: int) -> tuple[Pr
         if not is_member(connection, user_id, project_id):
             raise DomainError("not_member", f"You are not a member of project {project_id}")
         project = connection.execute(
-            sa.select(projects.c.id, projects.c.name, projects.c.head_seq).where(projects.c.id == project_id)
+            sa.select(projects.c.id, projects.c.name, projects.c.head_seq, projects.c.deleted_at).where(
+                projects.c.id == project_id
+            )
         ).one()
+        if project.deleted_at is not None:
+            raise DomainError("not_found", f"Project {project_id} was deleted")
         member_rows = connection.execute(
             sa.select(users.c.id, users.c.name, users.c.display_name, users.c.role)
             .join(memberships, memberships.c.user_id == users.c.id)

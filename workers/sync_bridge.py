@@ -28,6 +28,7 @@ from core.sync.client_events import (
     ChangesHeld,
     EventsUnreadable,
     NotificationsArrived,
+    ProjectDeleted,
     RecordsChanged,
     ServerRolledBack,
     SyncEvent,
@@ -63,7 +64,7 @@ class SyncBridge(QObject):
     conflict = Signal(object)  # TaskConflicts
     change_rejected = Signal(object)  # ChangeRejected
     auth_problem = Signal(object)  # AuthProblem
-    # Something the user must hear of: EventsUnreadable | ChangesHeld | ServerRolledBack
+    # Something the user must hear of: EventsUnreadable | ChangesHeld | ServerRolledBack | ProjectDeleted
     # (``SyncWording.describe_attention`` has the words).
     attention = Signal(object)
     signed_in = Signal(object)  # SignInOutcome
@@ -341,7 +342,7 @@ class SyncBridge(QObject):
             self._safe_emit(self.change_rejected, event)
         elif isinstance(event, AuthProblem):
             self._safe_emit(self.auth_problem, event)
-        elif isinstance(event, EventsUnreadable | ChangesHeld | ServerRolledBack):
+        elif isinstance(event, EventsUnreadable | ChangesHeld | ServerRolledBack | ProjectDeleted):
             self._safe_emit(self.attention, event)
 
     def _on_local_write(self, record_kind: str) -> None:

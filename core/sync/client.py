@@ -29,6 +29,7 @@ from core.sync.client_events import (
     ChangesHeld,
     EventsUnreadable,
     NotificationsArrived,
+    ProjectDeleted,
     RecordsChanged,
     ServerRolledBack,
     SyncEvent,
@@ -299,6 +300,9 @@ class SyncClient:
         self._last_sent = 0
         self._catching_up = {}
         for project in reply.projects:
+            if project.deleted:  # deleted while this client was away: it missed the tombstone
+                self._emit(ProjectDeleted(project.id, project.name))
+                continue
             await self._subscribe(ws, project.id)
         self._update_status()
         reader = asyncio.create_task(self._read_loop(ws))
@@ -411,6 +415,8 @@ class SyncClient:
                 self._catching_up.pop(page.project, None)
         for kind, record_ids in applied.changed.items():
             self._emit(RecordsChanged(page.project, kind, list(dict.fromkeys(record_ids))))
+        if "project" in applied.changed:
+            self._emit(ProjectDeleted(page.project))
         if applied.notifications:
             self._emit(NotificationsArrived(applied.notifications))
         for task_id, event in applied.conflicts:

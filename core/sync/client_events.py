@@ -93,6 +93,15 @@ class ServerRolledBack:
     resent: int
 
 
+@dataclass(frozen=True)
+class ProjectDeleted:
+    """Its owner or an admin deleted the server project: the host unlinks its local projects (whose
+    files and catalog stay), ``core.sync.project_deletion``."""
+
+    project_id: int
+    name: str = ""
+
+
 SyncEvent = (
     RecordsChanged
     | NotificationsArrived
@@ -102,6 +111,7 @@ SyncEvent = (
     | EventsUnreadable
     | ChangesHeld
     | ServerRolledBack
+    | ProjectDeleted
 )
 
 

@@ -5,7 +5,8 @@ never goes through the record models: ``apply_events`` passes it over while it s
 events and hands it here afterwards. A row is removed only when no later event of the same page wrote it
 again (an asset published again under the same id after its deletion stays). Nothing outside the
 ``sync_*`` tables is touched: the catalog entry and the file of a deleted shared asset stay on this
-machine, no longer shared.
+machine, no longer shared. A deleted project removes nothing here: it is reported (kind "project") and
+the host unlinks it (``core.sync.project_deletion``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
     from core.sync.local_records import AppliedEvents, UnreadableEvent
 
-TOMBSTONE_OPS: frozenset[str] = frozenset({"delete_task", "delete_asset"})
+TOMBSTONE_OPS: frozenset[str] = frozenset({"delete_task", "delete_asset", "delete_project"})
 
 
 def is_tombstone(item: Event | UnreadableEvent) -> bool:
@@ -52,7 +53,7 @@ def apply_tombstones(
             connection.execute(
                 sync_task.delete().where(sync_task.c.id == record_id, _not_newer(sync_task, event.seq))
             )
-        else:
+        elif event.op == "delete_asset":
             for table in (sync_comment, sync_task):
                 removed = connection.execute(
                     table.delete()

@@ -13,6 +13,7 @@ from core.sync.protocol import (
     DeleteAssetChange,
     DeleteCommentChange,
     DeletePlaylistChange,
+    DeleteProjectChange,
     DeleteTaskChange,
     EditCommentChange,
     Event,
@@ -258,7 +259,7 @@ def apply_local(state: SyncedRecord | None, change: Change, me: int, at: str) ->
         )
     if state is None:
         return None
-    if isinstance(change, DeleteTaskChange | DeleteAssetChange):
+    if isinstance(change, DeleteTaskChange | DeleteAssetChange | DeleteProjectChange):
         return state  # shown until the server's tombstone removes it (``core.sync.deletions``)
     if isinstance(change, DeletePlaylistChange):
         return state.model_copy(update={"items": [], "deleted": True, "updated_at": at})

@@ -43,7 +43,7 @@ ROLES: tuple[Role, ...] = ("admin", "supervisor", "artist", "client")
 TaskStatus = Literal["open", "in_progress", "review", "completed"]
 # An asset's sign-off: the status of the content it has now (its content hash is the version judged).
 ReviewStatus = Literal["pending", "approved", "changes_requested"]
-RecordKind = Literal["asset", "comment", "task", "playlist"]
+RecordKind = Literal["asset", "comment", "task", "playlist", "project"]
 NotificationKind = Literal[
     "mention", "task_assigned", "comment_on_your_asset", "review_approved", "review_changes_requested"
 ]
@@ -146,6 +146,7 @@ class ProjectInfo(_Model):
     id: int
     name: str
     head_seq: int = 0
+    deleted: bool = False  # deleted by its owner or an admin: clients unlink it (``delete_project``)
 
 
 class FieldConflict(_Model):
@@ -307,6 +308,13 @@ class DeleteAssetChange(_Change):
     asset_id: Identifier
 
 
+class DeleteProjectChange(_Change):
+    """A tombstone: the project is deleted for everyone (its owner or an admin); clients unlink it and
+    keep their local files and catalog (``core.sync.project_deletion``)."""
+
+    type: Literal["delete_project"] = "delete_project"
+
+
 class CreateTaskChange(_Change):
     type: Literal["create_task"] = "create_task"
     task_id: Identifier
@@ -394,6 +402,7 @@ Change = (
     | DeleteCommentChange
     | DeleteTaskChange
     | DeleteAssetChange
+    | DeleteProjectChange
     | CreateTaskChange
     | UpdateTaskChange
     | SetReviewChange
@@ -408,6 +417,7 @@ CHANGE_TYPES: frozenset[str] = frozenset(
         "delete_comment",
         "delete_task",
         "delete_asset",
+        "delete_project",
         "create_task",
         "update_task",
         "set_review",
@@ -432,6 +442,7 @@ ClientMessage = Annotated[
     | DeleteCommentChange
     | DeleteTaskChange
     | DeleteAssetChange
+    | DeleteProjectChange
     | CreateTaskChange
     | UpdateTaskChange
     | SetReviewChange

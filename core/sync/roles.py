@@ -45,8 +45,12 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("moderate_task", "delete other people's tasks", MODERATOR_ROLES, "changes"),
     # A project's owner (whatever their role) may too: ``asset_deletion_refusal``.
     Permission("delete_any_asset", "delete shared assets with their notes and tasks", ADMIN_ROLES, "changes"),
+    # A project's owner (whatever their role) may too: ``project_deletion_refusal``.
+    Permission("delete_any_project", "delete projects", ADMIN_ROLES, "changes"),
     Permission("save_playlist", "create playlists, and edit or delete their own", WRITER_ROLES, "changes"),
     Permission("moderate_playlist", "edit or delete other people's playlists", MODERATOR_ROLES, "changes"),
+    # Supervisors only in projects they are members of; a project's owner (any role) may too.
+    Permission("manage_members", "add or remove project members", INVITER_ROLES, "member requests"),
     Permission("publish_media", "publish media files", WRITER_ROLES, "media channel"),
     Permission("fetch_media", "download published media", frozenset(ALL_ROLES), "media channel"),
     Permission("invite", "invite people (artist or client; admins: any role)", INVITER_ROLES, "invitations"),
@@ -109,6 +113,25 @@ def asset_deletion_refusal(role: str | None, is_owner: bool) -> str | None:
     return None if reason is None else f"{reason}, and so can the project's owner"
 
 
+def project_deletion_refusal(role: str | None, is_owner: bool) -> str | None:
+    """Why ``role`` may not delete a project (owned by them: ``is_owner``), or None."""
+    if is_owner:
+        return None
+    reason = refusal(role, "delete_any_project")
+    return None if reason is None else f"{reason}, and so can the project's owner"
+
+
+def member_management_refusal(role: str | None, is_owner: bool, is_member: bool) -> str | None:
+    """Why ``role`` may not add or remove a project's members, or None: its owner, an admin, or a
+    supervisor who is a member of it."""
+    if is_owner or role == "admin":
+        return None
+    reason = refusal(role, "manage_members")
+    if reason is not None:
+        return f"{reason}, and so can the project's owner"
+    return None if is_member else "Supervisors manage the members of their own projects only"
+
+
 def may_invite(inviter_role: str | None, invited_role: str) -> str | None:
     """Why ``inviter_role`` may not invite someone as ``invited_role``, or None."""
     if inviter_role not in INVITER_ROLES:
@@ -150,6 +173,11 @@ def permission_matrix_markdown() -> str:
         "",
         "A project's owner deletes its shared assets whatever their role; an administrator names the",
         "owner (`stratopipe-server project add NAME --owner USER`, `project owner NAME USER`).",
+        "",
+        "A project's owner or an administrator deletes the project (a `delete_project` change): the server",
+        "marks it deleted and refuses further changes and subscriptions to it; every client unlinks its",
+        "local project (connected ones from the project's tombstone event, the others from the project",
+        "list at their next sign-in), and keeps its local files and catalog.",
         "",
     ]
     return "\n".join(lines)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.notify import NotificationKind
-from core.sync.client_events import ChangesHeld, EventsUnreadable
+from core.sync.client_events import ChangesHeld, EventsUnreadable, ProjectDeleted
+from core.sync.project_deletion import deleted_project_notice
 
 if TYPE_CHECKING:
     from core.sync.client_events import ServerRolledBack, SyncStatus, TaskConflicts
@@ -144,8 +145,12 @@ class SyncWording:
     def project_name(self, project_id: int) -> str:
         return next((p.name for p in self.store.projects() if p.id == project_id), f"project {project_id}")
 
-    def describe_attention(self, event: EventsUnreadable | ChangesHeld | ServerRolledBack) -> str:
+    def describe_attention(
+        self, event: EventsUnreadable | ChangesHeld | ServerRolledBack | ProjectDeleted
+    ) -> str:
         """Sync did something on the user's behalf that they must know of, in one sentence or two."""
+        if isinstance(event, ProjectDeleted):
+            return deleted_project_notice(event.name, event.project_id)
         if isinstance(event, EventsUnreadable):
             project = self.project_name(event.project_id)
             seqs = ", ".join(str(item.seq) for item in event.events)

@@ -18,6 +18,7 @@ import pytest
 
 from core.sync.invitations import create_invitation, reset_password
 from core.sync.media_client import MediaConnection, MediaTransferError
+from core.sync.members import add_member, remove_member
 from core.sync.protocol import Role
 from core.sync.roles import ALL_ROLES, PERMISSIONS, may
 from core.sync.sign_in import SignInFailure
@@ -205,6 +206,28 @@ async def _delete_asset(world: World, name: str) -> bool:
     return _verdict(await _request(world, name, change))
 
 
+async def _delete_project(world: World, name: str) -> bool:
+    # A project of its own per case, without an owner: deleting "show" would end the other cases.
+    engine = open_database(world.server.cast.db_url)
+    project_name = f"doomed {new_id()}"
+    project = admin.add_project(engine, project_name)
+    for person in PEOPLE.values():
+        admin.add_member(engine, project_name, person)
+    engine.dispose()
+    change = {"type": "delete_project", "change_id": new_id(), "project": project}
+    return _verdict(await _request(world, name, change))
+
+
+async def _manage_members(world: World, name: str) -> bool:
+    add = add_member(world.server.url, world.token(name), world.project, "dave")
+    outcome = await asyncio.to_thread(add.run)
+    if not _issued(outcome):
+        return False
+    remove = remove_member(world.server.url, world.token(name), world.project, "dave")
+    assert not isinstance(await asyncio.to_thread(remove.run), SignInFailure)
+    return True
+
+
 async def _media_verdict(transfer: Awaitable[object]) -> bool:
     try:
         await transfer
@@ -259,6 +282,8 @@ CHECKS: dict[str, Callable[[World, str], Awaitable[bool]]] = {
     "delete_task": _delete_own_task,
     "moderate_task": _moderate_task,
     "delete_any_asset": _delete_asset,
+    "delete_any_project": _delete_project,
+    "manage_members": _manage_members,
     "publish_media": _publish_media,
     "fetch_media": _fetch_media,
     "invite": _invite,

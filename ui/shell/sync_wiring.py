@@ -17,8 +17,9 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMessageBox, QVBoxLayout, QWi
 
 from core.review.shared_playlists import sharing_project
 from core.sync.account import AccountChanged
-from core.sync.client_events import ChangesHeld
+from core.sync.client_events import ChangesHeld, ProjectDeleted
 from core.sync.local_store import private_project
+from core.sync.project_deletion import unlink_deleted_project
 from core.sync.wording import describe_status
 from ui.collab.annotation import AnnotationOverlay, AnnotationToolbar
 from ui.collab.comments import CommentsPanel, thumbnail_b64
@@ -294,7 +295,11 @@ class SyncUi(QObject):
         if text:
             self.window.statusBar().showMessage(text, 15000)
 
-    def _on_attention(self, event: EventsUnreadable | ChangesHeld | ServerRolledBack) -> None:
+    def _on_attention(
+        self, event: EventsUnreadable | ChangesHeld | ServerRolledBack | ProjectDeleted
+    ) -> None:
+        if isinstance(event, ProjectDeleted):
+            unlink_deleted_project(self.links, event.project_id)
         text = self.bridge.wording.describe_attention(event)
         self.window.statusBar().showMessage(text, 20000)
         if isinstance(event, ChangesHeld):
