@@ -10,7 +10,7 @@ import pytest
 
 from server import admin
 from server.app import ServerConfig
-from server.db import open_database
+from server.db import open_database, projects
 from server.embedded import ServerThread
 from server.store import member_projects
 from tests.app.test_cli_sync import EXIT_REFUSED, cli
@@ -71,3 +71,43 @@ def test_a_supervisor_adds_and_removes_a_member_an_artist_is_refused(
     assert dave_in_show()
     assert cli(sam, *remove, sam_token).returncode == 0
     assert not dave_in_show()
+
+
+def test_the_owner_deletes_the_project_for_everyone_a_supervisor_may_not(
+    tmp_path: Path, cast: Cast, server_url: str
+) -> None:
+    engine = open_database(cast.db_url)
+    admin.set_owner(engine, "show", "alice")  # an artist by role, but the project's owner
+    engine.dispose()
+
+    def signed_in(user: str) -> tuple[Path, str]:
+        data, token_file = tmp_path / user, str(tmp_path / f"{user}-token")
+        login = ("sync", "login", "--server", server_url, "--user", user, "--password-stdin")
+        assert cli(data, *login, "--token-file", token_file, stdin=f"{user}-password\n").returncode == 0
+        return data, token_file
+
+    def show_deleted() -> bool:
+        engine = open_database(cast.db_url)
+        with engine.connect() as connection:
+            deleted = connection.execute(
+                projects.select().with_only_columns(projects.c.deleted_at).where(projects.c.name == "show")
+            ).scalar_one()
+        engine.dispose()
+        return deleted is not None
+
+    delete = ("sync", "delete-project", "--server-project", "show", "--token-file")
+    sam, sam_token = signed_in("sam")
+    unconfirmed = cli(sam, *delete, sam_token)
+    assert unconfirmed.returncode == 2
+    assert "--yes" in unconfirmed.stderr
+    refused = cli(sam, *delete, sam_token, "--yes")
+    assert refused.returncode == EXIT_REFUSED, refused.stderr
+    assert not show_deleted()
+
+    alice, alice_token = signed_in("alice")
+    done = cli(alice, *delete, alice_token, "--yes", "--json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert (answer["deleted"], answer["project"]) == ("show", cast.project)
+    assert answer["seq"] > 0
+    assert show_deleted()
