@@ -267,3 +267,11 @@ def test_programs_the_app_starts_get_the_users_library_path(tmp_path: Path) -> N
     assert "/opt/studio/lib" in entries
     internal = str(BUNDLE / "_internal")
     assert not [p for p in entries if p == internal or p.startswith(internal + os.sep)], entries
+
+
+def test_the_player_can_make_sound_in_the_bundle() -> None:
+    # QtMultimedia is imported lazily by the player (ui/viewer/audio_output.py): only the spec's hidden
+    # import puts it, and the FFmpeg media plugin it plays through, into the bundle.
+    assert BUNDLE is not None
+    assert list(BUNDLE.rglob("QtMultimedia.abi3.so")), "PySide6.QtMultimedia is missing from the bundle"
+    assert list(BUNDLE.rglob("libQt6Multimedia.so*")), "Qt's multimedia library is missing"
