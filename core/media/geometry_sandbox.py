@@ -33,7 +33,6 @@ _ERRORS: dict[str, type[MediaError]] = {
 def probe_geometry_sandboxed(path: Path, limits: MediaLimits) -> dict[str, Any]:
     """:func:`probe_geometry` in a child bounded by ``limits.probe_timeout_s`` and ``probe_memory_mb``."""
     from core.media.probe_geometry import precheck_geometry
-    from core.render.sandbox import kill_process_group, sanitized_environment, spawn_child
 
     precheck_geometry(path, limits)  # no child for what the header already refuses
     from core.child_process import python_command
@@ -46,32 +45,52 @@ def probe_geometry_sandboxed(path: Path, limits: MediaLimits) -> dict[str, Any]:
         f"--max-file-size={limits.max_file_size_bytes}",
         str(path),
     )
-    process = spawn_child(argv, sanitized_environment())
     try:
-        stdout, stderr = process.communicate(timeout=limits.probe_timeout_s)
-    except subprocess.TimeoutExpired:
-        kill_process_group(process)
-        process.communicate()
+        answer, returncode = answer_of_child(argv, limits.probe_timeout_s, "geometry probe")
+    except ChildTimedOutError:
         raise InvalidMediaError(
             f"{path.name}: reading its geometry took longer than {limits.probe_timeout_s:,.0f} s "
             f"(render_timeout_s) and was stopped; does it reference a file that never ends, such as "
             f"a pipe? ({path})",
             path,
         ) from None
-    for line in stderr.decode("utf-8", "replace").splitlines():
-        log.debug("[geometry probe %d] %s", process.pid, line)
-    try:
-        answer = json.loads(stdout.decode("utf-8").strip().splitlines()[-1])
-    except (ValueError, IndexError):
+    if answer is None:
         raise InvalidMediaError(
-            f"{path.name}: the geometry reader stopped ({_exit_reason(process.returncode)}) before it "
+            f"{path.name}: the geometry reader stopped ({_exit_reason(returncode)}) before it "
             f"could describe the file; it may need more than the {limits.probe_memory_mb:,} MB memory "
             f"limit (render_memory_mb) ({path})",
             path,
-        ) from None
+        )
     if "metadata" in answer:
         return dict(answer["metadata"])
     raise _ERRORS.get(answer.get("error", ""), InvalidMediaError)(str(answer.get("message")), path)
+
+
+class ChildTimedOutError(Exception):
+    """A sandboxed child ran past its time; its whole process group was killed."""
+
+
+def answer_of_child(argv: list[str], timeout_s: float, label: str) -> tuple[dict[str, Any] | None, int]:
+    """Run ``argv`` as a sandboxed child (own session, stripped environment): the JSON of the last line
+    it printed (None when it printed none, e.g. killed by its memory ceiling) and its exit code. Its
+    standard error goes to the debug log under ``label``. Raises ``ChildTimedOutError`` past
+    ``timeout_s``."""
+    from core.render.sandbox import kill_process_group, sanitized_environment, spawn_child
+
+    process = spawn_child(argv, sanitized_environment())
+    try:
+        stdout, stderr = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        kill_process_group(process)
+        process.communicate()
+        raise ChildTimedOutError from None
+    for line in stderr.decode("utf-8", "replace").splitlines():
+        log.debug("[%s %d] %s", label, process.pid, line)
+    try:
+        answer = json.loads(stdout.decode("utf-8").strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None, process.returncode
+    return (answer if isinstance(answer, dict) else None), process.returncode
 
 
 def _exit_reason(returncode: int) -> str:

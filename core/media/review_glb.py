@@ -10,9 +10,7 @@ and prints one JSON line: the face count, or the error to raise in the parent.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import subprocess
 import sys
 from typing import TYPE_CHECKING
 
@@ -29,8 +27,8 @@ log = logging.getLogger(__name__)
 def export_glb_sandboxed(source: Path, target: Path, limits: MediaLimits) -> int:
     """Write ``source`` as a GLB at ``target`` (nothing there unless it worked); returns its faces."""
     from core.child_process import python_command
+    from core.media.geometry_sandbox import ChildTimedOutError, answer_of_child
     from core.media.probe_geometry import precheck_geometry
-    from core.render.sandbox import kill_process_group, sanitized_environment, spawn_child
 
     precheck_geometry(source, limits)  # no child for what the header already refuses
     argv = python_command(
@@ -40,24 +38,17 @@ def export_glb_sandboxed(source: Path, target: Path, limits: MediaLimits) -> int
         str(source),
         str(target),
     )
-    process = spawn_child(argv, sanitized_environment())
     try:
-        stdout, stderr = process.communicate(timeout=limits.probe_timeout_s)
-    except subprocess.TimeoutExpired:
-        kill_process_group(process)
-        process.communicate()
+        answer, returncode = answer_of_child(argv, limits.probe_timeout_s, "glb export")
+    except ChildTimedOutError:
         target.unlink(missing_ok=True)
         raise InvalidMediaError(
             f"{source.name}: exporting it as GLB took longer than {limits.probe_timeout_s:,.0f} s "
             f"(render_timeout_s) and was stopped",
             source,
         ) from None
-    for line in stderr.decode("utf-8", "replace").splitlines():
-        log.debug("[glb export %d] %s", process.pid, line)
-    try:
-        answer = json.loads(stdout.decode("utf-8").strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        answer = {"message": f"{source.name}: the GLB export stopped (exit code {process.returncode})"}
+    if answer is None:
+        answer = {"message": f"{source.name}: the GLB export stopped (exit code {returncode})"}
     if "faces" in answer and target.is_file():
         return int(answer["faces"])
     target.unlink(missing_ok=True)
