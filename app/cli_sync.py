@@ -222,8 +222,14 @@ def _run_once(runtime: Runtime, store: LocalStore, args: argparse.Namespace, *, 
 
     token = signed_in_token(runtime, args)
     events: list[SyncEvent] = []
+    settings = runtime.settings
     client = SyncClient(
-        store, runtime.settings.server_url, token, on_event=events.append, ca_file=runtime.settings.ca_file
+        store,
+        settings.server_url,
+        token,
+        on_event=events.append,
+        ca_file=settings.ca_file,
+        journal_days=settings.sync_journal_days,
     )
     before = store.pending_count() if store.current_user_id() is not None else 0
     try:

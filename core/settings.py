@@ -27,6 +27,9 @@ ENV_PREFIX = "STRATOPIPE_"
 NotifyMode = Literal["immediate", "batched", "off"]
 
 
+SYNC_JOURNAL_DAYS = 90.0
+
+
 class Settings(BaseModel):
     schema_version: int = SETTINGS_SCHEMA_VERSION
 
@@ -96,6 +99,10 @@ class Settings(BaseModel):
     username: str = ""
     # The studio's own certificate authority (PEM) for wss://, trusted besides the system's CAs.
     ca_file: str = ""
+    # Accepted changes are kept this long after their event arrived (core/sync/local_outbox): should the
+    # studio server be restored from an older backup, they are sent again. Older backups than this
+    # cannot be made whole from this machine; the journal stops growing without bound.
+    sync_journal_days: float = Field(default=SYNC_JOURNAL_DAYS, gt=0)
 
     # Notifications, per kind
     notify_ingest: NotifyMode = "batched"

@@ -140,6 +140,7 @@ class SyncBridge(QObject):
             on_status=self._on_status,
             on_event=self._on_event,
             ca_file=self.settings.ca_file,
+            journal_days=self.settings.sync_journal_days,
             **self.client_options,
         )
         self._on_status(SyncStatus("connecting"))

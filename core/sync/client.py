@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from core.settings import SYNC_JOURNAL_DAYS
 from core.sync.client_events import (
     AuthError,
     AuthProblem,
@@ -113,6 +114,7 @@ class SyncClient:
         backoff_max_s: float = 30.0,
         window: int = 64,
         ca_file: str = "",
+        journal_days: float = SYNC_JOURNAL_DAYS,
     ) -> None:
         self.store = store
         self.url = url
@@ -123,6 +125,8 @@ class SyncClient:
         self.backoff_max_s = backoff_max_s
         self.window = window
         self.ca_file = ca_file  # the studio's CA bundle for wss:// (``core.sync.tls``)
+        self.journal_days = journal_days
+        self._journal_pruned = False
         self._once: OnceGoal | None = None
         self._status = SyncStatus("offline")
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -294,6 +298,12 @@ class SyncClient:
                     resent,
                 )
                 self._emit(ServerRolledBack(project.id, project.head_seq, resent))
+        if not self._journal_pruned:
+            # After the rollback check, which is what the journal is kept for; once per run is plenty.
+            pruned = await asyncio.to_thread(self.store.prune_journal, self.journal_days)
+            self._journal_pruned = True
+            if pruned:
+                log.info("event=journal_pruned entries=%d older_than_days=%s", pruned, self.journal_days)
         self._pacer = _Pacer(reply.limits.rate_per_s * 0.8, reply.limits.burst / 2)
         self._connected = True
         self._in_flight.clear()

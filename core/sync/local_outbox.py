@@ -4,7 +4,9 @@ Functions here run inside the caller's transaction (``LocalStore`` holds the wri
 belongs to the sign-in it was written under (``owner``, "<server id>/<user id>"): only that sign-in
 sends it. An entry is never deleted behind the user's back: it is sent, kept as a journal once its
 event arrived (to send again should the server lose it to a restored backup), rejected with the
-server's reason, or held for its owner, and only the user discards held ones.
+server's reason, or held for its owner, and only the user discards held ones. The journal is the one
+thing that ages out: an entry whose event arrived longer ago than the studio could restore a backup
+from (``Settings.sync_journal_days``) has nothing left to protect and is pruned.
 """
 
 from __future__ import annotations
@@ -195,4 +197,14 @@ def resend_after_rollback(connection: Connection, project_id: int, head: int, me
     for kind, record_id in records:
         rebuild(connection, str(kind), str(record_id), me, owner)
     set_cursor(connection, project_id, head)
+    return int(result.rowcount)
+
+
+def prune_journal(connection: Connection, written_before: str) -> int:
+    """Delete journal entries (accepted, their event stored here) written before ``written_before``
+    (an ISO time). Pending, acknowledged-but-not-arrived, rejected and held entries are never touched.
+    Returns how many went."""
+    result = connection.execute(
+        sync_outbox.delete().where(sync_outbox.c.state == "synced", sync_outbox.c.created_at < written_before)
+    )
     return int(result.rowcount)

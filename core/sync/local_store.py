@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -622,6 +622,13 @@ class LocalStore(LocalReads):
                 return 0
             me, owner = self._identity(connection)
             return local_outbox.resend_after_rollback(connection, project_id, head, me, owner)
+
+    def prune_journal(self, keep_days: float) -> int:
+        """Forget accepted changes whose event arrived and that were written over ``keep_days`` ago:
+        a server restored from a backup older than that cannot be made whole from this client."""
+        cutoff = (datetime.now(UTC) - timedelta(days=keep_days)).isoformat(timespec="milliseconds")
+        with self._lock, self.engine.begin() as connection:
+            return local_outbox.prune_journal(connection, cutoff)
 
     def unreadable_events(self) -> list[UnreadableEvent]:
         with self.engine.connect() as connection:

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from core.sync.local_store import GapError, LocalStore, SyncNotReadyError
+from core.sync.local_tables import sync_outbox
 from core.sync.protocol import Event, ProjectInfo, UserInfo
 
 ME = UserInfo(id=1, name="alice", role="artist")
@@ -162,3 +164,34 @@ def test_a_page_of_events_is_stored_with_its_notifications_once(store: LocalStor
     assert store.apply_events(PROJECT, events).notifications == []
     assert len(store.notifications()) == 5
     assert len(store.list_comments("a1")) == 500
+
+
+def test_the_journal_ages_out_and_nothing_else_does(store: LocalStore) -> None:
+    store.apply_events(PROJECT, [task_event(1, "t1", "c1")])
+    for status in ("in_progress", "review", "completed", "open"):
+        store.update_task("t1", {"status": status})
+    old, recent, acked_only, pending = store.pending_changes()
+    store.mark_acked([(old.change_id, 2), (recent.change_id, 3), (acked_only.change_id, 4)])
+    store.apply_events(
+        PROJECT,
+        [
+            task_event(2, "t1", old.change_id, status="in_progress", version=2),
+            task_event(3, "t1", recent.change_id, status="review", version=3),
+        ],
+    )
+    with store.engine.begin() as connection:
+        connection.execute(
+            sync_outbox.update()
+            .where(sync_outbox.c.change_id.in_((old.change_id, acked_only.change_id, pending.change_id)))
+            .values(created_at="2020-01-01T00:00:00.000+00:00")
+        )
+
+    assert store.prune_journal(keep_days=90) == 1  # only the old entry whose event is stored
+    assert store.prune_journal(keep_days=90) == 0
+    with store.engine.connect() as connection:
+        left = dict(connection.execute(sa.select(sync_outbox.c.change_id, sync_outbox.c.state)).all())
+    assert left == {recent.change_id: "synced", acked_only.change_id: "acked", pending.change_id: "pending"}
+    assert store.pending_count() == 1
+    # A server restored from a backup still gets back what the journal kept.
+    assert store.resend_after_rollback(PROJECT, 1) == 2
+    assert store.pending_count() == 3
