@@ -272,6 +272,7 @@ def examine(candidate: IngestCandidate, limits: MediaLimits) -> ExaminedFile:
         ext = f" ({path.suffix})" if path.suffix else ""
         raise MediaError(f"{path.name}: " + UNSUPPORTED_MESSAGE.format(ext=ext), path)
     metadata = probe(path, kind, limits)
+    kind = AssetKind(metadata["kind"])  # the streams may say more than the header (sound-only MP4)
     if candidate.sidecars:
         metadata["sidecars"] = [os.path.relpath(p, path.parent) for p in candidate.sidecars]
     return ExaminedFile(candidate, kind, content_hash(path), size, metadata)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core.media.errors import InvalidMediaError, unreadable
+from core.media.errors import InvalidMediaError, SoundOnlyError, unreadable
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,9 +27,16 @@ def open_container(path: Path, what: str = "video") -> Any:
 
 
 def first_video_stream(container: Any, path: Path) -> Any:
-    if not container.streams.video:
-        raise InvalidMediaError(f"{path.name} has no video stream ({path})", path)
-    return container.streams.video[0]
+    """The first stream of moving pictures; cover art (an "attached picture": one still that music
+    and podcast files carry) does not count."""
+    from av.stream import Disposition
+
+    moving = [s for s in container.streams.video if not s.disposition & Disposition.attached_pic]
+    if moving:
+        return moving[0]
+    if container.streams.audio:
+        raise SoundOnlyError(f"{path.name} holds sound and no video ({path})", path)
+    raise InvalidMediaError(f"{path.name} has no video stream ({path})", path)
 
 
 def decode_error(path: Path, exc: Exception, what: str = "video") -> InvalidMediaError:

@@ -29,6 +29,11 @@ class UnsupportedMediaError(InvalidMediaError):
     """A valid file we have no decoder for (e.g. DPX): catalogued with a placeholder thumbnail."""
 
 
+class SoundOnlyError(InvalidMediaError):
+    """A video container (MP4, MOV, Matroska...) that holds sound and no moving picture: an audio
+    asset. Only cover art, if anything, is there to look at."""
+
+
 class NotASequenceError(MediaError):
     """Files named like frames whose headers disagree (size, format): ingest takes them one by one."""
 

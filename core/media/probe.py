@@ -14,6 +14,7 @@ from core.media.errors import (
     InvalidMediaError,
     MediaError,
     NotASequenceError,
+    SoundOnlyError,
     UnsupportedMediaError,
     unreadable,
 )
@@ -53,16 +54,21 @@ def check_file_size(path: Path, limits: MediaLimits) -> int:
 
 
 def probe(path: Path, kind: AssetKind, limits: MediaLimits) -> dict[str, Any]:
+    """Metadata of ``path``; its ``kind`` entry is the kind found, which for a video container that
+    holds only sound is ``audio`` (an MP4 or Matroska header cannot tell them apart; the streams can)."""
     size = check_file_size(path, limits)
     metadata: dict[str, Any]
+    if kind is AssetKind.VIDEO:
+        from core.media.probe_video import probe_video
+
+        try:
+            return {"kind": str(kind), "size_bytes": size, **probe_video(path)}
+        except SoundOnlyError:
+            kind = AssetKind.AUDIO
     if kind in (AssetKind.IMAGE, AssetKind.SEQUENCE):
         from core.media.probe_image import probe_image
 
         metadata = probe_image(path, limits)
-    elif kind is AssetKind.VIDEO:
-        from core.media.probe_video import probe_video
-
-        metadata = probe_video(path)
     elif kind is AssetKind.AUDIO:
         from core.media.probe_audio import probe_audio
 

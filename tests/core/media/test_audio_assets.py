@@ -5,6 +5,8 @@ recordings re-encoded to MP3, FLAC and Ogg by FFmpeg's encoders."""
 from __future__ import annotations
 
 import itertools
+import shutil
+import subprocess
 import time
 import tracemalloc
 from typing import TYPE_CHECKING
@@ -13,6 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
+from core.ingest import IngestCandidate, examine
 from core.media.errors import InvalidMediaError
 from core.media.kinds import AssetKind, detect_kind
 from core.media.limits import MediaLimits
@@ -89,6 +92,38 @@ def test_compressed_copies_of_a_real_recording_are_audio(
     env = envelope(renamed, 8, duration_s=meta["duration_s"])
     # The pluck dies away whatever the codec: loud first eighth, quiet last one.
     assert env.high[0] > 3 * env.high[-1]
+
+
+@pytest.mark.parametrize(("name", "codec"), [("voice.mp4", "aac"), ("voice.mkv", "libopus")])
+def test_a_video_container_holding_only_sound_is_audio(tmp_path: Path, name: str, codec: str) -> None:
+    import av
+
+    if codec not in av.codecs_available:
+        pytest.skip(f"this FFmpeg has no {codec} encoder")
+    encoded = transcode(
+        installed_sound(PLUCK), tmp_path / name, codec, rate=48_000 if codec == "libopus" else None
+    )
+    assert detect_kind(encoded) is AssetKind.VIDEO  # its header cannot say; its streams do
+    examined = examine(IngestCandidate(encoded), LIMITS)
+    assert examined.kind is AssetKind.AUDIO
+    assert examined.metadata["kind"] == "audio"
+    assert examined.metadata["duration_s"] == pytest.approx(0.3, abs=0.1)
+
+
+def test_cover_art_does_not_make_a_song_a_video(tmp_path: Path) -> None:
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        pytest.skip("no ffmpeg program to attach cover art with")
+    cover = tmp_path / "cover.png"
+    cv2.imwrite(str(cover), np.full((64, 64, 3), 200, np.uint8))
+    song = tmp_path / "song.mp4"
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-i", str(installed_sound(PLUCK)), "-i", str(cover), "-map", "0", "-map", "1",
+         "-c:a", "aac", "-c:v", "png", "-disposition:v:0", "attached_pic", str(song)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    examined = examine(IngestCandidate(song), LIMITS)
+    assert examined.kind is AssetKind.AUDIO
 
 
 def test_the_sine_envelope_is_a_flat_band_at_its_amplitude() -> None:
