@@ -212,9 +212,11 @@ def set_owner(engine: Engine, project: str, owner: str) -> None:
 def list_projects(engine: Engine) -> list[ProjectInfo]:
     with engine.connect() as connection:
         rows = connection.execute(
-            sa.select(projects.c.id, projects.c.name, projects.c.head_seq).order_by(projects.c.name)
+            sa.select(projects.c.id, projects.c.name, projects.c.head_seq, projects.c.owner_id).order_by(
+                projects.c.name
+            )
         ).all()
-    return [ProjectInfo(id=r.id, name=r.name, head_seq=r.head_seq) for r in rows]
+    return [ProjectInfo(id=r.id, name=r.name, head_seq=r.head_seq, owner=r.owner_id) for r in rows]
 
 
 def add_member(engine: Engine, project: str, user: str) -> None:

@@ -58,16 +58,28 @@ def _user_info(row: Any, *, own: bool = False) -> UserInfo:
     return UserInfo(id=row.id, name=row.name, display_name=row.display_name, role=row.role, email=email)
 
 
+_PROJECT_INFO_COLUMNS = (
+    projects.c.id,
+    projects.c.name,
+    projects.c.head_seq,
+    projects.c.deleted_at,
+    projects.c.owner_id,
+)
+
+
 def member_projects(connection: Connection, user_id: int) -> list[ProjectInfo]:
     rows = connection.execute(
-        sa.select(projects.c.id, projects.c.name, projects.c.head_seq, projects.c.deleted_at)
+        sa.select(*_PROJECT_INFO_COLUMNS)
         .join(memberships, memberships.c.project_id == projects.c.id)
         .where(memberships.c.user_id == user_id)
         .order_by(projects.c.id)
     ).all()
     # A deleted project stays in the list, marked, so a client that missed its tombstone unlinks it.
     return [
-        ProjectInfo(id=r.id, name=r.name, head_seq=r.head_seq, deleted=r.deleted_at is not None) for r in rows
+        ProjectInfo(
+            id=r.id, name=r.name, head_seq=r.head_seq, deleted=r.deleted_at is not None, owner=r.owner_id
+        )
+        for r in rows
     ]
 
 
@@ -221,9 +233,7 @@ def subscription_info(engine: Engine, user_id: int, project_id: int) -> tuple[Pr
         if not is_member(connection, user_id, project_id):
             raise DomainError("not_member", f"You are not a member of project {project_id}")
         project = connection.execute(
-            sa.select(projects.c.id, projects.c.name, projects.c.head_seq, projects.c.deleted_at).where(
-                projects.c.id == project_id
-            )
+            sa.select(*_PROJECT_INFO_COLUMNS).where(projects.c.id == project_id)
         ).one()
         if project.deleted_at is not None:
             raise DomainError("not_found", f"Project {project_id} was deleted")
@@ -233,7 +243,7 @@ def subscription_info(engine: Engine, user_id: int, project_id: int) -> tuple[Pr
             .where(memberships.c.project_id == project_id)
             .order_by(users.c.id)
         ).all()
-    info = ProjectInfo(id=project.id, name=project.name, head_seq=project.head_seq)
+    info = ProjectInfo(id=project.id, name=project.name, head_seq=project.head_seq, owner=project.owner_id)
     return info, [_user_info(r) for r in member_rows]
 
 

@@ -63,7 +63,7 @@ class LocalReads:
     def projects(self) -> list[ProjectInfo]:
         with self.engine.connect() as connection:
             rows = connection.execute(sa.select(sync_project).order_by(sync_project.c.id)).all()
-        return [ProjectInfo(id=r.id, name=r.name, head_seq=r.head_seq) for r in rows]
+        return [ProjectInfo(id=r.id, name=r.name, head_seq=r.head_seq, owner=r.owner) for r in rows]
 
     def users(self, project_id: int | None = None) -> list[UserInfo]:
         query = sa.select(sync_user).order_by(sync_user.c.id)

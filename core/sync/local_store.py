@@ -206,15 +206,9 @@ class LocalStore(LocalReads):
             known = {p.id for p in projects}
             connection.execute(sync_project.delete().where(sync_project.c.id.not_in(known)))
             for project in projects:
-                statement = sqlite_insert(sync_project).values(
-                    id=project.id, name=project.name, head_seq=project.head_seq
-                )
-                connection.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=["id"],
-                        set_={"name": project.name, "head_seq": project.head_seq},
-                    )
-                )
+                known_fields = {"name": project.name, "head_seq": project.head_seq, "owner": project.owner}
+                statement = sqlite_insert(sync_project).values(id=project.id, **known_fields)
+                connection.execute(statement.on_conflict_do_update(index_elements=["id"], set_=known_fields))
             return local_outbox.held(connection, owner)
 
     def _forget_server_data(self, connection: Connection) -> None:

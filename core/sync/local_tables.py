@@ -35,6 +35,7 @@ sync_project = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("head_seq", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("owner", sa.Integer, nullable=True),  # the owner's user id, as the server said
 )
 sync_member = sa.Table(
     "sync_member",

@@ -143,10 +143,16 @@ class UserInfo(_Model):
 
 
 class ProjectInfo(_Model):
+    # Fields a later server adds are ignored, not refused: a client a version behind still signs in.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
     id: int
     name: str
     head_seq: int = 0
     deleted: bool = False  # deleted by its owner or an admin: clients unlink it (``delete_project``)
+    # The user who owns it (may delete it and its shared assets, manage its members); None: nobody,
+    # or a server from before owners were sent.
+    owner: int | None = None
 
 
 class FieldConflict(_Model):

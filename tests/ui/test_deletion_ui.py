@@ -1,7 +1,7 @@
 """Deleting from the UI follows the permission matrix: the task panel's Delete task is enabled for the
 task's creator and disabled, with the reason as its tooltip, for an artist who did not create it; the
-asset menu's "Delete from server project…" is offered to an admin only, and the deletion reaches a
-teammate's app while the catalog entry stays."""
+asset menu's "Delete from server project…" is offered to an admin and to the project's owner only, and
+the deletion reaches a teammate's app while the catalog entry stays."""
 
 from __future__ import annotations
 
@@ -104,3 +104,27 @@ def test_the_asset_menu_offers_deleting_a_shared_asset_to_an_admin_only(
         assert catalog.get_asset(shot.id) == shot  # the catalog entry stays, unshared
     finally:
         boss.close()
+
+
+def test_the_projects_owner_is_offered_deleting_a_shared_asset_too(
+    qtbot: Any, studio: Studio, people: dict[str, SyncBridge], shot: AssetRecord
+) -> None:
+    alice = people["alice"]
+    asset_id = alice.store.ensure_asset(studio.project, shot.name, shot.kind, shot.content_hash)
+    assert asset_id
+    parent = QWidget()
+    qtbot.addWidget(parent)
+
+    def offered() -> bool:
+        return shared_asset_deletion(alice.store, studio.project, "", [shot], parent, print).isEnabled()
+
+    assert not offered()
+    engine = open_database(studio.config.db_url)
+    admin.set_owner(engine, "show", "alice")
+    engine.dispose()
+    # The server says who owns a project when a client signs in.
+    alice.start(studio.url, studio.tokens["alice"])
+    qtbot.waitUntil(lambda: describe_status(alice.status) == "online", timeout=10_000)
+    qtbot.waitUntil(offered, timeout=10_000)
+    assert [p.owner for p in alice.store.projects()] == [studio.users["alice"]]
+    assert [p.owner for p in people["bob"].store.projects()] == [None]  # bob has not signed in since

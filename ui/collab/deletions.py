@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 DELETE_SHARED_ASSET = "Delete from server project…"
 
 
+def owns_project(store: LocalStore, project_id: int) -> bool:
+    """Whether the signed-in user owns this server project, as the server said at sign-in."""
+    me = store.current_user_id()
+    return me is not None and any(p.id == project_id and p.owner == me for p in store.projects())
+
+
 def my_role(store: LocalStore) -> str | None:
     me = store.current_user_id()
     return next((user.role for user in store.users() if user.id == me), None)
@@ -57,9 +63,9 @@ def shared_asset_deletion(
         reason = (
             "This asset is not shared with the server project"
             if asset_id is None
-            # Clients do not hear who owns a project: an owner who is not an admin deletes through the
-            # server's protocol (the server judges), the app offers it to admins.
-            else asset_deletion_refusal(my_role(store), is_owner=False)
+            # The server judges again; a server from before owners were sent says no owner, so there
+            # the app offers it to admins only.
+            else asset_deletion_refusal(my_role(store), is_owner=owns_project(store, server_project))
         )
     action.setEnabled(reason is None)
     action.setToolTip(
