@@ -37,38 +37,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_sync import Process, comment, open_client, prepare_database, publish_asset, sync_throughput
+from bench_sync import (
+    Process,
+    comment,
+    open_client,
+    prepare_database,
+    publish_asset,
+    run_sync_server,
+    sync_throughput,
+)
 from websockets.asyncio.client import ClientConnection
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-HOST = "127.0.0.1"
-
-
-def _serve(db_url: str, ready: Any, stop: Any) -> None:
-    from server.app import ServerConfig, SyncServer
-
-    async def main() -> None:
-        config = ServerConfig(
-            db_url=db_url,
-            host=HOST,
-            port=0,
-            rate_per_s=1e6,
-            rate_burst=1e6,
-            auth_timeout_s=120,
-            ping_interval_s=None,
-            # Every bench client comes from 127.0.0.1.
-            max_connections=10_000,
-            max_connections_per_address=10_000,
-        )
-        server = SyncServer(config)
-        ready.put(await server.start())
-        while not stop.is_set():
-            await asyncio.sleep(0.1)
-        await server.stop()
-
-    asyncio.run(main())
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -150,7 +131,7 @@ async def quiet_round_trip(
 async def measure(db_url: str, processes: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     _url, tokens, project_ids, shared = prepare_database(folder, args.clients, db_url)
     with contextlib.ExitStack() as stack:
-        urls = [stack.enter_context(Process(_serve, db_url)) for _ in range(processes)]
+        urls = [stack.enter_context(Process(run_sync_server, db_url)) for _ in range(processes)]
         writes = await spread_writes(urls, tokens[: args.clients], project_ids[: args.clients], args.seconds)
         quiet = await quiet_round_trip(
             urls, tokens[: args.clients], project_ids[: args.clients], args.samples

@@ -50,7 +50,9 @@ HOST = "127.0.0.1"
 # ------------------------------------------------------------------------------------------------
 
 
-def _run_sync_server(db_url: str, ready: Any, stop: Any) -> None:
+def run_sync_server(db_url: str, ready: Any, stop: Any) -> None:
+    """A StratoPipe server in this process with its limits lifted: every bench client comes from
+    127.0.0.1 and writes as fast as it can."""
     from server.app import ServerConfig, SyncServer
 
     async def main() -> None:
@@ -60,8 +62,10 @@ def _run_sync_server(db_url: str, ready: Any, stop: Any) -> None:
             port=0,
             rate_per_s=1e6,
             rate_burst=1e6,
-            auth_timeout_s=60,
+            auth_timeout_s=120,
             ping_interval_s=None,
+            max_connections=10_000,
+            max_connections_per_address=10_000,
         )
         server = SyncServer(config)
         ready.put(await server.start())
@@ -546,7 +550,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             ceiling = {
                 n: await broadcast_ceiling(broadcast_url, n, args.fanout_writers, args.seconds) for n in sizes
             }
-        with Process(_run_sync_server, url) as sync_url:
+        with Process(run_sync_server, url) as sync_url:
             for n in sizes:
                 rate = await sync_throughput(sync_url, tokens[:n], project_ids[:n], args.seconds)
                 results["throughput"][n] = {
