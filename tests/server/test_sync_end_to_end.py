@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,37 +9,15 @@ import pytest
 import sqlalchemy as sa
 
 from core.sync.client import SyncClient
-from core.sync.client_events import ChangeRejected, SyncEvent, SyncStatus, TaskConflicts
+from core.sync.client_events import ChangeRejected, TaskConflicts
 from core.sync.local_store import LocalStore
 from core.sync.protocol import UserInfo
 from server.db import create_db_engine
 from tests.server.conftest import BACKENDS, RunningServer
+from tests.server.harness import Recorder, wait_until
 
 # The same end-to-end behaviour on the embedded database and on a studio's PostgreSQL.
 pytestmark = pytest.mark.parametrize("db_backend", BACKENDS, indirect=True)
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.statuses: list[SyncStatus] = []
-        self.events: list[SyncEvent] = []
-        self.changed = threading.Event()
-
-    def on_status(self, status: SyncStatus) -> None:
-        self.statuses.append(status)
-        self.changed.set()
-
-    def on_event(self, event: SyncEvent) -> None:
-        self.events.append(event)
-        self.changed.set()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 @pytest.fixture
