@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -415,22 +415,8 @@ Change = (
     | SavePlaylistChange
     | DeletePlaylistChange
 )
-CHANGE_TYPES: frozenset[str] = frozenset(
-    {
-        "upsert_asset",
-        "add_comment",
-        "edit_comment",
-        "delete_comment",
-        "delete_task",
-        "delete_asset",
-        "delete_project",
-        "create_task",
-        "update_task",
-        "set_review",
-        "save_playlist",
-        "delete_playlist",
-    }
-)
+# Each change type once: the names come from the models' ``type`` fields.
+CHANGE_TYPES: frozenset[str] = frozenset(model.model_fields["type"].default for model in get_args(Change))
 
 ClientMessage = Annotated[
     LoginRequest
@@ -442,18 +428,7 @@ ClientMessage = Annotated[
     | UnsubscribeRequest
     | ListNotificationsRequest
     | MarkReadRequest
-    | UpsertAssetChange
-    | AddCommentChange
-    | EditCommentChange
-    | DeleteCommentChange
-    | DeleteTaskChange
-    | DeleteAssetChange
-    | DeleteProjectChange
-    | CreateTaskChange
-    | UpdateTaskChange
-    | SetReviewChange
-    | SavePlaylistChange
-    | DeletePlaylistChange,
+    | Change,
     Field(discriminator="type"),
 ]
 CLIENT_MESSAGE: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
