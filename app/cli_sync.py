@@ -159,7 +159,7 @@ def cmd_status(runtime: Runtime, store: LocalStore, args: argparse.Namespace) ->
     from core.sync.links import ProjectLinks
 
     found = stored_token(runtime, args)
-    names = {p.id: p.name for p in store.projects()}
+    names = {p.id: p.name for p in store.projects(include_deleted=True)}
     links = ProjectLinks.in_config_dir(runtime.paths.config_dir).all()
     local = {p.id: p.name for p in runtime.catalog.list_projects()}
     signed_in = found is not None and bool(runtime.settings.server_url)

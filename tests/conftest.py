@@ -25,6 +25,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -46,3 +47,21 @@ def isolated_profile(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("XDG_CACHE_HOME", str(root / "xdg-cache"))
     monkeypatch.setenv("XDG_DATA_HOME", str(root / "xdg-data"))
     return root
+
+
+@pytest.fixture(autouse=True)
+def restored_logging() -> Iterator[None]:
+    """A test that runs a program's main() in this process (the CLI, the server's CLI) sets up its
+    logging: a handler on the stream pytest was capturing for that test. Left in place, every later
+    log record would be written to that closed stream ("--- Logging error ---"). Each test gets the
+    root logger back as it found it."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)

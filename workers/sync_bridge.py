@@ -36,6 +36,7 @@ from core.sync.client_events import (
     TaskConflicts,
 )
 from core.sync.invitations import redeem_invitation
+from core.sync.members import ProjectDeletion, add_member, remove_member
 from core.sync.sign_in import SignInAttempt, SignInFailure, SignInOutcome, normalise_server_url
 from core.sync.wording import SyncWording
 
@@ -46,8 +47,9 @@ if TYPE_CHECKING:
     from core.sync.account import AccountAction, AccountChanged, AccountRequest
     from core.sync.credentials import TokenStore
     from core.sync.local_store import LocalStore
-    from core.sync.protocol import UserInfo
-    from core.sync.sign_in import LoginResult
+    from core.sync.member_protocol import MemberChanged
+    from core.sync.protocol import Ack, UserInfo
+    from core.sync.sign_in import LoginResult, ServerExchange
     from workers.background import BackgroundWork
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,12 @@ class SyncBridge(QObject):
     # accepts the forgotten token (offline: until it expires) or had already ended it.
     account_failed = Signal(str, object)
     local_change = Signal(str)  # record kind written locally ("comment", "task", "asset")
+    # Managing a server project, answered on the UI thread: a member added or removed (MemberChanged;
+    # the client then reconnects so that the store holds the server's member list), the project deleted
+    # by this user (its id), or (server project id, "add" | "remove" | "delete", SignInFailure).
+    member_changed = Signal(object)
+    project_deletion_done = Signal(int)
+    project_request_failed = Signal(int, str, object)
 
     def __init__(
         self,
@@ -102,13 +110,15 @@ class SyncBridge(QObject):
         # local store does not keep); None until a sign-in or account request this session.
         self.me: UserInfo | None = None
         self._account_requests: set[AccountRequest] = set()
+        self._project_requests: set[ServerExchange[MemberChanged] | ServerExchange[Ack]] = set()
         self._background = background
         # Sign-ins run through the app's one owner of background work, on a pool of the bridge's own
         # so that ``close()`` waits for exactly its work (one sign-in at a time).
         self._sign_in_pool = QThreadPool(self)
         self._sign_in_pool.setObjectName("sync-sign-in")
         self._sign_in_pool.setMaxThreadCount(1)
-        # Account requests have a pool of their own so that ``signing_in`` means a sign-in only.
+        # Account and project requests have a pool of their own so that ``signing_in`` means a sign-in
+        # only; one thread: a user's requests reach the server in the order they were made.
         self._account_pool = QThreadPool(self)
         self._account_pool.setObjectName("sync-account")
         self._account_pool.setMaxThreadCount(1)
@@ -174,6 +184,8 @@ class SyncBridge(QObject):
             # would leave the token valid on the server.
             if request.action != "logout":
                 request.cancel()
+        for project_request in self._project_requests:
+            project_request.cancel()
         for pool in (self._sign_in_pool, self._account_pool):
             if not pool.waitForDone(SIGN_IN_QUIT_TIMEOUT_MS):
                 log.warning(
@@ -325,6 +337,63 @@ class SyncBridge(QObject):
             self.wording.forget_names()
         log.info("event=account_changed action=%s", request.action)
         self.account_changed.emit(outcome)
+
+    # ---- managing a server project (its owner, admins, and for members its supervisors) ----------
+
+    def change_member(self, project: int, username: str, *, add: bool) -> None:
+        """Add or remove a member of a server project: sent at once, never queued (the server must
+        judge it now). ``member_changed`` or ``project_request_failed`` follows."""
+        action = "add" if add else "remove"
+        if self._project_request_ready(project, action):
+            change = add_member if add else remove_member
+            request = change(self.url, self._token, project, username.strip(), self.settings.ca_file)
+            self._run_project_request(project, action, request)
+
+    def delete_project(self, project: int) -> None:
+        """Delete a server project for everyone: ``project_deletion_done`` (the server's tombstone then
+        reaches every client as ``ProjectDeleted``) or ``project_request_failed`` follows."""
+        if self._project_request_ready(project, "delete"):
+            request = ProjectDeletion(self.url, self._token, project, self.settings.ca_file)
+            self._run_project_request(project, "delete", request)
+
+    def _project_request_ready(self, project: int, action: str) -> bool:
+        if self.client is None or not self._token:
+            self.project_request_failed.emit(
+                project, action, SignInFailure("not_signed_in", "Sign in first.")
+            )
+            return False
+        return True
+
+    def _run_project_request(
+        self, project: int, action: str, request: ServerExchange[MemberChanged] | ServerExchange[Ack]
+    ) -> None:
+        self._project_requests.add(request)
+        answered = partial(self._on_project_answered, project, action, request)
+        self._background.call(request.run, answered, pool=self._account_pool)
+
+    def _on_project_answered(
+        self,
+        project: int,
+        action: str,
+        request: ServerExchange[MemberChanged] | ServerExchange[Ack],
+        outcome: MemberChanged | Ack | SignInFailure,
+    ) -> None:
+        self._project_requests.discard(request)
+        if isinstance(outcome, SignInFailure):
+            log.info(
+                "event=project_request_failed action=%s project=%d code=%s", action, project, outcome.code
+            )
+            self.project_request_failed.emit(project, action, outcome)
+            return
+        log.info("event=project_request_done action=%s project=%d", action, project)
+        if action == "delete":
+            self.project_deletion_done.emit(project)
+            return
+        self.member_changed.emit(outcome)
+        if self.client is not None:
+            # A connection learns a project's members only when it subscribes: reconnecting brings the
+            # server's list into the store (the outbox and cursors make the reconnect lossless).
+            self.start(self.url, self._token)
 
     # ---- callbacks from the sync thread and the store --------------------------------------------
 

@@ -5,8 +5,8 @@ never goes through the record models: ``apply_events`` passes it over while it s
 events and hands it here afterwards. A row is removed only when no later event of the same page wrote it
 again (an asset published again under the same id after its deletion stays). Nothing outside the
 ``sync_*`` tables is touched: the catalog entry and the file of a deleted shared asset stay on this
-machine, no longer shared. A deleted project removes nothing here: it is reported (kind "project") and
-the host unlinks it (``core.sync.project_deletion``).
+machine, no longer shared. A deleted project removes nothing here but its place in the project list: it
+is reported (kind "project") and the host unlinks it (``core.sync.project_deletion``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from core.sync.local_tables import sync_asset, sync_comment, sync_outbox, sync_task
+from core.sync.local_tables import sync_asset, sync_comment, sync_outbox, sync_project, sync_task
 from core.sync.protocol import Event
 
 if TYPE_CHECKING:
@@ -63,6 +63,10 @@ def apply_tombstones(
                 result.changed.setdefault("comment" if table is sync_comment else "task", []).extend(removed)
             connection.execute(
                 sync_asset.delete().where(sync_asset.c.id == record_id, _not_newer(sync_asset, event.seq))
+            )
+        elif event.op == "delete_project":
+            connection.execute(
+                sync_project.update().where(sync_project.c.id == event.project).values(deleted=True)
             )
         # The deleter's own change: done, kept as a journal entry like any acknowledged change.
         connection.execute(

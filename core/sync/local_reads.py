@@ -60,10 +60,17 @@ def find_asset_in(connection: Connection, project_id: int, content_hash: str) ->
 class LocalReads:
     engine: Engine
 
-    def projects(self) -> list[ProjectInfo]:
+    def projects(self, *, include_deleted: bool = False) -> list[ProjectInfo]:
+        """The server projects this user belongs to, as of the last sign-in; deleted ones only when asked."""
+        query = sa.select(sync_project).order_by(sync_project.c.id)
+        if not include_deleted:
+            query = query.where(sync_project.c.deleted.is_(False))
         with self.engine.connect() as connection:
-            rows = connection.execute(sa.select(sync_project).order_by(sync_project.c.id)).all()
-        return [ProjectInfo(id=r.id, name=r.name, head_seq=r.head_seq, owner=r.owner) for r in rows]
+            rows = connection.execute(query).all()
+        return [
+            ProjectInfo(id=r.id, name=r.name, head_seq=r.head_seq, owner=r.owner, deleted=bool(r.deleted))
+            for r in rows
+        ]
 
     def users(self, project_id: int | None = None) -> list[UserInfo]:
         query = sa.select(sync_user).order_by(sync_user.c.id)

@@ -177,7 +177,12 @@ class LocalStore(LocalWrites):
             known = {p.id for p in projects}
             connection.execute(sync_project.delete().where(sync_project.c.id.not_in(known)))
             for project in projects:
-                known_fields = {"name": project.name, "head_seq": project.head_seq, "owner": project.owner}
+                known_fields = {
+                    "name": project.name,
+                    "head_seq": project.head_seq,
+                    "owner": project.owner,
+                    "deleted": project.deleted,
+                }
                 statement = sqlite_insert(sync_project).values(id=project.id, **known_fields)
                 connection.execute(statement.on_conflict_do_update(index_elements=["id"], set_=known_fields))
             return local_outbox.held(connection, owner)

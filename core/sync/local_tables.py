@@ -36,6 +36,9 @@ sync_project = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("head_seq", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("owner", sa.Integer, nullable=True),  # the owner's user id, as the server said
+    # Deleted by its owner or an admin: kept (its id names local links until they are undone), never
+    # offered again (``LocalReads.projects``).
+    sa.Column("deleted", sa.Boolean, nullable=False, server_default="0"),
 )
 sync_member = sa.Table(
     "sync_member",

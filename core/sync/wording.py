@@ -143,7 +143,8 @@ class SyncWording:
         )
 
     def project_name(self, project_id: int) -> str:
-        return next((p.name for p in self.store.projects() if p.id == project_id), f"project {project_id}")
+        known = self.store.projects(include_deleted=True)  # a deleted project's notice names it
+        return next((p.name for p in known if p.id == project_id), f"project {project_id}")
 
     def describe_attention(
         self, event: EventsUnreadable | ChangesHeld | ServerRolledBack | ProjectDeleted

@@ -59,6 +59,10 @@ def test_the_owner_deletes_a_project_and_an_offline_client_unlinks_it(
         # Connected: the project's tombstone event.
         wait_until(lambda: bool(heard.of(ProjectDeleted)))
         assert heard.of(ProjectDeleted)[0] == ProjectDeleted(cast.project)
+        # Not offered again (sign-in's project list), still named in notices.
+        assert cast.project not in [p.id for p in alice.store.projects()]
+        kept = alice.store.projects(include_deleted=True)
+        assert [p.deleted for p in kept if p.id == cast.project] == [True]
     finally:
         stop_client(alice)
 
@@ -72,6 +76,7 @@ def test_the_owner_deletes_a_project_and_an_offline_client_unlinks_it(
         assert recorder.of(ProjectDeleted) == [ProjectDeleted(cast.project, "show")]
         assert unlink_deleted_project(links, cast.project) == [7]
         assert links.all() == {8: cast.other_project}
+        assert cast.project not in [p.id for p in bob.store.projects()]
         # Nothing local is deleted: the shared asset's row stays in the sync store.
         assert bob.store.asset_content_hash(shot["asset_id"]) == (cast.project, shot["content_hash"])
     finally:

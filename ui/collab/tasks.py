@@ -320,7 +320,7 @@ class TasksPanel(QWidget):
 
     def set_project(self, project_id: int | None, message: str = "") -> None:
         self.project_id = project_id
-        names = {p.id: p.name for p in self.store.projects()}
+        names = {p.id: p.name for p in self.store.projects(include_deleted=True)}
         if project_id is None:
             self.project_label.setText(message)
         else:

@@ -1,7 +1,8 @@
 """Puts sync into the main window: the status bar's connection state (click it to sign in), File ▸ Sign
-in…/Sign out, comments in the inspector and beside the viewer (with drawings over the shown page), the
-shown asset's review sign-off beside the viewer and the verdicts on the grid's tiles and filter, the
-Tasks dock, and server notifications through the one notifier.
+in…/Sign out, File ▸ Project members…/Delete server project… for the shown project, comments in the
+inspector and beside the viewer (with drawings over the shown page), the shown asset's review sign-off
+beside the viewer and the verdicts on the grid's tiles and filter, the Tasks dock, and server
+notifications through the one notifier.
 
 This is where ``ui.collab`` meets the library and the viewer; the collab widgets know neither.
 """
@@ -9,7 +10,8 @@ This is where ``ui.collab`` meets the library and the viewer; the collab widgets
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
@@ -23,8 +25,11 @@ from core.sync.project_deletion import unlink_deleted_project
 from core.sync.wording import describe_status
 from ui.collab.annotation import AnnotationOverlay, AnnotationToolbar
 from ui.collab.comments import CommentsPanel, thumbnail_b64
+from ui.collab.delete_project import DeleteProjectDialog
 from ui.collab.deletions import shared_asset_deletion
 from ui.collab.login import LoginDialog, ProjectLinks
+from ui.collab.project_admin import project_access
+from ui.collab.project_members import ProjectMembersDialog
 from ui.collab.review_status import ReviewStatusPanel
 from ui.collab.tasks import TasksPanel
 from ui.shell.review_wiring import SharedPlaylists
@@ -49,6 +54,8 @@ if TYPE_CHECKING:
     from workers.sync_bridge import SyncBridge
 
 log = logging.getLogger(__name__)
+
+_ProjectDialog = TypeVar("_ProjectDialog", ProjectMembersDialog, DeleteProjectDialog)
 
 PRIVATE_NOTE = "Notes stay on this computer until the project is linked to a server (File ▸ Sign in…)."
 
@@ -111,9 +118,16 @@ class SyncUi(QObject):
         self.sign_in_action.triggered.connect(lambda _c=False: self.open_login())
         self.sign_out_action = QAction("Sign out", window)
         self.sign_out_action.triggered.connect(lambda _c=False: bridge.sign_out())
-        file_menu.insertAction(quit_action, self.sign_in_action)
-        file_menu.insertAction(quit_action, self.sign_out_action)
+        self.members_action = QAction("Project members…", window)
+        self.members_action.triggered.connect(lambda _c=False: self.open_members())
+        self.delete_project_action = QAction("Delete server project…", window)
+        self.delete_project_action.triggered.connect(lambda _c=False: self.open_project_deletion())
+        file_menu.insertActions(
+            quit_action,
+            [self.sign_in_action, self.sign_out_action, self.members_action, self.delete_project_action],
+        )
         file_menu.insertSeparator(quit_action)
+        file_menu.setToolTipsVisible(True)  # a disabled project entry says why
         window.connection_clicked.connect(self.open_login)
 
         bridge.status_changed.connect(self._on_status)
@@ -128,6 +142,7 @@ class SyncUi(QObject):
         bridge.conflict.connect(self._on_conflict)
         bridge.attention.connect(self._on_attention)
         bridge.records_changed.connect(self._on_records_changed)
+        bridge.project_deletion_done.connect(self._on_project_deletion_done)
         bridge.local_change.connect(lambda kind: self._show_reviews() if kind == "asset" else None)
         window.sidebar.project_selected.connect(lambda _p: self.update_context())
         window.grid.selection_changed.connect(self._on_selection)
@@ -177,6 +192,34 @@ class SyncUi(QObject):
     def update_context(self) -> None:
         self._selection_context()
         self._show_reviews()
+        self._project_actions()
+
+    def _project_actions(self) -> None:
+        """File ▸ Project members… for any member of the shown shared project (read-only where the
+        role may not change them); Delete server project… disabled, saying why, for those who may not."""
+        project = self.server_project
+        why = self._why_not() or ("" if project is not None else "Open a project to see its members.")
+        self.members_action.setEnabled(not why)
+        self.members_action.setToolTip(why or "Who is in the shared project; add or remove members")
+        refusal = why or (project_access(self.bridge.store, project).deletion_refusal if project else None)
+        self.delete_project_action.setEnabled(refusal is None)
+        self.delete_project_action.setToolTip(refusal or "Delete the shared project for every member")
+
+    def open_members(self) -> ProjectMembersDialog | None:
+        return self._open_for_project(ProjectMembersDialog)
+
+    def open_project_deletion(self) -> DeleteProjectDialog | None:
+        return self._open_for_project(DeleteProjectDialog)
+
+    def _open_for_project(self, dialog_type: type[_ProjectDialog]) -> _ProjectDialog | None:
+        project = self.server_project
+        if project is None:
+            return None
+        name = self.bridge.wording.project_name(project)
+        dialog = dialog_type(self.bridge, project, name, self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def _selection_context(self) -> None:
         project, why = self.server_project, self._why_not()
@@ -295,11 +338,24 @@ class SyncUi(QObject):
         if text:
             self.window.statusBar().showMessage(text, 15000)
 
+    def _on_project_deletion_done(self, project: int) -> None:
+        """Unlinked at once: the project's tombstone says it again to every client, this one included."""
+        name = self.bridge.wording.project_name(project)
+        unlink_deleted_project(self.links, project)
+        self.window.statusBar().showMessage(
+            f"Server project “{name}” was deleted for everyone. Your local project and its files were kept.",
+            20000,
+        )
+        self.update_context()
+
     def _on_attention(
         self, event: EventsUnreadable | ChangesHeld | ServerRolledBack | ProjectDeleted
     ) -> None:
         if isinstance(event, ProjectDeleted):
+            if not event.name:  # a tombstone carries no name; the store still knows it
+                event = replace(event, name=self.bridge.wording.project_name(event.project_id))
             unlink_deleted_project(self.links, event.project_id)
+            self.update_context()
         text = self.bridge.wording.describe_attention(event)
         self.window.statusBar().showMessage(text, 20000)
         if isinstance(event, ChangesHeld):
