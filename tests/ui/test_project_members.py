@@ -195,6 +195,11 @@ def test_the_projects_owner_manages_it_from_the_app_whatever_their_role(
     alice.start(studio.url, studio.tokens["alice"])  # owners come with the project list at sign-in
     qtbot.waitUntil(lambda: describe_status(alice.status) == "online", timeout=10_000)
     dialog = members_dialog(qtbot, alice, studio)
+    rows = [dialog.member_list.topLevelItem(i) for i in range(dialog.member_list.topLevelItemCount())]
+    assert [(row.text(1), row.text(2)) for row in rows if row is not None] == [
+        ("alice", "artist · owner"),
+        ("bob", "artist"),
+    ]
     assert not dialog.read_only_label.isVisibleTo(dialog)
     assert dialog.edit_row.isVisibleTo(dialog)
     assert dialog.delete_button.isVisibleTo(dialog)

@@ -144,9 +144,11 @@ class ProjectMembersDialog(QDialog):
         members = sorted(
             self.bridge.store.users(self.project), key=lambda u: (u.display_name or u.name).lower()
         )
+        owner = next((p.owner for p in self.bridge.store.projects() if p.id == self.project), None)
         self.member_list.clear()
         for user in members:
-            item = QTreeWidgetItem([_shown_name(user, self.access.me), user.name, user.role])
+            role = f"{user.role} · owner" if user.id == owner else user.role
+            item = QTreeWidgetItem([_shown_name(user, self.access.me), user.name, role])
             item.setData(0, _USER_NAME, user.name)
             self.member_list.addTopLevelItem(item)
             if selected is not None and user.name == selected:
