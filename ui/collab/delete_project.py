@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from ui.collab.project_admin import DISABLED_ACCENT_STYLE, request_failure_text
+from ui.collab.project_admin import request_failure_text
 
 if TYPE_CHECKING:
     from core.sync.sign_in import SignInFailure
@@ -29,7 +29,6 @@ class DeleteProjectDialog(QDialog):
         self.bridge, self.project, self.name = bridge, project, name
         self.setWindowTitle("Delete server project")
         self.setMinimumWidth(500)
-        self.setStyleSheet(DISABLED_ACCENT_STYLE)
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
         heading = QLabel(f"Delete “{name}” for everyone?")

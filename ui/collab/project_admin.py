@@ -18,12 +18,6 @@ if TYPE_CHECKING:
     from core.sync.local_store import LocalStore
     from core.sync.sign_in import SignInFailure
 
-# The theme gives its accent buttons no disabled look: a button that cannot be pressed must not look
-# pressable (the delete confirmation's button until the name is typed, Add member with no name).
-DISABLED_ACCENT_STYLE = (
-    "QPushButton#Primary:disabled, QPushButton#Danger:disabled "
-    "{ color: #6b6e76; background: #25262a; border-color: #2f3136; }"
-)
 SIGN_IN_FIRST = "Sign in (File ▸ Sign in…) to manage a server project."
 _WHAT = {"add": "Adding a member", "remove": "Removing a member", "delete": "Deleting the project"}
 _UNREACHABLE = frozenset({"unreachable", "certificate", "bad_ca", "cancelled", "internal"})

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 from ui.collab.delete_project import DeleteProjectDialog
 from ui.collab.login import NOTICE_STYLE
 from ui.collab.project_admin import (
-    DISABLED_ACCENT_STYLE,
     ProjectAccess,
     project_access,
     request_failure_text,
@@ -55,7 +54,6 @@ class ProjectMembersDialog(QDialog):
         self.bridge, self.project, self.name = bridge, project, name
         self.setWindowTitle("Project members")
         self.setMinimumSize(520, 460)
-        self.setStyleSheet(DISABLED_ACCENT_STYLE)
         layout = QVBoxLayout(self)
         layout.setSpacing(8)
         title = QLabel(f"Members of “{name}”")
