@@ -1,5 +1,6 @@
-"""A/B compare of two playing clips: pairs are always the same frame number, in every mode; B that is
-shorter holds its last frame; the viewer opens it for two clips and Esc returns to A."""
+"""A/B compare of two playing clips: pairs are always the same frame number, in every mode (the same
+moment when the rates differ); B that is shorter holds its last frame; the viewer opens it for two
+clips and Esc returns to A."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from core.catalog.records import NewAsset
 from core.media.compare import CompareMode
 from core.video.frames import VideoFrameSource
 from tests.core.video.clips import numbered_frame, read_number, write_numbered_clip
-from ui.viewer.clip_compare import ClipComparePage
+from ui.viewer.clip_compare import ClipComparePage, paired_frame
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -24,14 +25,14 @@ if TYPE_CHECKING:
     from ui.shell.main_window import MainWindow
 
 
-def write_inverted_clip(path: Path, frames: int, size: tuple[int, int] = (128, 96)) -> Path:
+def write_inverted_clip(path: Path, frames: int, size: tuple[int, int] = (128, 96), rate: int = 24) -> Path:
     """Another version of the shot: the same numbering, colours inverted, twice the resolution."""
     import av
 
     with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("mpeg4", rate=24)
+        stream = container.add_stream("mpeg4", rate=rate)
         stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
-        stream.time_base = Fraction(1, 24)
+        stream.time_base = Fraction(1, rate)
         stream.options = {"qscale": "2"}
         for index in range(frames):
             picture = 255 - numbered_frame(index, *size)
@@ -137,6 +138,20 @@ def test_a_shorter_b_holds_its_last_frame(qtbot: Any, clips: tuple[Path, Path, P
     with qtbot.waitSignal(page.pair_canvas.pair_shown, check_params_cb=lambda f: f == 20, timeout=5_000):
         page.seek(20)
     assert pair_numbers(page) == (20, 9)
+    page.close_page()
+
+
+def test_frames_pair_by_time_when_the_rates_differ(qtbot: Any, tmp_path: Path) -> None:
+    a = write_numbered_clip(tmp_path / "shot_24.mp4", frames=48, codec="mpeg4")
+    b = write_inverted_clip(tmp_path / "shot_25.mp4", frames=50, rate=25)
+    page = open_page(qtbot, a, b)
+    # 1.5 s into A (frame 36 at 24 fps) is B's frame 37 (37.5 at 25 fps, the one on screen then);
+    # by number B would be 1/25 s behind for every second played.
+    with qtbot.waitSignal(page.pair_canvas.pair_shown, check_params_cb=lambda f: f == 36, timeout=5_000):
+        page.seek(36)
+    assert pair_numbers(page) == (36, 37)
+    assert [paired_frame(n, Fraction(24), Fraction(25), 50) for n in (0, 23, 24, 47)] == [0, 23, 25, 48]
+    assert paired_frame(47, Fraction(25), Fraction(24), 10) == 9  # a shorter B holds its last frame
     page.close_page()
 
 

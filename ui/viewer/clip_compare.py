@@ -6,7 +6,8 @@ asked for A's frame number every time A shows one. A picture is painted only as 
 frame number on both sides: A's recent pictures are kept until B's matching one arrives, so a slower
 B delays the pair by its decode time rather than ever showing frame n beside frame n+1. When B cannot
 keep up, the decode thread drops the requests it did not reach, and pairs are shown less often.
-Frames pair by index from each clip's start; a B shorter than A holds on its last frame.
+Frames pair by number from each clip's start when the rates agree, else by time (``paired_frame``); a B
+shorter than A holds on its last frame.
 
 The modes are the still compare's (``core.media.compare.CompareMode``), done with QPainter here
 (difference is ``CompositionMode_Difference``, exactly |A - B| per channel) because compositing
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections import OrderedDict
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRect, QRectF, Qt, Signal
@@ -308,7 +311,7 @@ class ClipComparePage(QWidget):
         if info is None:
             return
         self._b_generation += 1
-        b_frame = min(frame, info.frame_count - 1)
+        b_frame = paired_frame(frame, self.player.fps, info.fps, info.frame_count)
         # The tick carries A's frame number back with B's picture (B's own may be its last frame).
         self._b_thread.command(self._b_generation, ShowRequest(b_frame, tick=frame), self._b_side())
 
@@ -329,3 +332,16 @@ class ClipComparePage(QWidget):
     def _on_b_frame(self, generation: int, a_frame: int, b_frame: int, image: QImage) -> None:
         del generation, b_frame  # any answer pairs with A's frame it was asked for, if still kept
         self.pair_canvas.b_decoded(a_frame, image)
+
+
+def paired_frame(a_frame: int, a_fps: Fraction | None, b_fps: Fraction, b_count: int) -> int:
+    """B's frame to show beside A's ``a_frame``: the same number when the rates agree (or one is
+    unknown); otherwise the frame B shows at A's frame's start time, so a 25 fps version of a 24 fps
+    shot stays in step over the whole clip instead of drifting a frame a second. A B shorter than A
+    holds its last frame."""
+    if a_fps is None or a_fps <= 0 or b_fps <= 0 or a_fps == b_fps:
+        frame = a_frame
+    else:
+        # Exact fractions: frame 48 of 24 fps is 2 s, frame 50 of 25 fps, with no float rounding.
+        frame = math.floor(Fraction(a_frame) / a_fps * b_fps)
+    return max(0, min(frame, b_count - 1))

@@ -55,6 +55,7 @@ from ui.viewer.timeline import TimelineSlider
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from fractions import Fraction
 
     from PySide6.QtCore import QRectF
     from PySide6.QtGui import QCloseEvent, QHideEvent, QResizeEvent
@@ -174,6 +175,11 @@ class VideoPlayer(QWidget):
     @property
     def frame_count(self) -> int:
         return self._info.frame_count if self._info else 0
+
+    @property
+    def fps(self) -> Fraction | None:
+        """The open clip's frame rate; None before one is open."""
+        return self._info.fps if self._info else None
 
     @property
     def is_playing(self) -> bool:
