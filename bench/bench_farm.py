@@ -11,9 +11,12 @@ whose workers are what ``stratopipe farm worker`` starts: the preload, 4 threads
 its environment; every file is sent as bytes since no path mapping is set). Start-up (cluster, render
 children, model loading) is excluded on both sides by warm-up jobs. Dask starts workers with
 OMP_NUM_THREADS=1: ``--local-torch-threads 1`` gives the local side the same torch threading.
-Reported: wall time of 60 thumbnail renders (256 px, 20k-face models) and of 500 classifications,
-farm / local ratios (target: overhead under 15 %), and the farm path's own cost per job, from a
-trivial step run one at a time (latency) and 16 at a time (throughput).
+``--local-keep-freed-memory`` gives the local side the malloc thresholds every farm worker sets
+(core/farm/worker_state.py), which the app does not. Reported: wall time of 60 thumbnail renders
+(256 px, 20k-face models) and of 500 classifications, farm / local ratios (target: overhead under
+15 %), how many Dask tasks the classifications took (small steps of jobs submitted together share
+one task: core/farm/coalesce.py), and the farm path's own cost per job, from a trivial step run one
+at a time (latency), 16 at a time (throughput), and 16 at a time coalesced as classifications are.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from app.cli_farm import WORKER_ENV, WORKER_THREADS  # noqa: E402
-from core.farm.executor import RENDER_RESOURCE, FarmExecutor  # noqa: E402
+from core.farm.executor import COALESCED_STEPS, RENDER_RESOURCE, FarmExecutor  # noqa: E402
+from core.farm.worker_state import keep_freed_memory  # noqa: E402
 from core.jobs.model import JobDocument, JobState, Lane  # noqa: E402
 from core.jobs.runner import run_job  # noqa: E402
 from core.jobs.steps import (  # noqa: E402
@@ -118,16 +122,28 @@ def assets_for(paths: list[Path], kind: str, tag: str) -> list[AssetRef]:
     return [AssetRef(index + 1, path, kind, f"{tag}{index:05d}") for index, path in enumerate(paths)]
 
 
-def per_job(registry: StepRegistry, paths: AppPaths, count: int, threads: int) -> float:
+def per_job(
+    registry: StepRegistry, paths: AppPaths, count: int, threads: int, step: str = "trivial"
+) -> float:
     def one(value: int) -> JobDocument:
         ctx = StepContext(None, paths, Settings(), CancelToken(), params={"value": value})
-        return run_job(JobDocument.new("render", ["trivial"]), registry, ctx)
+        return run_job(JobDocument.new("render", [step]), registry, ctx)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(threads) as lane:
         docs = list(lane.map(one, range(count)))
     assert all(doc.state == JobState.COMPLETED for doc in docs)
     return (time.perf_counter() - started) / count
+
+
+def _batches_of(sizes: list[int], jobs: int) -> int:
+    """How many of the last ``sizes`` add up to ``jobs``."""
+    total = 0
+    for count, size in enumerate(reversed(sizes), start=1):
+        total += size
+        if total >= jobs:
+            return count
+    return len(sizes)
 
 
 def run_side(
@@ -165,7 +181,17 @@ def main() -> int:
         default=0,
         help="torch threads of the local side (0: torch's default; Dask workers run with 1)",
     )
+    parser.add_argument(
+        "--local-keep-freed-memory",
+        action="store_true",
+        help="give the local side the malloc thresholds farm workers run with (like for like)",
+    )
+    parser.add_argument(
+        "--no-coalesce", action="store_true", help="one Dask task per classification (as before)"
+    )
     args = parser.parse_args()
+    if args.local_keep_freed_memory and not keep_freed_memory():
+        parser.error("--local-keep-freed-memory needs glibc")
     if args.local_torch_threads:
         import torch
 
@@ -215,18 +241,29 @@ def main() -> int:
                 env=env,
             ) as cluster,  # fmt: skip
         ):
-            farm = FarmExecutor(cluster.scheduler_address)
+            coalesced = frozenset() if args.no_coalesce else COALESCED_STEPS
+            farm = FarmExecutor(cluster.scheduler_address, coalesced_steps=coalesced)
             try:
                 remote = run_side("dask, 2 workers", build_registry(executor=farm), farm_paths, renders,
                                   classifications, (FARM_JOBS_IN_FLIGHT, FARM_JOBS_IN_FLIGHT),
                                   lambda _lane: {})  # fmt: skip
+                # The last batches are the timed classifications' (the warm-up's 8 jobs came before).
+                batches = farm.coalescer.batch_sizes
+                classify_batches = batches[len(batches) - _batches_of(batches, args.classifications) :]
                 farm_trivial = StepRegistry()
                 farm_trivial.register(
                     "trivial", farm.wrap("trivial", trivial_step, Lane.RENDER, TRIVIAL_SOURCE)
                 )
+                farm_trivial.register(
+                    "coalesced",
+                    farm.wrap("coalesced", trivial_step, Lane.RENDER, TRIVIAL_SOURCE, coalesce=True),
+                )
                 per_job(farm_trivial, farm_paths, 20, 4)  # warm: the workers import this module once
                 farm_latency = per_job(farm_trivial, farm_paths, args.trivial, 1)
                 farm_throughput = per_job(farm_trivial, farm_paths, args.trivial, FARM_JOBS_IN_FLIGHT)
+                farm_coalesced = per_job(
+                    farm_trivial, farm_paths, args.trivial, FARM_JOBS_IN_FLIGHT, step="coalesced"
+                )
             finally:
                 farm.close()
 
@@ -240,7 +277,12 @@ def main() -> int:
         "trivial_local_ms": local_per_job * 1000,
         "trivial_dask_one_at_a_time_ms": farm_latency * 1000,
         "trivial_dask_16_in_flight_ms": farm_throughput * 1000,
+        "trivial_dask_16_in_flight_coalesced_ms": farm_coalesced * 1000,
+        "classify_tasks": len(classify_batches),
+        "classify_mean_batch": statistics.mean(classify_batches) if classify_batches else 0.0,
         "local_torch_threads": args.local_torch_threads or "default",
+        "local_keep_freed_memory": args.local_keep_freed_memory,
+        "coalesce": not args.no_coalesce,
         "cpu_count": os.cpu_count(),
         "load_average": os.getloadavg(),
     }
@@ -254,7 +296,12 @@ def main() -> int:
     print(
         f"per job, trivial step: local {report['trivial_local_ms']:.2f} ms; dask one at a time "
         f"{report['trivial_dask_one_at_a_time_ms']:.1f} ms; dask {FARM_JOBS_IN_FLIGHT} in flight "
-        f"{report['trivial_dask_16_in_flight_ms']:.1f} ms/job"
+        f"{report['trivial_dask_16_in_flight_ms']:.1f} ms/job, coalesced "
+        f"{report['trivial_dask_16_in_flight_coalesced_ms']:.1f} ms/job"
+    )
+    print(
+        f"{args.classifications} classifications went as {report['classify_tasks']} Dask tasks "
+        f"(mean batch {report['classify_mean_batch']:.1f} jobs)"
     )
     load = statistics.mean(report["load_average"])
     print(f"load average at the end of the run: {load:.1f} on {os.cpu_count()} cores")

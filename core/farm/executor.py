@@ -6,7 +6,9 @@ the lanes, the runner, job documents and retries stay as they are: a lane thread
 ``distributed.Event`` the task watches, and returns the step's output with its files in the local
 cache. A lost worker becomes a ``RecoverableError`` (our runner retries, on whichever worker is
 free); invalid input comes back as ``InvalidInputError`` and is never retried. When the scheduler
-cannot be reached, the step runs locally and the fallback is reported once per outage.
+cannot be reached, the step runs locally and the fallback is reported once per outage. Small steps
+(``COALESCED_STEPS``) of jobs submitted close together share one task (core/farm/coalesce.py); the
+lane thread waits on its own job's handle either way (core/farm/tasks.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from core.farm.coalesce import StepCoalescer
 from core.farm.dask_api import FarmUnavailableError, distributed
 from core.farm.paths import PathMapping
 from core.farm.wire import (
@@ -27,7 +30,6 @@ from core.farm.wire import (
     RemoteAsset,
     RemoteInput,
     RemoteStepCall,
-    RemoteStepOutcome,
     ShipBudget,
     localize_output,
     portable_params,
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Generator
     from pathlib import Path
 
+    from core.farm.tasks import RemoteTask
+    from core.farm.wire import RemoteStepOutcome
     from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,6 +68,9 @@ RENDER_RESOURCE = "render"
 LOOK_EVERY_S = 10.0
 # While a step waits for a free worker, a progress report this often (see the stall watchdog).
 QUEUED_HEARTBEAT_S = 1.0
+# Steps cheap enough that the per-task path is a large part of their cost: jobs submitted close
+# together share one task. Renders and enhancements (seconds each) keep a task of their own.
+COALESCED_STEPS = frozenset({"classify", "focus_crop"})
 _WAKE = object()
 _DONE = object()
 
@@ -108,6 +115,8 @@ class FarmExecutor:
         ship_max_bytes: int = 256 * 2**20,
         connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
         on_status: Callable[[FarmStatus], None] | None = None,
+        coalescer: StepCoalescer | None = None,
+        coalesced_steps: frozenset[str] = COALESCED_STEPS,
     ) -> None:
         self.address = address
         self.mapping = mapping or PathMapping()
@@ -124,6 +133,8 @@ class FarmExecutor:
         self._has_gpu = False
         self._has_render_slots = False
         self.status = FarmStatus(False, f"Farm not connected yet ({address})")
+        self.coalescer = coalescer or StepCoalescer()
+        self.coalesced_steps = coalesced_steps
 
     @classmethod
     def from_settings(
@@ -209,29 +220,42 @@ class FarmExecutor:
                 log.debug("Closing the Dask client failed", exc_info=True)
 
     def close(self) -> None:
+        self.coalescer.close()
         with self._lock:
             self._closed = True
             self._drop_client()
 
     def _on_progress(self, event: tuple[float, dict[str, Any]]) -> None:
-        """Runs on the client's event loop: hand the message to the lane thread waiting for it."""
+        """Runs on the client's event loop: hand the message to the lane threads waiting for it (a
+        batch's "started" names all its jobs)."""
         message = event[1]
-        channel = self._channels.get(str(message.get("key")))
-        if channel is not None:
-            channel.put(message)
+        for key in message.get("keys") or [message.get("key")]:
+            channel = self._channels.get(str(key))
+            if channel is not None:
+                channel.put(message)
 
     # --- steps ----------------------------------------------------------------------------------
 
-    def wrap(self, name: str, local: StepFunction, lane: Lane, source: tuple[str, str]) -> StepFunction:
+    def wrap(
+        self,
+        name: str,
+        local: StepFunction,
+        lane: Lane,
+        source: tuple[str, str],
+        *,
+        coalesce: bool | None = None,
+    ) -> StepFunction:
         """``local`` on the farm when it is reachable, else ``local`` itself on this machine.
 
-        ``source`` is the (module, function) a worker imports the step from.
+        ``source`` is the (module, function) a worker imports the step from; ``coalesce`` (by default
+        for ``coalesced_steps``): jobs submitted close together share one task.
         """
+        batched = name in self.coalesced_steps if coalesce is None else coalesce
 
         def run(ctx: StepContext) -> Generator[Progress, None, StepOutput]:
             if not self.connect():
                 return (yield from local(ctx))
-            return (yield from self._run_remote(name, source, ctx, lane))
+            return (yield from self._run_remote(name, source, ctx, lane, batched))
 
         run.__name__ = f"farm_{name}"
         return run
@@ -278,9 +302,10 @@ class FarmExecutor:
         )
 
     def _run_remote(
-        self, name: str, source: tuple[str, str], ctx: StepContext, lane: Lane
+        self, name: str, source: tuple[str, str], ctx: StepContext, lane: Lane, batched: bool
     ) -> Generator[Progress, None, StepOutput]:
-        dask = distributed()
+        from core.farm.tasks import SingleTask
+
         client = self._client
         if client is None:  # closed meanwhile
             raise RecoverableError("the farm connection was closed")
@@ -289,18 +314,21 @@ class FarmExecutor:
         channel: queue.Queue[object] = queue.Queue()
         self._channels[key] = channel
         resources = self._resources(lane)
-        future: Any = None  # distributed.Future
+        task: RemoteTask | None = None
         cancel_sent = False
         try:
-            future = client.submit(_run_on_worker, call, key=key, pure=False, retries=0, resources=resources)
-            future.add_done_callback(lambda _f: channel.put(_DONE))
+            if batched:
+                task = self.coalescer.add(client, call, resources)
+            else:
+                task = SingleTask(client, call, resources)
+            task.on_done(lambda: channel.put(_DONE))
             ctx.cancel.on_cancel(lambda: channel.put(_WAKE))
             deadline: float | None = None
             started = False
             waiting_since = time.monotonic()
-            while not future.done():
+            while not task.done():
                 if ctx.cancel.cancelled and not cancel_sent:
-                    dask.Event(call.cancel_event, client=client).set()
+                    task.cancel()
                     cancel_sent = True
                     deadline = time.monotonic() + CANCEL_GRACE_S
                 if deadline is not None and time.monotonic() > deadline:
@@ -315,23 +343,23 @@ class FarmExecutor:
                         yield Progress(0.0, f"Waiting for a farm worker ({self.address})")
                     continue
                 if isinstance(item, dict):
+                    if "ended" in item:  # this job of a batch stopped; the others go on
+                        if cancel_sent:
+                            raise JobCancelledError
+                        continue
                     started = True
                     yield Progress(float(item["fraction"]), str(item.get("message", "")))
-            outcome = _result(future, name)
+            outcome = task.outcome()
         except GeneratorExit:
             # The runner stopped listening (a cancel seen between two progress reports, a lane
             # shutting down): the task must not go on alone on the farm.
-            if future is not None and not future.done() and not cancel_sent:
-                dask.Event(call.cancel_event, client=client).set()
+            if task is not None and not task.done() and not cancel_sent:
+                task.cancel()
             raise
         finally:
             self._channels.pop(key, None)
-            if cancel_sent and future is not None and future.done():
-                dask.Event(call.cancel_event, client=client).clear()  # a set Event stays on the scheduler
-            if future is not None and not future.done():
-                future.cancel()
-            if future is not None:
-                future.release()  # the scheduler forgets the result as soon as we have it
+            if task is not None:
+                task.close()
         return self._finish(ctx, outcome)
 
     def _resources(self, lane: Lane) -> dict[str, float] | None:
@@ -354,24 +382,6 @@ class FarmExecutor:
             raise RecoverableError(f"{outcome.message} (on farm worker {where})")
         ctx.device = f"{outcome.device}@{_host(where)}" if outcome.device else None
         return localize_output(outcome, ctx.paths.cache_dir)
-
-
-def _run_on_worker(call: RemoteStepCall) -> RemoteStepOutcome:
-    from core.farm.remote import run_remote_step
-
-    return run_remote_step(call)
-
-
-def _result(future: Any, name: str) -> RemoteStepOutcome:
-    try:
-        outcome = future.result()
-    except distributed().KilledWorker as exc:
-        raise RecoverableError(f"the farm worker running {name} was lost ({exc})") from exc
-    except Exception as exc:  # a lost scheduler or worker: our runner retries
-        raise RecoverableError(f"{name} on the farm failed: {type(exc).__name__}: {exc}") from exc
-    if not isinstance(outcome, RemoteStepOutcome):
-        raise RecoverableError(f"{name} on the farm returned {type(outcome).__name__}")
-    return outcome
 
 
 def _host(address: str) -> str:

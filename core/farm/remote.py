@@ -5,6 +5,11 @@ and fires a local ``CancelToken``; the step reacts as it does locally (the rende
 sandboxed child's process group, AI steps stop between units of work). Progress goes out as worker
 events on one topic that the client subscribed to. The outcome is data, never a raised exception:
 our error types must not depend on pickling across machines.
+
+A batch of small steps (``run_remote_batch``, sent by core/farm/coalesce.py) runs its jobs side by
+side in one task, each with its own token, scratch folder and outcome; their classifications meet in
+this worker's inference batcher. One watcher long-polls the batch's doorbell Event and, when it rings,
+fires the tokens of the jobs whose own cancel Event is set.
 """
 
 from __future__ import annotations
@@ -15,12 +20,19 @@ import shutil
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from core.farm.dask_api import distributed
-from core.farm.wire import RemoteStepCall, RemoteStepOutcome, files_under, materialize
+from core.farm.wire import (
+    RemoteBatchCall,
+    RemoteStepCall,
+    RemoteStepOutcome,
+    files_under,
+    materialize,
+)
 from core.jobs.steps import (
     AssetRef,
     CancelToken,
@@ -87,6 +99,79 @@ class _CancelWatcher:
         self._done.set()
 
 
+class _DoorbellWatcher:
+    """A batch's cancel watcher: one long-poll for all its jobs. When the doorbell rings it is cleared
+    first and the jobs' own Events read after, so a cancel rung meanwhile rings it again."""
+
+    def __init__(self, batch: RemoteBatchCall, tokens: dict[str, CancelToken]) -> None:
+        dask = distributed()
+        self._doorbell = dask.Event(batch.doorbell)
+        self._events = {call.key: dask.Event(call.cancel_event) for call in batch.calls}
+        self._tokens = tokens
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name=f"cancel-{batch.key}", daemon=True)
+
+    def start(self) -> None:
+        if self._doorbell.is_set():
+            self._answer()
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._done.is_set():
+            try:
+                if self._doorbell.wait(timeout=CANCEL_POLL_S):
+                    self._answer()
+            except Exception:  # noqa: BLE001 - the worker is closing: nothing left to cancel
+                return
+
+    def _answer(self) -> None:
+        self._doorbell.clear()
+        for key, event in self._events.items():
+            token = self._tokens[key]
+            if not token.cancelled and event.is_set():
+                log.info("Cancel received for %s", key)
+                token.cancel()
+
+    def stop(self) -> None:
+        self._done.set()
+
+
+def run_remote_batch(batch: RemoteBatchCall) -> list[RemoteStepOutcome]:
+    """The Dask task of a batch: its jobs side by side, an outcome each, in the calls' order."""
+    from core.farm.worker_state import farm_state
+
+    worker = distributed().get_worker()
+    state = farm_state(worker)
+    tokens = {call.key: CancelToken() for call in batch.calls}
+    watcher = _DoorbellWatcher(batch, tokens)
+    scratch = Path(tempfile.mkdtemp(prefix="stratopipe-batch-", dir=worker.local_directory))
+    topic = batch.calls[0].progress_topic
+
+    def one(index: int) -> RemoteStepOutcome:
+        call = batch.calls[index]
+        token = tokens[call.key]
+        if token.cancelled:
+            outcome = RemoteStepOutcome("cancelled", worker.address, message="Cancelled before it started")
+        else:
+            folder = scratch / str(index)
+            folder.mkdir()
+            outcome = _run(call, worker, state, token, folder, quiet=True)
+        if outcome.status == "cancelled":
+            # Its lane thread need not wait for the rest of the batch to know the job stopped.
+            worker.log_event(topic, {"key": call.key, "ended": "cancelled"})
+        return outcome
+
+    try:
+        watcher.start()
+        started = {"keys": [call.key for call in batch.calls], "fraction": 0.0}
+        worker.log_event(topic, {**started, "message": f"Started on {worker.address}"})
+        with ThreadPoolExecutor(len(batch.calls), thread_name_prefix="stratopipe-batch") as jobs:
+            return list(jobs.map(one, range(len(batch.calls))))
+    finally:
+        watcher.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def run_remote_step(call: RemoteStepCall) -> RemoteStepOutcome:
     """The Dask task: one step, on this worker, with this worker's warm resources."""
     from core.farm.worker_state import farm_state
@@ -110,7 +195,13 @@ def run_remote_step(call: RemoteStepCall) -> RemoteStepOutcome:
 
 
 def _run(
-    call: RemoteStepCall, worker: Worker, state: FarmWorkerState, token: CancelToken, scratch: Path
+    call: RemoteStepCall,
+    worker: Worker,
+    state: FarmWorkerState,
+    token: CancelToken,
+    scratch: Path,
+    *,
+    quiet: bool = False,
 ) -> RemoteStepOutcome:
     address = worker.address
     cache_dir = Path(call.remote_cache_dir) if call.remote_cache_dir else scratch / "cache"
@@ -140,7 +231,7 @@ def _run(
             params[name] = str(materialize(item, scratch / "in" / name))
         params.update(state.lane_params(call.step, settings))
         ctx = StepContext(asset=asset, paths=paths, settings=settings, cancel=token, params=params)
-        output = _drive(_step_function(call.source), ctx, call, worker)
+        output = _drive(_step_function(call.source), ctx, call, worker, quiet=quiet)
     except JobCancelledError:
         return RemoteStepOutcome("cancelled", address, message="Cancelled by the user")
     except InvalidInputError as exc:
@@ -156,9 +247,13 @@ def _run(
     )
 
 
-def _drive(function: StepFunction, ctx: StepContext, call: RemoteStepCall, worker: Worker) -> dict[str, Any]:
+def _drive(
+    function: StepFunction, ctx: StepContext, call: RemoteStepCall, worker: Worker, *, quiet: bool
+) -> dict[str, Any]:
+    """Runs the step, sending its progress at most every ``PROGRESS_INTERVAL_S``; ``quiet``: not at
+    its start either (a batch said "Started" for all its jobs, and most end within the interval)."""
     generator = function(ctx)
-    last = 0.0
+    last = time.monotonic() if quiet else 0.0
     while True:
         try:
             progress = next(generator)

@@ -73,6 +73,17 @@ class RemoteStepCall:
 
 
 @dataclass(frozen=True)
+class RemoteBatchCall:
+    """Small steps of several jobs sent as one Dask task (core/farm/coalesce.py): each call keeps its
+    own key, cancel Event and outcome; ``doorbell`` is an Event the client sets after setting one
+    call's cancel Event, so the worker long-polls one Event for the whole batch."""
+
+    key: str
+    doorbell: str
+    calls: tuple[RemoteStepCall, ...]
+
+
+@dataclass(frozen=True)
 class RemoteStepOutcome:
     status: OutcomeStatus
     worker: str
