@@ -241,7 +241,7 @@ def cmd_ingest(runtime: Runtime, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    lanes = HeadlessLanes(runtime.media_threads, runtime.render_threads)
+    lanes = HeadlessLanes(runtime.media_threads, runtime.render_threads, runtime.inference_threads)
     resources = LaneResources(runtime.paths, runtime.settings)
     scheduler = headless_scheduler(runtime, lanes, resources=resources)
     progress_bar = TerminalProgress(enabled=not args.json and sys.stderr.isatty())

@@ -279,7 +279,7 @@ def build_desktop(runtime: Runtime) -> Desktop:
     from workers.watch_runner import WatchRunner
 
     background = BackgroundWork()
-    lanes = Lanes.create(runtime.settings.media_threads, runtime.render_threads)
+    lanes = Lanes.create(runtime.settings.media_threads, runtime.render_threads, runtime.inference_threads)
     resources = LaneResources(runtime.paths, runtime.settings)
     jobs = JobController(
         runtime.catalog, runtime.registry, runtime.paths, runtime.settings, lanes, resources.params

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from core.ai.batcher import INFERENCE_JOBS_IN_FLIGHT
 from core.catalog.catalog import Catalog
 from core.farm.executor import FarmExecutor, farm_address
 from core.jobs.model import Lane
@@ -27,10 +28,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# As in the app's lanes: jobs prepare images side by side; one batcher thread runs the model.
-INFERENCE_JOBS_IN_FLIGHT = 4
-# Render jobs in flight when renders run on a farm: the lane's threads then only wait for the cluster.
-FARM_RENDER_JOBS_IN_FLIGHT = 16
+# Jobs in flight in the render and inference lanes when those steps run on a farm: the lanes' threads
+# then only wait for the cluster, and the farm batches inference jobs that arrive together
+# (core/farm/coalesce.py: up to 8 a task).
+FARM_JOBS_IN_FLIGHT = 16
 
 
 @dataclass
@@ -53,7 +54,12 @@ class Runtime:
     @property
     def render_threads(self) -> int:
         """One local render child renders one job at a time; a farm renders many."""
-        return FARM_RENDER_JOBS_IN_FLIGHT if self.farm is not None else 1
+        return FARM_JOBS_IN_FLIGHT if self.farm is not None else 1
+
+    @property
+    def inference_threads(self) -> int:
+        """Jobs prepare images side by side (one batcher thread runs the model); more on a farm."""
+        return FARM_JOBS_IN_FLIGHT if self.farm is not None else INFERENCE_JOBS_IN_FLIGHT
 
     def close(self) -> None:
         if self.farm is not None:
@@ -82,10 +88,12 @@ def open_runtime(
 class HeadlessLanes:
     """Thread-pool lanes for command-line runs (the app uses QThreadPool lanes instead)."""
 
-    def __init__(self, media_threads: int, render_threads: int = 1) -> None:
+    def __init__(
+        self, media_threads: int, render_threads: int = 1, inference_threads: int = INFERENCE_JOBS_IN_FLIGHT
+    ) -> None:
         self.media = ThreadPoolExecutor(media_threads, thread_name_prefix="media")
         self.render = ThreadPoolExecutor(render_threads, thread_name_prefix="render")
-        self.inference = ThreadPoolExecutor(INFERENCE_JOBS_IN_FLIGHT, thread_name_prefix="inference")
+        self.inference = ThreadPoolExecutor(inference_threads, thread_name_prefix="inference")
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="catalog-writer")
 
     def by_name(self) -> dict[Lane, Executor]:

@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from PySide6.QtCore import QRunnable, QThreadPool
 
+from core.ai.batcher import INFERENCE_JOBS_IN_FLIGHT
 from core.jobs.model import Lane
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 log = logging.getLogger(__name__)
-
-INFERENCE_JOBS_IN_FLIGHT = 4
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -83,21 +82,26 @@ class Lanes:
     writer: LaneExecutor
 
     @classmethod
-    def create(cls, media_threads: int = 0, render_threads: int = 1) -> Lanes:
-        """``render_threads`` > 1 only when renders run on a farm (a lane thread then only waits)."""
+    def create(
+        cls,
+        media_threads: int = 0,
+        render_threads: int = 1,
+        inference_threads: int = INFERENCE_JOBS_IN_FLIGHT,
+    ) -> Lanes:
+        """``render_threads`` and ``inference_threads`` grow when those steps run on a farm (a lane
+        thread then only waits for the cluster, and more jobs in flight make fuller batches there)."""
         threads = media_threads or os.cpu_count() or 2
         lanes = cls(
             media=LaneExecutor("media", threads),
             render=LaneExecutor("render", render_threads),
-            # Jobs prepare images in parallel; only the batcher's thread runs the model (core/ai/batcher.py).
-            inference=LaneExecutor("inference", INFERENCE_JOBS_IN_FLIGHT),
+            inference=LaneExecutor("inference", inference_threads),
             writer=LaneExecutor("catalog-writer", 1),
         )
         log.info(
             "Lanes: media %d threads, render %d, inference %d jobs, catalog writer 1",
             threads,
             render_threads,
-            INFERENCE_JOBS_IN_FLIGHT,
+            inference_threads,
         )
         return lanes
 

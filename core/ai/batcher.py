@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_WAIT_S = 0.02
+# Inference jobs a lane runs at once on this machine: they read and prepare images side by side while
+# this batcher's one thread runs the model (the app's and the CLI's lanes).
+INFERENCE_JOBS_IN_FLIGHT = 4
 
 
 @dataclass
