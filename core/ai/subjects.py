@@ -8,7 +8,7 @@ classes' probabilities: a cat photo splits its probability between "tabby", "tig
 
 Whether a tag counts (is stored as a catalog tag and shown in the sidebar counts) is decided here
 with per-category thresholds from ``resources/models/confidence_thresholds.json``, calibrated on
-the labelled evaluation set (``tests/core/ai/eval_set.json``, ``core/ai/evaluate.py``).
+the labelled evaluation set (``resources/models/eval_set.json``, ``core/ai/evaluate.py``).
 """
 
 from __future__ import annotations

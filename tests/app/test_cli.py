@@ -103,9 +103,11 @@ def test_render_and_classify_commands_on_catalog_assets_and_loose_files(tmp_path
 
     classified = json.loads(stratopipe(data, "classify", str(photo), "--json").stdout)
     (result,) = classified["results"]
-    categories = result["outputs"][0]["categories"]
-    assert categories
-    assert all(0 < c["confidence"] <= 1 for c in categories)
+    output = result["outputs"][0]
+    # Random noise is nothing an artist files: every guess stays below its bar, shown as hidden.
+    assert output["categories"] == []
+    assert output["hidden"]
+    assert all(0 < c["confidence"] <= 1 for c in output["hidden"])
 
 
 def test_json_stays_parseable_when_c_code_prints_to_stdout(tmp_path: Path) -> None:

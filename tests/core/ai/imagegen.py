@@ -1,4 +1,9 @@
-"""Generated images with known answers for the AI tests and the benchmark."""
+"""Generated images with known answers for the AI tests and the benchmark.
+
+These are single fixed pictures the classical rules are checked against; the varied, seeded images
+the kind head is trained and tested on are made by core/ai/kind_samples.py, which
+also owns the seamless noise both use.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,14 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from core.ai.kind_samples import periodic_noise
+
 Image = npt.NDArray[np.uint8]
-
-
-def _periodic_noise(rng: np.random.Generator, height: int, width: int, falloff: float) -> np.ndarray:
-    """1/f^falloff noise made in the frequency domain: it tiles seamlessly by construction."""
-    fy = np.fft.fftfreq(height)[:, None]
-    fx = np.fft.fftfreq(width)[None, :]
-    radius = np.sqrt(fx**2 + fy**2)
-    radius[0, 0] = 1.0
-    spectrum = (rng.normal(size=(height, width)) + 1j * rng.normal(size=(height, width))) / (radius**falloff)
-    spectrum[0, 0] = 0.0
-    field = np.real(np.fft.ifft2(spectrum))
-    field -= field.min()
-    return field / max(float(field.max()), 1e-9)
 
 
 def normal_map(seed: int = 0, size: int = 256) -> Image:
     rng = np.random.default_rng(seed)
-    height = _periodic_noise(rng, size, size, 2.0) * 12.0
+    height = periodic_noise(rng, size, size, 2.0) * 12.0
     dy, dx = np.gradient(height)
     normals = np.dstack([-dx, -dy, np.ones_like(height)])
     normals /= np.linalg.norm(normals, axis=2, keepdims=True)
@@ -33,15 +27,15 @@ def normal_map(seed: int = 0, size: int = 256) -> Image:
 
 def grey_mask(seed: int = 0, size: int = 256) -> Image:
     rng = np.random.default_rng(seed)
-    field = _periodic_noise(rng, size, size, 2.5)
+    field = periodic_noise(rng, size, size, 2.5)
     grey = (field * 200 + 30).astype(np.uint8)
     return np.dstack([grey, grey, grey])
 
 
 def albedo_texture(seed: int = 0, size: int = 256) -> Image:
     rng = np.random.default_rng(seed)
-    detail = _periodic_noise(rng, size, size, 1.2)
-    broad = _periodic_noise(rng, size, size, 2.0)
+    detail = periodic_noise(rng, size, size, 1.2)
+    broad = periodic_noise(rng, size, size, 2.0)
     base = np.array([150.0, 85.0, 55.0])  # brick/earth
     shade = 0.55 + 0.6 * detail[:, :, None] + 0.25 * (broad[:, :, None] - 0.5)
     tint = np.dstack([broad * 30, broad * 10, -broad * 10])
@@ -55,7 +49,7 @@ def photo_scene(seed: int = 0, width: int = 320, height: int = 240) -> Image:
     sky = np.array([110.0, 160.0, 230.0]) * (1.0 - 0.3 * yy) + np.array([40.0, 30.0, 0.0]) * yy
     image = np.broadcast_to(sky, (height, width, 3)).copy()
     horizon = (height * (0.5 + 0.08 * np.sin(np.linspace(0, 6, width) + seed))).astype(int)
-    texture = _periodic_noise(rng, height, width, 1.0)
+    texture = periodic_noise(rng, height, width, 1.0)
     for x in range(width):
         image[horizon[x] :, x] = np.array([70.0, 110.0, 40.0]) + 30.0 * rng.normal(size=3) * 0.2
     ground = np.arange(height)[:, None] >= horizon[None, :]
@@ -64,7 +58,7 @@ def photo_scene(seed: int = 0, width: int = 320, height: int = 240) -> Image:
         centre = (int(rng.integers(20, width - 20)), int(rng.integers(height // 2, height - 10)))
         colour = tuple(float(c) for c in rng.integers(30, 230, size=3))
         cv2.circle(image, centre, int(rng.integers(8, 30)), colour, -1, lineType=cv2.LINE_AA)
-    image = cv2.GaussianBlur(image, (3, 3), 0.7)
+    image = np.asarray(cv2.GaussianBlur(image, (3, 3), 0.7), np.float64)
     image += rng.normal(0.0, 6.0, size=image.shape)
     return np.clip(image, 0, 255).astype(np.uint8)
 
@@ -143,7 +137,7 @@ def salient_object_scene(
 ) -> tuple[Image, tuple[int, int, int, int]]:
     """Muted textured background with one bright object off centre; returns image and its box."""
     rng = np.random.default_rng(seed)
-    background = 110 + 12 * _periodic_noise(rng, height, width, 1.5)[:, :, None]
+    background = 110 + 12 * periodic_noise(rng, height, width, 1.5)[:, :, None]
     image = np.repeat(background, 3, axis=2) + rng.normal(0, 3, size=(height, width, 3))
     cx, cy, radius = int(width * 0.78), int(height * 0.28), 28
     cv2.circle(image, (cx, cy), radius, (230.0, 40.0, 30.0), -1, lineType=cv2.LINE_AA)

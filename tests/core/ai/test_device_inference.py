@@ -153,7 +153,7 @@ def test_cancel_between_batches(tmp_path: Path) -> None:
     assert done == [0.2, 0.4], "stopped after the batch in flight, not before or much later"
 
 
-def test_tampered_model_falls_back_to_classical_with_reason(tmp_path: Path) -> None:
+def test_tampered_model_falls_back_with_reason(tmp_path: Path) -> None:
     entry = modelkit.write_colour_classifier(tmp_path)
     path = entry.path_in(tmp_path)
     data = bytearray(path.read_bytes())
@@ -161,16 +161,22 @@ def test_tampered_model_falls_back_to_classical_with_reason(tmp_path: Path) -> N
     path.write_bytes(bytes(data))
     engine = InferenceEngine(choose_device("cpu", CPU), tmp_path)
     (result,) = engine.classify_batch([np.full((32, 32, 3), 128, np.uint8)])
+    assert result.path == "model:kind-head", "the built-in kind head stands in"
+    assert "checksum mismatch" in result.note
+    engine.disabled_models = frozenset({"kind-head"})
+    (result,) = engine.classify_batch([np.full((32, 32, 3), 128, np.uint8)])
     assert result.path == "classical"
     assert result.model is None
     assert "checksum mismatch" in result.note
+    assert "kind-head switched off" in result.note
 
 
-def test_no_model_dir_uses_classical(tmp_path: Path) -> None:
+def test_no_model_dir_uses_the_built_in_kind_head(tmp_path: Path) -> None:
     engine = InferenceEngine(choose_device("cpu", CPU), None)
     (result,) = engine.classify_batch([np.full((32, 32, 3), 128, np.uint8)])
-    assert result.path == "classical"
-    assert "no classify model" in result.note
+    assert result.path == "model:kind-head"
+    assert result.model == "kind-head"
+    assert result.note == ""
 
 
 def test_fp16_path_gives_the_same_answers(tmp_path: Path) -> None:

@@ -78,6 +78,16 @@ def test_missing_manifest_means_no_models(tmp_path: Path) -> None:
             ' "sha256": "' + "0" * 64 + '", "size": 1, "labels": ["a"]}]',
             "needs an architecture",
         ),
+        (
+            '[{"name": "x", "task": "kinds", "file": "h.npz", "format": "numpy-npz",'
+            ' "sha256": "' + "0" * 64 + '", "size": 1}]',
+            "a kinds model needs its labels",
+        ),
+        (
+            '[{"name": "x", "task": "classify", "file": "h.npz", "format": "numpy-npz",'
+            ' "sha256": "' + "0" * 64 + '", "size": 1, "labels": ["a"]}]',
+            "only a kinds head is",
+        ),
     ],
 )
 def test_bad_manifest_gives_clear_error(tmp_path: Path, document: str, message: str) -> None:
