@@ -1,9 +1,10 @@
 """Cross-file batching: many classify jobs, one forward pass.
 
-The inference lane runs several jobs at once (reading and preparing images is parallel work), but only
-the batcher's own thread runs the model: it takes the first waiting request, gathers whatever else
-arrives within ``max_wait_s`` (up to the engine's batch size) and classifies them together. One thread
-owns the device; files dropped together are classified together.
+The inference lane runs several jobs at once, but only the batcher's own thread runs the model. Each job
+reads its file and prepares its picture in its own thread (``InferenceEngine.prepare``: the model's
+input tensor and the classical statistics), so the device thread only runs forward passes: it takes the
+first waiting request, gathers whatever else arrives within ``max_wait_s`` (up to the engine's batch
+size) and classifies them together. Files dropped together are classified together.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
     from core.ai.classify import ClassificationResult, ClassifyHints
     from core.ai.inference import InferenceEngine
+    from core.ai.prepared import PreparedImage
     from core.jobs.steps import CancelToken
 
 log = logging.getLogger(__name__)
@@ -34,8 +36,7 @@ INFERENCE_JOBS_IN_FLIGHT = 4
 
 @dataclass
 class _Request:
-    image: npt.NDArray[Any]
-    hints: ClassifyHints | None
+    image: PreparedImage
     future: Future[ClassificationResult]
 
 
@@ -54,8 +55,8 @@ class ClassifyBatcher:
         hints: ClassifyHints | None = None,
         cancel: CancelToken | None = None,
     ) -> ClassificationResult:
-        """Queue one image and wait for its result (cancellable while it waits)."""
-        request = _Request(image, hints, Future())
+        """Prepare one image here, queue it and wait for its result (cancellable while it waits)."""
+        request = _Request(self.engine.prepare(image, hints), Future())
         self._queue.put(request)
         while True:
             if cancel is not None and cancel.cancelled:
@@ -96,7 +97,7 @@ class ClassifyBatcher:
             return
         self.batch_sizes = [*self.batch_sizes[-99:], len(live)]
         try:
-            results = self.engine.classify_batch([r.image for r in live], [r.hints for r in live])
+            results = self.engine.classify_prepared([r.image for r in live])
         except Exception as exc:
             log.exception("Batched classification of %d image(s) failed", len(live))
             for request in live:

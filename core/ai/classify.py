@@ -387,9 +387,12 @@ def classify_classical(
 ) -> ClassificationResult:
     """Categorise one image without a model (CPU, OpenCV + numpy)."""
     rgb = as_rgb_uint8(image)
-    hints = complete_hints(rgb, hints)
-    scores = score_categories(measure_features(rgb), hints)
-    categories = _top_categories(scores)
+    return classical_result(measure_features(rgb), complete_hints(rgb, hints))
+
+
+def classical_result(features: ImageFeatures, hints: ClassifyHints) -> ClassificationResult:
+    """The classical categories from statistics already measured (``hints`` with the picture's size)."""
+    categories = _top_categories(score_categories(features, hints))
     if hints.source_kind == "geometry":
         # Known from the file, not guessed from pixels: certain, so it passes any threshold.
         categories = [(MODEL_RENDER, 1.0), *[c for c in categories if c[0] != MODEL_RENDER]][:TOP_K]

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.ai.classify import ClassificationResult, ClassifyHints, as_rgb_uint8, classify_classical
+from core.ai.classify import ClassificationResult, ClassifyHints, as_rgb_uint8, classical_result
 from core.ai.kind_head import KindHead, load_kind_head
 from core.ai.models import (
     ModelEntry,
@@ -30,6 +30,7 @@ from core.ai.models import (
     load_model,
 )
 from core.ai.ncnn_upscaler import NcnnUpscaler
+from core.ai.prepared import PreparedImage, model_input, prepare_image
 from core.ai.subjects import IMAGENET_CLASSES
 from core.ai.upscale import TorchUpscaler, upscale_tiled
 
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BATCH_SIZE = 1024
-CROP_FRACTION = 0.875  # torchvision's resize 256 / crop 224
 
 
 class InferenceEngine:
@@ -201,6 +201,11 @@ class InferenceEngine:
 
     # -- classification -------------------------------------------------------------------------
 
+    def prepare(self, image: npt.NDArray[Any], hints: ClassifyHints | None = None) -> PreparedImage:
+        """What ``classify_prepared`` needs of one picture, made without the device: safe to call
+        from many threads at once (the inference lane's jobs do, while the batcher runs the model)."""
+        return prepare_image(image, hints, self.entry_for("subjects"))
+
     def classify_batch(
         self,
         images: Sequence[npt.NDArray[Any]],
@@ -209,7 +214,8 @@ class InferenceEngine:
         cancel: CancelToken | None = None,
         progress: Callable[[float], None] | None = None,
     ) -> list[ClassificationResult]:
-        """Categorise many images, ``batch_size`` at a time in one forward pass each.
+        """Categorise many images, ``batch_size`` at a time in one forward pass each (each batch
+        prepared just before its pass, so memory holds one batch of inputs).
 
         The subject model's pass gives both the subject probabilities and the embedding the kind
         head reads. Cancellation is checked between batches. Without a usable model every image
@@ -217,34 +223,46 @@ class InferenceEngine:
         """
         if hints is not None and len(hints) != len(images):
             raise ValueError("hints must have one entry per image")
-        studio = self.model_for("classify")
-        studio_listed = self.entry_for("classify") is not None
-        subjects = self.model_for("subjects")
-        head = self.kind_head() if isinstance(studio, str) else None
         results: list[ClassificationResult] = []
         total = len(images)
         for start in range(0, total, self.batch_size):
             if cancel is not None:
                 cancel.raise_if_cancelled()
             chunk = images[start : start + self.batch_size]
-            chunk_hints = list(hints[start : start + self.batch_size]) if hints else [None] * len(chunk)
+            chunk_hints = hints[start : start + self.batch_size] if hints else [None] * len(chunk)
+            prepared = [self.prepare(image, hint) for image, hint in zip(chunk, chunk_hints, strict=True)]
+            results.extend(self.classify_prepared(prepared))
+            if progress is not None:
+                progress(len(results) / total)
+        return results
+
+    def classify_prepared(self, images: Sequence[PreparedImage]) -> list[ClassificationResult]:
+        """Categorise prepared pictures (``prepare``) in forward passes of ``batch_size``."""
+        studio = self.model_for("classify")
+        studio_listed = self.entry_for("classify") is not None
+        subjects = self.model_for("subjects")
+        head = self.kind_head() if isinstance(studio, str) else None
+        results: list[ClassificationResult] = []
+        for start in range(0, len(images), self.batch_size):
+            chunk = images[start : start + self.batch_size]
             subject_rows: npt.NDArray[np.float32] | None = None
             embeddings: npt.NDArray[np.float32] | None = None
             if isinstance(subjects, tuple):
                 try:
-                    subject_rows, embeddings = self._subject_forward(subjects[0], subjects[1], chunk)
+                    inputs = [image.subject_input_for(subjects[0]) for image in chunk]
+                    subject_rows, embeddings = self._subject_forward(subjects[0], subjects[1], inputs)
                 except ModelError as exc:
                     subjects = self._mark_unusable(subjects[0], str(exc))
             if isinstance(studio, tuple):
                 try:
-                    kinds = self._classify_with_model(studio[0], studio[1], chunk)
+                    kinds = self._classify_with_model(studio[0], studio[1], [image.rgb for image in chunk])
                 except ModelError as exc:
                     studio = self._mark_unusable(studio[0], str(exc))
                     head = self.kind_head()
             if isinstance(studio, str):
                 # A studio model that is listed but failed is worth a note even when the head ran.
                 note = studio if studio_listed else ""
-                kinds = self._kinds_without_studio_model(chunk, chunk_hints, head, embeddings, subjects, note)
+                kinds = self._kinds_without_studio_model(chunk, head, embeddings, subjects, note)
             if subject_rows is not None and isinstance(subjects, tuple):
                 kinds = [
                     dataclasses.replace(
@@ -255,14 +273,11 @@ class InferenceEngine:
             elif isinstance(subjects, str):
                 kinds = [dataclasses.replace(result, subject_note=subjects) for result in kinds]
             results.extend(kinds)
-            if progress is not None:
-                progress(len(results) / total)
         return results
 
     def _kinds_without_studio_model(
         self,
-        images: Sequence[npt.NDArray[Any]],
-        hints: Sequence[ClassifyHints | None],
+        images: Sequence[PreparedImage],
         head: KindHead | str | None,
         embeddings: npt.NDArray[np.float32] | None,
         subjects: tuple[ModelEntry, nn.Module] | str,
@@ -271,7 +286,7 @@ class InferenceEngine:
         """The kind head's categories when it and an embedding are at hand, else the classical ones
         with the reason in the note."""
         if isinstance(head, KindHead) and embeddings is not None:
-            return head.classify(images, hints, embeddings, self.device, note)
+            return head.classify(images, embeddings, self.device, note)
         if isinstance(head, KindHead):
             why = (
                 f"the kind head needs the subject model's embedding: {subjects}"
@@ -282,8 +297,8 @@ class InferenceEngine:
             why = head or ""
         reason = "; ".join(part for part in (note, why) if part)
         return [
-            dataclasses.replace(classify_classical(image, hint), note=reason)
-            for image, hint in zip(images, hints, strict=True)
+            dataclasses.replace(classical_result(image.features, image.hints), note=reason)
+            for image in images
         ]
 
     def subject_embeddings(self, images: Sequence[npt.NDArray[Any]]) -> npt.NDArray[np.float32]:
@@ -296,48 +311,53 @@ class InferenceEngine:
             raise ModelError(subjects)
         parts = []
         for start in range(0, len(images), self.batch_size):
-            _, embeddings = self._subject_forward(
-                subjects[0], subjects[1], images[start : start + self.batch_size]
-            )
+            inputs = [model_input(image, subjects[0]) for image in images[start : start + self.batch_size]]
+            _, embeddings = self._subject_forward(subjects[0], subjects[1], inputs)
             if embeddings is None:
                 raise ModelError(f"{subjects[0].name} gives no embedding")
             parts.append(embeddings)
         return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
     def _subject_forward(
-        self, entry: ModelEntry, module: nn.Module, images: Sequence[npt.NDArray[Any]]
+        self, entry: ModelEntry, module: nn.Module, inputs: Sequence[npt.NDArray[np.float32]]
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32] | None]:
         """Subject probabilities and, from the same pass, the pooled embedding (None when the
-        module is not the built-in MobileNetV2, e.g. a studio's TorchScript subject model)."""
+        module is not the built-in MobileNetV2, e.g. a studio's TorchScript subject model), for
+        inputs made by ``model_input`` for ``entry``."""
         import numpy as np
         import torch
 
+        batch = np.stack(inputs)
         forward_with_features = getattr(module, "forward_with_features", None)
         if forward_with_features is None:
-            return self._forward_probabilities(entry, module, images), None
-        batch = np.stack([_preprocess(image, entry) for image in images])
+            return self._forward_batch(entry, module, batch), None
         with self._lock, torch.inference_mode():
             try:
                 logits, features = forward_with_features(self._to_input(batch))
             except RuntimeError as exc:
                 raise ModelError(f"model {entry.name} failed on this input: {exc}") from exc
             pooled = features.float().mean(dim=(2, 3)).cpu().numpy()
-        return self._softmax(entry, logits, len(images)), np.asarray(pooled, np.float32)
+        return self._softmax(entry, logits, len(batch)), np.asarray(pooled, np.float32)
 
     def _forward_probabilities(
         self, entry: ModelEntry, module: nn.Module, images: Sequence[npt.NDArray[Any]]
     ) -> npt.NDArray[np.float32]:
         """Softmax of one forward pass over ``images``: (N, classes) on the CPU."""
         import numpy as np
+
+        return self._forward_batch(entry, module, np.stack([model_input(image, entry) for image in images]))
+
+    def _forward_batch(
+        self, entry: ModelEntry, module: nn.Module, batch: npt.NDArray[np.float32]
+    ) -> npt.NDArray[np.float32]:
         import torch
 
-        batch = np.stack([_preprocess(image, entry) for image in images])
         with self._lock, torch.inference_mode():
             try:
                 logits = module(self._to_input(batch))
             except RuntimeError as exc:
                 raise ModelError(f"model {entry.name} failed on this input: {exc}") from exc
-        return self._softmax(entry, logits, len(images))
+        return self._softmax(entry, logits, len(batch))
 
     @staticmethod
     def _softmax(entry: ModelEntry, logits: object, count: int) -> npt.NDArray[np.float32]:
@@ -385,7 +405,7 @@ class InferenceEngine:
         if isinstance(loaded, str):
             return loaded
         entry, module = loaded
-        batch = _preprocess(image, entry)[None]
+        batch = model_input(image, entry)[None]
         with self._lock, torch.inference_mode():
             try:
                 output = module(self._to_input(batch))
@@ -427,7 +447,7 @@ class InferenceEngine:
         scale = max_side / max(height, width)
         size = (max(32, round(width * scale)), max(32, round(height * scale)))
         whole = entry.model_copy(update={"input_size": size, "resize": "stretch"})
-        batch = _preprocess(image, whole)[None]
+        batch = model_input(image, whole)[None]
         with self._lock, torch.inference_mode():
             try:
                 logits, features = forward_with_features(self._to_input(batch))
@@ -539,32 +559,3 @@ class Upscaled:
     scale: int
     device: str
     note: str  # why the models before it in line did not run
-
-
-def _preprocess(image: npt.NDArray[Any], entry: ModelEntry) -> npt.NDArray[np.float32]:
-    """RGB uint8 → resized, normalised CHW float32 as the manifest describes."""
-    import cv2
-    import numpy as np
-
-    rgb = as_rgb_uint8(image)
-    width, height = entry.input_size
-    if entry.resize == "center-crop":
-        rgb = _centre_crop(rgb, width, height)
-    if rgb.shape[:2] != (height, width):
-        shrinking = rgb.shape[0] > height or rgb.shape[1] > width
-        interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-        rgb = np.asarray(cv2.resize(rgb, (width, height), interpolation=interpolation), np.uint8)
-    scaled = rgb.astype(np.float32) / 255.0
-    normalised = (scaled - np.asarray(entry.mean, np.float32)) / np.asarray(entry.std, np.float32)
-    return np.ascontiguousarray(normalised.transpose(2, 0, 1))
-
-
-def _centre_crop(rgb: npt.NDArray[np.uint8], width: int, height: int) -> npt.NDArray[np.uint8]:
-    """The centre of the picture at the aspect of (width, height) / CROP_FRACTION: how ImageNet
-    models were evaluated (shorter side to 256 then the middle 224 for a 224 input)."""
-    source_height, source_width = rgb.shape[:2]
-    scale = min(source_width / width, source_height / height) * CROP_FRACTION
-    crop_w = max(1, min(source_width, round(width * scale)))
-    crop_h = max(1, min(source_height, round(height * scale)))
-    top, left = (source_height - crop_h) // 2, (source_width - crop_w) // 2
-    return rgb[top : top + crop_h, left : left + crop_w]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.ai.classify import (
     ALBEDO,
@@ -29,6 +29,7 @@ from core.ai.classify import (
     UI_SCREENSHOT,
     ClassificationResult,
     ClassifyHints,
+    ImageFeatures,
     as_rgb_uint8,
     complete_hints,
     measure_features,
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 
     import numpy as np
     import numpy.typing as npt
+
+    from core.ai.prepared import PreparedImage
 
 # 3d-model/render is not learnt: it is a fact about the source file (a mesh), added from the hints.
 HEAD_KINDS = (
@@ -82,12 +85,15 @@ def classical_vector(
 ) -> npt.NDArray[np.float32]:
     """The classical statistics in CLASSICAL_FEATURES order; heavy-tailed ones on a log scale so a
     standardised value means about the same across images."""
+    rgb = as_rgb_uint8(image)
+    return classical_vector_of(measure_features(rgb), complete_hints(rgb, hints))
+
+
+def classical_vector_of(f: ImageFeatures, hints: ClassifyHints) -> npt.NDArray[np.float32]:
+    """:func:`classical_vector` from statistics already measured (``hints`` with the picture's size)."""
     import numpy as np
 
-    rgb = as_rgb_uint8(image)
-    f = measure_features(rgb)
-    width = hints.width if hints is not None and hints.width else rgb.shape[1]
-    height = hints.height if hints is not None and hints.height else rgb.shape[0]
+    width, height = hints.width or 1, hints.height or 1
     values = (
         f.chroma,
         f.white_fraction,
@@ -134,8 +140,7 @@ class KindHead:
 
     def classify(
         self,
-        images: Sequence[npt.NDArray[Any]],
-        hints: Sequence[ClassifyHints | None],
+        images: Sequence[PreparedImage],
         embeddings: npt.NDArray[np.float32],
         device: str,
         note: str = "",
@@ -143,8 +148,8 @@ class KindHead:
         """Results for images whose embeddings came out of the subject model's forward pass."""
         import numpy as np
 
-        completed = [complete_hints(image, hint) for image, hint in zip(images, hints, strict=True)]
-        classical = np.stack([classical_vector(i, h) for i, h in zip(images, completed, strict=True)])
+        completed = [image.hints for image in images]
+        classical = np.stack([classical_vector_of(image.features, image.hints) for image in images])
         rows = self.probabilities(embeddings, classical)
         return [
             ClassificationResult(

@@ -42,13 +42,13 @@ def test_a_cancelled_job_stops_waiting(tmp_path: Path) -> None:
     engine = InferenceEngine(choose_device("cpu"), tmp_path, batch_size=8)
     batcher = ClassifyBatcher(engine)
     release = threading.Event()
-    original = engine.classify_batch
+    original = engine.classify_prepared
 
     def slow_batch(*args: object, **kwargs: object) -> object:
         release.wait(5)
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
-    engine.classify_batch = slow_batch  # type: ignore[method-assign]  # hold the device busy
+    engine.classify_prepared = slow_batch  # type: ignore[method-assign]  # hold the device busy
     cancel = CancelToken()
     try:
         with ThreadPoolExecutor(2) as pool:
