@@ -335,6 +335,9 @@ def _classify_lane_rows(repeat: int) -> list[dict[str, Any]]:
                         "repeats": repeat,
                         "direct_s": direct_s,
                         "direct_from_files_s": files_s,
+                        # One job at a time (batch 1), a file's classification is one job's latency:
+                        # decode, prepare, forward, kind head, tags.
+                        "lane_ms_per_file": lane_s / len(files) * 1000.0,
                         "lane_s": lane_s,
                         "recent_lane_batches": batches,
                     }
