@@ -30,6 +30,13 @@ SYSTEM_PACKAGES=(
 # demo album pulls ~200 KDE packages): downloaded and unpacked into the environment instead of
 # installed (no root needed). core/ai/evaluate.py looks there when the package is not installed.
 EVAL_EXTRACTED_PACKAGES=(kphotoalbum)
+# Training photographs of the kind head, never evaluated: only for retraining it (python -m
+# core.ai.train_kinds, a developer step; the app and CI use the shipped weights), so only fetched when
+# asked: STRATOPIPE_TRAINING_DATA=1 bash installers/bootstrap.sh (~97 MB of downloads, unpacked once).
+TRAINING_EXTRACTED_PACKAGES=(lomiri-wallpapers-20.04 plasma-workspace-wallpapers)
+if [ "${STRATOPIPE_TRAINING_DATA:-0}" = "1" ]; then
+  EVAL_EXTRACTED_PACKAGES+=("${TRAINING_EXTRACTED_PACKAGES[@]}")
+fi
 
 install_system_packages() {
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -2,15 +2,27 @@
 
 Run by core.ai.kind_samples.cg_renders as ``python -m core.ai.kind_render '<json request>'`` with
 ``PYOPENGL_PLATFORM`` set, so the OpenGL context lives and dies here (one renderer, reused for every
-seed). Scenes are primitives and random compositions of them on a floor, with varied materials,
-lights and backgrounds; no mesh file is read (real meshes are kept for held-out evaluation).
+seed). Two looks, alternating by seed:
+
+- Scenes: primitives and random compositions of them on a floor, with varied materials, lights and
+  backgrounds.
+- Model thumbnails: one procedural organic mesh (a lumpy rock, a creature of overlapping blobs, a range
+  scan with holes and sensor noise, displaced primitives) drawn by the app's own thumbnail path
+  (core.render.pyrender_backend: grey clay, three-point rig, default camera, grey or transparent
+  background composited as classify does), since renders of real models dropped in the library look
+  like that and were being taken for roughness maps.
+
+No mesh file is read: real meshes are kept for held-out evaluation.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,6 +58,141 @@ def _primitive(rng: np.random.Generator) -> Any:
     bumps = np.sin(blob.vertices @ rng.normal(0, 4, size=(3, 3))).sum(axis=1)
     blob.vertices += blob.vertex_normals * (0.06 * bumps)[:, None]
     return blob
+
+
+def _fractal_displacement(
+    rng: np.random.Generator, points: npt.NDArray[np.float64], octaves: int, amplitude: float
+) -> npt.NDArray[np.float64]:
+    """Sum of random plane waves, each octave twice the frequency and half the amplitude: a smooth,
+    lumpy field over 3-D points (rock, flesh, eroded ground)."""
+    total = np.zeros(len(points))
+    frequency = rng.uniform(1.5, 3.0)
+    for _ in range(octaves):
+        directions = rng.normal(size=(3, 6))
+        phases = rng.uniform(0, 2 * math.pi, size=6)
+        total += amplitude * np.sin(points @ directions * frequency + phases).mean(axis=1)
+        frequency *= 2.0
+        amplitude *= 0.5
+    return total
+
+
+def _blob(centre: npt.NDArray[np.float64], radii: npt.NDArray[np.float64]) -> Any:
+    import trimesh
+
+    blob = trimesh.creation.icosphere(subdivisions=3, radius=1.0)
+    blob.vertices *= radii
+    blob.vertices += centre
+    return blob
+
+
+def _creature(rng: np.random.Generator) -> Any:
+    """Overlapping ellipsoids along a bent spine with legs: the silhouette of a figurine or a sculpt."""
+    import trimesh
+
+    parts = []
+    count = int(rng.integers(4, 9))
+    heading = rng.normal(size=3) * [1.0, 0.3, 1.0]
+    position = np.zeros(3)
+    for index in range(count):
+        heading = heading / np.linalg.norm(heading) + rng.normal(0, 0.35, size=3)
+        heading /= np.linalg.norm(heading)
+        size = 0.35 * (1.0 - 0.6 * abs(index / max(count - 1, 1) - 0.4)) * rng.uniform(0.7, 1.2)
+        position = position + heading * size * 1.1
+        parts.append(_blob(position.copy(), size * rng.uniform([1.0, 0.6, 0.6], [1.6, 1.0, 1.0])))
+    for _ in range(int(rng.integers(0, 5))):  # legs or spikes hanging from the spine
+        anchor = parts[int(rng.integers(0, len(parts)))].centroid
+        leg = trimesh.creation.capsule(height=rng.uniform(0.3, 0.8), radius=rng.uniform(0.04, 0.1))
+        leg.apply_transform(
+            trimesh.transformations.rotation_matrix(math.pi / 2 + rng.normal(0, 0.3), [1, 0, 0])  # type: ignore[no-untyped-call]
+        )
+        leg.apply_translation(anchor - [0, 0.4, 0])
+        parts.append(leg)
+    mesh: Any = trimesh.util.concatenate(parts)
+    mesh.vertices += mesh.vertex_normals * _fractal_displacement(rng, mesh.vertices, 3, 0.04)[:, None]
+    return mesh
+
+
+def _rock(rng: np.random.Generator) -> Any:
+    """A subdivided icosphere stretched and displaced by several octaves: a stone, a bust, a fruit."""
+    import trimesh
+
+    rock = trimesh.creation.icosphere(subdivisions=int(rng.integers(4, 6)), radius=1.0)
+    rock.vertices *= rng.uniform(0.5, 1.5, size=3)
+    lumps = _fractal_displacement(rng, rock.vertices, int(rng.integers(2, 6)), rng.uniform(0.08, 0.35))
+    rock.vertices += rock.vertex_normals * lumps[:, None]
+    return rock
+
+
+def _range_scan(rng: np.random.Generator) -> Any:
+    """A scanner's view of a table top or a wall: a height field with objects on it, holes where
+    the scanner saw nothing and per-point depth noise."""
+    import trimesh
+
+    cells = int(rng.integers(80, 160))
+    u, v = np.meshgrid(np.linspace(-1, 1, cells), np.linspace(-1, 1, cells))
+    grid = np.stack([u.ravel(), v.ravel(), np.zeros(u.size)], axis=1)
+    height = _fractal_displacement(rng, grid, 4, rng.uniform(0.02, 0.15))
+    for _ in range(int(rng.integers(0, 6))):  # objects standing on the surface
+        centre, radius = rng.uniform(-0.7, 0.7, size=2), rng.uniform(0.1, 0.4)
+        distance = np.hypot(grid[:, 0] - centre[0], grid[:, 1] - centre[1]) / radius
+        height += rng.uniform(0.1, 0.5) * np.sqrt(np.clip(1 - distance**2, 0, None))
+    grid[:, 2] = height + rng.normal(0, rng.uniform(0.0, 0.006), size=len(height))
+    index = np.arange(cells * cells).reshape(cells, cells)
+    a, b, c, d = (
+        index[:-1, :-1].ravel(),
+        index[:-1, 1:].ravel(),
+        index[1:, :-1].ravel(),
+        index[1:, 1:].ravel(),
+    )
+    faces = np.concatenate([np.stack([a, b, c], 1), np.stack([b, d, c], 1)])  # normals towards +z
+    seen = _fractal_displacement(rng, grid[faces[:, 0]] * [2, 2, 0], 2, 1.0) > rng.uniform(-0.9, -0.3)
+    return trimesh.Trimesh(grid, faces[seen], process=False)
+
+
+def _displaced_primitives(rng: np.random.Generator) -> Any:
+    """A few primitives pushed together and roughened: a kitbash or a blocked-out sculpt."""
+    import trimesh
+
+    parts = []
+    for _ in range(int(rng.integers(2, 6))):
+        part = _primitive(rng).subdivide()
+        transform = trimesh.transformations.random_rotation_matrix(rng.random(3))
+        transform[:3, 3] = rng.uniform(-0.5, 0.5, size=3)
+        part.apply_transform(transform)
+        parts.append(part)
+    mesh: Any = trimesh.util.concatenate(parts)
+    if rng.random() < 0.6:
+        mesh.vertices += mesh.vertex_normals * _fractal_displacement(rng, mesh.vertices, 3, 0.03)[:, None]
+    return mesh
+
+
+_ORGANIC = (_rock, _creature, _range_scan, _displaced_primitives)
+
+
+def organic_mesh(seed: int) -> Any:
+    """One procedural model, the same for the same seed."""
+    rng = np.random.default_rng([seed, 104729])
+    return _ORGANIC[int(rng.integers(0, len(_ORGANIC)))](rng)
+
+
+def render_thumbnail(renderer: Any, seed: int, size: int, folder: Path) -> npt.NDArray[np.uint8]:
+    """organic_mesh(seed) as the app thumbnails a model file: written as PLY, read and drawn by the
+    pyrender backend's public render call, half of them with a transparent background."""
+    from PIL import Image
+
+    from core.ai.classify import as_rgb_uint8
+    from core.render.api import RenderRequest, UpAxis
+
+    rng = np.random.default_rng([seed, 15485863])
+    source, output = folder / f"{seed}.ply", folder / f"{seed}.png"
+    organic_mesh(seed).export(source)
+    transparent = bool(rng.random() < 0.5)
+    up_axis: UpAxis = "z" if rng.random() < 0.5 else "y"
+    request = RenderRequest(source, output, size, "thumbnail", transparent=transparent, up_axis=up_axis)
+    renderer.render(request, lambda _fraction, _message: None)
+    with Image.open(output) as image:
+        pixels = np.asarray(image)
+    return as_rgb_uint8(pixels)
 
 
 def _material(pyrender: Any, rng: np.random.Generator, clay: bool) -> Any:
@@ -129,14 +276,31 @@ def render_scene(pyrender: Any, renderer: Any, seed: int, size: int) -> npt.NDAr
 
 
 def main(argv: list[str]) -> int:
+    from core.render.pyrender_backend import PyrenderRenderer
+
     request = json.loads(argv[0])
     size = int(request["size"])
+    seeds = [int(seed) for seed in request["seeds"]]
+    made: dict[int, npt.NDArray[np.uint8]] = {}
+    # One OpenGL context at a time: EGL will not switch between two in one process.
     pyrender = _import_pyrender()
     renderer = pyrender.OffscreenRenderer(size, size)
     try:
-        renders = [render_scene(pyrender, renderer, int(seed), size) for seed in request["seeds"]]
+        made.update((seed, render_scene(pyrender, renderer, seed, size)) for seed in seeds if not seed % 2)
     finally:
         renderer.delete()
+    if any(seed % 2 for seed in seeds):
+        thumbnails = PyrenderRenderer(os.environ["PYOPENGL_PLATFORM"])
+        try:
+            with tempfile.TemporaryDirectory(prefix="kind-thumbnails-") as folder:
+                made.update(
+                    (seed, render_thumbnail(thumbnails, seed, size, Path(folder)))
+                    for seed in seeds
+                    if seed % 2
+                )
+        finally:
+            thumbnails.close()
+    renders = [made[seed] for seed in seeds]
     np.save(request["out"], np.stack(renders) if renders else np.zeros((0, size, size, 3), np.uint8))
     return 0
 

@@ -417,7 +417,8 @@ def sample(kind: str, seed: int, size: int = 256) -> Image:
 
 
 def cg_renders(seeds: Sequence[int], size: int = 256, *, timeout_s: float = 300.0) -> list[Image]:
-    """pyrender renders of procedural scenes, one per seed, made in a child process.
+    """pyrender renders of procedural scenes (even seeds) and clay model thumbnails (odd seeds, the
+    app's own renderer), one per seed, made in a child process (core/ai/kind_render.py).
 
     Raises RuntimeError with the child's message when it cannot render (no EGL, no pyrender).
     """

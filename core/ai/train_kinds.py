@@ -1,19 +1,29 @@
 """Train the kind head and write it, with its manifest entry, into resources/models.
 
-    python -m core.ai.train_kinds            # about three minutes on two CPU cores
+    python -m core.ai.train_kinds            # about five minutes on two CPU cores
 
-Data: seeded images of every generated kind (core/ai/kind_samples.py, CG renders by pyrender) and,
+Needs a machine set up by ``STRATOPIPE_TRAINING_DATA=1 bash installers/bootstrap.sh``: opencv-doc
+installed, kphotoalbum, lomiri-wallpapers-20.04 and plasma-workspace-wallpapers extracted into the
+environment (the last two only with that variable; it stops with a message if a listed wallpaper
+photograph is missing), scikit-image, and offscreen OpenGL
+(EGL, or KIND_RENDER_GL=osmesa) for the renders. Only developers train; the app and CI do not.
+
+Data: seeded images of every generated kind (core/ai/kind_samples.py, CG renders by pyrender: scenes
+and, through the app's own thumbnail renderer, procedural clay models; core/ai/kind_render.py) and,
 for "photograph", real camera photographs from Debian packages and scikit-image that are NOT in the
 evaluation set (resources/models/eval_set.json stays held out; near-duplicates of its images are
 left out too), each augmented (crops, flips, scale, JPEG quality, blur, noise, colour); albedo and
-roughness maps are also made from them, as artists make textures from photographs. Features: the
-subject model's pooled 1280-d MobileNetV2 embedding, read through
-InferenceEngine.subject_embeddings so training sees exactly the preprocessing classify_batch uses,
-plus the classical statistics (core/ai/kind_head.py); both standardised. Head: multinomial
+roughness maps are also made from the close-up ones (not the wallpapers), as artists make
+textures from photographs. Features: the subject model's pooled 1280-d MobileNetV2 embedding, read
+through InferenceEngine.subject_embeddings so training sees exactly the preprocessing classify_batch
+uses, plus the classical statistics (core/ai/kind_head.py); both standardised. Head: multinomial
 logistic regression in torch with weight decay and class-balanced loss (photographs weighted up).
 One seed in five (one photograph file in five) is held out and the per-kind validation accuracy is
 printed; the shipped head is then refitted on all of it.
-Everything is seeded, so a rerun on the same packages gives the same file.
+Everything is seeded, so a rerun on the same packages gives the same head, though not always the
+same bytes: now and then llvmpipe draws one pixel of one clay thumbnail differently (seen on seed 31
+in 3 of 8 runs; not thread count, not hash seed), which moves the weights by float noise and the
+sha256 with them (two such heads made the same evaluation calls).
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from core.ai.classify import ALBEDO, CG_RENDER, PHOTOGRAPH, ROUGHNESS_OR_MASK
 from core.ai.kind_head import EMBEDDING_SIZE, HEAD_KINDS, classical_vector, save_kind_head
@@ -49,7 +59,8 @@ HEAD_FILE = "kind-head.npz"
 HEAD_VERSION = "1"
 LICENCE = (
     "StratoPipe, trained by core/ai/train_kinds.py on generated images and camera photos from "
-    "Debian kphotoalbum/opencv-doc and scikit-image (none of the evaluation set)"
+    "Debian kphotoalbum/opencv-doc/lomiri-wallpapers-20.04/plasma-workspace-wallpapers and scikit-image "
+    "(none of the evaluation set)"
 )
 OPENCV_DOC = Path("/usr/share/doc/opencv-doc/examples")
 # Camera photographs outside the evaluation set, each looked at: scenes, text in scenes, aerial
@@ -81,8 +92,37 @@ KPHOTOALBUM_PHOTOS = ("usr/share/kphotoalbum/pics/search.jpg",)  # EXIF: JENOPTI
 # Photographs through a telescope, a fundus camera, a microscope and of handwriting on paper: they
 # widen "photograph" beyond scenes (scikit-image's others are in the evaluation set or synthetic).
 SKIMAGE_PHOTOS = ("hubble_deep_field.jpg", "retina.jpg", "ihc.png", "text.png")
+# Wallpaper photographs from packages the evaluation set does not use (it uses lomiri-wallpapers-16.04,
+# mate-backgrounds, lxqt-themes), extracted by installers/bootstrap.sh. Each was looked at full size:
+# only camera photographs are listed. Left out of lomiri-wallpapers-20.04: Fossa, Painting-Colors
+# (digital art) and Infinite-Sea (a composite: Milky Way over a sea); all twelve of
+# ukui-wallpapers are CG or illustrations, so that package is not used. Left out of Plasma's 30:
+# the low-poly, gradient and abstract CG sets (Altai, Autumn, Canopee, Cascade, Cluster, DarkestHour,
+# Elarun, Flow, FlyingKonqui, Honeywave, IceCold, Kay, Kokkini, MilkyWay, Opal, PastelHills, Patak,
+# Shell, Volna) and the SafeLanding illustration.
+WALLPAPER_PHOTOS = {
+    "lomiri-wallpapers-20.04": ("usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg",),  # nuthatch on bark
+    "plasma-workspace-wallpapers": tuple(
+        f"usr/share/wallpapers/{name}/contents/images/{size}.jpg"
+        for name, size in (
+            ("BytheWater", "1920x1080"),  # a jetty on a lake, low sun
+            ("ColdRipple", "1920x1080"),  # a jetty in fog, black and white
+            ("ColorfulCups", "2560x1600"),  # plastic cups from above, film grain
+            ("EveningGlow", "1920x1080"),  # rowing boats on a shore at sunset
+            ("FallenLeaf", "1920x1080"),  # a maple leaf on the ground, shallow focus
+            ("Grey", "1920x1080"),  # a building's facade, black and white
+            ("Kite", "1920x1080"),  # clouds in a blue sky (the kite is small)
+            ("OneStandsOut", "1920x1080"),  # a moss or conifer canopy from above
+            ("Path", "1920x1080"),  # a path through a forest
+            ("summer_1am", "1920x1080"),  # a lake at dusk with reeds
+        )
+    ),
+}
 PER_KIND = 110
 AUGMENTS_PER_PHOTO = 24
+# Albedo and roughness maps are made from the close-up and surface photographs only, not from the
+# wallpapers: those are wide scenes (lakes, skies, forests) no artist would turn into a material,
+# and their de-lit crops taught the head that scenic close-ups (a cat's fur) are albedo maps.
 TEXTURES_PER_PHOTO = 1
 VALIDATION_EVERY = 5
 EPOCHS = 400
@@ -97,25 +137,42 @@ PHOTOGRAPH_WEIGHT = 3.0
 CLASSICAL_EMPHASIS = 4.0
 
 
-def photograph_files() -> list[Path]:
-    """The training photographs present on this machine (kphotoalbum where installers/bootstrap.sh
-    extracts it for the evaluation); refuses to run if one of them is an evaluation image."""
+class TrainingPhoto(NamedTuple):
+    path: Path
+    makes_textures: bool  # albedo and roughness maps are also made from it
+
+
+def photograph_files() -> list[TrainingPhoto]:
+    """The training photographs present on this machine (the Debian packages installed, or extracted
+    by installers/bootstrap.sh); refuses to run if a wallpaper photograph is missing (a head trained
+    without them is a different, weaker head) or if one of them is an evaluation image."""
     from core.ai.evaluate import EVAL_SET, extracted_debs_dir
 
     roots = [Path("/"), extracted_debs_dir() / "kphotoalbum"]
     found = [OPENCV_DOC / name for name in OPENCV_PHOTOS if (OPENCV_DOC / name).is_file()]
     for name in KPHOTOALBUM_PHOTOS:
         found += [root / name for root in roots if (root / name).is_file()][:1]
+    wallpapers: list[Path] = []
+    for package, names in WALLPAPER_PHOTOS.items():
+        for name in names:
+            candidates = [root / name for root in (Path("/"), extracted_debs_dir() / package)]
+            present = [path for path in candidates if path.is_file()]
+            if not present:
+                raise RuntimeError(
+                    f"training photograph {name} missing ({package}): run "
+                    "STRATOPIPE_TRAINING_DATA=1 bash installers/bootstrap.sh"
+                )
+            wallpapers.append(present[0])
     skimage = package_dir("skimage")
     if skimage is not None:
         found += [skimage / "data" / name for name in SKIMAGE_PHOTOS if (skimage / "data" / name).is_file()]
     evaluated = {
         Path(item["file"]).name for item in json.loads(EVAL_SET.read_text(encoding="utf-8"))["images"]
     }
-    leaked = [str(path) for path in found if path.name in evaluated]
+    leaked = [str(path) for path in found + wallpapers if path.name in evaluated]
     if leaked:
         raise RuntimeError(f"evaluation images must stay out of training: {leaked}")
-    return found
+    return [TrainingPhoto(path, True) for path in found] + [TrainingPhoto(path, False) for path in wallpapers]
 
 
 def augment(image: npt.NDArray[np.uint8], rng: np.random.Generator) -> npt.NDArray[np.uint8]:
@@ -159,7 +216,7 @@ def training_images(per_kind: int) -> Iterator[tuple[str, int, npt.NDArray[np.ui
     for seed, render in enumerate(cg_renders(range(per_kind))):
         yield CG_RENDER, seed, render
     rng = np.random.default_rng(2024)
-    for index, path in enumerate(photograph_files()):
+    for index, (path, makes_textures) in enumerate(photograph_files()):
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if bgr is None:
             raise RuntimeError(f"cannot read training photograph {path}")
@@ -167,7 +224,7 @@ def training_images(per_kind: int) -> Iterator[tuple[str, int, npt.NDArray[np.ui
         for _ in range(AUGMENTS_PER_PHOTO):
             yield PHOTOGRAPH, index, augment(rgb, rng)
         # Textures are often made from photographs: the same pixels, flattened and made seamless.
-        for _ in range(TEXTURES_PER_PHOTO):
+        for _ in range(TEXTURES_PER_PHOTO if makes_textures else 0):
             yield ALBEDO, index, albedo_from_photo(rgb, rng)
             yield ROUGHNESS_OR_MASK, index, roughness_from_photo(rgb, rng)
 
