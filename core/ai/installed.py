@@ -70,6 +70,8 @@ def installed_models(model_dir: Path | None, device_preference: str) -> ModelsRe
             assert runtime is not None
             device = _ncnn_device(runtime, device_preference)
             trouble = trouble or runtime.problem
+        elif entry.format == "numpy-npz":
+            device = "cpu"  # a small matrix product in numpy, after the subject model's pass
         else:
             device = torch_device
         models.append(

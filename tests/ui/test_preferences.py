@@ -294,6 +294,8 @@ def test_models_page_lists_installed_models_and_switches_one_off(
     assert [x2.text(c) for c in (1, 3, 4, 5)] == ["enhance", "1.3 MB", "✓ verified", "cpu"]
     assert "BSD-3-Clause" in x2.text(2)
     assert rows["mobilenet-v2-imagenet"].text(1) == "subjects"
+    head = rows["kind-head"]
+    assert [head.text(c) for c in (1, 4, 5)] == ["kinds", "✓ verified", "cpu"]
     assert x2.checkState(0) == Qt.CheckState.Checked
     assert dialog.models_status.text() == f"{len(rows)} of {len(rows)} models ready."
 
