@@ -186,6 +186,7 @@ class SyncServer:
                 heads=self._heads,
                 read=self.read,
                 catch_up_again=self._catch_up_again,
+                tell_added=self._tell_added_here,
             ),
         )
         self.admission.on_sign_in = link.publish_sign_in
@@ -372,6 +373,16 @@ class SyncServer:
             session.send_error("token_revoked", "Your password was changed; sign in again", None)
             session.close_soon("password changed")
         return len(closing)
+
+    def tell_added(self, user_id: int, project: int, name: str, keep: Session | None) -> int:
+        """The user's connections here and on the other server processes learn they were added to
+        ``project``: told ``projects_changed`` and closed, they sign in again (``server.member_requests``)."""
+        if self._cluster is not None:
+            self._cluster.publish_added(user_id, project, name)
+        return self._tell_added_here(user_id, project, name, keep)
+
+    def _tell_added_here(self, user_id: int, project: int, name: str, keep: Session | None = None) -> int:
+        return member_requests.tell_added(self._sessions, user_id, project, name, keep)
 
     # -- subscriptions ---------------------------------------------------------------------------
     async def _subscribe(self, session: Session, message: SubscribeRequest) -> None:

@@ -11,7 +11,9 @@ every subscribed project's head from the table, which covers whatever was commit
 deaf.
 
 Sign-in failures go over a second channel so that a lock-out holds on every process (see
-``server.admission``): each process keeps its own counts and adds the failures the others report.
+``server.admission``): each process keeps its own counts and adds the failures the others report. A
+third tells every process that a user was added to a project, so that user's connections there sign in
+again and get the new project list (``server.member_requests``).
 
 Only for PostgreSQL (psycopg 3, the ``postgres`` extra); SQLite has one server process and needs none
 of this.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import random
@@ -49,6 +52,10 @@ if TYPE_CHECKING:
     from server.session import ServerConfig, Subscription
 
 log = logging.getLogger(__name__)
+
+# Kept here rather than with the other channels (``server.cluster_messages``): only this module sends
+# and reads it, after the membership's transaction committed.
+MEMBERS_CHANNEL = "stratopipe_members"
 
 
 class Listener:
@@ -133,6 +140,8 @@ class ClusterServices:
     heads: dict[int, int]
     read: Callable[..., Awaitable[Any]]
     catch_up_again: Callable[[Subscription], None]
+    # Tells the user's connections on this process they were added to a project (user, project, name).
+    tell_added: Callable[[int, int, str], int]
 
 
 class ClusterLink:
@@ -149,7 +158,11 @@ class ClusterLink:
         self.origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.listener = Listener(
             libpq_conninfo(db_url),
-            {EVENTS_CHANNEL: self._on_head, SIGN_IN_CHANNEL: self._on_sign_in},
+            {
+                EVENTS_CHANNEL: self._on_head,
+                SIGN_IN_CHANNEL: self._on_sign_in,
+                MEMBERS_CHANNEL: self._on_added,
+            },
             self._on_connected,
         )
         self._stale: set[int] = set()
@@ -269,3 +282,21 @@ class ClusterLink:
             self.services.admission.remote_sign_in_failed(address, username)
         elif outcome == "succeeded" and username is not None:
             self.services.admission.remote_sign_in_succeeded(username)
+
+    # -- members added ----------------------------------------------------------------------------
+    # A notification lost while a listener reconnects leaves that user's connections there with the old
+    # list until they reconnect, as before this existed; nothing is read or written wrongly meanwhile.
+    def publish_added(self, user_id: int, project: int, name: str) -> None:
+        payload = json.dumps({"origin": self.origin, "user": user_id, "project": project, "name": name})
+        self._spawn(self._notify(MEMBERS_CHANNEL, payload))
+
+    def _on_added(self, payload: str) -> None:
+        try:
+            document = json.loads(payload)
+            origin, user, project, name = (document[key] for key in ("origin", "user", "project", "name"))
+        except (ValueError, TypeError, KeyError):
+            origin = user = project = name = None
+        if not (isinstance(user, int) and isinstance(project, int) and isinstance(name, str)):
+            log.warning("event=bad_notification channel=%s payload=%r", MEMBERS_CHANNEL, payload[:100])
+        elif origin != self.origin:  # this process told its own connections already
+            self.services.tell_added(user, project, name)

@@ -45,6 +45,7 @@ from core.sync.local_store import (
     OutboxEntry,
     UnreadableEvent,
 )
+from core.sync.member_protocol import read_projects_changed
 from core.sync.protocol import (
     MAX_MESSAGE_BYTES,
     PERMANENT_ERRORS,
@@ -79,6 +80,11 @@ AUTH_ERRORS = frozenset({"auth_failed", "token_expired", "token_revoked"})
 
 class _Reconnect(Exception):
     """Drop this connection and start again (after the usual backoff)."""
+
+
+class _SignInAgain(Exception):
+    """The server changed this user's project list (``projects_changed``): sign in again at once, which
+    brings the new list in ``auth_ok``; nothing went wrong, so the user is told nothing."""
 
 
 class _Pacer:
@@ -213,6 +219,11 @@ class SyncClient:
                 async with self._connect() as ws:
                     await self._session(ws)
                     attempt = 0
+            except _SignInAgain as exc:
+                log.info("event=sync_projects_changed message=%r", str(exc))
+                self._connected = False
+                attempt = 0
+                continue
             except AuthError as error:
                 log.warning("event=sync_auth_failed code=%s", error.code)
                 self._connected = False
@@ -261,7 +272,7 @@ class SyncClient:
         try:
             async with self._connect() as ws:
                 await self._session(ws)
-        except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError, _Reconnect) as exc:
+        except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError, _Reconnect, _SignInAgain) as exc:
             if is_certificate_failure(exc):
                 raise CertificateRefusedError(certificate_failure_message(self.url, exc)) from exc
             raise ConnectionError(f"Sync with {self.url} did not finish: {exc}") from exc
@@ -351,7 +362,14 @@ class SyncClient:
                 for raw in batch:
                     if raw is None:  # the connection ended; nothing follows
                         break
-                    message, unreadable = read_server_message(raw)
+                    try:
+                        message, unreadable = read_server_message(raw)
+                    except ValueError:
+                        changed = read_projects_changed(raw)
+                        if changed is None:
+                            raise
+                        await self._on_acks(ws, acks)  # what was acked before it is kept
+                        raise _SignInAgain(changed.message) from None
                     if isinstance(message, Ack):
                         acks.append((message, unreadable))
                         continue

@@ -7,9 +7,9 @@ its supervisors and admins (``core.sync.roles.member_management_refusal``).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 from core.sync.protocol import ErrorReply, Identifier
 
@@ -54,3 +54,31 @@ class MemberChanged(_Model):
 
 MemberReply = Annotated[ErrorReply | MemberChanged, Field(discriminator="type")]
 MEMBER_REPLY: TypeAdapter[MemberReply] = TypeAdapter(MemberReply)
+
+
+PROJECTS_CHANGED: Final = "projects_changed"
+
+
+class ProjectsChanged(_Model):
+    """Told (no ``re``) to each open connection of a user just added to a project, which the server then
+    closes: the project list comes with ``auth_ok``, so the client signs in again at once, quietly.
+
+    An ``error`` with a code of its own, kept out of the main schema's codes (``ErrorCode``): a client
+    that predates it cannot read it, logs a protocol error and, as after any connection the server
+    closed, signs in again after its usual backoff, which brings it the new list as well.
+    """
+
+    v: Literal[1] = 1
+    re: None = None
+    type: Literal["error"] = "error"
+    code: Literal["projects_changed"] = "projects_changed"
+    message: str
+    project: int
+
+
+def read_projects_changed(raw: str | bytes) -> ProjectsChanged | None:
+    """``raw`` as a ``projects_changed`` error, None when it is anything else."""
+    try:
+        return ProjectsChanged.model_validate_json(raw)
+    except ValidationError:
+        return None
