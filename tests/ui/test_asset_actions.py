@@ -97,10 +97,12 @@ def test_viewer_requests_go_to_the_job_controller(qtbot: Any, window: MainWindow
     record = catalog.get_asset(rock)
     assert record is not None
     window.open_viewer(record)
-    window.viewer.turntable_button.click()
+    window.viewer.bar.turntable_button.click()
     assert _kinds(catalog, rock) == ["turntable"]
     # The job fails here (no render steps in this registry): the viewer stops waiting and says so.
-    qtbot.waitUntil(lambda: window.viewer.note_label.text().startswith("Turntable failed"), timeout=15_000)
+    qtbot.waitUntil(
+        lambda: window.viewer.bar.note_label.text().startswith("Turntable failed"), timeout=15_000
+    )
 
 
 def test_status_bar_names_the_inference_device(qtbot: Any, window: MainWindow) -> None:

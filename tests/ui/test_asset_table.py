@@ -46,7 +46,7 @@ def test_table_shows_the_grid_rows_with_their_details(
 ) -> None:
     _open_project(window, catalog, 450)
     grid = window.grid
-    grid.details_button.click()
+    grid.filter_bar.details_button.click()
     assert grid.active_view is grid.table
     table_model = grid.table.model()
     assert table_model.rowCount() == window.model.rowCount() == 450
@@ -72,7 +72,7 @@ def test_header_clicks_sort_through_the_catalog(qtbot: Any, window: MainWindow, 
 
     _click_header(qtbot, window, SIZE_COLUMN)
     assert (window.model.query.sort, window.model.query.descending) == (SortKey.SIZE, True)
-    assert grid.sort_combo.currentData() == SortKey.SIZE
+    assert grid.filter_bar.sort_combo.currentData() == SortKey.SIZE
     # Largest first over the whole project, not a re-sort of the 200 rows loaded.
     assert _table_text(window, 0, 0) == "asset_00000.exr"
     assert (header.sortIndicatorSection(), header.sortIndicatorOrder()) == (
@@ -99,12 +99,12 @@ def test_switching_views_keeps_the_selection(qtbot: Any, window: MainWindow, cat
     assert chosen == ["asset_00003.exr", "asset_00007.exr"]
 
     with qtbot.waitSignal(grid.selection_changed):
-        grid.details_button.click()
+        grid.filter_bar.details_button.click()
     assert [r.name for r in grid.selected_records()] == chosen
     assert grid.table.selectionModel().isRowSelected(7)
 
     grid.table.selectRow(12)
-    grid.details_button.click()
+    grid.filter_bar.details_button.click()
     assert [r.name for r in grid.selected_records()] == ["asset_00012.exr"]
     assert grid.active_view is grid.view
 
@@ -126,4 +126,4 @@ def test_the_details_view_is_remembered(
     )
     qtbot.addWidget(again)
     assert again.grid.details_shown
-    assert again.grid.details_button.isChecked()
+    assert again.grid.filter_bar.details_button.isChecked()

@@ -169,7 +169,7 @@ def test_the_viewer_plays_two_clips_in_compare_and_esc_returns_to_a(
     assert isinstance(page, ClipComparePage)
     with qtbot.waitSignal(page.pair_canvas.pair_shown, timeout=10_000):
         pass
-    assert window.viewer.info.text() == "A/B compare (playing)"
-    window.viewer._escape()
+    assert window.viewer.bar.info.text() == "A/B compare (playing)"
+    window.viewer.escape()
     assert not isinstance(window.viewer.current_page(), ClipComparePage)
-    assert window.viewer.title.text() == records[0].name
+    assert window.viewer.bar.title.text() == records[0].name

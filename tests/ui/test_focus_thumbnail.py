@@ -59,6 +59,6 @@ def test_o_switches_the_selected_thumbnails_and_back(
 def test_o_in_the_search_field_types_a_letter(qtbot: Any, window: MainWindow, catalog: Catalog) -> None:
     project = catalog.create_project("Typing")
     window.sidebar.reload_projects(project.id)
-    window.grid.search_box.setFocus()
-    qtbot.keyClicks(window.grid.search_box, "o")
-    assert window.grid.search_box.text() == "o"
+    window.grid.filter_bar.search_box.setFocus()
+    qtbot.keyClicks(window.grid.filter_bar.search_box, "o")
+    assert window.grid.filter_bar.search_box.text() == "o"

@@ -86,16 +86,16 @@ def test_the_filter_bar_filters_by_rating_and_label_and_sorts_by_rating(
     catalog.curation.set_rating(ids[2:4], 3)
     catalog.curation.set_label(ids[1:3], ColourLabel.BLUE)
     grid = window.grid
-    _choose(grid.rating_combo, "≥3★")
+    _choose(grid.filter_bar.rating_combo, "≥3★")
     assert [r.id for r in window.model.records()] == ids[:4]
-    assert "4 assets" in grid.count_label.text()
-    _choose(grid.label_combo, "Blue")
+    assert "4 assets" in grid.filter_bar.count_label.text()
+    _choose(grid.filter_bar.label_combo, "Blue")
     assert [r.id for r in window.model.records()] == ids[1:3]
-    _choose(grid.rating_combo, "5★")
+    _choose(grid.filter_bar.rating_combo, "5★")
     assert [r.id for r in window.model.records()] == ids[1:2]
-    _choose(grid.rating_combo, "Any rating")
-    _choose(grid.label_combo, "Any label")
-    _choose(grid.sort_combo, "Rating")
+    _choose(grid.filter_bar.rating_combo, "Any rating")
+    _choose(grid.filter_bar.label_combo, "Any label")
+    _choose(grid.filter_bar.sort_combo, "Rating")
     assert window.model.query.descending, "rating starts highest first"
     assert _roles(window, AssetRole.Rating) == [5, 5, 3, 3, 0, 0]
 
@@ -124,7 +124,7 @@ def test_the_inspector_edits_every_selected_asset_at_once(
     assert _roles(window, AssetRole.Rating)[:4] == [2, 2, 2, 0]
     assert dict(catalog.tag_counts(window.model.query.project_id or 0)) == {"approved": 3, "hero": 3}
     # The tag filter and sidebar counts follow (throttled: they are a few GROUP BYs).
-    qtbot.waitUntil(lambda: window.grid.tag_combo.findData("hero") >= 0, timeout=5_000)
+    qtbot.waitUntil(lambda: window.grid.filter_bar.tag_combo.findData("hero") >= 0, timeout=5_000)
 
 
 def _saved_items(window: MainWindow) -> list[QTreeWidgetItem]:
@@ -141,15 +141,15 @@ def test_a_saved_search_appears_in_the_sidebar_and_restores_its_query(
     ids = [r.id for r in window.model.records()]
     catalog.curation.set_rating(ids[3:], 4)
     grid = window.grid
-    _choose(grid.rating_combo, "≥4★")
-    _choose(grid.sort_combo, "Rating")
+    _choose(grid.filter_bar.rating_combo, "≥4★")
+    _choose(grid.filter_bar.sort_combo, "Rating")
     wanted = grid.current_query()
     assert window.sidebar.save_search(wanted, "Selects") is not None
 
     (item,) = _saved_items(window)
     assert item.text(0) == "Selects"
-    _choose(grid.rating_combo, "Any rating")
-    _choose(grid.sort_combo, "Name")
+    _choose(grid.filter_bar.rating_combo, "Any rating")
+    _choose(grid.filter_bar.sort_combo, "Name")
     assert window.model.total == 6
 
     tree = window.sidebar.collections  # a click on the item (current since it was saved) restores it
@@ -159,7 +159,7 @@ def test_a_saved_search_appears_in_the_sidebar_and_restores_its_query(
         == wanted
         == AssetQuery(project_id=project_id, min_rating=4, sort=SortKey.RATING, descending=True)
     )
-    assert grid.rating_combo.currentText() == "≥4★"
+    assert grid.filter_bar.rating_combo.currentText() == "≥4★"
     assert [r.id for r in window.model.records()] == ids[3:][::-1]
 
     search = item.data(0, DataRole)

@@ -236,15 +236,15 @@ def test_searching_switches_to_relevance_and_clearing_restores_the_chosen_order(
         "massive_tree.exr",
     ]  # type: ignore[union-attr]
 
-    grid.search_box.setText("ssi")
+    grid.filter_bar.search_box.setText("ssi")
     qtbot.waitUntil(lambda: grid.model.query.search == "ssi", timeout=5_000)
     assert grid.model.query.sort == SortKey.RELEVANCE
     assert grid.model.total == 2
-    grid.reverse_button.click()
+    grid.filter_bar.reverse_button.click()
     assert grid.model.query == AssetQuery(
         project_id=project.id, search="ssi", sort=SortKey.RELEVANCE, descending=True
     )
-    grid.search_box.clear()
+    grid.filter_bar.search_box.clear()
     qtbot.waitUntil(lambda: grid.model.query.search == "", timeout=5_000)
     assert grid.model.query.sort == SortKey.SIZE
     assert grid.model.total == 3

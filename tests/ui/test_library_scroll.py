@@ -73,10 +73,10 @@ def test_scrolling_to_the_end_keeps_only_the_window_loaded(qtbot: Any, grid: Ass
 
 
 def test_jump_to_a_letter_shows_the_first_matching_asset(qtbot: Any, grid: AssetGrid) -> None:
-    assert grid.jump_box.isVisible()
-    assert grid.jump_box.placeholderText() == "Jump to letter…"
-    grid.jump_box.setText("m")
-    qtbot.keyClick(grid.jump_box, "\r")
+    assert grid.filter_bar.jump_box.isVisible()
+    assert grid.filter_bar.jump_box.placeholderText() == "Jump to letter…"
+    grid.filter_bar.jump_box.setText("m")
+    qtbot.keyClick(grid.filter_bar.jump_box, "\r")
     assert [r.name for r in grid.selected_records()] == ["mike_00000.exr"]
     assert grid.view.viewport().rect().intersects(grid.view.visualRect(grid.view.currentIndex()))
     assert len(grid.model.loaded_pages) <= WINDOW
@@ -116,7 +116,7 @@ def test_an_unloaded_row_is_a_placeholder_until_its_page_arrives(qtbot: Any, gri
 
 def test_jump_to_a_date_and_a_size(qtbot: Any, grid: AssetGrid, catalog: Catalog) -> None:
     grid.set_sort(SortKey.SIZE, descending=True)
-    assert grid.jump_box.placeholderText() == "Jump to size (e.g. 20 MB)…"
+    assert grid.filter_bar.jump_box.placeholderText() == "Jump to size (e.g. 20 MB)…"
     assert grid.jump_to("1500 b")
     assert [r.size_bytes for r in grid.selected_records()] == [1500]
 
@@ -126,6 +126,6 @@ def test_jump_to_a_date_and_a_size(qtbot: Any, grid: AssetGrid, catalog: Catalog
     assert [r.id for r in grid.selected_records()] == [records[-1].id]
     assert not grid.jump_to("yesterday")
 
-    grid.search_box.setText("zulu")  # a search orders by relevance: nothing to jump to
+    grid.filter_bar.search_box.setText("zulu")  # a search orders by relevance: nothing to jump to
     qtbot.waitUntil(lambda: grid.model.query.sort == SortKey.RELEVANCE)
-    assert not grid.jump_box.isVisible()
+    assert not grid.filter_bar.jump_box.isVisible()

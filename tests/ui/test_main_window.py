@@ -183,7 +183,7 @@ def test_window_state_is_saved_to_the_profile_ini_and_restored(
     qtbot: Any, window: MainWindow, catalog: Catalog, settings: Any, paths: Any, controllers: Any
 ) -> None:
     window.grid.set_tile_size(300)
-    window.grid.sort_combo.setCurrentText("Size")
+    window.grid.filter_bar.sort_combo.setCurrentText("Size")
     window.splitter.setSizes([300, 900, 400])
     window.notifications_dock.raise_()
     sizes = window.splitter.sizes()
@@ -202,7 +202,7 @@ def test_window_state_is_saved_to_the_profile_ini_and_restored(
     again.resize(window.size())
     again.show()
     assert again.grid.tile_size == 300
-    assert again.grid.sort_combo.currentText() == "Size"
+    assert again.grid.filter_bar.sort_combo.currentText() == "Size"
     assert "geometry=" in ini.read_text()
     assert again.splitter.sizes() == sizes
 

@@ -55,7 +55,7 @@ def test_a_playlist_from_the_selection_plays_back_to_back(
     player = window.viewer.current_page()
     assert isinstance(player, VideoPlayer)
     assert player.current_frame == 11  # the last clip played to its end
-    assert window.viewer.info.text().endswith("Dailies 12 May \u00b7 3 of 3")
+    assert window.viewer.bar.info.text().endswith("Dailies 12 May \u00b7 3 of 3")
 
 
 def test_the_viewer_arrows_step_through_the_playlist_until_another_asset_is_shown(
@@ -68,14 +68,14 @@ def test_the_viewer_arrows_step_through_the_playlist_until_another_asset_is_show
     catalog.playlists.set_items(playlist.id, [r.id for r in reversed(catalog.playlists.items(playlist.id))])
     review.run.set_still_seconds(60)
     review.play(playlist)
-    assert window.viewer.title.text() == "c_shot.mp4"
+    assert window.viewer.bar.title.text() == "c_shot.mp4"
     window.viewer.navigate.emit(1)  # Right in the viewer
-    assert window.viewer.title.text() == "b_shot.mp4"
+    assert window.viewer.bar.title.text() == "b_shot.mp4"
     assert review.run.position == 1
     window.open_viewer(window.model.records()[0])  # the user picks something else: the session ends
     assert not review.run.active
     window.viewer.navigate.emit(1)
-    assert window.viewer.title.text() == "b_shot.mp4"  # the grid's next asset again
+    assert window.viewer.bar.title.text() == "b_shot.mp4"  # the grid's next asset again
     del qtbot
 
 

@@ -129,7 +129,7 @@ def test_typing_e_in_the_compose_box_writes_it_and_starts_no_job(
         qtbot.keyClicks(compose, "e f")
         qtbot.keyClick(compose, Qt.Key.Key_Right)
     assert compose.toPlainText() == "e f"
-    assert not window.viewer.focus_button.isChecked()
+    assert not window.viewer.bar.focus_button.isChecked()
 
 
 def test_space_plays_a_video_reached_by_keyboard(

@@ -153,19 +153,19 @@ def test_supervisor_signs_off_and_the_artist_sees_it(
 
     # The status filter shows only the approved shot; "Any" shows all three again.
     grid = window.grid
-    assert grid.review_combo.isVisibleTo(grid)
-    grid.review_combo.setCurrentIndex(grid.review_combo.findData("approved"))
+    assert grid.filter_bar.review_combo.isVisibleTo(grid)
+    grid.filter_bar.review_combo.setCurrentIndex(grid.filter_bar.review_combo.findData("approved"))
     assert [r.id for r in grid.model.records()] == [shots[0].id]
     assert grid.model.total == 1
-    grid.review_combo.setCurrentIndex(grid.review_combo.findData("changes_requested"))
+    grid.filter_bar.review_combo.setCurrentIndex(grid.filter_bar.review_combo.findData("changes_requested"))
     assert [r.id for r in grid.model.records()] == [shots[1].id]
     # A verdict arriving while filtered re-filters: the third shot is approved too.
     third = _supervisor_panel(qtbot, sam, studio, shots[2])
     third.approve()
-    grid.review_combo.setCurrentIndex(grid.review_combo.findData("approved"))
+    grid.filter_bar.review_combo.setCurrentIndex(grid.filter_bar.review_combo.findData("approved"))
     qtbot.waitUntil(lambda: len(grid.model.records()) == 2, timeout=10_000)
     assert {r.id for r in grid.model.records()} == {shots[0].id, shots[2].id}
-    grid.review_combo.setCurrentIndex(0)
+    grid.filter_bar.review_combo.setCurrentIndex(0)
     assert len(grid.model.records()) == 3
 
 

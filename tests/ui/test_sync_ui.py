@@ -466,7 +466,7 @@ def test_a_teammates_playlist_plays_from_the_review_menu_and_ours_is_shared(
     action = next(a for a in menu.actions() if a.text().startswith("Alice's dailies"))
     window.review.run.set_still_seconds(60)
     action.trigger()
-    assert window.viewer.title.text() == shot.name
+    assert window.viewer.bar.title.text() == shot.name
     assert (
         '1 of 2 items of "Alice\'s dailies" are not on this computer' in window.statusBar().currentMessage()
     )

@@ -43,17 +43,17 @@ def test_versions_stack_into_one_tile_and_step_in_the_viewer(
     assert version_badge(window.model.records()[1]) == ""
 
     window.open_viewer(top)
-    viewer, switcher = window.viewer, window.viewer.versions
+    viewer, switcher = window.viewer, window.viewer.bar.versions
     assert switcher.isVisible()
     assert [switcher.combo.itemText(i) for i in range(3)] == ["v001", "v002", "v003  (latest)"]
     assert switcher.combo.currentIndex() == 2
     assert switcher.compare_button.text() == "\u21c4 v002"
     qtbot.keyClick(viewer, Qt.Key.Key_BracketLeft)
-    assert viewer.title.text() == "bg_v002.png"
+    assert viewer.bar.title.text() == "bg_v002.png"
     assert switcher.combo.currentIndex() == 1
     qtbot.keyClick(viewer, Qt.Key.Key_BracketRight)
     qtbot.keyClick(viewer, Qt.Key.Key_BracketRight)  # past the latest: stays
-    assert viewer.title.text() == "bg_v003.png"
+    assert viewer.bar.title.text() == "bg_v003.png"
 
     with qtbot.waitSignal(viewer.compare_bar.painted, timeout=10_000):
         switcher.compare_button.click()

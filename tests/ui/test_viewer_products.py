@@ -55,7 +55,7 @@ def test_enhance_asks_for_the_job_then_shows_both_with_one_zoom_and_pan(
 
     qtbot.keyClick(viewer.canvas, Qt.Key.Key_E)
     assert requests == [("enhance", record.id)]
-    assert viewer.note_label.text() == "Enhancing…"
+    assert viewer.bar.note_label.text() == "Enhancing…"
     assert not viewer.comparing
 
     # The enhance job's product: an upscaled copy (twice the size), in another colour to tell them apart.
@@ -66,7 +66,7 @@ def test_enhance_asks_for_the_job_then_shows_both_with_one_zoom_and_pan(
     with qtbot.waitSignal(viewer.compare_shown, timeout=10_000):
         viewer.refresh_asset(fresh)
     assert viewer.comparing
-    assert viewer.note_label.text() == ""
+    assert viewer.bar.note_label.text() == ""
     left, right = viewer.canvas, viewer.compare_canvas
     assert left.width() == pytest.approx(right.width(), abs=2), "two equal halves"
 
@@ -106,8 +106,8 @@ def test_enhance_failure_is_reported_instead_of_waiting(
     failed = JobDocument.new("enhance", ["enhance"], asset_id=record.id)
     failed.state, failed.error = JobState.FAILED, "a.png is not an image this build can decode"
     viewer.on_job_updated(failed)
-    assert viewer.note_label.text().startswith("Enhance failed: a.png is not an image")
-    assert not viewer.enhance_button.isChecked()
+    assert viewer.bar.note_label.text().startswith("Enhance failed: a.png is not an image")
+    assert not viewer.bar.enhance_button.isChecked()
 
 
 def test_focus_box_toggle_draws_the_crop_in_image_pixels(
@@ -118,7 +118,7 @@ def test_focus_box_toggle_draws_the_crop_in_image_pixels(
     record = _asset(catalog, path, "image", metadata)
     _show(qtbot, viewer, record)
     canvas = viewer.canvas
-    assert viewer.focus_button.isEnabled()
+    assert viewer.bar.focus_button.isEnabled()
     outside = canvas.image_rect().topLeft() + QPointF(10, 10)
     plain = canvas.grab().toImage().pixelColor(outside.toPoint())
 
@@ -138,7 +138,7 @@ def test_focus_box_toggle_draws_the_crop_in_image_pixels(
 
     other = _asset(catalog, write_image(tmp_path / "b.png", 64, 64), "image", {"width": 64, "height": 64})
     _show(qtbot, viewer, other)
-    assert not viewer.focus_button.isEnabled()
+    assert not viewer.bar.focus_button.isEnabled()
     qtbot.keyClick(viewer.canvas, Qt.Key.Key_F)
     assert viewer.canvas.overlay_box is None, "no box without a focus crop"
 
@@ -169,24 +169,24 @@ def test_geometry_shows_the_best_render_and_renders_a_turntable_on_demand(
     catalog.add_artifact(record.id, "preview", str(write_image(tmp_path / "preview.png", 512, 512)))
     _show(qtbot, viewer, record)
     assert viewer.canvas.image_size().width() == 512, "the 2048 px preview beats the render thumbnail"
-    assert viewer.turntable_button.isVisibleTo(viewer)
-    assert not viewer.enhance_button.isVisibleTo(viewer)
+    assert viewer.bar.turntable_button.isVisibleTo(viewer)
+    assert not viewer.bar.enhance_button.isVisibleTo(viewer)
 
     requests: list[str] = []
     viewer.job_requested.connect(lambda kind, _rec: requests.append(kind))
-    viewer.turntable_button.click()
+    viewer.bar.turntable_button.click()
     assert requests == ["turntable"]
-    assert viewer.note_label.text() == "Rendering turntable…"
-    assert not viewer.turntable_button.isEnabled(), "one request at a time"
+    assert viewer.bar.note_label.text() == "Rendering turntable…"
+    assert not viewer.bar.turntable_button.isEnabled(), "one request at a time"
 
     catalog.add_artifact(record.id, "turntable", str(_write_mp4(tmp_path / "rock-turntable.mp4")))
     fresh = catalog.get_asset(record.id)
     assert fresh is not None
     viewer.refresh_asset(fresh)
     assert viewer.turntable_shown
-    assert viewer.note_label.text() == ""
-    assert viewer.turntable_button.isChecked()
+    assert viewer.bar.note_label.text() == ""
+    assert viewer.bar.turntable_button.isChecked()
 
-    viewer.turntable_button.click()
+    viewer.bar.turntable_button.click()
     assert not viewer.turntable_shown
     assert viewer.pages.currentWidget() is viewer.stage

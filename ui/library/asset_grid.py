@@ -1,6 +1,6 @@
-"""The centre panel: filter bar (search, kind, tag, rating, label, review status, sort, tile size) over
-the lazily paged asset grid or its details table (one model, a switch in the bar). Keys 0-5 rate the
-selection."""
+"""The centre panel: the filter bar (search, kind, tag, rating, label, review status, sort, tile size;
+``filter_bar.py``) over the lazily paged asset grid or its details table (one model, a switch in the
+bar). Keys 0-5 rate the selection."""
 
 from __future__ import annotations
 
@@ -21,16 +21,10 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
-    QFrame,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListView,
-    QSlider,
     QStackedLayout,
     QStyleOptionViewItem,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -38,12 +32,10 @@ from superqt.utils import qdebounced
 
 from core.catalog.records import MAX_RATING, AssetQuery, SortKey
 from core.media.kinds import AssetKind
-from ui.common import theme
-from ui.common.formatting import KIND_PLURALS
 from ui.library.asset_delegate import PADDING, AssetDelegate
 from ui.library.asset_table import AssetTable
-from ui.library.curation import add_label_items
-from ui.library.jump import JUMP_HINTS, jump_value
+from ui.library.filter_bar import MAX_TILE, MIN_TILE, AssetFilterBar, choose
+from ui.library.jump import jump_value
 from ui.library.selection_memory import SelectionMemory
 from ui.library.tile_view import TileListView
 
@@ -54,20 +46,9 @@ if TYPE_CHECKING:
     from ui.library.asset_model import AssetListModel
     from ui.library.filmstrip import FilmstripCache
 
-MIN_TILE, MAX_TILE, DEFAULT_TILE = 64, 512, 176
-SORTS: dict[str, SortKey] = {
-    "Relevance": SortKey.RELEVANCE,
-    "Name": SortKey.NAME,
-    "Date added": SortKey.CREATED,
-    "Size": SortKey.SIZE,
-    "Kind": SortKey.KIND,
-    "Rating": SortKey.RATING,
-}
-# The direction a key starts in when chosen: newest and largest first, as artists look for them.
-STARTS_DESCENDING = {SortKey.CREATED, SortKey.SIZE, SortKey.RATING}
+DEFAULT_TILE = 176
 SEARCH_DEBOUNCE_MS = 150
 RATING_KEYS = {getattr(Qt.Key, f"Key_{n}"): n for n in range(MAX_RATING + 1)}
-REVIEW_FILTERS = {"Pending": "pending", "Approved": "approved", "Changes requested": "changes_requested"}
 
 
 class AssetGrid(QWidget):
@@ -95,115 +76,17 @@ class AssetGrid(QWidget):
         self._reviews: Mapping[str, str] = MappingProxyType({})
         self._selected = SelectionMemory(model)
 
-        bar = QFrame()
-        bar.setObjectName("GridToolbar")
-        self.search_box = QLineEdit()
-        self.search_box.setObjectName("SearchBox")
-        self.search_box.setPlaceholderText("Search names, paths, tags…  (Ctrl+F)")
-        self.search_box.setClearButtonEnabled(True)
-        self.search_box.addAction(theme.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.search_box.textChanged.connect(self._search_typed)
-        # Made before the sort widgets (choosing a sort sets its hint and shows it) and parented at once, so
-        # being shown before it is laid out never opens it as a window of its own.
-        self.jump_box = QLineEdit(bar)
-        self.jump_box.setObjectName("JumpBox")
-        self.jump_box.setClearButtonEnabled(True)
-        self.jump_box.setMaximumWidth(170)
-        self.jump_box.setMinimumWidth(16)  # gives way first in a narrow window: the filters matter more
-        self.jump_box.returnPressed.connect(lambda: self.jump_to(self.jump_box.text()))
-        self.kind_combo = QComboBox()
-        self.kind_combo.addItem("All kinds", None)
-        for kind in AssetKind:
-            self.kind_combo.addItem(theme.kind_icon(str(kind)), KIND_PLURALS[kind], str(kind))
-        self.tag_combo = QComboBox()
-        self.tag_combo.addItem("Any tag", None)
-        self.rating_combo = QComboBox()
-        self.rating_combo.addItem("Any rating", None)
-        for rating in range(1, MAX_RATING):
-            self.rating_combo.addItem(f"≥{rating}★", rating)
-        self.rating_combo.addItem(f"{MAX_RATING}★", MAX_RATING)
-        self.label_combo = QComboBox()
-        self.label_combo.addItem("Any label", None)
-        add_label_items(self.label_combo)
-        # The team's verdicts live in the sync store, not the catalog: whoever knows them hands the grid
-        # a content hash -> status map (``set_review_statuses``), which shows the combo.
-        self.review_combo = QComboBox()
-        self.review_combo.addItem("Any review status", None)
-        for text, status in REVIEW_FILTERS.items():
-            self.review_combo.addItem(text, status)
-        self.review_combo.setToolTip("Review status: the team's sign-off of shared assets")
-        self.review_combo.setVisible(False)
-        self.save_search_button = QToolButton()
-        self.save_search_button.setObjectName("Flat")
-        # An icon: the bar is full, and the saved search shows up in the sidebar, which explains it.
-        self.save_search_button.setIcon(theme.icon("add"))
-        self.save_search_button.setToolTip("Save search… (these filters and this order, in the sidebar)")
-        self.save_search_button.clicked.connect(lambda: self.save_search_requested.emit(self.current_query()))
-        self.sort_combo = QComboBox()
-        for label, key in SORTS.items():
-            self.sort_combo.addItem(label, key)
-        self.sort_combo.setCurrentIndex(self.sort_combo.findData(SortKey.NAME))
         self._sort_before_search = SortKey.NAME
-        self.sort_combo.currentIndexChanged.connect(self._sort_chosen)
-        self.reverse_button = QToolButton()
-        self.reverse_button.setObjectName("SortDirection")
-        self.reverse_button.setCheckable(True)
-        self.reverse_button.toggled.connect(self._show_direction)
-        self.reverse_button.toggled.connect(self._emit_query)
-        self._show_direction(False)
-        for combo in (self.kind_combo, self.tag_combo, self.review_combo):
+        bar = self.filter_bar = AssetFilterBar()
+        bar.search_box.textChanged.connect(self._search_typed)
+        bar.jump_box.returnPressed.connect(lambda: self.jump_to(bar.jump_box.text()))
+        bar.save_search_button.clicked.connect(lambda: self.save_search_requested.emit(self.current_query()))
+        bar.sort_combo.currentIndexChanged.connect(self._sort_chosen)
+        bar.reverse_button.toggled.connect(self._emit_query)
+        for combo in bar.filter_combos:
             combo.currentIndexChanged.connect(self._emit_query)
-            # Long tag names must not force a wide window: combos shrink and elide.
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(4)
-        for combo in (self.rating_combo, self.label_combo):
-            # Short, fixed items: shown whole when there is room, yet they give way in a narrow window.
-            combo.currentIndexChanged.connect(self._emit_query)
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-            combo.setMinimumWidth(56)
-        self.search_box.setMinimumWidth(120)  # the filters give way before the search box does
-        self.count_label = QLabel()
-        self.count_label.setObjectName("Dim")
-        self.size_slider = QSlider(Qt.Orientation.Horizontal)
-        self.size_slider.setRange(MIN_TILE, MAX_TILE)
-        self.size_slider.setMinimumWidth(70)
-        self.size_slider.setMaximumWidth(130)
-        self.size_slider.setToolTip("Thumbnail size (Ctrl+= / Ctrl+-)")
-        self.size_slider.valueChanged.connect(self._apply_tile_size)
-        self.details_button = QToolButton()
-        self.details_button.setObjectName("Flat")
-        self.details_button.setCheckable(True)
-        self.details_button.setText("Details")
-        self.details_button.setToolTip("Show the assets as a table of details (click again for the grid)")
-        self.details_button.toggled.connect(self.set_details)
-        # Two rows: what to look for and how to show it on top, the filters that narrow it below (one
-        # row squeezed every combo to a few letters in a window of ordinary width).
-        rows = QVBoxLayout(bar)
-        rows.setContentsMargins(10, 7, 10, 7)
-        rows.setSpacing(6)
-        row = QHBoxLayout()
-        row.setSpacing(8)
-        row.addWidget(self.search_box, 2)
-        sort_label = QLabel("Sort")
-        sort_label.setObjectName("Dim")
-        row.addWidget(sort_label)
-        row.addWidget(self.sort_combo)
-        row.addWidget(self.reverse_button)
-        row.addWidget(self.save_search_button)
-        row.addWidget(self.jump_box)
-        row.addStretch(1)
-        row.addWidget(self.count_label)
-        row.addSpacing(8)
-        row.addWidget(self.size_slider)
-        row.addWidget(self.details_button)
-        filters = QHBoxLayout()
-        filters.setSpacing(8)
-        narrowing = (self.kind_combo, self.tag_combo, self.rating_combo, self.label_combo, self.review_combo)
-        for combo in narrowing:
-            filters.addWidget(combo)
-        filters.addStretch(1)
-        rows.addLayout(row)
-        rows.addLayout(filters)
+        bar.size_slider.valueChanged.connect(self._apply_tile_size)
+        bar.details_button.toggled.connect(self.set_details)
 
         # Made before the grid: the grid's event filter, live from its install on, checks the table too.
         self.table = AssetTable(model, self)
@@ -270,27 +153,28 @@ class AssetGrid(QWidget):
         layout.setSpacing(0)
         layout.addWidget(bar)
         layout.addLayout(self._stack, 1)
-        self.size_slider.setValue(DEFAULT_TILE)
+        self.filter_bar.size_slider.setValue(DEFAULT_TILE)
         self._apply_tile_size(DEFAULT_TILE)
 
     # ---- query -----------------------------------------------------------------------------------
 
     def current_query(self) -> AssetQuery:
+        bar = self.filter_bar
         return AssetQuery(
             project_id=self._project_id,
-            kind=self.kind_combo.currentData(),
-            tag=self.tag_combo.currentData(),
-            search=self.search_box.text().strip(),
-            sort=self.sort_combo.currentData(),
-            descending=self.reverse_button.isChecked(),
+            kind=bar.kind_combo.currentData(),
+            tag=bar.tag_combo.currentData(),
+            search=bar.search_box.text().strip(),
+            sort=bar.sort_combo.currentData(),
+            descending=bar.reverse_button.isChecked(),
             recent_days=self._recent_days,
-            min_rating=self.rating_combo.currentData(),
-            label=self.label_combo.currentData(),
+            min_rating=bar.rating_combo.currentData(),
+            label=bar.label_combo.currentData(),
             content_hashes=self._reviewed_hashes(),
         )
 
     def _reviewed_hashes(self) -> frozenset[str] | None:
-        status = self.review_combo.currentData()
+        status = self.filter_bar.review_combo.currentData()
         if status is None:
             return None
         return frozenset(h for h, s in self._reviews.items() if s == status)
@@ -299,36 +183,25 @@ class AssetGrid(QWidget):
         """The project's review statuses (content hash -> status) for the tiles and the status filter;
         None when the project is not shared, which hides the filter."""
         shared = statuses is not None
+        review_combo = self.filter_bar.review_combo
         self._reviews = MappingProxyType(dict(statuses or {}))
         self.model.set_review_statuses(self._reviews)
-        if not shared and self.review_combo.currentData() is not None:
-            _choose(self.review_combo, None)
+        if not shared and review_combo.currentData() is not None:
+            choose(review_combo, None)
             self._emit_query()
-        self.review_combo.setVisible(shared)
-        if self.review_combo.currentData() is not None and self.model.query != self.current_query():
+        review_combo.setVisible(shared)
+        if review_combo.currentData() is not None and self.model.query != self.current_query():
             self._emit_query()  # the filtered assets changed status
 
     def set_project(self, project_id: int | None, tags: list[tuple[str, int]]) -> None:
         self._project_id = project_id
-        self.set_tags(tags)
+        self.filter_bar.set_tags(tags)
         self._emit_query()
-
-    def set_tags(self, tags: list[tuple[str, int]]) -> None:
-        """Refill the tag filter, keeping the chosen tag when it still exists."""
-        current = self.tag_combo.currentData()
-        self.tag_combo.blockSignals(True)
-        self.tag_combo.clear()
-        self.tag_combo.addItem("Any tag", None)
-        for name, count in tags:
-            self.tag_combo.addItem(f"{name}  ({count:,})", name)
-        index = self.tag_combo.findData(current)
-        self.tag_combo.setCurrentIndex(max(0, index))
-        self.tag_combo.blockSignals(False)
 
     def apply_collection(self, kind: str | None, tag: str | None, recent_days: float | None) -> None:
         """A sidebar collection sets the filters in one go (one query, not three)."""
-        _choose(self.kind_combo, kind)
-        _choose(self.tag_combo, tag)
+        choose(self.filter_bar.kind_combo, kind)
+        choose(self.filter_bar.tag_combo, tag)
         self._recent_days = recent_days
         self._emit_query()
 
@@ -336,16 +209,8 @@ class AssetGrid(QWidget):
         """Show a saved search: every filter, the search text and the order, as one query."""
         if query == self.current_query():
             return
-        _choose(self.kind_combo, query.kind)
-        _choose(self.tag_combo, query.tag)
-        _choose(self.rating_combo, query.min_rating)
-        _choose(self.label_combo, query.label)
-        _choose(self.review_combo, None)  # a saved search keeps no review status (a sync-side snapshot)
-        self.search_box.blockSignals(True)
-        self.search_box.setText(query.search)
-        self.search_box.blockSignals(False)
         self._sort_before_search = SortKey.NAME if query.sort == SortKey.RELEVANCE else query.sort
-        self._set_sort(query.sort, query.descending)
+        self.filter_bar.show_filters(query)
         self._recent_days = None
         self._emit_query()
 
@@ -360,53 +225,27 @@ class AssetGrid(QWidget):
     @qdebounced(timeout=SEARCH_DEBOUNCE_MS)
     def _search_typed(self) -> None:
         # A search starts in relevance order; clearing it returns to the order chosen before.
-        searching = bool(self.search_box.text().strip())
-        current = self.sort_combo.currentData()
+        searching = bool(self.filter_bar.search_box.text().strip())
+        current = self.filter_bar.sort_combo.currentData()
         if searching and current != SortKey.RELEVANCE and not self.model.query.search:
             self._sort_before_search = current
-            self._set_sort(SortKey.RELEVANCE)
+            self.filter_bar.show_sort(SortKey.RELEVANCE)
         elif not searching and current == SortKey.RELEVANCE:
-            self._set_sort(self._sort_before_search)
+            self.filter_bar.show_sort(self._sort_before_search)
         self._emit_query()
 
     def set_sort(self, key: SortKey, *, descending: bool | None = None) -> None:
         """Order the grid by ``key``; its natural direction unless ``descending`` says otherwise."""
-        self._set_sort(key, descending)
+        self.filter_bar.show_sort(key, descending)
         self._emit_query()
-
-    def _set_sort(self, key: SortKey, descending: bool | None = None) -> None:
-        for widget in (self.sort_combo, self.reverse_button):
-            widget.blockSignals(True)
-        self.sort_combo.setCurrentIndex(self.sort_combo.findData(key))
-        self.reverse_button.setChecked(key in STARTS_DESCENDING if descending is None else descending)
-        self._show_direction(self.reverse_button.isChecked())
-        for widget in (self.sort_combo, self.reverse_button):
-            widget.blockSignals(False)
 
     def _sort_chosen(self) -> None:
-        self._set_sort(self.sort_combo.currentData())
+        self.filter_bar.show_sort(self.filter_bar.sort_combo.currentData())
         self._emit_query()
 
-    def _show_direction(self, descending: bool) -> None:
-        key = self.sort_combo.currentData()
-        if key == SortKey.RELEVANCE:
-            words = ("best matches first", "best matches last")
-        elif key in (SortKey.NAME, SortKey.KIND):
-            words = ("A to Z", "Z to A")
-        elif key == SortKey.CREATED:
-            words = ("oldest first", "newest first")
-        elif key == SortKey.RATING:
-            words = ("lowest rated first", "highest rated first")
-        else:
-            words = ("smallest first", "largest first")
-        self.jump_box.setPlaceholderText(JUMP_HINTS.get(key, ""))
-        self.jump_box.setVisible(key in JUMP_HINTS)  # a relevance order has no value to jump to
-        self.reverse_button.setText("↓" if descending else "↑")
-        self.reverse_button.setToolTip(f"Order: {words[descending]} (click to reverse)")
-
     def _sort_clicked(self, key: SortKey) -> None:
-        same = key == self.sort_combo.currentData()
-        self.set_sort(key, descending=not self.reverse_button.isChecked() if same else None)
+        same = key == self.filter_bar.sort_combo.currentData()
+        self.set_sort(key, descending=not self.filter_bar.reverse_button.isChecked() if same else None)
 
     def jump_to(self, text: str) -> bool:
         """Show and select the first asset at ``text`` in the current order (a letter, a date, …)."""
@@ -420,7 +259,7 @@ class AssetGrid(QWidget):
         return True
 
     def _update_count(self, total: int) -> None:
-        self.count_label.setText(f"{total:,} asset{'s' if total != 1 else ''}")
+        self.filter_bar.count_label.setText(f"{total:,} asset{'s' if total != 1 else ''}")
         self._update_empty()
 
     def _update_empty(self) -> None:
@@ -441,7 +280,7 @@ class AssetGrid(QWidget):
 
     @property
     def details_shown(self) -> bool:
-        return self.details_button.isChecked()
+        return self.filter_bar.details_button.isChecked()
 
     @property
     def active_view(self) -> QAbstractItemView:
@@ -449,8 +288,8 @@ class AssetGrid(QWidget):
 
     def set_details(self, shown: bool) -> None:
         """Show the details table (or the grid), keeping the selection and the current asset."""
-        if self.details_button.isChecked() != shown:
-            self.details_button.setChecked(shown)  # toggled calls back here
+        if self.filter_bar.details_button.isChecked() != shown:
+            self.filter_bar.details_button.setChecked(shown)  # toggled calls back here
             return
         before, after = (self.view, self.table) if shown else (self.table, self.view)
         rows = self._selected_rows(before)
@@ -475,7 +314,7 @@ class AssetGrid(QWidget):
         return self.delegate.tile_size
 
     def set_tile_size(self, size: int) -> None:
-        self.size_slider.setValue(max(MIN_TILE, min(MAX_TILE, size)))
+        self.filter_bar.size_slider.setValue(max(MIN_TILE, min(MAX_TILE, size)))
 
     def step_tile_size(self, direction: int) -> None:
         self.set_tile_size(int(self.tile_size * (1.25 if direction > 0 else 0.8)))
@@ -606,14 +445,3 @@ class AssetGrid(QWidget):
         record = self.model.record_at(index.row())
         if record is not None:
             self.open_requested.emit(record)
-
-
-def _choose(combo: QComboBox, value: object) -> None:
-    """Select ``value`` without emitting; a tag the combo does not list yet is added (a collection's)."""
-    combo.blockSignals(True)
-    index = combo.findData(value)
-    if index < 0 and value is not None:
-        combo.addItem(str(value), value)
-        index = combo.count() - 1
-    combo.setCurrentIndex(max(0, index))
-    combo.blockSignals(False)

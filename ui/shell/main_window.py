@@ -361,7 +361,7 @@ class MainWindow(QMainWindow):
         self.close_viewer()
         if not self.grid.select_asset(asset_id):
             self.sidebar.select_all_assets()
-            self.grid.search_box.clear()
+            self.grid.filter_bar.search_box.clear()
             self.grid.select_asset(asset_id)
 
     def _on_sequence_split(self, sequence_id: int, report: IngestReport) -> None:
@@ -419,7 +419,7 @@ class MainWindow(QMainWindow):
         self.sidebar.reload_projects()
         project = self.current_project
         if project is not None:
-            self.grid.set_tags(self.catalog.tag_counts(project.id))
+            self.grid.filter_bar.set_tags(self.catalog.tag_counts(project.id))
 
     # ---- viewer ----------------------------------------------------------------------------------
 
@@ -568,8 +568,8 @@ class MainWindow(QMainWindow):
 
     def focus_search(self) -> None:
         self.close_viewer()
-        self.grid.search_box.setFocus()
-        self.grid.search_box.selectAll()
+        self.grid.filter_bar.search_box.setFocus()
+        self.grid.filter_bar.search_box.selectAll()
 
     def show_about(self) -> None:
         QMessageBox.about(

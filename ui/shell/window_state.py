@@ -40,7 +40,7 @@ class RememberedLayout:
         for key, splitter in self.splitters.items():
             state.setValue(key, splitter.saveState())
         state.setValue("grid/tile_size", self.grid.tile_size)
-        state.setValue("grid/sort", self.grid.sort_combo.currentText())
+        state.setValue("grid/sort", self.grid.filter_bar.sort_combo.currentText())
         state.setValue("grid/details", self.grid.details_shown)
         state.setValue("jobs/chart", self.chart_button.isChecked())
         state.sync()
@@ -58,8 +58,8 @@ class RememberedLayout:
             self.window.restoreState(window_state, STATE_VERSION)
         self.grid.set_tile_size(stored_int(state, "grid/tile_size", self.grid.tile_size))
         sort = stored_str(state, "grid/sort")
-        if sort and self.grid.sort_combo.findText(sort) >= 0:
-            self.grid.sort_combo.setCurrentText(sort)
+        if sort and self.grid.filter_bar.sort_combo.findText(sort) >= 0:
+            self.grid.filter_bar.sort_combo.setCurrentText(sort)
         self.grid.set_details(stored_bool(state, "grid/details"))
 
     def restore_splitters(self) -> None:

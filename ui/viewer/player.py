@@ -7,50 +7,39 @@ Embedding (e.g. as a viewer page)::
     player.frame_shown.connect(...)                     # the frame now on screen
     player.current_frame                                # anchor for comments
 
-Keys (while the player has focus; it claims them over window shortcuts): Space play/pause,
-Left/Right and ,/. step one frame, Home/End first/last frame (or in/out point), J/K/L shuttle (L
-forward, again for 2x/4x/8x, J the same in reverse, K pause, K held with J/L steps a frame), I/O set
-the in/out points (Shift+I/Shift+O clear them; loop plays between them), Shift+L loop, M mute.
+Keys: ``ui.viewer.player_keys`` (Space, J/K/L, I/O, ...; the player claims them over window shortcuts).
 
 Sound (``open_clip(..., audio=...)``): with a device, the sound card is the clock while playing 1x
 forward (``ui.viewer.player_sound``); without one, or with no sound, pictures keep the monotonic clock.
 
 Threads: a :class:`~ui.viewer.player_decoder.DecodeThread` (a QThread) owns the clip's
 :class:`~core.video.frames.FrameSource` (made by ``source_factory`` on that thread) and hands finished
-QImages to the UI thread through queued signals; the UI never decodes. Timing comes from a
-:class:`~core.video.clock.PlaybackClock` on the monotonic clock: each frame has a due time, the
-decoder reads a few frames ahead (``READ_AHEAD``), and a frame that is late is skipped rather than
-shown late, so playback never drifts from real time.
+QImages to the UI thread through queued signals; the UI never decodes. Which frames to ask for and when
+to show them: :class:`~ui.viewer.player_stream.FrameStream`.
 """
 
 from __future__ import annotations
 
 import bisect
-import functools
 import logging
-import time
-from collections import deque
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QKeyEvent
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from core.video.clock import PlaybackClock
 from core.video.play_path import FrameRange, PlayPath, Shuttle, with_in_point, with_out_point
 from core.video.timecode import frame_to_timecode
 from ui.viewer.frame_canvas import FrameCanvas
 from ui.viewer.player_controls import PlayerControls
 from ui.viewer.player_decoder import (
     ClipInfo,
-    DecodeThread,
     PlayRequest,
     ShowRequest,
-    finish_thread,
     live_decode_threads,
 )
-from ui.viewer.player_keys import key_action
+from ui.viewer.player_keys import PlayerKeys
 from ui.viewer.player_sound import PlayerSound
+from ui.viewer.player_stream import FrameStream, decode_side
 from ui.viewer.timeline import TimelineSlider
 
 if TYPE_CHECKING:
@@ -58,15 +47,13 @@ if TYPE_CHECKING:
     from fractions import Fraction
 
     from PySide6.QtCore import QRectF
-    from PySide6.QtGui import QCloseEvent, QHideEvent, QResizeEvent
+    from PySide6.QtGui import QCloseEvent, QHideEvent, QImage, QResizeEvent
 
     from ui.viewer.audio_feed import AudioTrackFactory
     from ui.viewer.player_decoder import SourceFactory
     from ui.viewer.player_sound import SinkFactory
 
 log = logging.getLogger(__name__)
-
-_SIDE_STEP = 256  # decode sizes are rounded up to this, so resizing the window rarely re-decodes
 
 __all__ = ["ClipInfo", "VideoPlayer", "live_decode_threads"]
 
@@ -91,31 +78,18 @@ class VideoPlayer(QWidget):
         picture (A/B compare of clips paints both clips on its own canvas)."""
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self._thread: DecodeThread | None = None
-        self._reaper: functools.partial[None] | None = None
+        self._keys = PlayerKeys(self)
+        self.installEventFilter(self._keys)
         self._info: ClipInfo | None = None
-        self._generation = 0
         self._playing = False
         self._loop = False
         self._position = 0  # the frame the player is on (requested while paused, shown while playing)
         self._shown = -1  # the frame whose picture is on screen
-        self._shown_tick = -1
-        self._clock: PlaybackClock | None = None
-        self._buffer: deque[tuple[int, int, QImage]] = deque()
-        self._ended = False
-        self._dropped = 0
         self._resume_after_scrub = False
-        self._requested_side: int | None = None
         self._source_numbers: tuple[int, ...] = ()
         self._shuttle = Shuttle()
         self._in_out: FrameRange | None = None
-        self._path: PlayPath | None = None
         self._pause_held = False  # K is down: J/L step frames
-
-        self._present_timer = QTimer(self)
-        self._present_timer.setSingleShot(True)
-        self._present_timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._present_timer.timeout.connect(self._present)
 
         self.canvas = canvas if canvas is not None else FrameCanvas()
         self.canvas.setParent(self)
@@ -127,6 +101,11 @@ class VideoPlayer(QWidget):
         self.slider.sliderReleased.connect(self._on_scrub_end)
         self.sound: PlayerSound = PlayerSound(self, sound_output)
         self.sound.failed.connect(self._on_sound_failed)
+        self._stream = FrameStream(self, self.sound, lambda: self._shown)
+        self._stream.opened.connect(self._on_opened)
+        self._stream.failed.connect(self._on_failed)
+        self._stream.frame_due.connect(self._on_frame_due)
+        self._stream.ended.connect(self._finish_at)
         controls = PlayerControls(
             self,
             self.sound,
@@ -192,7 +171,7 @@ class VideoPlayer(QWidget):
     @property
     def dropped_frames(self) -> int:
         """Frames skipped during playback because decoding fell behind real time."""
-        return self._dropped
+        return self._stream.dropped
 
     def open_clip(
         self, source_factory: SourceFactory, start_frame: int = 0, *, audio: AudioTrackFactory | None = None
@@ -203,35 +182,17 @@ class VideoPlayer(QWidget):
         self._position = max(0, start_frame)
         self.sound.attach(audio)
         self.canvas.set_message("Opening…")
-        thread = DecodeThread(source_factory)
-        thread.opened.connect(self._on_opened)
-        thread.failed.connect(self._on_failed)
-        thread.frame_ready.connect(self._on_frame_ready)
-        thread.stream_ended.connect(self._on_stream_ended)
-        thread.set_loop(self._loop)
-        self._thread = thread
-        # The player may be deleted (the viewer's deleteLater) without a close: stop the thread then
-        # too, without touching the dying widget.
-        self._reaper = functools.partial(finish_thread, thread)
-        self.destroyed.connect(self._reaper)
-        thread.start()
+        self._stream.open(source_factory, loop=self._loop)
 
     def close_clip(self) -> None:
         """Stop playback and the decode thread (waits for the frame being decoded)."""
         self._stop_playback()
-        thread, self._thread = self._thread, None
         self._info = None
         self._shown = -1
         self._in_out = None
         self.slider.set_play_range(None)
         self._set_controls_enabled(False)
-        if self._reaper is not None:
-            self.destroyed.disconnect(self._reaper)
-            self._reaper = None
-        if thread is not None:
-            for signal in (thread.opened, thread.failed, thread.frame_ready, thread.stream_ended):
-                signal.disconnect()
-            finish_thread(thread)
+        self._stream.close()
 
     def play(self) -> None:
         """Play forward at the native rate (with sound)."""
@@ -250,9 +211,9 @@ class VideoPlayer(QWidget):
         was_playing = self._playing
         self._shuttle = state
         self._playing = True
-        self._ended = False
+        self._stream.forget_end()
         self.play_button.setIcon(self._controls.pause_icon)
-        self._show_speed()
+        self._controls.show_speed(self.shuttle_state)
         self._start_stream(self._shown if was_playing and self._shown >= 0 else self._position)
         if not was_playing:
             self.playing_changed.emit(True)
@@ -290,7 +251,7 @@ class VideoPlayer(QWidget):
             return
         self._stop_playback()
         self._shuttle = Shuttle()
-        self._show_speed()
+        self._controls.show_speed(self.shuttle_state)
         if self._shown >= 0:
             self._position = self._shown
         self._sync_slider()
@@ -333,8 +294,7 @@ class VideoPlayer(QWidget):
     def set_loop(self, loop: bool) -> None:
         self._loop = loop
         self.loop_button.setChecked(loop)
-        if self._thread is not None:
-            self._thread.set_loop(loop)
+        self._stream.set_loop(loop)
 
     def timecode(self, frame: int) -> str:
         info = self._info
@@ -347,44 +307,20 @@ class VideoPlayer(QWidget):
     def _start_stream(self, frame: int) -> None:
         info = self._info
         assert info is not None
-        self._buffer.clear()
-        self._present_timer.stop()
-        self.sound.stop()
         state = self._shuttle
         path = PlayPath.starting_at(frame, state.direction, self._bounds())
-        self._path = path
-        self._clock = PlaybackClock.start(info.fps * state.speed, 0)
-        self._shown_tick = -1
-        if state == Shuttle(1, 1):
-            self.sound.start(float(path.start / info.fps), 0)
-        self._request(PlayRequest(self._clock, path))
+        self._stream.play(path, info.fps, state, decode_side(self.canvas, info))
 
     def _request(self, request: PlayRequest | ShowRequest | None) -> None:
-        self._generation += 1
-        self._requested_side = self._decode_side()
-        if self._thread is not None:
-            self._thread.command(self._generation, request, self._requested_side)
+        self._stream.request(request, decode_side(self.canvas, self._info))
 
     def _stop_playback(self) -> None:
         was_playing = self._playing
         self._playing = False
-        self._clock = None
-        self._buffer.clear()
-        self._present_timer.stop()
-        self.sound.stop()
+        self._stream.stop()
         self.play_button.setIcon(self._controls.play_icon)
         if was_playing:
             self._request(None)
-
-    def _decode_side(self) -> int | None:
-        """Decode no bigger than the canvas shows (rounded up), never bigger than the clip."""
-        info = self._info
-        if info is None:
-            return None
-        ratio = self.canvas.devicePixelRatioF()
-        wanted = max(self.canvas.width(), self.canvas.height()) * ratio
-        side = int(-(-wanted // _SIDE_STEP) * _SIDE_STEP)
-        return None if side >= max(info.width, info.height) else max(_SIDE_STEP, side)
 
     # -- from the decode thread ---------------------------------------------------------------
 
@@ -408,64 +344,14 @@ class VideoPlayer(QWidget):
         log.warning("Video player: %s", message)
         self.error_occurred.emit(message)
 
-    def _on_frame_ready(self, generation: int, tick: int, index: int, image: QImage) -> None:
-        if generation != self._generation:
-            return  # an answer to a request that was since replaced
-        if not self._playing:
-            self._display(index, image)
-            return
-        self._buffer.append((tick, index, image))
-        self._present()
-
-    def _on_stream_ended(self, generation: int) -> None:
-        if generation != self._generation or not self._playing:
-            return
-        self._ended = True
-        self._present()
-
     # -- presentation -------------------------------------------------------------------------
 
-    def _present(self) -> None:
-        """Show the newest decoded frame that is due; schedule the next."""
-        clock = self._clock
-        if not self._playing or clock is None:
-            return
-        now = time.monotonic()
-        clock = self._follow_sound(clock, now)
-        due = clock.tick_at(now)
-        chosen: tuple[int, int, QImage] | None = None
-        while self._buffer and self._buffer[0][0] <= due:
-            chosen = self._buffer.popleft()
-        if chosen is not None:
-            tick, index, image = chosen
-            self._dropped += max(0, tick - self._shown_tick - 1)
-            self._shown_tick = tick
-            if self.sound.following and index < self._shown and self._shuttle.direction > 0:
-                # Looped back to the in point: the sound starts over with this picture.
-                assert self._info is not None
-                self.sound.start(float(index / self._info.fps), tick)
-                clock = self._follow_sound(clock, now)
+    def _on_frame_due(self, index: int, image: QImage) -> None:
+        if self._playing:
             self._position = index
-            self._display(index, image)
-        if self._buffer:
-            delay_ms = (clock.time_of(self._buffer[0][0]) - time.monotonic()) * 1000
-            self._present_timer.start(max(0, int(delay_ms + 0.5)))
-        elif self._ended:
-            self._finish_at_end()
+        self._display(index, image)
 
-    def _follow_sound(self, clock: PlaybackClock, now: float) -> PlaybackClock:
-        """The clock re-anchored on the sound card's position (unchanged without sound)."""
-        followed = self.sound.clock_now(clock, now)
-        if followed is not clock:
-            self._clock = followed
-            if self._thread is not None:
-                self._thread.retime(self._generation, followed)
-        return followed
-
-    def _finish_at_end(self) -> None:
-        path = self._path
-        assert path is not None
-        end = path.bounds.last if path.direction > 0 else path.bounds.first
+    def _finish_at(self, end: int) -> None:
         self.pause()
         if self._shown != end:
             self.seek(end)  # the last frame was skipped as late: land on it anyway
@@ -508,15 +394,6 @@ class VideoPlayer(QWidget):
         self.slider.setValue(self._position)
         self.slider.blockSignals(False)
 
-    def _show_speed(self) -> None:
-        state = self._shuttle
-        if not self._playing or state == Shuttle(1, 1):
-            self.speed_label.hide()
-            return
-        arrow = "\u25c0" if state.direction < 0 else "\u25b6"
-        self.speed_label.setText(f"{arrow} {state.speed}\u00d7")
-        self.speed_label.show()
-
     def _on_sound_failed(self, message: str) -> None:
         self.sound.mute_button.setToolTip(f"No sound: {message}")
 
@@ -552,35 +429,14 @@ class VideoPlayer(QWidget):
         if held:
             self.pause()
 
-    def event(self, event: QEvent) -> bool:
-        # Claim our keys before window shortcuts (the viewer's Left/Right = next asset) take them.
-        if (
-            event.type() == QEvent.Type.ShortcutOverride
-            and isinstance(event, QKeyEvent)
-            and key_action(event) is not None
-        ):
-            event.accept()
-            return True
-        return super().event(event)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        action = key_action(event)
-        if action is None:
-            super().keyPressEvent(event)
-            return
-        if not (event.isAutoRepeat() and event.key() == Qt.Key.Key_K):
-            action(self)
-        event.accept()
-
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_K and not event.isAutoRepeat():
-            self._pause_held = False
-        super().keyReleaseEvent(event)
-
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         # A paused picture decoded for a smaller canvas would stay blurry: decode it again to fit.
-        if self._info is not None and not self._playing and self._decode_side() != self._requested_side:
+        if (
+            self._info is not None
+            and not self._playing
+            and decode_side(self.canvas, self._info) != self._stream.requested_side
+        ):
             self._request(ShowRequest(self._position))
 
     def hideEvent(self, event: QHideEvent) -> None:

@@ -12,6 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStyle, QToolButton
 
+from core.video.play_path import Shuttle
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -66,6 +68,15 @@ class PlayerControls:
         self.row.addWidget(sound.volume_slider)
         self.row.addStretch(1)
         self.row.addWidget(self.timecode_label)
+
+    def show_speed(self, state: Shuttle) -> None:
+        """The shuttle badge: direction and speed, hidden while paused or playing at 1x."""
+        if not state.playing or state == Shuttle(1, 1):
+            self.speed_label.hide()
+            return
+        arrow = "\u25c0" if state.direction < 0 else "\u25b6"
+        self.speed_label.setText(f"{arrow} {state.speed}\u00d7")
+        self.speed_label.show()
 
     @property
     def transport(self) -> tuple[QToolButton, ...]:

@@ -1,18 +1,22 @@
 """The player's keyboard: what each key does, in one table (the player claims these over window
-shortcuts while it has focus). K held with J or L steps frames, as in editing suites."""
+shortcuts while it has focus). K held with J or L steps frames, as in editing suites.
+
+Space play/pause, Left/Right and ,/. step one frame, Home/End first/last frame (or in/out point), J/K/L
+shuttle (L forward, again for 2x/4x/8x, J the same in reverse, K pause, K held with J/L steps a frame),
+I/O set the in/out points (Shift+I/Shift+O clear them; loop plays between them), Shift+L loop, M mute.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
 
 from core.video.play_path import ShuttleKey, shuttle_after
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QKeyEvent
-
     from core.video.play_path import Shuttle
 
 
@@ -88,3 +92,28 @@ PLAYER_KEYS: dict[tuple[Qt.Key, Qt.KeyboardModifier], KeyAction] = {
 def key_action(event: QKeyEvent) -> KeyAction | None:
     modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
     return PLAYER_KEYS.get((Qt.Key(event.key()), Qt.KeyboardModifier(modifiers)))
+
+
+class PlayerKeys(QObject):
+    """The player's event filter for its keys: it claims them before window shortcuts (the viewer's
+    Left/Right = next asset) take them, and acts on them."""
+
+    def __init__(self, player: KeyedPlayer) -> None:
+        super().__init__()
+        self._player = player
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if not isinstance(event, QKeyEvent):
+            return False
+        kind, key, repeated = event.type(), event.key(), event.isAutoRepeat()
+        if kind == QEvent.Type.KeyRelease:
+            if key == Qt.Key.Key_K and not repeated:
+                self._player.hold_pause(False)
+            return False  # the player's own handling goes on
+        action = key_action(event)
+        if action is None or kind not in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress):
+            return False
+        if kind == QEvent.Type.KeyPress and not (repeated and key == Qt.Key.Key_K):
+            action(self._player)
+        event.accept()
+        return True
