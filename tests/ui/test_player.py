@@ -137,6 +137,25 @@ def test_playback_stops_on_the_last_frame(qtbot: Any, player: VideoPlayer, clip:
     assert player.current_frame == 47
 
 
+def test_a_seek_just_after_the_decoder_reached_the_end_keeps_playing(
+    qtbot: Any, player: VideoPlayer, clip: Path
+) -> None:
+    open_clip(qtbot, player, clip)
+    player.seek(44)
+    wait_for_frame(qtbot, player, 44)
+    ended: list[int] = []
+    player._stream.ended.connect(ended.append)  # the end of the stream: playback would stop there
+    player.play()
+    # The decoder reaches the out point well before those frames are due: the stream has ended
+    # while its last pictures still wait in the buffer. A seek back then starts a new stream.
+    qtbot.waitUntil(lambda: player._stream._ended, timeout=5_000)
+    player.seek(0)
+    qtbot.wait(600)  # over a dozen frames at 24 fps
+    assert player.is_playing
+    assert ended == []
+    assert player.current_frame > 3
+
+
 def test_loop_wraps_to_the_start(qtbot: Any, player: VideoPlayer, clip: Path) -> None:
     open_clip(qtbot, player, clip)
     player.set_loop(True)

@@ -211,7 +211,6 @@ class VideoPlayer(QWidget):
         was_playing = self._playing
         self._shuttle = state
         self._playing = True
-        self._stream.forget_end()
         self.play_button.setIcon(self._controls.pause_icon)
         self._controls.show_speed(self.shuttle_state)
         self._start_stream(self._shown if was_playing and self._shown >= 0 else self._position)

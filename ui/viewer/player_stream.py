@@ -126,6 +126,9 @@ class FrameStream(QObject):
         self._fps = fps
         self._clock = PlaybackClock.start(fps * state.speed, 0)
         self._shown_tick = -1
+        # A new stream (Play, a speed, a seek or new in/out points while playing): where an earlier
+        # one ended no longer counts, or a seek just after the decoder finished would stop playback.
+        self._ended = False
         if state == Shuttle(1, 1):
             self._sound.start(float(path.start / fps), 0)
         self.request(PlayRequest(self._clock, path), side)
@@ -136,10 +139,6 @@ class FrameStream(QObject):
         self._buffer.clear()
         self._present_timer.stop()
         self._sound.stop()
-
-    def forget_end(self) -> None:
-        """Playback starts afresh (Play, a new speed): the end an earlier stream reached no longer counts."""
-        self._ended = False
 
     # -- from the decode thread -----------------------------------------------------------------
 
