@@ -3,63 +3,33 @@
 Thread-safe: every call takes its own connection from the pool. Reads are safe from the UI thread (they are
 index range scans of one page). Job products are written by the app's one serialised writer lane (or the
 CLI); the artist's own edits (projects, notes, deletes) are single short transactions from the UI thread,
-which SQLite's WAL interleaves with the writer. Statements are built in ``core.catalog.queries``.
+which SQLite's WAL interleaves with the writer. Statements are built in ``core.catalog.queries``; the grid's
+pages and counts live in ``core.catalog.paging`` and tags in ``core.catalog.tags``, behind the methods here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (
-    Engine,
-    Row,
-    and_,
-    delete,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Engine, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core.catalog.checkpoints import OrderCheckpoints
 from core.catalog.curation import CurationStore
 from core.catalog.database import create_catalog_engine, migrate
 from core.catalog.errors import CatalogError as CatalogError  # re-exported: callers catch it here
+from core.catalog.paging import AssetPager
 from core.catalog.playlists import PlaylistStore
-from core.catalog.queries import (
-    artifact_t,
-    asset_t,
-    count_before,
-    filters_for,
-    kind_count_t,
-    project_t,
-    records_from_rows,
-    relevance_pages,
-    sorted_page,
-    tag_count_t,
-    tag_t,
-)
-from core.catalog.records import (
-    ArtifactRecord,
-    AssetQuery,
-    AssetRecord,
-    NewAsset,
-    ProjectRecord,
-    SortKey,
-)
-from core.catalog.search import SearchMatch, search_match
-from core.catalog.search_plan import few_matches, relevance_rows, sorted_search_rows
+from core.catalog.queries import artifact_t, asset_t, kind_count_t, project_t, records_from_rows
+from core.catalog.records import ArtifactRecord, AssetQuery, AssetRecord, NewAsset, ProjectRecord
 from core.catalog.stacks import StackStore, stack_new_assets
 from core.catalog.stores import JobStore, NotificationStore
+from core.catalog.tags import TagStore
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -75,7 +45,8 @@ class Catalog:
         self.curation = CurationStore(self.engine)
         self.stacks = StackStore(self.engine)
         self.playlists = PlaylistStore(self.engine)
-        self.checkpoints = OrderCheckpoints()  # jumps into big views (page_at, count_before)
+        self._tags = TagStore(self.engine)
+        self._pager = AssetPager(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -253,125 +224,28 @@ class Catalog:
                 conn.execute(delete(asset_t).where(asset_t.c.id.in_(chunk)))
         return removed
 
-    # ---- tags and categories --------------------------------------------------------------------
-
-    def set_user_tags(self, asset_id: int, names: Iterable[str]) -> None:
-        """Replace the user's own tags. AI categories are left alone (see reject_tag/accept_tag);
-        naming an AI category here makes it the user's (the user confirmed it)."""
-        wanted = {n.strip() for n in names if n.strip()}
-        with self.engine.begin() as conn:
-            current = {r.name: r for r in conn.execute(select(tag_t).where(tag_t.c.asset_id == asset_id))}
-            for name, row in current.items():
-                if name in wanted:
-                    if row.rejected or row.source != "user":
-                        conn.execute(
-                            update(tag_t).where(tag_t.c.id == row.id).values(rejected=False, source="user")
-                        )
-                elif row.source == "user":
-                    conn.execute(delete(tag_t).where(tag_t.c.id == row.id))
-            new_rows = [
-                {
-                    "asset_id": asset_id,
-                    "name": n,
-                    "source": "user",
-                    "confidence": None,
-                    "is_category": False,
-                    "rejected": False,
-                }
-                for n in wanted - current.keys()
-            ]
-            if new_rows:
-                conn.execute(insert(tag_t), new_rows)
-            self._refresh_tags_text(conn, asset_id)
-
-    def reject_tag(self, asset_id: int, name: str) -> None:
-        """The user says a tag or AI category is wrong: hidden, and AI never adds it back."""
-        self._user_verdict(asset_id, name, rejected=True, category=True)
-
-    def accept_tag(self, asset_id: int, name: str, *, category: bool = True) -> None:
-        """The user confirms (or sets) a category: it becomes theirs and AI never overrides it."""
-        self._user_verdict(asset_id, name, rejected=False, category=category)
-
-    def _user_verdict(self, asset_id: int, name: str, *, rejected: bool, category: bool) -> None:
-        with self.engine.begin() as conn:
-            row = conn.execute(
-                select(tag_t).where(tag_t.c.asset_id == asset_id, tag_t.c.name == name)
-            ).first()
-            if row is None:
-                values = {"source": "user", "confidence": None, "is_category": category, "rejected": rejected}
-                conn.execute(insert(tag_t).values(asset_id=asset_id, name=name, **values))
-            else:
-                verdict = {"rejected": rejected} if rejected else {"rejected": False, "source": "user"}
-                conn.execute(update(tag_t).where(tag_t.c.id == row.id).values(**verdict))
-            self._refresh_tags_text(conn, asset_id)
-
     def count_copied(self, project_id: int) -> int:
         """How many of a project's assets were copied into the library (deleted with the project)."""
         query = select(func.count()).where(asset_t.c.project_id == project_id, asset_t.c.copied)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 
-    def set_ai_categories(self, asset_id: int, categories: Sequence[tuple[str, float]]) -> None:
-        """Store AI categories; never overrides a user's tag or re-adds one the user rejected."""
-        with self.engine.begin() as conn:
-            current = {r.name: r for r in conn.execute(select(tag_t).where(tag_t.c.asset_id == asset_id))}
-            stale_ai = [
-                r.id
-                for name, r in current.items()
-                if r.source == "ai" and not r.rejected and name not in dict(categories)
-            ]
-            if stale_ai:
-                conn.execute(delete(tag_t).where(tag_t.c.id.in_(stale_ai)))
-            for name, confidence in categories:
-                row = current.get(name)
-                if row is None:
-                    conn.execute(
-                        insert(tag_t).values(
-                            asset_id=asset_id,
-                            name=name,
-                            source="ai",
-                            confidence=float(confidence),
-                            is_category=True,
-                            rejected=False,
-                        )
-                    )
-                elif row.source == "ai" and not row.rejected:
-                    conn.execute(
-                        update(tag_t)
-                        .where(tag_t.c.id == row.id)
-                        .values(confidence=float(confidence), is_category=True)
-                    )
-            self._refresh_tags_text(conn, asset_id)
+    # ---- tags and categories (core.catalog.tags) ---------------------------------------------------
 
-    def _refresh_tags_text(self, conn: Any, asset_id: int) -> None:
-        names = conn.execute(
-            select(tag_t.c.name)
-            .where(tag_t.c.asset_id == asset_id, tag_t.c.rejected.is_(False))
-            .order_by(tag_t.c.name)
-        ).scalars()
-        conn.execute(
-            update(asset_t)
-            .where(asset_t.c.id == asset_id)
-            .values(tags_text=" ".join(names), modified_at=time.time())
-        )
+    def set_user_tags(self, asset_id: int, names: Iterable[str]) -> None:
+        self._tags.set_user_tags(asset_id, names)
+
+    def reject_tag(self, asset_id: int, name: str) -> None:
+        self._tags.reject_tag(asset_id, name)
+
+    def accept_tag(self, asset_id: int, name: str, *, category: bool = True) -> None:
+        self._tags.accept_tag(asset_id, name, category=category)
+
+    def set_ai_categories(self, asset_id: int, categories: Sequence[tuple[str, float]]) -> None:
+        self._tags.set_ai_categories(asset_id, categories)
 
     def tag_counts(self, project_id: int, *, categories_only: bool = False) -> list[tuple[str, int]]:
-        """(name, assets) per tag, from trigger-kept counters: instant at any catalog size."""
-        column = tag_count_t.c.n_category if categories_only else tag_count_t.c.n
-        query = (
-            select(tag_count_t.c.name, column)
-            .where(tag_count_t.c.project_id == project_id, column > 0)
-            .order_by(tag_count_t.c.name)
-        )
-        with self.engine.connect() as conn:
-            return [(r[0], int(r[1])) for r in conn.execute(query)]
-
-    def kind_counts(self, project_id: int) -> dict[str, int]:
-        query = select(kind_count_t.c.kind, kind_count_t.c.n).where(
-            kind_count_t.c.project_id == project_id, kind_count_t.c.n > 0
-        )
-        with self.engine.connect() as conn:
-            return {r[0]: int(r[1]) for r in conn.execute(query)}
+        return self._tags.tag_counts(project_id, categories_only=categories_only)
 
     # ---- artifacts ------------------------------------------------------------------------------
 
@@ -449,128 +323,27 @@ class Catalog:
             rows = list(conn.execute(select(asset_t).where(condition)))
             return records_from_rows(conn, rows)
 
+    # ---- assets: pages and counts (core.catalog.paging) ---------------------------------------------
+
     def page_assets(
         self, query: AssetQuery, after: AssetRecord | None = None, limit: int = 200
     ) -> list[AssetRecord]:
-        """One page of the grid, strictly after ``after`` in the query's order (keyset paging).
-
-        Every order ends in the id, so it is total and the next page starts exactly where the last one
-        ended, at any depth. A search by relevance reads its index newest first, tier by tier.
-        """
-        rows: list[Row[Any]] = []
-        query = self._tiles(query)
-        match = search_match(query.search)
-        with self.engine.connect() as conn:
-            if match is not None and query.sort != SortKey.RELEVANCE:  # walk or sort, per page
-                return records_from_rows(conn, sorted_search_rows(conn, query, match, after, limit))
-            if match is not None and len(match.parts()) > 1:  # both indexes: by id windows
-                first_tier = self._first_tier_test(after)
-                return records_from_rows(conn, relevance_rows(conn, query, match, after, limit, first_tier))
-            for statement in self._page_statements(query, after):
-                rows += conn.execute(statement.limit(limit - len(rows)))
-                if len(rows) >= limit:
-                    break
-            return records_from_rows(conn, rows)
+        return self._pager.page_assets(query, after, limit)
 
     def page_at(self, query: AssetQuery, offset: int, limit: int = 200) -> list[AssetRecord]:
-        """The page starting at row ``offset`` of the query's order, for a view that jumped there.
-
-        The row before it is found by id alone (``_id_at``), then a keyset page follows it, so the page
-        is exactly what paging from the top would have shown.
-        """
-        if offset <= 0:
-            return self.page_assets(query, None, limit)
-        query = self._tiles(query)
-        before = self._id_at(query, offset - 1)
-        record = self.get_asset(before) if before is not None else None
-        return self.page_assets(query, record, limit) if record is not None else []
-
-    def _id_at(self, query: AssetQuery, row: int) -> int | None:
-        """The id at ``row``: from the order's checkpoints for a project view, else by OFFSET over the
-        order's covering index (reads no asset row; in relevance order, tier by tier)."""
-        with self.engine.connect() as conn:
-            if self.checkpoints.applies(query):
-                conn.exec_driver_sql("BEGIN")  # one snapshot: the checkpoints and the seek agree
-                key = self.checkpoints.key_at(conn, query, row)
-                return int(key[-1]) if key is not None else None
-            for statement in self._page_statements(query, None):
-                ids = statement.with_only_columns(asset_t.c.id)
-                found = conn.execute(ids.offset(row).limit(1)).scalar()
-                if found is not None:
-                    return int(found)
-                row -= int(conn.execute(select(func.count()).select_from(ids.subquery())).scalar() or 0)
-        return None
+        return self._pager.page_at(query, offset, limit)
 
     def count_before(self, query: AssetQuery, key: Sequence[Any]) -> int:
-        """The row of ``key`` in the query's sorted order: how many matches come before it.
-
-        ``key`` is a prefix of the order's values (``[name, id]`` for name order): a whole key places
-        an asset; the leading value alone gives the first asset at or past it (a jump to "M" in name
-        order, to a date in date order). Relevance order has no such key: it counts in name order.
-        """
-        query = self._tiles(query)
-        if self.checkpoints.applies(query):
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("BEGIN")  # one snapshot: the checkpoints and the count agree
-                return self.checkpoints.count_before(conn, query, key)
-        match = search_match(query.search)
-        statement = count_before(query, match.parts() if match is not None else [], key)
-        with self.engine.connect() as conn:
-            return int(conn.execute(statement).scalar() or 0)
-
-    def _tiles(self, query: AssetQuery) -> AssetQuery:
-        """``query`` without the version-stack filter when no asset of its project is a hidden version
-        (one probe of a partial index, migration 0007): the filter would cost row reads for nothing."""
-        if query.all_versions:
-            return query
-        probe = select(asset_t.c.id).where(text("NOT asset.stack_top"))  # the partial index's own term
-        if query.project_id is not None:
-            probe = probe.where(asset_t.c.project_id == query.project_id)
-        with self.engine.connect() as conn:
-            hidden = conn.execute(probe.limit(1)).first() is not None
-        return query if hidden else dataclasses.replace(query, all_versions=True)
-
-    def _page_statements(self, query: AssetQuery, after: AssetRecord | None) -> list[Any]:
-        match = search_match(query.search)
-        if match is not None and query.sort == SortKey.RELEVANCE:
-            return relevance_pages(query, match, after, self._first_tier_test(after))
-        few = match is not None and self._few_matches(match)
-        return [sorted_page(query, match, after, few_matches=few)]
-
-    def _first_tier_test(self, after: AssetRecord | None) -> Callable[[str, str], bool]:
-        return lambda fts, tier: self._matches(fts, tier, after.id if after else 0)
-
-    def _matches(self, fts_table: str, expression: str, asset_id: int) -> bool:
-        statement = text(f"SELECT 1 FROM {fts_table} WHERE {fts_table} MATCH :m AND rowid = :id")
-        with self.engine.connect() as conn:
-            return conn.execute(statement, {"m": expression, "id": asset_id}).first() is not None
-
-    def _few_matches(self, match: SearchMatch) -> bool:
-        with self.engine.connect() as conn:
-            return few_matches(conn, match)
+        return self._pager.count_before(query, key)
 
     def count_assets(self, query: AssetQuery, *, cap: int | None = None) -> int:
-        """How many assets match; with ``cap``, counting stops there (the UI shows "10,000+")."""
-        if query.project_id is not None and not query.narrowed:
-            counts = self.kind_counts(query.project_id)
-            return counts.get(query.kind, 0) if query.kind else sum(counts.values())
-        match = search_match(query.search)
-        searches = match.parts() if match is not None else []
-        inner = select(asset_t.c.id).where(*filters_for(self._tiles(query), searches))
-        if cap is not None:
-            inner = inner.limit(cap)
-        statement = select(func.count()).select_from(inner.subquery())
-        with self.engine.connect() as conn:
-            return int(conn.execute(statement).scalar() or 0)
+        return self._pager.count_assets(query, cap=cap)
+
+    def kind_counts(self, project_id: int) -> dict[str, int]:
+        return self._pager.kind_counts(project_id)
 
     def iter_assets(self, query: AssetQuery, batch: int = 1000) -> Iterable[AssetRecord]:
-        after: AssetRecord | None = None
-        while True:
-            page = self.page_assets(query, after, batch)
-            yield from page
-            if len(page) < batch:
-                return
-            after = page[-1]
+        return self._pager.iter_assets(query, batch)
 
 
 def _insert_assets(conn: Any, assets: Sequence[NewAsset]) -> dict[str, int]:
