@@ -190,7 +190,7 @@ def follow_launch_request(window: MainWindow, request: LaunchRequest) -> None:
         log.warning("Launch argument ignored: %s", error)
         window.statusBar().showMessage(error, 8000)
     if request.paths:
-        window.ingest_paths(list(request.paths))
+        window.ingest_requests.ingest(list(request.paths))
     for asset_id in request.asset_ids:
         window.reveal_asset(asset_id)
         record = window.catalog.get_asset(asset_id)
@@ -324,7 +324,7 @@ def build_sync(runtime: Runtime, window: MainWindow, background: BackgroundWork)
     bridge = SyncBridge(
         store, TokenStore(), runtime.settings, background, runtime.paths.settings_file, parent=window
     )
-    window.attach_sync(SyncUi(window, bridge).open_login)
+    window.preferences.attach_sync(SyncUi(window, bridge).open_login)
     MediaUi(window, bridge, background, runtime.paths)  # File ▸ Publish to project (owned by the window)
     if not bridge.start_from_settings():
         log.info("Sync not started: no server or no stored sign-in (File > Sign in...)")

@@ -60,7 +60,7 @@ def test_the_apps_own_ingest_and_job_results_do_not_refresh_it(
     window.catalog_watch.refreshed.connect(changes.append)
     images = [write_image(tmp_path / "own" / f"{n}.png", 40, 30, (i * 70, 0, 0)) for i, n in enumerate(NAMES)]
     with qtbot.waitSignal(window.ingest.finished, timeout=30_000):
-        window.ingest_paths(images)
+        window.ingest_requests.ingest(images)
 
     def thumbnails_done() -> bool:
         counts = catalog.jobs.counts()

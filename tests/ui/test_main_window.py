@@ -126,9 +126,9 @@ def test_a_drop_during_an_ingest_waits_its_turn(
     second = write_image(tmp_path / "second" / "late.png", 40, 40)
     reports: list[Any] = []
     window.ingest.finished.connect(reports.append)
-    window.ingest_paths(first)
+    window.ingest_requests.ingest(first)
     assert window.ingest.busy
-    window.ingest_paths([second])  # dropped while the first batch runs
+    window.ingest_requests.ingest([second])  # dropped while the first batch runs
     assert window.statusBar().currentMessage().startswith("Queued")
     qtbot.waitUntil(lambda: len(reports) == 2, timeout=30_000)
     assert [len(r.added) for r in reports] == [6, 1], "one after the other, in the order dropped"
@@ -171,7 +171,7 @@ def test_batch_summary_becomes_one_notification(
     from core.notify import summarise
 
     summary = summarise("b1", "render", 11, 1, 0, (1, 2), (("rock.obj", "Render timed out after 120 s"),))
-    window.on_batch_finished(summary)
+    window.jobs.batch_finished.emit(summary)
     [stored] = catalog.notifications.recent()
     assert stored.title == "Rendered 12 models: 11 ok, 1 failed"
     assert stored.target["failures"] == [["rock.obj", "Render timed out after 120 s"]]

@@ -51,7 +51,7 @@ def test_menu_opens_preferences_and_apply_reaches_file_settings_and_notifier(
     action = next(a for a in edit_menu.actions() if a.text() == "Preferences…")
     assert action.shortcut().toString() == "Ctrl+,"
     action.trigger()
-    dialog = window._preferences
+    dialog = window.preferences.dialog
     assert isinstance(dialog, PreferencesDialog)
     assert not dialog.sign_in_button.isVisible()  # no sync UI in this window
     assert not dialog.apply_button.isEnabled()  # nothing changed yet

@@ -46,7 +46,7 @@ def test_analyse_shot_runs_as_a_job_and_its_notification_opens_the_plot(
 ) -> None:
     project = catalog.create_project("Shots")
     window.sidebar.reload_projects(project.id)
-    window.ingest_paths([_write_clip(tmp_path / "shot010.mp4")])
+    window.ingest_requests.ingest([_write_clip(tmp_path / "shot010.mp4")])
     qtbot.waitUntil(lambda: catalog.count_assets(AssetQuery(project_id=project.id)) == 1, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not window.jobs.scheduler.active_count(), timeout=WAIT_MS)
     [record] = catalog.page_at(AssetQuery(project_id=project.id), 0, 1)
@@ -78,7 +78,7 @@ def test_a_drop_ingests_with_the_projects_profile(
     book.choose_for_project("Dailies", "small")
     save_profiles(book, profiles_file(paths))
     window.sidebar.reload_projects(project.id)
-    window.ingest_paths([write_image(tmp_path / "plate.png", 320, 200)])
+    window.ingest_requests.ingest([write_image(tmp_path / "plate.png", 320, 200)])
     qtbot.waitUntil(lambda: bool(catalog.jobs.find(states=[JobState.COMPLETED])), timeout=WAIT_MS)
     [thumbnail] = catalog.jobs.find(kind=JobKind.THUMBNAIL)
     assert thumbnail.params["profile"]["name"] == "small"

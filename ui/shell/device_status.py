@@ -58,3 +58,10 @@ class DeviceStatus(QLabel):
         self.setText("AI: unavailable")
         self.setToolTip(f"The inference device could not be determined: {exc}")
         self.determined.emit(None)
+
+
+def probe_device(preference: str) -> DeviceChoice:
+    """The default probe: imports torch when called, so only ever from a worker thread."""
+    from core.ai.device import choose_device
+
+    return choose_device(preference)

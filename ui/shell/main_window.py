@@ -5,40 +5,19 @@ and the notifier it is given; their signals (plain dataclasses) update the widge
 
 from __future__ import annotations
 
-import html
 import logging
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, QUrl, Signal
-from PySide6.QtGui import (
-    QCloseEvent,
-    QDesktopServices,
-    QDragEnterEvent,
-    QDropEvent,
-    QShowEvent,
-)
-from PySide6.QtWidgets import (
-    QApplication,
-    QDockWidget,
-    QFileDialog,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QSplitter,
-    QStackedWidget,
-    QWidget,
-)
-from superqt.utils import create_worker, qthrottled
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget
+from superqt.utils import create_worker
 
 from core.media.kinds import AssetKind
 from core.media.limits import MediaLimits
-from core.notify import NotificationKind, notification_kind_of_batch
 from core.pipeline import JobKind
-from core.profiles import ProfileError, load_profiles, profiles_file
 from ui.common import theme
-from ui.common.dialogs import IngestFailuresDialog, delete_assets_dialog, delete_project_dialog
+from ui.common.dialogs import delete_assets_dialog, delete_project_dialog
 from ui.common.files import remove_library_copies
 from ui.common.stored_values import stored_int
 from ui.jobs.jobs_panel import JobsPanel
@@ -51,16 +30,21 @@ from ui.library.sidebar import Collection, Sidebar
 from ui.library.thumbnail_cache import ThumbnailCache
 from ui.shell.catalog_watch import CatalogWatch
 from ui.shell.compare_wiring import connect_compare
-from ui.shell.device_status import DeviceStatus
+from ui.shell.device_status import DeviceStatus, probe_device
 from ui.shell.drop import DropRouter
 from ui.shell.ingest_queue import IngestQueue
+from ui.shell.ingest_wiring import IngestHost, IngestRequests
 from ui.shell.job_wiring import connect_job_notices
-from ui.shell.menus import build_menus
+from ui.shell.library_refresh import LibraryRefresh
+from ui.shell.menus import AboutFiles, build_menus
 from ui.shell.notifications import NotificationCentre
+from ui.shell.preferences_opener import PreferencesOpener
 from ui.shell.project_dialogs import create_project_interactively, edit_project_interactively
 from ui.shell.review_wiring import ReviewHost, ReviewSessions
+from ui.shell.status_line import StatusLine
 from ui.shell.version_wiring import connect_versions
 from ui.shell.watch_wiring import WatchFolders
+from ui.shell.window_layout import add_bottom_docks, build_main_splitter
 from ui.shell.window_state import RememberedLayout
 from ui.viewer.player_page import clip_compare_factory, player_page_factory
 from ui.viewer.viewer import AssetViewer
@@ -68,13 +52,12 @@ from ui.viewer.viewer import AssetViewer
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from PySide6.QtWidgets import QDialog, QMenu
+    from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
+    from PySide6.QtWidgets import QMenu
 
     from core.ai.device import DeviceChoice
     from core.catalog.catalog import Catalog
     from core.catalog.records import AssetRecord, ProjectRecord
-    from core.ingest import IngestReport
-    from core.notify import BatchSummary
     from core.paths import AppPaths
     from core.settings import Settings
     from ui.preferences.preferences import PreferencesDialog
@@ -86,7 +69,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UI_STATE_FILE = "ui.ini"
-MAX_STORED_FAILURES = 500
 
 
 class MainWindow(QMainWindow):
@@ -114,10 +96,7 @@ class MainWindow(QMainWindow):
         self.background = background
         self.thumbnails = thumbnails or ThumbnailCache(background, parent=self)
         self.ui_state = QSettings(str(paths.config_dir / UI_STATE_FILE), QSettings.Format.IniFormat)
-        self._connection_state = "offline"
-        self._open_sign_in: Callable[[], QDialog | None] | None = None  # see attach_sync
         self._splitters_restored = False
-        self._preferences: PreferencesDialog | None = None
 
         self.model = AssetListModel(catalog, self.thumbnails, parent=self)
         self.filmstrips = FilmstripCache(catalog, background, parent=self)
@@ -131,35 +110,38 @@ class MainWindow(QMainWindow):
             self.viewer.register_page(clip_kind, player_page_factory(MediaLimits.from_settings(settings)))
         self.viewer.register_clip_compare(clip_compare_factory(MediaLimits.from_settings(settings)))
         self.inspector = Inspector(catalog, self.thumbnails, background)
+        self.library_refresh = LibraryRefresh(
+            self, catalog, self.model, self.grid, self.sidebar, self.inspector, self.viewer,
+            (self.thumbnails, self.filmstrips), self.statusBar().showMessage,
+        )  # fmt: skip
         self.centre = QStackedWidget()
         self.centre.addWidget(self.grid)
         self.centre.addWidget(self.viewer)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("MainSplitter")
-        self.splitter.setChildrenCollapsible(False)
-        for widget, stretch in ((self.sidebar, 0), (self.centre, 1), (self.inspector, 0)):
-            self.splitter.addWidget(widget)
-            self.splitter.setStretchFactor(self.splitter.count() - 1, stretch)
-        self.sidebar.setMinimumWidth(150)
-        self.inspector.setMinimumWidth(220)
-        self.splitter.setSizes([240, 1000, 340])
+        self.splitter = build_main_splitter(self.sidebar, self.centre, self.inspector)
         self.setCentralWidget(self.splitter)
 
         self.jobs_panel = JobsPanel(catalog, jobs)
         self.notification_centre = NotificationCentre(catalog, notifier)
-        self.jobs_dock = self._dock("Jobs", "JobsDock", self.jobs_panel)
-        self.notifications_dock = self._dock("Notifications", "NotificationsDock", self.notification_centre)
-        self.tabifyDockWidget(self.jobs_dock, self.notifications_dock)
-        self.jobs_dock.raise_()
-        self.resizeDocks([self.jobs_dock], [220], Qt.Orientation.Vertical)
+        docks = add_bottom_docks(self, self.jobs_panel, self.notification_centre)
+        self.jobs_dock, self.notifications_dock = docks.jobs, docks.notifications
 
-        self._build_status_bar(device_probe or partial(_choose_device, settings.inference_device))
+        self._build_status_bar(device_probe or partial(probe_device, settings.inference_device))
+        self.preferences = PreferencesOpener(self, settings, paths, background, self.statusBar().showMessage)
+        self.ingest_requests = IngestRequests(
+            IngestHost(
+                window=self, current_project=lambda: self.current_project, create_project=self.create_project,
+                library=self.library_refresh, tell=self.statusBar().showMessage,
+            ),
+            ingest, self.ingest_queue, paths, notifier,
+        )  # fmt: skip
         self.menus = build_menus(
             self,
             self,
+            self.ingest_requests,
             self.grid,
             panels=(("Projects and collections", self.sidebar), ("Inspector", self.inspector)),
             docks=(self.jobs_dock, self.notifications_dock),
+            about=AboutFiles(catalog.db_file, paths.log_dir),
         )
         # Features wired in from outside (ui/shell/*_wiring): a guard that handles opening an asset
         # itself answers True (a teammate's asset is fetched first); extenders add to the asset menu.
@@ -186,13 +168,18 @@ class MainWindow(QMainWindow):
             self._viewer_record,
             self.open_viewer,
             self.reveal_asset,
+            dialog_parent=self,
         )
         self.watch_folders = WatchFolders(self, catalog, paths, self.sidebar, self.ingest_queue, notifier)
         self.catalog_watch = CatalogWatch(  # another program's ingest shows up without F5
-            self, catalog.db_file, ingest, self._refresh_after_ingest, self.statusBar().showMessage
+            self,
+            catalog.db_file,
+            ingest,
+            self.library_refresh.refresh_after_ingest,
+            self.statusBar().showMessage,
         )
-        self.drops = DropRouter(self, self._drop_target_text)
-        self.drops.dropped.connect(self.ingest_paths)
+        self.drops = DropRouter(self, self.ingest_requests.drop_target_text)
+        self.drops.dropped.connect(self.ingest_requests.ingest)
         self.setAcceptDrops(True)
         app = QApplication.instance()
         if app is not None:
@@ -208,27 +195,15 @@ class MainWindow(QMainWindow):
         )
         self.layout_memory.restore()
         self.sidebar.reload_projects(stored_int(self.ui_state, "session/project_id") or None)
-        self._update_status()
+        self.status_label.update_text()
 
     # ---- construction ----------------------------------------------------------------------------
-
-    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
-        )
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-        return dock
 
     def _build_status_bar(self, device_probe: Callable[[], DeviceChoice]) -> None:
         status = self.statusBar()
         self.device_status = DeviceStatus(device_probe, self.background)
-        self.status_label = QLabel()
-        # The sync state at the end of the line is a link: clicking it opens the sign-in dialog.
-        self.status_label.setTextFormat(Qt.TextFormat.RichText)
-        self.status_label.linkActivated.connect(lambda _link: self.connection_clicked.emit())
+        self.status_label = StatusLine(self.catalog, lambda: self.model.total)
+        self.status_label.sync_clicked.connect(self.connection_clicked)
         self.ingest_queue = IngestQueue(
             self.ingest, status, lambda: self.settings.copy_into_library, parent=self
         )
@@ -249,7 +224,7 @@ class MainWindow(QMainWindow):
         self.asset_actions.open_requested.connect(self.open_viewer)
         self.asset_actions.delete_requested.connect(self.delete_selected)
         self.asset_actions.split_requested.connect(self.ingest.split_sequence)
-        self.ingest.sequence_split.connect(self._on_sequence_split)
+        self.ingest.sequence_split.connect(self.library_refresh.on_sequence_split)
         self.asset_actions.submitted.connect(
             lambda kind, docs: self.statusBar().showMessage(submitted_message(kind, docs), 5000)
         )
@@ -258,9 +233,9 @@ class MainWindow(QMainWindow):
         )
         self.jobs.job_updated.connect(self.viewer.on_job_updated)
         self.notification_centre.job_requested.connect(self.show_job)
-        self.model.total_changed.connect(lambda _t: self._update_status())
-        self.inspector.asset_edited.connect(self._on_asset_edited)
-        self.inspector.curator.assets_changed.connect(self._on_assets_curated)
+        self.model.total_changed.connect(lambda _t: self.status_label.update_text())
+        self.inspector.asset_edited.connect(self.library_refresh.on_asset_edited)
+        self.inspector.curator.assets_changed.connect(self.library_refresh.on_assets_curated)
         self.grid.rating_keyed.connect(self.inspector.curator.set_rating)
         self.asset_actions.label_requested.connect(self.inspector.curator.set_label)
         self.grid.view.addAction(
@@ -273,12 +248,8 @@ class MainWindow(QMainWindow):
         self.viewer.navigate.connect(self.step_viewer)
         self.notification_centre.asset_requested.connect(self.reveal_asset)
         self.jobs_panel.asset_requested.connect(self.reveal_asset)
-        self.jobs.job_updated.connect(self._on_job_updated)
-        self.jobs.asset_changed.connect(self._on_asset_changed)
-        self.jobs.batch_finished.connect(self.on_batch_finished)
-        self.ingest.assets_added.connect(self._on_assets_added)
-        self.ingest.finished.connect(self._on_ingest_finished)
-        self.ingest.failed.connect(self._on_ingest_failed)
+        self.jobs.job_updated.connect(self.status_label.on_job_updated)
+        self.jobs.asset_changed.connect(self.library_refresh.on_asset_changed)
 
     # ---- projects --------------------------------------------------------------------------------
 
@@ -320,7 +291,7 @@ class MainWindow(QMainWindow):
             tags = self.catalog.tag_counts(project_id) if project_id is not None else []
             self.grid.set_project(project_id, tags)
             self.ui_state.setValue("session/project_id", project_id or 0)
-        self._update_status()
+        self.status_label.update_text()
 
     def _on_collection_selected(self, collection: Collection) -> None:
         self.close_viewer()
@@ -340,7 +311,7 @@ class MainWindow(QMainWindow):
         removed = self.catalog.delete_assets([r.id for r in records])
         self.model.remove_assets([r.id for r in removed])
         self._remove_copies(removed)
-        self._refresh_counts()
+        self.library_refresh.refresh_counts()
         return True
 
     def _remove_copies(self, records: list[AssetRecord]) -> None:
@@ -364,28 +335,6 @@ class MainWindow(QMainWindow):
             self.grid.filter_bar.search_box.clear()
             self.grid.select_asset(asset_id)
 
-    def _on_sequence_split(self, sequence_id: int, report: IngestReport) -> None:
-        self.model.remove_assets([sequence_id])
-        self._refresh_grid()
-        self._refresh_counts()
-        failed = f", {len(report.failures)} frame(s) could not be read" if report.failures else ""
-        self.statusBar().showMessage(f"Split into {len(report.added)} images{failed}", 8000)
-
-    def _on_asset_edited(self, record: AssetRecord) -> None:
-        self.model.update_assets([record])
-        self._refresh_counts()
-
-    def _on_assets_curated(self, records: list[AssetRecord]) -> None:
-        self.model.update_assets(records)
-        self.inspector.refresh_records(records)
-        self._refresh_counts()
-
-    def _on_asset_changed(self, record: AssetRecord) -> None:
-        self.filmstrips.forget(record.id)
-        self.model.update_assets([record])
-        self.inspector.refresh_records([record])
-        self.viewer.refresh_asset(record)
-
     def show_job(self, job_id: int) -> None:
         """Bring the Jobs panel up with one job selected (a notification's failed job)."""
         self.jobs_dock.show()
@@ -394,32 +343,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("That job is no longer in the list", 5000)
 
     def refresh(self) -> None:
-        self.thumbnails.clear()
-        self.sidebar.reload_projects()
-        self._refresh_grid()
-
-    def _refresh_grid(self) -> None:
-        """Re-read the grid keeping the selection and scroll position (new assets may shift rows)."""
-        view = self.grid.active_view
-        selected = [r.id for r in self.grid.selected_records()]
-        scroll = view.verticalScrollBar().value()
-        self.model.refresh()
-        for asset_id in selected:
-            row = self.model.row_of(asset_id)
-            if row is not None:
-                view.selectionModel().select(
-                    view.model().index(row, 0),
-                    view.selectionModel().SelectionFlag.Select | view.selectionModel().SelectionFlag.Rows,
-                )
-        view.verticalScrollBar().setValue(scroll)
-
-    @qthrottled(timeout=1000, leading=False)
-    def _refresh_counts(self) -> None:
-        """Sidebar counts and tag filter after ingest or edits (a few GROUP BYs, throttled)."""
-        self.sidebar.reload_projects()
-        project = self.current_project
-        if project is not None:
-            self.grid.filter_bar.set_tags(self.catalog.tag_counts(project.id))
+        self.library_refresh.refresh()
 
     # ---- viewer ----------------------------------------------------------------------------------
 
@@ -463,157 +387,23 @@ class MainWindow(QMainWindow):
         self.centre.setCurrentWidget(self.grid)
         self.grid.view.setFocus()
 
-    # ---- ingest ----------------------------------------------------------------------------------
-
-    def _drop_target_text(self) -> str:
-        project = self.current_project
-        return f" into {project.name}" if project else " (you will be asked for a project)"
-
-    def ask_ingest_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Ingest files")
-        if files:
-            self.ingest_paths([Path(f) for f in files])
-
-    def ask_ingest_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Ingest a folder")
-        if folder:
-            self.ingest_paths([Path(folder)])
-
-    def ingest_paths(self, paths: list[Path]) -> None:
-        """Ingest into the current project; without one, offer to create it (named after the drop)."""
-        if not paths:
-            return
-        project = self.current_project
-        if project is None:
-            first = paths[0]
-            items = f"{len(paths)} dropped item{'s' if len(paths) != 1 else ''}"
-            project = self.create_project(
-                message=f"Create a project for the {items}.",
-                suggested_name=first.name if first.is_dir() else first.parent.name,
-            )
-            if project is None:
-                return
-        # The project's processing profile, as a watch folder or ``stratopipe ingest`` would use.
-        try:
-            profile = load_profiles(profiles_file(self.paths)).for_ingest(project.name)
-        except ProfileError as exc:  # never ingest with steps the project did not choose
-            self.notifier.notify(NotificationKind.INGEST, "Ingest not started", str(exc), "error")
-            return
-        if self.ingest_queue.submit(list(paths), project.id, profile=profile):
-            self.statusBar().showMessage("Queued: it starts when the current ingest finishes", 5000)
-
-    def _on_assets_added(self, records: list[AssetRecord]) -> None:
-        project = self.current_project
-        if project is not None and any(r.project_id == project.id for r in records):
-            self._refresh_after_ingest()
-
-    @qthrottled(timeout=800)
-    def _refresh_after_ingest(self) -> None:
-        self._refresh_grid()
-        self._refresh_counts()
-
-    def _on_ingest_finished(self, report: IngestReport) -> None:
-        self.statusBar().showMessage(report.summary, 8000)
-        self._refresh_grid()
-        self._refresh_counts()
-
-    def _on_ingest_failed(self, message: str) -> None:
-        self.notifier.notify(NotificationKind.INGEST, "Ingest stopped", message, level="error")
-
-    def on_batch_finished(self, summary: BatchSummary) -> None:
-        """One notification per batch; a batch with failures also opens the list of failed files."""
-        failures = [[str(p), str(e)] for p, e in summary.failures[:MAX_STORED_FAILURES]]
-        target = {**summary.target, "failures": failures}
-        level = "warning" if summary.failed else "success"
-        self.notifier.notify(
-            notification_kind_of_batch(summary.kind), summary.title, summary.body, level, target
-        )
-        if summary.failures and summary.kind == "ingest":
-            IngestFailuresDialog([(p, e) for p, e in failures], self, title=summary.title).show()
-
-    # ---- status ----------------------------------------------------------------------------------
+    # ---- status and commands ---------------------------------------------------------------------
 
     def set_connection_state(self, text: str) -> None:
         """The sync client's state in words ("online", "offline", "reconnecting in 5 s")."""
-        self._connection_state = text
-        self._update_status()
+        self.status_label.set_connection_state(text)
         self.job_notices.sync.update(text)
 
     def _viewer_record(self) -> AssetRecord | None:
         return self.viewer.record if self.centre.currentWidget() is self.viewer else None
-
-    def _on_job_updated(self, _doc: object) -> None:
-        # A method slot, not the throttled callable itself: Qt drops a method's connection when the
-        # window is destroyed, so a job that ends after it (cancelled at quit) calls nothing.
-        self._jobs_changed()
-
-    @qthrottled(timeout=500)
-    def _jobs_changed(self) -> None:
-        self._update_status()
-
-    def _update_status(self) -> None:
-        counts = self.catalog.jobs.counts()
-        running = counts.get("running", 0)
-        queued = counts.get("queued", 0) + counts.get("pending", 0)
-        total = self.model.total
-        parts = [
-            f"{total:,} asset{'s' if total != 1 else ''}",
-            f"{running} job{'s' if running != 1 else ''} running",
-        ]
-        if queued:
-            parts.append(f"{queued:,} queued")
-        state = html.escape(self._connection_state)
-        parts.append(f'<a href="sync" style="color: {theme.TEXT.name()}; text-decoration: none;">{state}</a>')
-        self.status_label.setText("  ·  ".join(parts))
 
     def focus_search(self) -> None:
         self.close_viewer()
         self.grid.filter_bar.search_box.setFocus()
         self.grid.filter_bar.search_box.selectAll()
 
-    def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About StratoPipe",
-            "<b>StratoPipe</b><br>Catalog, review and share images, video and 3D assets.<br><br>"
-            f"Catalog: {self.catalog.db_file}<br>Logs: {self.paths.log_dir}",
-        )
-
-    def attach_sync(self, open_sign_in: Callable[[], QDialog | None]) -> None:
-        """Sync is built after the first frame (app/gui.py); from then on Preferences can sign in."""
-        self._open_sign_in = open_sign_in
-
     def open_preferences(self) -> PreferencesDialog:
-        """Edit ▸ Preferences…: one dialog at a time; it updates ``self.settings`` in place on Apply."""
-        from ui.preferences.preferences import PreferencesDialog
-
-        if self._preferences is not None and self._preferences.isVisible():
-            self._preferences.raise_()
-            self._preferences.activateWindow()
-            return self._preferences
-        dialog = PreferencesDialog(
-            self.settings,
-            self.paths,
-            self.background,
-            open_sign_in=self._open_sign_in,
-            parent=self,
-        )
-        dialog.settings_applied.connect(
-            lambda names: self.statusBar().showMessage(f"Preferences saved ({len(names)} changed)", 5000)
-        )
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.finished.connect(lambda _result: self._forget_preferences(dialog))
-        self._preferences = dialog
-        dialog.open()
-        return dialog
-
-    def _forget_preferences(self, dialog: PreferencesDialog) -> None:
-        if self._preferences is dialog:
-            self._preferences = None
-
-    def open_log_folder(self) -> None:
-        self.paths.log_dir.mkdir(parents=True, exist_ok=True)
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.paths.log_dir)))
+        return self.preferences.open()
 
     # ---- drops (the DropRouter catches drops on children; these cover the window itself) ----------
 
@@ -641,9 +431,3 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.removeEventFilter(self.drops)
         super().closeEvent(event)
-
-
-def _choose_device(preference: str) -> DeviceChoice:
-    from core.ai.device import choose_device  # imports torch when called: worker thread only
-
-    return choose_device(preference)

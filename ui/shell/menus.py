@@ -1,7 +1,8 @@
 """The main window's menus: File, Edit, View, Help, and the grid's own shortcuts.
 
 ``build_menus`` returns the menus and the actions others extend (sync inserts Sign in… before Quit), so
-nobody finds a menu by its position. It sees the window only through :class:`WindowCommands`.
+nobody finds a menu by its position. It sees the window only through :class:`WindowCommands` and
+:class:`IngestCommands`; Help needs only two paths (:class:`AboutFiles`).
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QMessageBox
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from pathlib import Path
 
     from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
 
@@ -27,15 +30,38 @@ class WindowCommands(Protocol):
     """What the menus ask of the window."""
 
     def create_project(self) -> object: ...
-    def ask_ingest_files(self) -> None: ...
-    def ask_ingest_folder(self) -> None: ...
     def delete_selected(self) -> bool: ...
     def focus_search(self) -> None: ...
     def open_preferences(self) -> object: ...
     def refresh(self) -> None: ...
     def open_viewer(self) -> None: ...
-    def show_about(self) -> None: ...
-    def open_log_folder(self) -> None: ...
+
+
+class IngestCommands(Protocol):
+    """What File ▸ Ingest asks of ingest."""
+
+    def ask_files(self) -> None: ...
+    def ask_folder(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class AboutFiles:
+    """Where the catalog and the logs are: Help names them and opens the log folder."""
+
+    catalog_file: Path
+    log_dir: Path
+
+    def show_about(self, parent: QWidget) -> None:
+        QMessageBox.about(
+            parent,
+            "About StratoPipe",
+            "<b>StratoPipe</b><br>Catalog, review and share images, video and 3D assets.<br><br>"
+            f"Catalog: {self.catalog_file}<br>Logs: {self.log_dir}",
+        )
+
+    def open_log_folder(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.log_dir)))
 
 
 @dataclass(frozen=True)
@@ -68,17 +94,19 @@ def _action(
 def build_menus(
     window: QMainWindow,
     commands: WindowCommands,
+    ingest: IngestCommands,
     grid: AssetGrid,
     panels: Sequence[tuple[str, QWidget]],
     docks: Sequence[QDockWidget],
+    about: AboutFiles,
 ) -> WindowMenus:
     """The menu bar of ``window`` and the grid-only shortcuts; ``panels`` and ``docks`` can be hidden."""
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     _action(window, file_menu, "New project…", commands.create_project, "Ctrl+N")
     file_menu.addSeparator()
-    _action(window, file_menu, "Ingest files…", commands.ask_ingest_files, "Ctrl+I")
-    _action(window, file_menu, "Ingest folder…", commands.ask_ingest_folder, "Ctrl+Shift+I")
+    _action(window, file_menu, "Ingest files…", ingest.ask_files, "Ctrl+I")
+    _action(window, file_menu, "Ingest folder…", ingest.ask_folder, "Ctrl+Shift+I")
     file_menu.addSeparator()
     quit_action = _action(window, file_menu, "Quit", window.close, QKeySequence.StandardKey.Quit)
 
@@ -116,6 +144,6 @@ def build_menus(
     grid.view.addAction(open_viewer)
 
     help_menu = bar.addMenu("&Help")
-    _action(window, help_menu, "About StratoPipe", commands.show_about)
-    _action(window, help_menu, "Open log folder", commands.open_log_folder)
+    _action(window, help_menu, "About StratoPipe", partial(about.show_about, window))
+    _action(window, help_menu, "Open log folder", about.open_log_folder)
     return WindowMenus(file_menu, edit, view, panels_menu, help_menu, quit_action, delete)
