@@ -58,7 +58,7 @@ from server.db import checkpoint, create_db_engine, defer_checkpoints, open_data
 from server.media_channel import MediaChannel
 from server.metrics import ServerMetrics
 from server.ratelimit import budget_server_logs
-from server.session import ServerConfig, Session, Subscription
+from server.session import ServerConfig, Session, Subscription, open_sessions_of
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -361,14 +361,8 @@ class SyncServer:
     def close_user_sessions(self, user_id: int, keep: str) -> int:
         """Close the user's live connections signed in with another token than ``keep`` now, rather
         than at the next access check; returns how many."""
-        closing = [
-            s
-            for s in self._sessions
-            if s.user is not None
-            and s.user.user.id == user_id
-            and s.user.token_hash != keep
-            and not s.closing
-        ]
+        sessions = open_sessions_of(self._sessions, user_id)
+        closing = [s for s in sessions if s.user is not None and s.user.token_hash != keep]
         for session in closing:
             session.send_error("token_revoked", "Your password was changed; sign in again", None)
             session.close_soon("password changed")

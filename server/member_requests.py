@@ -30,6 +30,7 @@ from core.sync.member_protocol import (
 from core.sync.roles import member_management_refusal
 from server.db import memberships, projects, users
 from server.services import ServerServices
+from server.session import open_sessions_of
 from server.store import DomainError
 
 if TYPE_CHECKING:
@@ -60,11 +61,7 @@ def tell_added(
 ) -> int:
     """``projects_changed`` to the open connections of ``user_id`` among ``sessions`` but ``keep``, each
     then closed (the explanation goes out first); returns how many."""
-    told = [
-        s
-        for s in sessions
-        if s.user is not None and s.user.user.id == user_id and s is not keep and not s.closing
-    ]
+    told = [s for s in open_sessions_of(sessions, user_id) if s is not keep]
     if not told:
         return 0
     text = ProjectsChanged(message=f"You were added to project {name}", project=project).model_dump_json()

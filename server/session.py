@@ -19,7 +19,7 @@ from server.db import DEFAULT_BUSY_TIMEOUT_S
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from websockets.asyncio.server import ServerConnection
 
@@ -222,3 +222,8 @@ class Session:
     @property
     def user_name(self) -> str:
         return self.user.user.name if self.user else "-"
+
+
+def open_sessions_of(sessions: Iterable[Session], user_id: int) -> list[Session]:
+    """The connections signed in as ``user_id`` that are not already closing."""
+    return [s for s in sessions if s.user is not None and s.user.user.id == user_id and not s.closing]

@@ -16,17 +16,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.ai.classify import (
-    ALBEDO,
-    CG_RENDER,
-    DOCUMENT_SCAN,
+    CLASSICAL_CATEGORIES,
     HDR_PANORAMA,
-    LINE_ART,
     MODEL_RENDER,
-    NORMAL_MAP,
-    PHOTOGRAPH,
-    ROUGHNESS_OR_MASK,
     TOP_K,
-    UI_SCREENSHOT,
     ClassificationResult,
     ClassifyHints,
     ImageFeatures,
@@ -46,17 +39,7 @@ if TYPE_CHECKING:
     from core.ai.prepared import PreparedImage
 
 # 3d-model/render is not learnt: it is a fact about the source file (a mesh), added from the hints.
-HEAD_KINDS = (
-    PHOTOGRAPH,
-    CG_RENDER,
-    NORMAL_MAP,
-    ROUGHNESS_OR_MASK,
-    ALBEDO,
-    HDR_PANORAMA,
-    LINE_ART,
-    UI_SCREENSHOT,
-    DOCUMENT_SCAN,
-)
+HEAD_KINDS = tuple(kind for kind in CLASSICAL_CATEGORIES if kind != MODEL_RENDER)
 EMBEDDING_SIZE = 1280
 CLASSICAL_FEATURES = (
     "chroma",
