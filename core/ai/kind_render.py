@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from core.render.framing import look_at
+
 
 def _import_pyrender() -> Any:
     if not hasattr(np, "infty"):  # pyrender 0.1.45 still uses np.infty, removed in numpy 2
@@ -208,17 +210,6 @@ def _material(pyrender: Any, rng: np.random.Generator, clay: bool) -> Any:
     )
 
 
-def _look_at(eye: npt.NDArray[np.float64], target: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    forward = eye - target
-    forward /= np.linalg.norm(forward)
-    right = np.cross([0.0, 1.0, 0.0], forward)
-    right /= np.linalg.norm(right)
-    up = np.cross(forward, right)
-    pose = np.eye(4)
-    pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = right, up, forward, eye
-    return pose
-
-
 def _background(rng: np.random.Generator, size: int, clay: bool) -> npt.NDArray[np.float64]:
     if clay:  # flat grey, or transparent shown on the mid grey as_rgb_uint8 composites alpha onto
         return np.full((size, size, 3), 128.0 if rng.random() < 0.4 else rng.uniform(40, 200))
@@ -256,7 +247,7 @@ def render_scene(pyrender: Any, renderer: Any, seed: int, size: int) -> npt.NDAr
             math.sin(azimuth) * math.cos(elevation),
         ]
     )
-    camera_pose = _look_at(eye, np.array([0.0, 0.0, 0.0]))
+    camera_pose = look_at(eye, np.array([0.0, 0.0, 0.0]))
     scene.add(pyrender.PerspectiveCamera(yfov=float(rng.uniform(0.5, 1.0))), pose=camera_pose)
     for _ in range(int(rng.integers(1, 4))):
         light_eye = rng.uniform([-4, 1, -4], [4, 6, 4])
@@ -265,7 +256,7 @@ def render_scene(pyrender: Any, renderer: Any, seed: int, size: int) -> npt.NDAr
             light = pyrender.DirectionalLight(color=colour, intensity=float(rng.uniform(1.5, 5.0)))
         else:
             light = pyrender.PointLight(color=colour, intensity=float(rng.uniform(10.0, 60.0)))
-        scene.add(light, pose=_look_at(light_eye, np.zeros(3)))
+        scene.add(light, pose=look_at(light_eye, np.zeros(3)))
     flags = pyrender.RenderFlags.RGBA | (
         pyrender.RenderFlags.SHADOWS_DIRECTIONAL if rng.random() < 0.5 else 0
     )
